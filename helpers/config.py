@@ -1,0 +1,113 @@
+"""Profiles and chapter parameters.
+
+A *profile* says how big a chapter's experiment is:
+
+* ``smoke`` -- seconds per chapter, for CI; verdicts read "not testable at this profile".
+* ``cpu``   -- the small-scale edition, sized for two CPU cores in minutes.
+* ``gpu``   -- the sources' scale on one GPU.
+* ``auto``  -- ``gpu`` when CUDA is available, else ``cpu``.
+
+Each chapter keeps its presets in ``CHAPTERS[chapter][profile]`` as a flat dict of plain values
+(nanoGPT style). A notebook's parameters cell names a profile and may override any key; the
+result is a :class:`Params` namespace. Anything unknown is a :class:`ConfigError` whose one-line
+message names the valid choices.
+"""
+from __future__ import annotations
+
+import types
+
+PROFILES = ("smoke", "cpu", "gpu", "auto")
+
+
+class ConfigError(ValueError):
+    """A bad profile, chapter or parameter; the message is one line that says what to do."""
+
+
+def resolve_profile(name: str) -> str:
+    """Map a profile name to one of ``smoke``/``cpu``/``gpu`` (``auto`` looks for CUDA)."""
+    if name not in PROFILES:
+        raise ConfigError(f"unknown profile {name!r}; choose one of: {', '.join(PROFILES)}")
+    if name == "auto":
+        import torch
+
+        return "gpu" if torch.cuda.is_available() else "cpu"
+    return name
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter presets. Every value is a plain Python value so that papermill can override it.
+# Common keys:
+#   model, width        architecture (see helpers.models.build) and width multiplier
+#   n_train, n_test     subset sizes (None = the whole split)
+#   epochs, batch_size  training length and batch
+#   optimizer, lr, momentum, weight_decay, schedule, warmup_epochs, milestones, gamma
+#   augment, dropout    crop+flip augmentation on/off, dropout rate
+#   seeds               number of independent runs (R)
+#   save_epochs         checkpoints kept along each trajectory (0 = the initialization)
+#   device              'auto', 'cpu' or 'cuda'
+#   dataset             'auto' (real CIFAR-10, torchvision or the JPEG pack) or 'synthetic'
+# --------------------------------------------------------------------------------------------
+
+_MODES_COMMON = dict(
+    width=1,
+    n_test=None,
+    momentum=0.9,
+    weight_decay=0.0,
+    warmup_epochs=0,
+    milestones=(),
+    gamma=0.5,
+    dropout=0.0,
+    device="auto",
+    dataset="auto",
+    tsne_examples=2000,
+)
+
+CHAPTERS: dict[str, dict[str, dict]] = {
+    "03_modes": {
+        "smoke": dict(
+            _MODES_COMMON,
+            model="smallcnn", n_train=512, n_test=256, epochs=2, batch_size=128,
+            optimizer="adam", lr=1.6e-3, schedule="halving", milestones=(10,),
+            augment=False, dropout=0.1, seeds=3, save_epochs=(0, 1, 2), tsne_examples=256,
+        ),
+        # Fort et al.'s SmallCNN protocol (Adam 1.6e-3 halved every 10 epochs, batch 128,
+        # dropout 0.1, no augmentation) on two CPU cores.
+        "cpu": dict(
+            _MODES_COMMON,
+            model="smallcnn", n_train=None, epochs=12, batch_size=128,
+            optimizer="adam", lr=1.6e-3, schedule="halving", milestones=(4,),
+            augment=False, dropout=0.1, seeds=5,
+            save_epochs=(0, 1, 2, 3, 4, 6, 8, 10, 12),
+        ),
+        # ResNet20v1 at the sources' accuracy: SGD + momentum, one-cycle-like warmup+cosine.
+        "gpu": dict(
+            _MODES_COMMON,
+            model="resnet20", n_train=None, epochs=60, batch_size=128,
+            optimizer="sgd", lr=0.1, momentum=0.9, weight_decay=5e-4, schedule="cosine",
+            warmup_epochs=2, augment=True, seeds=6,
+            save_epochs=(0, 1, 2, 5, 10, 15, 20, 30, 40, 50, 60),
+        ),
+    },
+}
+
+
+def chapter_params(chapter: str, profile: str = "auto", **overrides) -> types.SimpleNamespace:
+    """The parameters of ``chapter`` at ``profile`` with ``overrides`` applied.
+
+    ``None`` overrides are ignored, so a notebook can pass its parameters cell through as is.
+    """
+    if chapter not in CHAPTERS:
+        raise ConfigError(f"unknown chapter {chapter!r}; choose one of: {', '.join(CHAPTERS)}")
+    resolved = resolve_profile(profile)
+    preset = dict(CHAPTERS[chapter][resolved])
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key not in preset:
+            raise ConfigError(
+                f"unknown parameter {key!r} for chapter {chapter}; valid: {', '.join(sorted(preset))}"
+            )
+        if isinstance(preset[key], tuple) and isinstance(value, list):
+            value = tuple(value)
+        preset[key] = value
+    return types.SimpleNamespace(chapter=chapter, profile=resolved, **preset)

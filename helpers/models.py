@@ -1,0 +1,130 @@
+"""The networks of the book, as the sources describe them.
+
+* ``resnet20`` -- ResNet20v1 (He et al. 2016, the Keras CIFAR-10 example the sources use): a 3x3
+  stem, three stages of three basic blocks with 16/32/64 channels (times ``width``), batch norm,
+  1x1 projection shortcuts where the shape changes, global average pooling, one linear layer.
+  About 0.27M parameters at width 1.
+* ``smallcnn`` / ``mediumcnn`` -- Fort et al.'s SmallCNN [16, 32, 32] and MediumCNN
+  [64, 128, 256, 256]: per stage a 3x3 convolution, ReLU and 2x2 max pooling, then dropout and a
+  linear classifier. The paper gives only the channel lists; this is our reading of them.
+
+Dropout draws its masks from a generator the trainer hands it (``set_dropout_generator``), so
+dropout noise is a source of randomness of its own, separate from data order and initialization.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class SeededDropout(nn.Module):
+    """Inverted dropout whose masks come from ``self.generator`` (global RNG when None)."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+        self.generator: torch.Generator | None = None
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        keep = torch.rand(x.shape, generator=self.generator, device=x.device) >= self.p
+        return x * keep / (1 - self.p)
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, c_in: int, c_out: int, stride: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or c_in != c_out:  # projection shortcut
+            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + self.shortcut(x))
+
+
+class ResNet(nn.Module):
+    """ResNet-(6n+2) v1 for 32x32 inputs; ``n=3`` is ResNet20."""
+
+    def __init__(self, n: int = 3, width: float = 1, num_classes: int = 10, in_channels: int = 3):
+        super().__init__()
+        chans = [max(1, round(c * width)) for c in (16, 32, 64)]
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, chans[0], 3, 1, 1, bias=False),
+                                  nn.BatchNorm2d(chans[0]), nn.ReLU())
+        stages, c_in = [], chans[0]
+        for i, c in enumerate(chans):
+            blocks = [BasicBlock(c_in if j == 0 else c, c, 2 if (i > 0 and j == 0) else 1) for j in range(n)]
+            stages.append(nn.Sequential(*blocks))
+            c_in = c
+        self.stages = nn.Sequential(*stages)
+        self.fc = nn.Linear(c_in, num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+    def features(self, x):
+        # mean over space, not adaptive_avg_pool2d: its CUDA backward has no deterministic kernel
+        return self.stages(self.stem(x)).mean((2, 3))
+
+    def forward(self, x):
+        return self.fc(self.features(x))
+
+
+class PlainCNN(nn.Module):
+    """Fort et al.'s SmallCNN / MediumCNN: [conv3x3 -> ReLU -> maxpool2] per channel entry."""
+
+    def __init__(self, channels, num_classes: int = 10, dropout: float = 0.0, width: float = 1,
+                 in_channels: int = 3):
+        super().__init__()
+        layers, c_in = [], in_channels
+        for c in channels:
+            c = max(1, round(c * width))
+            layers += [nn.Conv2d(c_in, c, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+            c_in = c
+        self.body = nn.Sequential(*layers)
+        side = 32 // 2 ** len(channels)
+        self.dropout = SeededDropout(dropout)
+        self.fc = nn.Linear(c_in * side * side, num_classes)
+
+    def features(self, x):
+        return self.body(x).flatten(1)
+
+    def forward(self, x):
+        return self.fc(self.dropout(self.features(x)))
+
+
+ARCHITECTURES = ("resnet20", "smallcnn", "mediumcnn")
+
+
+def build(model: str, width: float = 1, dropout: float = 0.0, num_classes: int = 10) -> nn.Module:
+    """A freshly initialized network by name (initialization uses the global torch RNG)."""
+    if model == "resnet20":
+        if dropout:
+            raise ValueError("resnet20 has no dropout; set dropout=0")
+        return ResNet(3, width, num_classes)
+    if model == "smallcnn":
+        return PlainCNN([16, 32, 32], num_classes, dropout, width)
+    if model == "mediumcnn":
+        return PlainCNN([64, 128, 256, 256], num_classes, dropout, width)
+    raise ValueError(f"unknown model {model!r}; choose one of: {', '.join(ARCHITECTURES)}")
+
+
+def set_dropout_generator(model: nn.Module, generator: torch.Generator | None) -> None:
+    for m in model.modules():
+        if isinstance(m, SeededDropout):
+            m.generator = generator
+
+
+def has_dropout(model: nn.Module) -> bool:
+    return any(isinstance(m, SeededDropout) and m.p > 0 for m in model.modules())
+
+
+def n_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

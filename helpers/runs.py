@@ -1,0 +1,219 @@
+"""The runs cache: a training result is computed once, keyed by what determines it.
+
+``get(specs)`` returns one :class:`Run` per spec. Each lives in ``data/runs/<key>/`` where the
+key hashes the spec's non-default fields, the dataset variant and ``train.CODE_VERSION`` (fields
+left at their defaults do not enter the hash, so adding a field to ``Spec`` later keeps every
+cached run valid).
+
+* Writes are atomic: a run is written to a temporary folder and renamed into place.
+* Every file is listed with its SHA-256 in ``manifest.json``, written last; an entry whose
+  manifest is missing or whose files do not match is reported in one line, moved aside to
+  ``data/runs/_corrupt/`` (nothing is deleted) and trained again.
+* Missing runs are trained in groups (specs that differ only in seeds train together), and each
+  group is written as soon as it finishes: an interrupted sweep resumes where it stopped.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import data as data_mod
+from . import models
+from . import train
+
+FILES = ("spec.json", "meta.json", "logits.npz", "states.pt")
+
+
+class CorruptEntry(RuntimeError):
+    pass
+
+
+def runs_dir() -> Path:
+    return data_mod.data_dir() / "runs"
+
+
+def spec_key(spec: train.Spec, variant: str) -> str:
+    """Content address of a run: non-default spec fields + dataset variant + code version."""
+    default = train.Spec()
+    fields = {}
+    for f in dataclasses.fields(spec):
+        value, base = getattr(spec, f.name), getattr(default, f.name)
+        if f.name != "dataset" and value != base:
+            fields[f.name] = float(value) if isinstance(base, float) else value  # 2 and 2.0 alike
+    payload = json.dumps(dict(fields=fields, variant=variant, code=train.CODE_VERSION),
+                         sort_keys=True, default=list)
+    return hashlib.sha256(payload.encode()).hexdigest()[:20]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclasses.dataclass
+class Run:
+    """A cached training run: its spec, log and, per kept epoch, weights and test logits."""
+
+    spec: train.Spec
+    key: str
+    path: Path
+    meta: dict
+
+    @property
+    def variant(self) -> str:
+        return self.meta["variant"]
+
+    @property
+    def log(self) -> list:
+        return self.meta["log"]
+
+    @property
+    def epochs(self) -> list:
+        return self.meta["epochs"]
+
+    def _epoch(self, epoch):
+        epoch = self.spec.epochs if epoch is None else epoch
+        if epoch not in self.epochs:
+            raise KeyError(f"epoch {epoch} was not kept; kept epochs: {self.epochs}")
+        return epoch
+
+    def logits(self, epoch: int | None = None) -> np.ndarray:
+        """Test-set logits (n_test, classes) at ``epoch`` (default: the last)."""
+        with np.load(self.path / "logits.npz") as z:
+            return z[f"e{self._epoch(epoch)}"]
+
+    def probs(self, epoch: int | None = None) -> np.ndarray:
+        z = torch.from_numpy(self.logits(epoch)).double()
+        return torch.softmax(z, -1).numpy()
+
+    @property
+    def labels(self) -> np.ndarray:
+        with np.load(self.path / "logits.npz") as z:
+            return z["labels"]
+
+    def state(self, epoch: int | None = None) -> dict:
+        """Parameters and buffers (a state dict) at ``epoch``."""
+        return torch.load(self.path / "states.pt", weights_only=True)[self._epoch(epoch)]
+
+    def weights(self, epoch: int | None = None) -> np.ndarray:
+        """The trainable parameters at ``epoch`` as one flat float64 vector (no BN statistics)."""
+        names = [n for n, _ in train.init_model(self.spec).named_parameters()]
+        st = self.state(epoch)
+        return torch.cat([st[n].flatten() for n in names]).double().numpy()
+
+    def model(self, epoch: int | None = None) -> torch.nn.Module:
+        """The network at ``epoch``, in eval mode, on the CPU."""
+        net = models.build(self.spec.model, self.spec.width, self.spec.dropout)
+        net.load_state_dict(self.state(epoch))
+        return net.eval()
+
+    @property
+    def accuracy(self) -> float:
+        return float((self.logits().argmax(1) == self.labels).mean())
+
+
+def _write(trained: train.Trained, key: str) -> Path:
+    final = runs_dir() / key
+    tmp = runs_dir() / f".tmp-{key}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    spec_dict = dataclasses.asdict(trained.spec)
+    (tmp / "spec.json").write_text(json.dumps(spec_dict, indent=1, default=list))
+    meta = dict(variant=trained.variant, device=trained.device, seconds=trained.seconds,
+                log=trained.log, epochs=sorted(trained.states), torch=torch.__version__,
+                device_name=_device_name(trained.device), written=time.strftime("%Y-%m-%d %H:%M:%S"))
+    (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+    np.savez(tmp / "logits.npz", labels=trained.test_labels, **{f"e{e}": v for e, v in trained.logits.items()})
+    torch.save(trained.states, tmp / "states.pt")
+    manifest = {name: _sha256(tmp / name) for name in FILES}
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    if final.exists():  # a concurrent writer got there first, or a stale entry: keep theirs aside
+        _quarantine(final, "replaced")
+    os.replace(tmp, final)
+    return final
+
+
+def _device_name(device: str) -> str:
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    import platform
+    return f"{platform.processor() or platform.machine()} ({torch.get_num_threads()} threads)"
+
+
+def _quarantine(path: Path, why: str) -> None:
+    dst = runs_dir() / "_corrupt" / f"{path.name}-{time.strftime('%Y%m%d-%H%M%S')}-{why}"
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(path), str(dst))
+
+
+def _open(spec: train.Spec, key: str) -> Run | None:
+    """The cached run for ``key``, None if absent; a damaged entry is reported and moved aside."""
+    path = runs_dir() / key
+    if not path.exists():
+        return None
+    try:
+        manifest_path = path / "manifest.json"
+        if not manifest_path.exists():
+            raise CorruptEntry("no manifest (an interrupted write?)")
+        manifest = json.loads(manifest_path.read_text())
+        for name in FILES:
+            if not (path / name).exists():
+                raise CorruptEntry(f"{name} missing")
+            if _sha256(path / name) != manifest.get(name):
+                raise CorruptEntry(f"{name} does not match its checksum")
+        meta = json.loads((path / "meta.json").read_text())
+        return Run(spec, key, path, meta)
+    except (CorruptEntry, json.JSONDecodeError, OSError) as err:
+        print(f"runs cache: entry {key} is corrupt ({err}); moved to {runs_dir() / '_corrupt'} and recomputing",
+              file=sys.stderr)
+        _quarantine(path, "corrupt")
+        return None
+
+
+def default_group_size(device: str | None = "auto") -> int:
+    """How many runs train together: many on a GPU (one vmap), one at a time on a CPU."""
+    return 8 if train.pick_device(device).type == "cuda" else 1
+
+
+def get(specs: list[train.Spec], device: str | None = "auto", group_size: int | None = None,
+        progress: bool = True) -> list[Run]:
+    """The runs of ``specs``, from the cache or trained now (and cached)."""
+    specs = list(specs)
+    variants = {s.dataset: data_mod.load(s.dataset).variant for s in specs}
+    keys = [spec_key(s, variants[s.dataset]) for s in specs]
+    found = {k: r for k, s in zip(keys, specs) if (r := _open(s, k)) is not None}
+    missing = {}
+    for k, s in zip(keys, specs):
+        if k not in found:
+            missing.setdefault(s.group_key(), {})[k] = s  # dict: identical specs train once
+    group_size = group_size or default_group_size(device)
+    n_todo = sum(len(g) for g in missing.values())
+    if progress and n_todo:
+        print(f"runs cache: {len(found)} of {len(set(keys))} runs cached; training {n_todo} "
+              f"on {train.pick_device(device)} in groups of up to {group_size}", flush=True)
+    done = 0
+    for group in missing.values():
+        items = list(group.items())
+        for i in range(0, len(items), group_size):
+            chunk = items[i:i + group_size]
+            t0 = time.perf_counter()
+            results = train.fit([s for _, s in chunk], device=device)
+            for (k, s), trained in zip(chunk, results):
+                _write(trained, k)
+                found[k] = _open(s, k)
+            done += len(chunk)
+            if progress:
+                print(f"  trained {done}/{n_todo} ({time.perf_counter() - t0:.0f} s for {len(chunk)})", flush=True)
+    return [found[k] for k in keys]

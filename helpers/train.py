@@ -1,0 +1,317 @@
+"""The one trainer: K models of one shape, trained at once, with every source of randomness apart.
+
+A :class:`Spec` is a flat description of one training run. Its four seeds are the four sources of
+randomness of Summers & Dinneen (seed 001, §3.1) that a user can hold fixed or vary one at a time:
+
+* ``seed_init``    -- the initial weights (drawn on the CPU, so identical on every device);
+* ``seed_order``   -- the order in which training examples are visited;
+* ``seed_aug``     -- random crops and flips;
+* ``seed_dropout`` -- dropout masks.
+
+``deterministic=True`` turns on deterministic kernels (cuDNN deterministic, benchmark off,
+``torch.use_deterministic_algorithms``), so that the same spec gives bitwise the same weights.
+
+Specs that differ only in their seeds train *together*: their parameters are stacked along a
+leading axis and updated by one optimizer. Because SGD and Adam act element by element, that is
+exactly K independent optimizers. How the K forward passes run is the device's choice: on a GPU
+one ``torch.func.vmap`` call (one batched kernel launch per layer), on a CPU a plain loop (grouped
+convolutions are slower there than K separate ones).
+
+``fit`` returns, for each spec, the weights and the test-set logits at the epochs named in
+``save_epochs`` (0 is the initialization) and a per-epoch log. Caching is ``helpers.runs``'s job.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.func import functional_call, vmap
+
+from . import data as data_mod
+from . import models
+
+# Bump when a change alters what a spec trains to; it is part of every cache key.
+CODE_VERSION = 1
+
+SEED_FIELDS = ("seed_init", "seed_order", "seed_aug", "seed_dropout")
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec:
+    """Everything that determines a training run (and so its cache key)."""
+
+    model: str = "resnet20"
+    width: float = 1
+    dropout: float = 0.0
+    dataset: str = "auto"            # 'auto' (CIFAR-10 from the best source) or 'synthetic'
+    n_train: int | None = None       # class-balanced subset of the training set; None = all
+    n_test: int | None = None        # subset of the test set the predictions are saved on
+    epochs: int = 1
+    batch_size: int = 128
+    optimizer: str = "sgd"           # 'sgd' (with momentum) or 'adam'
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    schedule: str = "const"          # see lr_at
+    warmup_epochs: float = 0
+    milestones: tuple = ()
+    gamma: float = 0.1
+    augment: bool = False
+    seed_init: int = 0
+    seed_order: int = 0
+    seed_aug: int = 0
+    seed_dropout: int = 0
+    deterministic: bool = True
+    save_epochs: tuple = ()          # checkpoints to keep; the final epoch is always kept
+
+    def replace(self, **changes) -> "Spec":
+        return dataclasses.replace(self, **changes)
+
+    def with_seed(self, seed: int) -> "Spec":
+        """All four seeds set to ``seed``: an independent run."""
+        return self.replace(**{f: seed for f in SEED_FIELDS})
+
+    def group_key(self) -> tuple:
+        """Specs with equal group keys can train together (they differ only in seeds)."""
+        return tuple((f.name, getattr(self, f.name)) for f in dataclasses.fields(self)
+                     if f.name not in SEED_FIELDS + ("save_epochs",))
+
+    def kept_epochs(self) -> tuple:
+        return tuple(sorted({e for e in self.save_epochs if 0 <= e <= self.epochs} | {self.epochs}))
+
+
+SCHEDULES = ("const", "step", "halving", "cosine", "onecycle")
+OPTIMIZERS = ("sgd", "adam")
+
+
+def lr_at(spec: Spec, step: int, steps_per_epoch: int) -> float:
+    """The learning rate at optimizer step ``step`` (0-based).
+
+    * ``const``    -- ``lr`` throughout;
+    * ``step``     -- multiplied by ``gamma`` at each epoch in ``milestones``;
+    * ``halving``  -- multiplied by ``gamma`` every ``milestones[0]`` epochs (Fort et al.: 0.5
+      every 10);
+    * ``cosine``   -- linear warmup over ``warmup_epochs``, then cosine decay to 0;
+    * ``onecycle`` -- linear warmup over ``warmup_epochs``, then linear decay to 0.
+    """
+    epoch = step / steps_per_epoch
+    total = spec.epochs * steps_per_epoch
+    warm = spec.warmup_epochs * steps_per_epoch
+    if spec.schedule == "const":
+        return spec.lr
+    if spec.schedule == "step":
+        return spec.lr * spec.gamma ** sum(epoch >= m for m in spec.milestones)
+    if spec.schedule == "halving":
+        return spec.lr * spec.gamma ** math.floor(epoch / spec.milestones[0])
+    if step < warm:
+        return spec.lr * (step + 1) / warm
+    frac = (step - warm) / max(1, total - warm)
+    if spec.schedule == "cosine":
+        return spec.lr * 0.5 * (1 + math.cos(math.pi * frac))
+    if spec.schedule == "onecycle":
+        return spec.lr * (1 - frac)
+    raise ValueError(f"unknown schedule {spec.schedule!r}; choose one of: {', '.join(SCHEDULES)}")
+
+
+def validate(spec: Spec) -> None:
+    if spec.model not in models.ARCHITECTURES:
+        raise ValueError(f"unknown model {spec.model!r}; choose one of: {', '.join(models.ARCHITECTURES)}")
+    if spec.optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {spec.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
+    if spec.schedule not in SCHEDULES:
+        raise ValueError(f"unknown schedule {spec.schedule!r}; choose one of: {', '.join(SCHEDULES)}")
+    if spec.schedule == "halving" and not spec.milestones:
+        raise ValueError("schedule 'halving' needs milestones=(period_in_epochs,)")
+
+
+def pick_device(device: str | None = "auto") -> torch.device:
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def set_determinism(on: bool) -> None:
+    """Deterministic kernels on or off (cuDNN and every torch op that has a deterministic variant)."""
+    if on:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.backends.cudnn.deterministic = on
+    torch.backends.cudnn.benchmark = not on
+    torch.use_deterministic_algorithms(on, warn_only=False)
+
+
+def init_model(spec: Spec) -> torch.nn.Module:
+    """The initial network of ``spec``: weights drawn on the CPU from ``seed_init`` alone."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(spec.seed_init)
+        return models.build(spec.model, spec.width, spec.dropout)
+
+
+@dataclasses.dataclass
+class Trained:
+    """What ``fit`` returns per spec: states and test logits by epoch, and the training log."""
+
+    spec: Spec
+    states: dict        # epoch -> {name: tensor} (parameters and buffers, on the CPU)
+    logits: dict        # epoch -> float32 array (n_test, classes)
+    test_labels: np.ndarray
+    log: list           # one dict per epoch
+    variant: str
+    device: str
+    seconds: float      # wall time of the group, divided by the group's size
+
+
+class Stack:
+    """K models of one architecture run as one: stacked tensors under ``vmap`` (mode 'vmap'), or
+    K ordinary modules in a loop (mode 'loop', channels-last, the faster choice on a CPU)."""
+
+    def __init__(self, nets: list[torch.nn.Module], device: torch.device, mode: str):
+        self.K, self.mode, self.device = len(nets), mode, device
+        if mode == "vmap":
+            self.base = nets[0].to(device)
+            self.params = {n: torch.stack([dict(m.named_parameters())[n].detach() for m in nets]).to(device)
+                           .requires_grad_() for n, _ in self.base.named_parameters()}
+            self.buffers = {n: torch.stack([dict(m.named_buffers())[n] for m in nets]).to(device)
+                            for n, _ in self.base.named_buffers()}
+        elif mode == "loop":
+            self.nets = [m.to(device, memory_format=torch.channels_last) for m in nets]
+        else:
+            raise ValueError(f"unknown mode {mode!r}; choose one of: auto, loop, vmap")
+
+    def parameters(self) -> list[torch.Tensor]:
+        if self.mode == "vmap":
+            return list(self.params.values())
+        return [p for m in self.nets for p in m.parameters()]
+
+    def train(self, on: bool = True) -> None:
+        for m in ([self.base] if self.mode == "vmap" else self.nets):
+            m.train(on)
+
+    def forward(self, xs: torch.Tensor, dropout_gens=None) -> torch.Tensor:
+        """(K, B, ...) inputs -> (K, B, classes) logits, in the current train/eval mode."""
+        if self.mode == "vmap":
+            f = lambda p, b, x: functional_call(self.base, (p, b), (x,))  # noqa: E731
+            return vmap(f, randomness="error")(self.params, self.buffers, xs)
+        outs = []
+        for k, net in enumerate(self.nets):
+            if dropout_gens is not None:
+                models.set_dropout_generator(net, dropout_gens[k])
+            outs.append(net(xs[k].contiguous(memory_format=torch.channels_last)))
+        return torch.stack(outs)
+
+    def state(self, k: int) -> dict:
+        """Model k's parameters and buffers, copied to the CPU."""
+        if self.mode == "vmap":
+            items = {**{n: v[k] for n, v in self.params.items()}, **{n: v[k] for n, v in self.buffers.items()}}
+        else:
+            items = self.nets[k].state_dict()
+        return {n: t.detach().to("cpu", memory_format=torch.contiguous_format, copy=True) for n, t in items.items()}
+
+    @torch.no_grad()
+    def logits(self, x: torch.Tensor, chunk: int = 1000) -> torch.Tensor:
+        """(K, N, classes) logits on ``x`` in eval mode (no dropout, BN running statistics)."""
+        self.train(False)
+        outs = [self.forward(x[i:i + chunk].unsqueeze(0).expand(self.K, *x[i:i + chunk].shape))
+                for i in range(0, len(x), chunk)]
+        self.train(True)
+        return torch.cat(outs, 1)
+
+
+def cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy over the last-but-one axis, (K, B, C) x (K, B) -> (K,).
+
+    Written with a one-hot product instead of ``F.cross_entropy``, whose CUDA backward may
+    scatter non-deterministically; this form is deterministic everywhere.
+    """
+    logp = F.log_softmax(logits, -1)
+    return -(logp * F.one_hot(labels, logits.shape[-1])).sum(-1).mean(-1)
+
+
+def fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", progress: bool = False) -> list[Trained]:
+    """Train ``specs`` (which must differ only in their seeds) together; see the module doc."""
+    if len({s.group_key() for s in specs}) != 1:
+        raise ValueError("fit() trains specs together only when they differ in seeds alone")
+    spec = specs[0]
+    validate(spec)
+    dev = pick_device(device)
+    set_determinism(spec.deterministic)
+    data = data_mod.on_device(spec.dataset, str(dev), spec.n_train, spec.n_test)
+    nets = [init_model(s) for s in specs]
+    if mode == "auto":
+        mode = "vmap" if dev.type == "cuda" and len(specs) > 1 and not models.has_dropout(nets[0]) else "loop"
+    if mode == "vmap" and models.has_dropout(nets[0]):
+        raise ValueError("vmap mode cannot give each model its own dropout generator; use mode='loop'")
+    stack = Stack(nets, dev, mode)
+    params = stack.parameters()
+    if spec.optimizer == "sgd":
+        opt = torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay)
+    else:
+        opt = torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay)
+
+    order_gens = [torch.Generator().manual_seed(s.seed_order) for s in specs]
+    aug_gens = [torch.Generator().manual_seed(s.seed_aug) for s in specs]
+    drop_gens = [torch.Generator(dev).manual_seed(s.seed_dropout) for s in specs]
+    n = len(data.train_y)
+    bs = min(spec.batch_size, n)
+    steps_per_epoch = n // bs
+    kept = [s.kept_epochs() for s in specs]
+    states = [dict() for _ in specs]
+    logits = [dict() for _ in specs]
+    logs = [[] for _ in specs]
+
+    def snapshot(epoch):
+        if not any(epoch in kp for kp in kept):
+            return None
+        lg = stack.logits(data.test_x)
+        accs = (lg.argmax(-1) == data.test_y).float().mean(1).tolist()
+        for k in range(len(specs)):
+            if epoch in kept[k]:
+                states[k][epoch] = stack.state(k)
+                logits[k][epoch] = lg[k].float().cpu().numpy()
+        return accs
+
+    t0 = time.perf_counter()
+    stack.train()
+    snapshot(0)
+    step = 0
+    for epoch in range(1, spec.epochs + 1):
+        te = time.perf_counter()
+        orders = [data_mod.batch_order(n, bs, g) for g in order_gens]
+        loss_sum = torch.zeros(len(specs), device=dev)
+        correct = torch.zeros(len(specs), device=dev)
+        for it in range(steps_per_epoch):
+            for group in opt.param_groups:
+                group["lr"] = lr_at(spec, step, steps_per_epoch)
+            xs, ys = [], []
+            for k in range(len(specs)):
+                idx = orders[k][it].to(dev)
+                x = data.train_x[idx]
+                xs.append(data_mod.random_crop_flip(x, aug_gens[k]) if spec.augment else x)
+                ys.append(data.train_y[idx])
+            xs, ys = torch.stack(xs), torch.stack(ys)
+            out = stack.forward(xs, drop_gens)
+            losses = cross_entropy(out, ys)
+            opt.zero_grad(set_to_none=True)
+            losses.sum().backward()
+            opt.step()
+            step += 1
+            loss_sum += losses.detach()
+            correct += (out.argmax(-1) == ys).float().mean(1).detach()
+        accs = snapshot(epoch)
+        for k in range(len(specs)):
+            logs[k].append(dict(epoch=epoch, train_loss=(loss_sum[k] / steps_per_epoch).item(),
+                                train_acc=(correct[k] / steps_per_epoch).item(),
+                                test_acc=None if accs is None else accs[k],
+                                lr=lr_at(spec, step - 1, steps_per_epoch),
+                                seconds=time.perf_counter() - te))
+        if progress:
+            print(f"  epoch {epoch}/{spec.epochs}: train loss {np.mean([lg[-1]['train_loss'] for lg in logs]):.3f}"
+                  f" ({time.perf_counter() - te:.1f} s for {len(specs)} model(s))", flush=True)
+    seconds = (time.perf_counter() - t0) / len(specs)
+    labels = data.test_y.cpu().numpy()
+    return [Trained(s, states[k], logits[k], labels, logs[k], data.variant, str(dev), seconds)
+            for k, s in enumerate(specs)]
