@@ -25,6 +25,7 @@ import io
 import os
 import socket
 import sys
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -92,13 +93,15 @@ def _from_torchvision_folder(root: Path, download: bool) -> Dataset:
 def _decode_jpegs(blobs: list[bytes]) -> np.ndarray:
     """Decode same-sized JPEG files to a uint8 array (N, 32, 32, 3)."""
     try:
-        from torchvision.io import decode_jpeg
+        with warnings.catch_warnings():  # torchvision 0.29 deprecates its decoders (still fastest)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from torchvision.io import decode_jpeg
 
-        tensors = [torch.frombuffer(bytearray(b), dtype=torch.uint8) for b in blobs]
-        out = []
-        for i in range(0, len(tensors), 5000):
-            out.append(torch.stack(decode_jpeg(tensors[i:i + 5000])).permute(0, 2, 3, 1))
-        return torch.cat(out).numpy()
+            tensors = [torch.frombuffer(bytearray(b), dtype=torch.uint8) for b in blobs]
+            out = []
+            for i in range(0, len(tensors), 5000):
+                out.append(torch.stack(decode_jpeg(tensors[i:i + 5000])).permute(0, 2, 3, 1))
+            return torch.cat(out).numpy()
     except (ImportError, RuntimeError):  # torchvision without its image extension: PIL
         from PIL import Image
 
@@ -156,8 +159,9 @@ def _load_cache(variant: str) -> Dataset | None:
     try:
         with np.load(path) as z:
             ds = Dataset(z["train_x"], z["train_y"], z["test_x"], z["test_y"], variant=variant)
-        if ds.train_x.shape != (50000, 32, 32, 3) or ds.test_x.shape != (10000, 32, 32, 3):
-            raise ValueError(f"unexpected shapes {ds.train_x.shape}, {ds.test_x.shape}")
+        for x, y in ((ds.train_x, ds.train_y), (ds.test_x, ds.test_y)):
+            if x.shape[1:] != (32, 32, 3) or x.dtype != np.uint8 or len(x) != len(y) or len(y) == 0:
+                raise ValueError(f"unexpected arrays {x.shape} {x.dtype} / {y.shape}")
         return ds
     except Exception as err:  # a truncated or foreign file: say so, decode again
         print(f"data cache {path} is corrupt ({err}); decoding it again", file=sys.stderr)

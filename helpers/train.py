@@ -46,7 +46,7 @@ class Spec:
     """Everything that determines a training run (and so its cache key)."""
 
     model: str = "resnet20"
-    width: float = 1
+    width: float = 1.0
     dropout: float = 0.0
     dataset: str = "auto"            # 'auto' (CIFAR-10 from the best source) or 'synthetic'
     n_train: int | None = None       # class-balanced subset of the training set; None = all
@@ -58,7 +58,7 @@ class Spec:
     momentum: float = 0.9
     weight_decay: float = 0.0
     schedule: str = "const"          # see lr_at
-    warmup_epochs: float = 0
+    warmup_epochs: float = 0.0
     milestones: tuple = ()
     gamma: float = 0.1
     augment: bool = False

@@ -1,0 +1,140 @@
+"""Tests for helpers.claims: verdict logic, JSON round trip, HTML and the scorecard page."""
+import json
+
+import numpy as np
+import pytest
+
+from helpers.claims import (DIFFERS, HOLDS, NOT_TESTABLE, ClaimsTable, above, below, between,
+                            load, scorecard_markdown, within)
+
+
+def test_tests_pass_and_fail():
+    assert within(89.95, 1.0)(89.0) and within(89.95, 1.0)(90.95)
+    assert not within(89.95, 1.0)(88.9)
+    assert between(1, 5)(1) and between(1, 5)(5) and between(1, 5)(3.2)
+    assert not between(1, 5)(0.99) and not between(1, 5)(5.01)
+    assert above(2)(2.01) and not above(2)(2) and not above(2)(1)
+    assert below(0.5)(0.49) and not below(0.5)(0.5) and not below(0.5)(3)
+    assert not within(0, 1)(float("nan"))
+
+
+def test_describe():
+    assert within(89.95, 1.0).describe() == "within ±1 of 89.95"
+    assert between(1, 5).describe() == "between 1 and 5"
+    assert above(2).describe() == "> 2"
+    assert below(0.05).describe() == "< 0.05"
+
+
+def test_verdicts():
+    t = ClaimsTable("03_modes", "cpu", "cifar10")
+    assert t.add("s", "a", "90 %", 90.3, within(90, 0.5)).verdict == HOLDS
+    assert t.add("s", "b", "90 %", 91.0, within(90, 0.5)).verdict == DIFFERS
+    assert t.add("s", "c", "1-5", 3, between(1, 5)).verdict == HOLDS
+    assert t.add("s", "d", "1-5", 6, between(1, 5)).verdict == DIFFERS
+    assert t.add("s", "e", "> 2x", np.float32(2.5), above(2)).verdict == HOLDS
+    assert t.add("s", "f", "< 0.1", 0.2, below(0.1)).verdict == DIFFERS
+    assert t.add("s", "g", "x", float("nan"), above(0)).verdict == NOT_TESTABLE
+    assert t.add("s", "h", "x", None, above(0)).verdict == NOT_TESTABLE
+    assert t.add("s", "i", "x", 5.0, above(0), testable=False).verdict == NOT_TESTABLE
+    assert [r.statement for r in t.rows] == list("abcdefghi")
+    assert t.tally() == {HOLDS: 3, DIFFERS: 3, NOT_TESTABLE: 3}
+
+
+def test_smoke_profile_is_never_tested():
+    t = ClaimsTable("01_loss_landscape", "smoke", "synthetic")
+    c = t.add("seed 000 §3", "accuracy", "89.95 ± 0.18 %", 89.95, within(89.95, 1.0))
+    assert c.verdict == NOT_TESTABLE
+    assert c.profile == "smoke" and c.variant == "synthetic" and c.chapter == "01_loss_landscape"
+
+
+def test_claim_fields():
+    t = ClaimsTable("05_instability", "gpu", "cifar10-jpeg")
+    c = t.add("seed 001 Table 1", "init-only disagreement", "10.7 %", 10.6789, between(9, 12),
+              fmt="{:.1f} %", note="ResNet-14 in the source")
+    assert c.measured == pytest.approx(10.6789) and isinstance(c.measured, float)
+    assert c.measured_text == "10.7 %"
+    assert c.test == "between 9 and 12"
+    assert c.expected == "10.7 %" and c.note == "ResNet-14 in the source"
+
+
+def test_json_round_trip(tmp_path):
+    t = ClaimsTable("02_lottery_tickets", "cpu", "cifar10")
+    t.add("seed 003", "winning tickets train faster", "earlier stop", 1.8, above(1), fmt="{:.1f}x")
+    t.add("seed 003", "missing", "?", None, above(1))
+    t.add("seed 003", "pipes | in | text", "a|b", 0.3, below(0.5), note="x | y")
+    path = t.save(tmp_path)
+    assert path == tmp_path / "02_lottery_tickets.json"
+    assert [p.name for p in tmp_path.iterdir()] == ["02_lottery_tickets.json"]  # no tmp left
+    data = json.loads(path.read_text())
+    assert (data["chapter"], data["profile"], data["variant"]) == ("02_lottery_tickets", "cpu",
+                                                                   "cifar10")
+    assert len(data["rows"]) == 3 and data["rows"][1]["measured"] is None
+    back = load(path)
+    assert (back.chapter, back.profile, back.variant) == (t.chapter, t.profile, t.variant)
+    assert back.rows == t.rows
+    # saving again replaces the file
+    t.add("seed 003", "one more", "1", 1.0, within(1, 0))
+    assert len(load(t.save(tmp_path)).rows) == 4
+
+
+def test_html_contains_everything():
+    t = ClaimsTable("03_modes", "cpu", "cifar10")
+    t.add("seed 004 Fig 3", "cross-seed <disagreement> is high", "0.2", 0.25, above(0.1))
+    t.add("seed 004 Fig 6", "subspace samples are less diverse", "below", 0.9, below(0.5))
+    t.add("seed 004 Fig 9", "JS under shift", "rises", None, above(0))
+    out = t._repr_html_()
+    assert "cross-seed &lt;disagreement&gt; is high" in out  # escaped
+    assert "subspace samples are less diverse" in out and "JS under shift" in out
+    for col in ("Source", "Statement", "Source&#x27;s figure", "Ours", "Test", "Verdict", "Note"):
+        assert col in out
+    assert "profile cpu" in out and "dataset cifar10" in out and "03_modes" in out
+    assert out.count("#d4edda") == 1 and out.count("#ffe5a0") == 1 and out.count("#e2e3e5") == 1
+
+
+def test_markdown_escapes_pipes():
+    t = ClaimsTable("03_modes", "cpu", "cifar10")
+    t.add("seed 004", "a | b", "|x|", 1.0, above(0), note="line one\nline two")
+    md = t.to_markdown()
+    row = md.strip().splitlines()[-1]
+    assert "a \\| b" in row and "\\|x\\|" in row and "line one line two" in row
+    # 7 columns -> 8 unescaped pipes
+    # text that looks like a MyST role is escaped, so a `-W` build does not fail on it
+    t.add("seed 004", "uses {eq}`x`", "1", 1.0, above(0))
+    assert "\\{eq}`x`" in t.to_markdown()
+    assert row.replace("\\|", "").count("|") == 8
+
+
+def test_scorecard_tallies(tmp_path):
+    a = ClaimsTable("01_loss_landscape", "cpu", "cifar10")
+    a.add("seed 002", "x", "1", 1.0, within(1, 0.1))
+    a.add("seed 002", "y", "1", 2.0, within(1, 0.1))
+    a.add("seed 002", "z | pipe", "1", None, within(1, 0.1))
+    b = ClaimsTable("03_modes", "smoke", "synthetic")
+    b.add("seed 004", "w", "1", 1.0, above(0))
+    b.add("seed 004", "v", "1", 1.0, above(0))
+    b.save(tmp_path)
+    a.save(tmp_path)
+    md = scorecard_markdown(tmp_path)
+    assert md.startswith("# Scorecard\n")
+    assert md.count("\n## ") == 2
+    assert md.index("## 01_loss_landscape") < md.index("## 03_modes")  # sorted by file name
+    sec_a, sec_b = md.split("## 01_loss_landscape")[1].split("## 03_modes")
+    assert "1 hold, 1 differ, 1 not testable." in sec_a
+    assert "0 hold, 0 differ, 2 not testable." in sec_b
+    assert "`smoke`" in sec_b and "`synthetic`" in sec_b
+    assert "z \\| pipe" in sec_a
+    assert "1 hold, 1 differ, 3 not testable." in md  # the overall tally
+    assert "holds" in md and "differs" in md and "not testable at this profile" in md
+
+
+def test_scorecard_empty(tmp_path):
+    for folder in (tmp_path, tmp_path / "missing"):
+        md = scorecard_markdown(folder)
+        assert md.startswith("# Scorecard") and "No chapter has been executed yet" in md
+        assert "\n## " not in md
+
+
+def test_default_claims_dir_is_in_the_repo():
+    from helpers import claims
+    assert claims.CLAIMS_DIR.parts[-2:] == ("book", "claims")
+    assert (claims.REPO / "helpers" / "claims.py").exists()

@@ -1,0 +1,98 @@
+"""helpers.runs: a result is computed once; damage is detected; sweeps resume."""
+import numpy as np
+import pytest
+import torch
+
+from helpers import runs, train
+
+SPEC = train.Spec(model="smallcnn", dataset="synthetic", n_train=128, n_test=32, epochs=1, batch_size=64,
+                  optimizer="adam", lr=1e-3, save_epochs=(0,))
+
+
+REAL_FIT = train.fit
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    monkeypatch.setenv("HELPERS_DATA_DIR", str(tmp_path))
+    return tmp_path
+
+
+def count_fits(monkeypatch, fail_after=None):
+    calls = []
+    real = REAL_FIT
+
+    def fit(specs, **kw):
+        if fail_after is not None and len(calls) >= fail_after:
+            raise KeyboardInterrupt("simulated interruption")
+        calls.append(len(specs))
+        return real(specs, **kw)
+
+    monkeypatch.setattr(train, "fit", fit)
+    return calls
+
+
+def test_a_result_is_computed_once(monkeypatch):
+    calls = count_fits(monkeypatch)
+    first = runs.get([SPEC.with_seed(1), SPEC.with_seed(2)], progress=False)
+    second = runs.get([SPEC.with_seed(2), SPEC.with_seed(1)], progress=False)
+    assert sum(calls) == 2
+    assert second[0].key == first[1].key
+    assert np.array_equal(second[0].logits(), first[1].logits())
+    assert first[0].epochs == [0, 1] and first[0].variant == "synthetic"
+    w = first[0].weights()
+    assert w.ndim == 1 and w.size == sum(p.numel() for p in first[0].model().parameters())
+
+
+def test_identical_specs_in_one_sweep_train_once(monkeypatch):
+    calls = count_fits(monkeypatch)
+    a, b = runs.get([SPEC, SPEC], progress=False)
+    assert sum(calls) == 1 and a.key == b.key
+
+
+def test_key_ignores_defaults_and_number_spelling_but_not_seeds_or_data():
+    assert runs.spec_key(train.Spec(width=2), "cifar10") == runs.spec_key(train.Spec(width=2.0), "cifar10")
+    assert runs.spec_key(train.Spec(), "cifar10") == runs.spec_key(train.Spec(dataset="synthetic"), "cifar10")
+    assert runs.spec_key(train.Spec(), "cifar10") != runs.spec_key(train.Spec(), "cifar10-jpeg")
+    assert runs.spec_key(train.Spec(), "cifar10") != runs.spec_key(train.Spec(seed_order=1), "cifar10")
+
+
+@pytest.mark.parametrize("damage", ["truncate", "no_manifest", "bitflip"])
+def test_a_damaged_entry_is_reported_moved_aside_and_recomputed(monkeypatch, capsys, isolated, damage):
+    (run,) = runs.get([SPEC], progress=False)
+    before = run.logits().copy()
+    if damage == "truncate":
+        p = run.path / "states.pt"
+        p.write_bytes(p.read_bytes()[:100])
+    elif damage == "no_manifest":
+        (run.path / "manifest.json").unlink()
+    else:
+        p = run.path / "logits.npz"
+        raw = bytearray(p.read_bytes())
+        raw[len(raw) // 2] ^= 1
+        p.write_bytes(bytes(raw))
+    calls = count_fits(monkeypatch)
+    (again,) = runs.get([SPEC], progress=False)
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and "corrupt" in err[0] and run.key in err[0]
+    assert sum(calls) == 1
+    assert np.array_equal(again.logits(), before)  # deterministic: the same result again
+    assert len(list((isolated / "runs" / "_corrupt").iterdir())) == 1  # kept, not deleted
+
+
+def test_an_interrupted_sweep_resumes_without_losing_finished_runs(monkeypatch):
+    sweep = [SPEC.with_seed(s) for s in range(3)]
+    count_fits(monkeypatch, fail_after=2)
+    with pytest.raises(KeyboardInterrupt):
+        runs.get(sweep, group_size=1, progress=False)
+    calls = count_fits(monkeypatch)
+    out = runs.get(sweep, group_size=1, progress=False)
+    assert calls == [1]  # only the third run was left
+    assert len({r.key for r in out}) == 3
+
+
+def test_unkept_epoch_is_a_clear_error():
+    (run,) = runs.get([SPEC], progress=False)
+    with pytest.raises(KeyError, match="kept epochs"):
+        run.logits(epoch=5)
+    assert isinstance(run.state(0)["fc.weight"], torch.Tensor)
