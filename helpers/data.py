@@ -218,6 +218,19 @@ def prepare() -> str:
     return load("auto").variant
 
 
+def report(dataset: str = "auto", device: str = "auto") -> str:
+    """Which data and which machine a chapter ran on: printed at the top of every chapter."""
+    import platform
+
+    ds = load(dataset)
+    dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
+                       ("cpu" if device == "auto" else device))
+    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else \
+        f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"
+    return (f"dataset: {ds.variant} -- {ds.describe()}\n"
+            f"device:  {name}; torch {torch.__version__}, python {platform.python_version()}")
+
+
 # ------------------------------------------------------------------------- on the device
 
 @dataclasses.dataclass

@@ -1,0 +1,124 @@
+"""One house style for every figure: titles, labelled axes with units, legends, readable colours.
+
+Each function draws one kind of figure on a given (or new) matplotlib ``Axes`` and returns it, so
+a notebook cell is one call plus, at most, a caption.
+"""
+from __future__ import annotations
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+
+# Okabe-Ito: distinguishable for colour-blind readers, and in greyscale by order.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+
+
+def style() -> None:
+    """Apply the book's matplotlib style (call once per notebook)."""
+    mpl.rcParams.update({
+        "figure.dpi": 110, "savefig.dpi": 150, "figure.figsize": (6.4, 4.0),
+        "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
+        "grid.alpha": 0.3, "axes.titlesize": 11, "axes.titleweight": "bold",
+        "axes.labelsize": 10, "legend.fontsize": 9, "legend.frameon": False,
+        "axes.prop_cycle": mpl.cycler(color=PALETTE), "font.family": "DejaVu Sans",
+        "figure.constrained_layout.use": True,
+    })
+
+
+def color(i: int) -> str:
+    return PALETTE[i % len(PALETTE)]
+
+
+def _ax(ax, figsize=None):
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def heatmap(matrix, ticklabels, title: str, cbar_label: str, ax=None, fmt: str = "{:.2f}",
+            cmap: str = "viridis", vmin=None, vmax=None, axis_label: str = ""):
+    """A square matrix with its values written in the cells (when it is small enough to read)."""
+    ax = _ax(ax, (4.6, 4.0))
+    m = np.asarray(matrix, dtype=float)
+    im = ax.imshow(m, cmap=cmap, vmin=vmin, vmax=vmax)
+    ax.figure.colorbar(im, ax=ax, label=cbar_label, shrink=0.85)
+    ax.set_xticks(range(len(ticklabels)), ticklabels, rotation=0 if len(ticklabels) < 8 else 90)
+    ax.set_yticks(range(len(ticklabels)), ticklabels)
+    ax.set_xlabel(axis_label)
+    ax.set_ylabel(axis_label)
+    ax.grid(False)
+    ax.set_title(title)
+    if len(m) <= 12:
+        lo, hi = np.nanmin(m), np.nanmax(m)
+        for i in range(len(m)):
+            for j in range(len(m)):
+                light = (m[i, j] - lo) / (hi - lo + 1e-12) < 0.55
+                ax.text(j, i, fmt.format(m[i, j]), ha="center", va="center", fontsize=7,
+                        color="white" if light else "black")
+    return ax
+
+
+def training_curves(runs, ax=None, title: str = "Test accuracy along training, one line per seed"):
+    """Test accuracy at each kept epoch of each run."""
+    ax = _ax(ax)
+    for i, r in enumerate(runs):
+        ep = [e["epoch"] for e in r.log if e["test_acc"] is not None]
+        acc = [100 * e["test_acc"] for e in r.log if e["test_acc"] is not None]
+        ax.plot(ep, acc, marker="o", ms=3, color=color(i), label=f"seed {r.spec.seed_init}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(title)
+    ax.legend(ncol=2)
+    return ax
+
+
+def tsne_trajectories(Y, who, when, ax=None, labels=None,
+                      title: str = "t-SNE of the checkpoints' softmax outputs"):
+    """2-D t-SNE points, one colour per run, marker size growing with epoch, trajectories joined."""
+    ax = _ax(ax, (6.0, 5.0))
+    for i in np.unique(who):
+        sel = who == i
+        order = np.argsort(when[sel])
+        y, e = Y[sel][order], when[sel][order]
+        size = 12 + 60 * (e - when.min()) / max(1, when.max() - when.min())
+        ax.plot(y[:, 0], y[:, 1], color=color(i), alpha=0.4, lw=1)
+        ax.scatter(y[:, 0], y[:, 1], s=size, color=color(i), edgecolor="white", lw=0.5,
+                   label=labels[i] if labels is not None else f"run {i}")
+        ax.scatter(y[-1:, 0], y[-1:, 1], s=140, marker="*", color=color(i), edgecolor="black", lw=0.6)
+    ax.set_xlabel("t-SNE dimension 1 (arbitrary units)")
+    ax.set_ylabel("t-SNE dimension 2 (arbitrary units)")
+    ax.set_title(title)
+    ax.legend(title="trajectory (star = final)", loc="best", ncol=2)
+    return ax
+
+
+def ensemble_curve(curve, single_acc, ax=None, title: str = "Ensembles of independently seeded runs"):
+    """Accuracy of ensembles of m = 1..R members (mean +- sd over subsets)."""
+    ax = _ax(ax)
+    size, acc, sd = curve["size"], 100 * curve["acc"], 100 * curve["acc_sd"]
+    ax.errorbar(size, acc, yerr=sd, marker="o", capsize=3, color=color(0), label="ensemble (mean over subsets)")
+    ax.axhline(100 * np.mean(single_acc), color="grey", ls="--", lw=1, label="mean single model")
+    ax.set_xlabel("ensemble size (independent runs)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_xticks(size)
+    ax.set_title(title)
+    ax.legend()
+    return ax
+
+
+def within_vs_across(within, across, ax=None, ylabel: str = "disagreement (% of test set)",
+                     title: str = "Within a trajectory vs across seeds"):
+    """Strip plot of two sets of pairwise values, with their means."""
+    ax = _ax(ax, (4.4, 4.0))
+    rng = np.random.default_rng(0)
+    for i, (vals, name) in enumerate(((within, "within a trajectory\n(late checkpoint vs final)"),
+                                      (across, "across seeds\n(final vs final)"))):
+        vals = np.asarray(vals, dtype=float)
+        ax.scatter(i + rng.uniform(-0.12, 0.12, len(vals)), vals, color=color(i), alpha=0.7, s=18)
+        ax.hlines(vals.mean(), i - 0.25, i + 0.25, color="black", lw=2)
+        ax.text(i + 0.28, vals.mean(), f"{vals.mean():.1f}", va="center", fontsize=9)
+    ax.set_xticks([0, 1], ["within a trajectory\n(late checkpoint vs final)", "across seeds\n(final vs final)"])
+    ax.set_xlim(-0.5, 1.7)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    return ax
