@@ -119,6 +119,7 @@ def within_vs_across(within, across, ax=None, ylabel: str = "disagreement (% of 
         ax.text(i + 0.28, vals.mean(), f"{vals.mean():.1f}", va="center", fontsize=9)
     ax.set_xticks([0, 1], ["within a trajectory\n(late checkpoint vs final)", "across seeds\n(final vs final)"])
     ax.set_xlim(-0.5, 1.7)
+    ax.set_xlabel("pairs of models compared")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     return ax

@@ -1,0 +1,80 @@
+"""helpers.modes: the analyses of chapter 03 on small hand-made cases."""
+import types
+
+import numpy as np
+import pytest
+
+from helpers import config, metrics, modes
+
+
+class FakeRun:
+    """The slice of runs.Run that modes uses: probs/weights by epoch, epochs, labels, spec."""
+
+    def __init__(self, probs_by_epoch, weights_by_epoch, total_epochs):
+        self._p, self._w = probs_by_epoch, weights_by_epoch
+        self.epochs = sorted(probs_by_epoch)
+        self.spec = types.SimpleNamespace(epochs=total_epochs, seed_init=0)
+
+    def probs(self, e=None):
+        return self._p[self.spec.epochs if e is None else e]
+
+    def weights(self, e=None):
+        return self._w[self.spec.epochs if e is None else e]
+
+
+def onehot(classes, C=3):
+    return np.eye(C)[classes]
+
+
+def test_trajectory_and_to_final_on_a_hand_case():
+    p = {0: onehot([0, 0, 0, 0]), 1: onehot([1, 1, 0, 0]), 2: onehot([1, 1, 1, 0])}
+    w = {0: np.array([1.0, 0]), 1: np.array([1.0, 1]), 2: np.array([0.0, 1])}
+    run = FakeRun(p, w, 2)
+    d = modes.trajectory_matrix(run, metrics.disagreement)
+    assert d[0, 1] == 0.5 and d[0, 2] == 0.75 and d[1, 2] == 0.25 and d[1, 1] == 0
+    assert np.allclose(modes.to_final(run, metrics.disagreement), [0.75, 0.25, 0])
+    assert np.allclose(modes.to_final(run, metrics.cosine_similarity, what="weights"), [0, np.sqrt(0.5), 1])
+    assert modes.late_epochs(run) == [1]
+
+
+def test_off_diagonal_takes_each_pair_once():
+    m = np.arange(9.0).reshape(3, 3)
+    assert modes.off_diagonal(m).tolist() == [1.0, 2.0, 5.0]
+
+
+def test_ensemble_curve_hand_case():
+    labels = np.array([0, 1])
+    a = np.array([[0.9, 0.1], [0.6, 0.4]])   # right, wrong
+    b = np.array([[0.4, 0.6], [0.1, 0.9]])   # wrong, right
+    curve = modes.ensemble_curve([a, b], labels)
+    assert curve["size"].tolist() == [1, 2]
+    assert curve["acc"][0] == pytest.approx(0.5) and curve["acc_sd"][0] == pytest.approx(0.0)
+    # the average [[.65,.35],[.35,.65]] is right on both
+    assert curve["acc"][1] == pytest.approx(1.0)
+    assert curve["nll"][1] == pytest.approx(-np.log(0.65))
+
+
+def test_neighbour_purity_separates_islands_from_a_mix():
+    rng = np.random.default_rng(0)
+    islands = np.concatenate([rng.normal(c, 0.1, size=(5, 4)) for c in (0, 10, 20)])
+    groups = np.repeat([0, 1, 2], 5)
+    assert modes.neighbour_purity(islands, groups) == 1.0
+    mixed = rng.normal(0, 1, size=(300, 4))
+    assert modes.neighbour_purity(mixed, np.arange(300) % 3) < 0.5
+
+
+def test_prediction_vectors_shape_and_tsne_runs():
+    runs = [FakeRun({e: onehot([e % 3] * 4) for e in (1, 2)}, {}, 2) for _ in range(3)]
+    X, who, when = modes.prediction_vectors(runs, [1, 2], n_examples=3)
+    assert X.shape == (6, 9) and who.tolist() == [0, 0, 1, 1, 2, 2] and when.tolist() == [1, 2] * 3
+    Y = modes.tsne(X + np.random.default_rng(0).normal(0, 0.01, X.shape))
+    assert Y.shape == (6, 2)
+
+
+def test_specs_vary_only_the_seeds():
+    P = config.chapter_params("03_modes", "smoke")
+    specs = modes.specs(P)
+    assert len(specs) == P.seeds
+    assert len({s.group_key() for s in specs}) == 1
+    assert [s.seed_init for s in specs] == list(range(1, P.seeds + 1))
+    assert all(s.seed_order == s.seed_init == s.seed_aug == s.seed_dropout for s in specs)
