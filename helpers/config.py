@@ -88,6 +88,44 @@ CHAPTERS: dict[str, dict[str, dict]] = {
             save_epochs=(0, 1, 2, 5, 10, 15, 20, 30, 40, 50, 60),
         ),
     },
+    # Summers & Dinneen (seed 001): each source of nondeterminism varied alone over R runs.
+    # Extra keys: sources (the rows of Table 1), control_runs (identical deterministic runs),
+    # cka_runs / cka_examples (models and test images per CKA estimate), depth_models /
+    # depth_lr / depth_epochs (Table 8), onset_source / onset_epochs (Fig 2), snapshots (cycles
+    # of the snapshot ensemble) and vanilla_pool (independent all-source runs for Table 5).
+    "05_instability": {
+        "smoke": dict(
+            model="smallcnn", width=0.5, dropout=0.0, dataset="auto", n_train=256, n_test=200,
+            epochs=2, batch_size=32, optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4,
+            schedule="cosine", warmup_epochs=0.5, augment=True, seeds=3, device="auto",
+            sources=("init", "order", "aug", "cudnn", "order+aug", "all", "bitflip"),
+            control_runs=2, cka_runs=3, cka_examples=100,
+            depth_models=("linear", "fc1", "conv1"), depth_lr=0.01, depth_epochs=2,
+            onset_source="order+aug", onset_epochs=(1,), snapshots=2, vanilla_pool=4,
+        ),
+        # Two CPU cores: Fort et al.'s SmallCNN (no dropout) on a 4,000-image subset, 10 epochs of
+        # batch 32 (1,250 SGD steps: a one-bit change needs a few hundred steps to grow).
+        "cpu": dict(
+            model="smallcnn", width=1, dropout=0.0, dataset="auto", n_train=4000, n_test=2000,
+            epochs=10, batch_size=32, optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4,
+            schedule="cosine", warmup_epochs=1, augment=True, seeds=6, device="auto",
+            sources=("init", "order", "aug", "cudnn", "order+aug", "all", "bitflip"),
+            control_runs=3, cka_runs=4, cka_examples=500,
+            depth_models=("linear", "fc1", "conv1"), depth_lr=0.01, depth_epochs=10,
+            onset_source="order+aug", onset_epochs=(1, 3, 5), snapshots=5, vanilla_pool=10,
+        ),
+        # The paper's ResNet-14 and recipe (max lr 0.4, batch 512, 3 warmup epochs, cosine,
+        # weight decay 5e-4, crops and flips) on full CIFAR-10, but 30 epochs instead of 500.
+        "gpu": dict(
+            model="resnet14", width=1, dropout=0.0, dataset="auto", n_train=None, n_test=None,
+            epochs=30, batch_size=512, optimizer="sgd", lr=0.4, momentum=0.9, weight_decay=5e-4,
+            schedule="cosine", warmup_epochs=3, augment=True, seeds=10, device="auto",
+            sources=("init", "order", "aug", "cudnn", "order+cudnn", "order+aug+cudnn", "all", "bitflip"),
+            control_runs=3, cka_runs=6, cka_examples=2000,
+            depth_models=("linear", "fc1", "conv1"), depth_lr=0.01, depth_epochs=30,
+            onset_source="order", onset_epochs=(1, 3, 6, 15), snapshots=5, vanilla_pool=30,
+        ),
+    },
 }
 
 

@@ -278,15 +278,20 @@ def on_device(dataset: str, device: str, n_train: int | None = None, n_test: int
     )
 
 
-def random_crop_flip(x: torch.Tensor, gen: torch.Generator, pad: int = 4) -> torch.Tensor:
-    """Random crop after zero padding by ``pad`` and random horizontal flip, for a whole batch.
+def draw_crop_flip(b: int, gen: torch.Generator, pad: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
+    """The random part of :func:`random_crop_flip` for ``b`` images: (b, 2) shifts in
+    ``[0, 2*pad]`` and (b,) flip flags, drawn on the CPU from ``gen`` (so a run's augmentation does
+    not depend on the device it runs on nor on anything else that consumes random numbers)."""
+    shifts = torch.randint(0, 2 * pad + 1, (b, 2), generator=gen)
+    flips = torch.rand(b, generator=gen) < 0.5
+    return shifts, flips
 
-    The shifts and flips are drawn on the CPU from ``gen``, so the augmentation of a run does not
-    depend on the device it runs on nor on anything else that consumes random numbers.
-    """
+
+def crop_flip(x: torch.Tensor, shifts: torch.Tensor, flips: torch.Tensor, pad: int = 4) -> torch.Tensor:
+    """Crop every image of ``x`` at its ``shifts`` after zero padding by ``pad``, and mirror those
+    whose ``flips`` flag is set: one gather for the whole batch, on ``x``'s device."""
     b, c, h, w = x.shape
-    shifts = torch.randint(0, 2 * pad + 1, (b, 2), generator=gen).to(x.device)
-    flips = (torch.rand(b, generator=gen) < 0.5).to(x.device)
+    shifts, flips = shifts.to(x.device, non_blocking=True), flips.to(x.device, non_blocking=True)
     padded = F.pad(x, (pad, pad, pad, pad))
     rows = (shifts[:, 0:1] + torch.arange(h, device=x.device)).view(b, 1, h, 1)
     cols = (shifts[:, 1:2] + torch.arange(w, device=x.device)).view(b, 1, 1, w)
@@ -296,7 +301,31 @@ def random_crop_flip(x: torch.Tensor, gen: torch.Generator, pad: int = 4) -> tor
     return padded[bi, ci, rows, cols]
 
 
+def random_crop_flip(x: torch.Tensor, gen: torch.Generator, pad: int = 4) -> torch.Tensor:
+    """Random crop after zero padding by ``pad`` and random horizontal flip, for a whole batch."""
+    return crop_flip(x, *draw_crop_flip(len(x), gen, pad), pad=pad)
+
+
 def batch_order(n: int, batch_size: int, gen: torch.Generator) -> list[torch.Tensor]:
     """One epoch's batches of indices (a permutation from ``gen``; the last partial batch dropped)."""
     perm = torch.randperm(n, generator=gen)
     return [perm[i:i + batch_size] for i in range(0, n - batch_size + 1, batch_size)]
+
+
+def epoch_plan(n: int, batch_size: int, order_gen: torch.Generator, aug_gen: torch.Generator | None,
+               device, pad: int = 4) -> tuple:
+    """One epoch's random draws for one model, made on the CPU and sent to ``device`` at once.
+
+    Returns ``(idx, shifts, flips)``: (steps, B) example indices, and the (steps, B, 2) crop
+    shifts and (steps, B) flip flags, or ``None`` for both without augmentation. The draws are
+    exactly those :func:`batch_order` and :func:`random_crop_flip` make step by step (same
+    generators, same order); sending them in one copy per epoch keeps the GPU from waiting on the
+    host at every step.
+    """
+    idx = torch.stack(batch_order(n, batch_size, order_gen))
+    if aug_gen is None:
+        return idx.to(device), None, None
+    draws = [draw_crop_flip(batch_size, aug_gen, pad) for _ in range(len(idx))]
+    shifts = torch.stack([d[0] for d in draws])
+    flips = torch.stack([d[1] for d in draws])
+    return idx.to(device), shifts.to(device), flips.to(device)

@@ -4,9 +4,18 @@
   stem, three stages of three basic blocks with 16/32/64 channels (times ``width``), batch norm,
   1x1 projection shortcuts where the shape changes, global average pooling, one linear layer.
   About 0.27M parameters at width 1.
+* ``resnet14`` / ``resnet8`` -- the same family with two / one blocks per stage (``n`` = 2 / 1 in
+  6n+2); ResNet-14 is the model of Summers & Dinneen (seed 001).
 * ``smallcnn`` / ``mediumcnn`` -- Fort et al.'s SmallCNN [16, 32, 32] and MediumCNN
   [64, 128, 256, 256]: per stage a 3x3 convolution, ReLU and 2x2 max pooling, then dropout and a
   linear classifier. The paper gives only the channel lists; this is our reading of them.
+* ``linear`` / ``fc1`` / ``conv1`` -- the depth experiment of seed 001 (§4.2, Table 8): a linear
+  (softmax-regression) model on the 3072 pixels; one fully-connected hidden layer (512 x ``width``
+  ReLU units); one convolutional hidden layer (16 x ``width`` 3x3 filters, ReLU) read out by a
+  linear layer. The paper does not give their sizes; these are ours.
+
+:func:`layer_features` returns a network's representations of a batch, layer by layer, for
+linear CKA (seed 001 Fig 1).
 
 Dropout draws its masks from a generator the trainer hands it (``set_dropout_generator``), so
 dropout noise is a source of randomness of its own, separate from data order and initialization.
@@ -100,7 +109,51 @@ class PlainCNN(nn.Module):
         return self.fc(self.dropout(self.features(x)))
 
 
-ARCHITECTURES = ("resnet20", "smallcnn", "mediumcnn")
+class Linear(nn.Module):
+    """Softmax regression on the flattened image: no hidden layer."""
+
+    def __init__(self, num_classes: int = 10, in_features: int = 3 * 32 * 32):
+        super().__init__()
+        self.fc = nn.Linear(in_features, num_classes)
+
+    def features(self, x):
+        return x.flatten(1)
+
+    def forward(self, x):
+        return self.fc(self.features(x))
+
+
+class OneHiddenFC(nn.Module):
+    """One fully-connected hidden layer of ``hidden`` ReLU units."""
+
+    def __init__(self, hidden: int = 512, num_classes: int = 10, in_features: int = 3 * 32 * 32):
+        super().__init__()
+        self.hidden = nn.Linear(in_features, hidden)
+        self.fc = nn.Linear(hidden, num_classes)
+
+    def features(self, x):
+        return F.relu(self.hidden(x.flatten(1)))
+
+    def forward(self, x):
+        return self.fc(self.features(x))
+
+
+class OneHiddenConv(nn.Module):
+    """One convolutional hidden layer (3x3, ``channels`` filters, ReLU) and a linear read-out."""
+
+    def __init__(self, channels: int = 16, num_classes: int = 10, in_channels: int = 3, side: int = 32):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, channels, 3, padding=1)
+        self.fc = nn.Linear(channels * side * side, num_classes)
+
+    def features(self, x):
+        return F.relu(self.conv(x)).flatten(1)
+
+    def forward(self, x):
+        return self.fc(self.features(x))
+
+
+ARCHITECTURES = ("resnet20", "resnet14", "resnet8", "smallcnn", "mediumcnn", "linear", "fc1", "conv1")
 
 
 def build(model: str, width: float = 1, dropout: float = 0.0, num_classes: int = 10) -> nn.Module:
@@ -109,11 +162,71 @@ def build(model: str, width: float = 1, dropout: float = 0.0, num_classes: int =
         if dropout:
             raise ValueError("resnet20 has no dropout; set dropout=0")
         return ResNet(3, width, num_classes)
+    if model in ("resnet14", "resnet8"):
+        if dropout:
+            raise ValueError(f"{model} has no dropout; set dropout=0")
+        return ResNet(2 if model == "resnet14" else 1, width, num_classes)
+    if model == "linear":
+        return Linear(num_classes)
+    if model == "fc1":
+        return OneHiddenFC(max(1, round(512 * width)), num_classes)
+    if model == "conv1":
+        return OneHiddenConv(max(1, round(16 * width)), num_classes)
     if model == "smallcnn":
         return PlainCNN([16, 32, 32], num_classes, dropout, width)
     if model == "mediumcnn":
         return PlainCNN([64, 128, 256, 256], num_classes, dropout, width)
     raise ValueError(f"unknown model {model!r}; choose one of: {', '.join(ARCHITECTURES)}")
+
+
+def first_layer_weight(model: nn.Module) -> tuple[str, torch.Tensor]:
+    """The name and tensor of the first layer's weight: the first parameter with two or more
+    dimensions in registration order (the stem convolution of a ResNet, the only linear layer of
+    the linear model). Seed 001 §4.1 perturbs one weight of this layer."""
+    for name, p in model.named_parameters():
+        if p.dim() >= 2:
+            return name, p
+    raise ValueError("the model has no weight matrix")
+
+
+@torch.no_grad()
+def layer_features(model: nn.Module, x: torch.Tensor) -> dict:
+    """Representations of ``x`` layer by layer, in order, as ``{name: (N, ...) tensor}``.
+
+    * ResNets -- the six layers of seed 001 Fig 1: ``conv1`` (the stem: first convolution, BN,
+      ReLU), ``stage1``-``stage3`` (the output of each residual stage; the paper's
+      ResBlock1-3), ``pool`` (global average pooling) and ``logits``;
+    * SmallCNN / MediumCNN -- each ``block<i>`` (conv, ReLU, pool) and ``logits`` (the flattened
+      features are the last block's output, the same representation for CKA);
+    * linear -- ``input`` (the pixels) and ``logits``; fc1 / conv1 -- ``hidden`` (after ReLU) and
+      ``logits``.
+
+    The model is used in whatever train/eval mode it is in (call ``model.eval()`` first).
+    """
+    out = {}
+    if isinstance(model, ResNet):
+        h = model.stem(x)
+        out["conv1"] = h
+        for i, stage in enumerate(model.stages, 1):
+            h = stage(h)
+            out[f"stage{i}"] = h
+        out["pool"] = h.mean((2, 3))
+        out["logits"] = model.fc(out["pool"])
+    elif isinstance(model, PlainCNN):
+        h = x
+        for i in range(0, len(model.body), 3):
+            h = model.body[i + 2](model.body[i + 1](model.body[i](h)))
+            out[f"block{i // 3 + 1}"] = h
+        out["logits"] = model.fc(h.flatten(1))  # (the flattened features are the last block's output)
+    elif isinstance(model, Linear):
+        out["input"] = x.flatten(1)
+        out["logits"] = model(x)
+    elif isinstance(model, (OneHiddenFC, OneHiddenConv)):
+        out["hidden"] = model.features(x)
+        out["logits"] = model.fc(out["hidden"])
+    else:
+        raise ValueError(f"layer_features does not know {type(model).__name__}")
+    return out
 
 
 def set_dropout_generator(model: nn.Module, generator: torch.Generator | None) -> None:

@@ -11,6 +11,21 @@ randomness of Summers & Dinneen (seed 001, §3.1) that a user can hold fixed or 
 ``deterministic=True`` turns on deterministic kernels (cuDNN deterministic, benchmark off,
 ``torch.use_deterministic_algorithms``), so that the same spec gives bitwise the same weights.
 
+Three hooks serve the instability experiments of seed 001 (chapter 05); at their defaults they
+change nothing:
+
+* ``perturb="bitflip:<i>:<+1|-1>"`` moves weight ``i`` (flat index) of the first layer to the
+  next representable float32 value up or down (``torch.nextafter``) right after initialization
+  (§4.1);
+* ``onset=N`` trains the first N epochs as if the data-order, augmentation and dropout seeds were
+  all 0 and with deterministic kernels, then switches to the spec's seeds (fresh generators) and
+  its ``deterministic`` setting: runs that differ only in those seeds share their first N epochs
+  exactly (§3.4, Fig 2);
+* ``replica=k`` changes nothing in training, only the cache key, so that R runs of one spec (the
+  control with nothing varied, or cuDNN's unseedable nondeterminism) are R separate runs;
+* ``schedule="cyclic"`` with ``milestones=(C,)``: cosine annealing restarted every C epochs, the
+  snapshot-ensemble schedule (Huang et al. 2017; §5); keep the snapshots with ``save_epochs``.
+
 Specs that differ only in their seeds train *together*: their parameters are stacked along a
 leading axis and updated by one optimizer. Because SGD and Adam act element by element, that is
 exactly K independent optimizers. How the K forward passes run is the device's choice: on a GPU
@@ -39,6 +54,8 @@ from . import models
 CODE_VERSION = 1
 
 SEED_FIELDS = ("seed_init", "seed_order", "seed_aug", "seed_dropout")
+# Fields that may differ between specs that train together.
+PER_MODEL_FIELDS = SEED_FIELDS + ("save_epochs", "perturb", "replica")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +85,9 @@ class Spec:
     seed_dropout: int = 0
     deterministic: bool = True
     save_epochs: tuple = ()          # checkpoints to keep; the final epoch is always kept
+    perturb: str = ""                # "" or "bitflip:<flat index>:<+1|-1>" (first layer's weight)
+    onset: int = 0                   # epochs trained with order/aug/dropout seeds 0, deterministic
+    replica: int = 0                 # changes nothing but the cache key: R runs of one spec are R runs
 
     def replace(self, **changes) -> "Spec":
         return dataclasses.replace(self, **changes)
@@ -77,15 +97,16 @@ class Spec:
         return self.replace(**{f: seed for f in SEED_FIELDS})
 
     def group_key(self) -> tuple:
-        """Specs with equal group keys can train together (they differ only in seeds)."""
+        """Specs with equal group keys can train together (they differ only in seeds, kept
+        epochs, perturbation or replica index)."""
         return tuple((f.name, getattr(self, f.name)) for f in dataclasses.fields(self)
-                     if f.name not in SEED_FIELDS + ("save_epochs",))
+                     if f.name not in PER_MODEL_FIELDS)
 
     def kept_epochs(self) -> tuple:
         return tuple(sorted({e for e in self.save_epochs if 0 <= e <= self.epochs} | {self.epochs}))
 
 
-SCHEDULES = ("const", "step", "halving", "cosine", "onecycle")
+SCHEDULES = ("const", "step", "halving", "cosine", "onecycle", "cyclic")
 OPTIMIZERS = ("sgd", "adam")
 
 
@@ -97,7 +118,9 @@ def lr_at(spec: Spec, step: int, steps_per_epoch: int) -> float:
     * ``halving``  -- multiplied by ``gamma`` every ``milestones[0]`` epochs (Fort et al.: 0.5
       every 10);
     * ``cosine``   -- linear warmup over ``warmup_epochs``, then cosine decay to 0;
-    * ``onecycle`` -- linear warmup over ``warmup_epochs``, then linear decay to 0.
+    * ``onecycle`` -- linear warmup over ``warmup_epochs``, then linear decay to 0;
+    * ``cyclic``   -- cosine from ``lr`` to 0 over every ``milestones[0]`` epochs, restarted at the
+      start of each cycle (snapshot ensembles, Huang et al. 2017).
     """
     epoch = step / steps_per_epoch
     total = spec.epochs * steps_per_epoch
@@ -108,6 +131,9 @@ def lr_at(spec: Spec, step: int, steps_per_epoch: int) -> float:
         return spec.lr * spec.gamma ** sum(epoch >= m for m in spec.milestones)
     if spec.schedule == "halving":
         return spec.lr * spec.gamma ** math.floor(epoch / spec.milestones[0])
+    if spec.schedule == "cyclic":
+        cycle = spec.milestones[0] * steps_per_epoch
+        return spec.lr * 0.5 * (1 + math.cos(math.pi * (step % cycle) / cycle))
     if step < warm:
         return spec.lr * (step + 1) / warm
     frac = (step - warm) / max(1, total - warm)
@@ -125,8 +151,39 @@ def validate(spec: Spec) -> None:
         raise ValueError(f"unknown optimizer {spec.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
     if spec.schedule not in SCHEDULES:
         raise ValueError(f"unknown schedule {spec.schedule!r}; choose one of: {', '.join(SCHEDULES)}")
-    if spec.schedule == "halving" and not spec.milestones:
-        raise ValueError("schedule 'halving' needs milestones=(period_in_epochs,)")
+    if spec.schedule in ("halving", "cyclic") and not spec.milestones:
+        raise ValueError(f"schedule {spec.schedule!r} needs milestones=(period_in_epochs,)")
+    if spec.perturb:
+        parse_perturb(spec.perturb)
+    if spec.onset < 0:
+        raise ValueError("onset must be >= 0 epochs")
+
+
+def parse_perturb(perturb: str) -> tuple[int, int]:
+    """``"bitflip:<i>:<+1|-1>"`` -> (i, +1 or -1); a clear error for anything else."""
+    parts = perturb.split(":")
+    if len(parts) != 3 or parts[0] != "bitflip" or parts[2] not in ("+1", "-1", "1"):
+        raise ValueError(f"unknown perturb {perturb!r}; expected 'bitflip:<flat index>:<+1|-1>'")
+    try:
+        index = int(parts[1])
+    except ValueError:
+        raise ValueError(f"perturb {perturb!r}: the index must be an integer") from None
+    return index, (-1 if parts[2] == "-1" else 1)
+
+
+@torch.no_grad()
+def apply_perturbation(net: torch.nn.Module, perturb: str) -> torch.nn.Module:
+    """Move one weight of the first layer to its float32 neighbour (seed 001 §4.1), in place."""
+    if not perturb:
+        return net
+    index, direction = parse_perturb(perturb)
+    name, w = models.first_layer_weight(net)
+    if not 0 <= index < w.numel():
+        raise ValueError(f"perturb index {index} out of range for {name} ({w.numel()} weights)")
+    flat = w.view(-1)
+    target = torch.tensor(direction * math.inf, dtype=flat.dtype)
+    flat[index] = torch.nextafter(flat[index], target)
+    return net
 
 
 def pick_device(device: str | None = "auto") -> torch.device:
@@ -148,7 +205,8 @@ def init_model(spec: Spec) -> torch.nn.Module:
     """The initial network of ``spec``: weights drawn on the CPU from ``seed_init`` alone."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(spec.seed_init)
-        return models.build(spec.model, spec.width, spec.dropout)
+        net = models.build(spec.model, spec.width, spec.dropout)
+    return apply_perturbation(net, spec.perturb)
 
 
 @dataclasses.dataclass
@@ -234,11 +292,12 @@ def cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 def fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", progress: bool = False) -> list[Trained]:
     """Train ``specs`` (which must differ only in their seeds) together; see the module doc."""
     if len({s.group_key() for s in specs}) != 1:
-        raise ValueError("fit() trains specs together only when they differ in seeds alone")
+        raise ValueError("fit() trains specs together only when they differ in seeds (or kept epochs, "
+                         "perturbation, replica) alone")
     spec = specs[0]
     validate(spec)
     dev = pick_device(device)
-    set_determinism(spec.deterministic)
+    set_determinism(spec.deterministic if spec.onset == 0 else True)
     data = data_mod.on_device(spec.dataset, str(dev), spec.n_train, spec.n_test)
     nets = [init_model(s) for s in specs]
     if mode == "auto":
@@ -252,9 +311,13 @@ def fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", prog
     else:
         opt = torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay)
 
-    order_gens = [torch.Generator().manual_seed(s.seed_order) for s in specs]
-    aug_gens = [torch.Generator().manual_seed(s.seed_aug) for s in specs]
-    drop_gens = [torch.Generator(dev).manual_seed(s.seed_dropout) for s in specs]
+    def generators(before_onset: bool):
+        seeds = [(0, 0, 0) if before_onset else (s.seed_order, s.seed_aug, s.seed_dropout) for s in specs]
+        return ([torch.Generator().manual_seed(o) for o, _, _ in seeds],
+                [torch.Generator().manual_seed(a) for _, a, _ in seeds],
+                [torch.Generator(dev).manual_seed(d) for _, _, d in seeds])
+
+    order_gens, aug_gens, drop_gens = generators(before_onset=spec.onset > 0)
     n = len(data.train_y)
     bs = min(spec.batch_size, n)
     steps_per_epoch = n // bs
@@ -280,18 +343,21 @@ def fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", prog
     step = 0
     for epoch in range(1, spec.epochs + 1):
         te = time.perf_counter()
-        orders = [data_mod.batch_order(n, bs, g) for g in order_gens]
+        if spec.onset and epoch == spec.onset + 1:  # the sources switch on now
+            order_gens, aug_gens, drop_gens = generators(before_onset=False)
+            set_determinism(spec.deterministic)
+        plans = [data_mod.epoch_plan(n, bs, order_gens[k], aug_gens[k] if spec.augment else None, dev)
+                 for k in range(len(specs))]
         loss_sum = torch.zeros(len(specs), device=dev)
         correct = torch.zeros(len(specs), device=dev)
         for it in range(steps_per_epoch):
             for group in opt.param_groups:
                 group["lr"] = lr_at(spec, step, steps_per_epoch)
             xs, ys = [], []
-            for k in range(len(specs)):
-                idx = orders[k][it].to(dev)
-                x = data.train_x[idx]
-                xs.append(data_mod.random_crop_flip(x, aug_gens[k]) if spec.augment else x)
-                ys.append(data.train_y[idx])
+            for idx, shifts, flips in plans:
+                x = data.train_x[idx[it]]
+                xs.append(x if shifts is None else data_mod.crop_flip(x, shifts[it], flips[it]))
+                ys.append(data.train_y[idx[it]])
             xs, ys = torch.stack(xs), torch.stack(ys)
             out = stack.forward(xs, drop_gens)
             losses = cross_entropy(out, ys)

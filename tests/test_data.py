@@ -148,3 +148,18 @@ def test_on_device_normalizes():
     assert d.train_x.shape == (100, 3, 32, 32) and d.train_x.dtype == torch.float32
     assert d.variant == "synthetic" and d.test_y.dtype == torch.int64
     assert -3 < d.train_x.mean().item() < 3
+
+
+def test_epoch_plan_draws_exactly_what_step_by_step_draws_would():
+    """The trainer's one-copy-per-epoch plan replays batch_order and random_crop_flip's draws."""
+    x = torch.arange(6 * 3 * 4 * 4, dtype=torch.float32).view(6, 3, 4, 4)
+    idx, shifts, flips = data.epoch_plan(6, 3, torch.Generator().manual_seed(1),
+                                         torch.Generator().manual_seed(2), "cpu", pad=1)
+    order = data.batch_order(6, 3, torch.Generator().manual_seed(1))
+    aug = torch.Generator().manual_seed(2)
+    for it, batch in enumerate(order):
+        assert torch.equal(idx[it], batch)
+        assert torch.equal(data.crop_flip(x[batch], shifts[it], flips[it], pad=1),
+                           data.random_crop_flip(x[batch], aug, pad=1))
+    no_aug = data.epoch_plan(6, 3, torch.Generator().manual_seed(1), None, "cpu")
+    assert no_aug[1] is None and torch.equal(no_aug[0], idx)

@@ -45,17 +45,17 @@ def test_specs_that_differ_in_more_than_seeds_do_not_train_together():
 def record_randomness(monkeypatch):
     """Record, per training step, the batch indices, crop/flip draws and dropout masks."""
     log = {"order": [], "aug": [], "dropout": []}
-    real_order, real_aug = data.batch_order, data.random_crop_flip
+    real_order, real_aug = data.batch_order, data.draw_crop_flip
 
     def batch_order(n, bs, gen):
         out = real_order(n, bs, gen)
         log["order"].append(torch.cat(out).clone())
         return out
 
-    def crop_flip(x, gen, pad=4):
-        state = gen.get_state().clone()
-        log["aug"].append(state)
-        return real_aug(x, gen, pad)
+    def draw_crop_flip(b, gen, pad=4):
+        shifts, flips = real_aug(b, gen, pad)
+        log["aug"].append(torch.cat([shifts.flatten(), flips.long()]))
+        return shifts, flips
 
     real_forward = models.SeededDropout.forward
 
@@ -65,7 +65,7 @@ def record_randomness(monkeypatch):
         return real_forward(self, x)
 
     monkeypatch.setattr(data, "batch_order", batch_order)
-    monkeypatch.setattr(data, "random_crop_flip", crop_flip)
+    monkeypatch.setattr(data, "draw_crop_flip", draw_crop_flip)
     monkeypatch.setattr(models.SeededDropout, "forward", dropout_forward)
     return log
 

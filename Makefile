@@ -1,0 +1,41 @@
+# The README's two commands: `make book` (PROFILE=auto, cpu, gpu or smoke) and `make test`.
+# Everything runs in .venv, created on first use from requirements.txt.
+SHELL   := bash
+PROFILE ?= auto
+PYTHON  ?= $(shell command -v python3.11 || command -v python3)
+VENV    := .venv
+PY      := $(VENV)/bin/python
+
+.PHONY: .venv book test data bench clean
+
+# The environment: requirements, this package (editable), and a python3 kernelspec for papermill.
+$(VENV)/.stamp: requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -r requirements.txt
+	$(PY) -m pip install -e . --no-deps
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)"
+	touch $@
+
+.venv: $(VENV)/.stamp
+
+# Decode CIFAR-10, execute every notebook into book/, write the scorecard, build _build/html.
+book: $(VENV)/.stamp
+	$(PY) -m helpers book --profile $(PROFILE)
+
+# Unit tests, then every notebook at profile smoke in a scratch book built with -W.
+test: $(VENV)/.stamp
+	$(PY) -m pytest -q tests
+	$(PY) -m helpers smoke
+
+data: $(VENV)/.stamp
+	$(PY) -m helpers data
+
+bench: $(VENV)/.stamp
+	@shopt -s nullglob; files=(bench/*.py); \
+	if [ $${#files[@]} -eq 0 ]; then echo "bench: no benchmarks in bench/"; fi; \
+	for f in "$${files[@]}"; do echo "== $$f"; $(PY) "$$f" || exit 1; done
+
+# Build outputs and caches of tools only: data/ (the dataset and runs caches) is never touched.
+clean:
+	rm -rf _build .pytest_cache book/*.partial.ipynb
+	find . \( -path ./.venv -o -path ./data \) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,29 @@
+"""The book's shared package: every notebook cell is a short call into one of these modules.
+
+========== ===================================================================================
+module     owns
+========== ===================================================================================
+config     profiles (smoke, cpu, gpu, auto) and each chapter's presets; validation
+data       CIFAR-10 from its sources to a uint8 cache and device-resident, augmented batches
+models     ResNet20v1, the small CNNs, linear models, Conv-2/4/6, the MIMO wrapper
+train      the one trainer, with separate seeds for every source of randomness
+runs       the content-addressed cache of trained runs under ``data/runs/``
+metrics    functions on predictions and weights (accuracy, disagreement, CKA, ...)
+landscape  (planned, chapter 01) interpolation, planes, directions, Hessian, curves
+subspace   (planned, chapter 03 part 2) samplers around an optimum
+pruning    (planned, chapter 02) magnitude and random masks, iterative pruning
+plots      one house style for every figure
+claims     a source's claim, our figure and the verdict; the table and the scorecard
+modes      chapter 03's analyses over cached runs (a chapter's own module is named after it)
+instability chapter 05: the nondeterminism protocol, bit flips, CKA per layer, divergence
+book       the command line, ``python -m helpers``: data, run, build, book, smoke, scorecard
+========== ===================================================================================
+
+The table is the design; ``__all__`` names the modules present in this checkout. Nothing
+is imported here, so ``import helpers`` is instant and does not pull in torch: import the module
+you need, e.g. ``from helpers import metrics``.
+"""
+
+import pkgutil as _pkgutil
+
+__all__ = sorted(m.name for m in _pkgutil.iter_modules(__path__) if not m.name.startswith("_"))

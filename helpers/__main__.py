@@ -1,0 +1,4 @@
+"""``python -m helpers``: the book's command line (see :mod:`helpers.book`)."""
+from helpers.book import main
+
+raise SystemExit(main())

@@ -1,0 +1,454 @@
+"""The command line, ``python -m helpers COMMAND``: data, run, build, book, smoke, scorecard.
+
+* ``data``      decode CIFAR-10 once into the cache and say which variant it is and where.
+* ``run``       execute source notebooks (``notebooks/NN_name.ipynb``) with papermill into the
+                book (``book/NN_name.ipynb``, claims in ``book/claims/``) or into ``--out``.
+* ``build``     write the scorecard and the table of contents, then build the HTML book with
+                jupyter-book, warnings as errors.
+* ``book``      data + run all + build: the main job (``make book``).
+* ``smoke``     every notebook at the ``smoke`` profile into a scratch copy of the book, and a
+                strict build of that copy: what CI runs (``make test``).
+* ``scorecard`` only write ``book/scorecard.md`` from ``book/claims/*.json``.
+
+Bad input (an unknown profile, notebook or parameter, missing data) is reported as one line,
+``error: ...``, on stderr with a non-zero exit status, never a traceback. Heavy imports (torch,
+papermill) happen inside the commands that need them.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import atexit
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CHAPTER = re.compile(r"^(\d\d)_(\w+)\.ipynb$")  # notebooks/03_modes.ipynb, not x.partial.ipynb
+REQUIRED_PARAMS = ("profile", "dataset", "claims_dir")  # every parameters cell defines these
+DATASETS = ("auto", "synthetic")
+_kernel_dir: str | None = None
+
+
+class CLIError(Exception):
+    """A user-facing error: printed as one line; ``code`` is the exit status (2 bad input)."""
+
+    def __init__(self, message: str, code: int = 2):
+        super().__init__(message)
+        self.code = code
+
+
+def _rel(path: Path) -> str:
+    """``path`` relative to the repository when inside it (as notebooks and messages show it)."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
+def _strip_ansi(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def _first_line(obj) -> str:
+    return (str(obj).strip().splitlines() or [""])[0]
+
+
+# ------------------------------------------------------------------------- what to run
+
+def notebooks_dir() -> Path:
+    """The source notebooks: ``HELPERS_NOTEBOOKS_DIR`` or ``notebooks/``."""
+    return Path(os.environ.get("HELPERS_NOTEBOOKS_DIR") or REPO / "notebooks")
+
+
+def chapters(folder: Path) -> list[Path]:
+    """The chapter notebooks ``NN_name.ipynb`` in ``folder``, in chapter order."""
+    return sorted(p for p in Path(folder).glob("*.ipynb") if CHAPTER.match(p.name))
+
+
+def select(names: list[str], available: list[Path]) -> list[Path]:
+    """Notebooks named by number ('03'), stem ('03_modes'), prefix or name ('modes'); [] = all."""
+    if not names or names == ["all"]:
+        return list(available)
+    chosen: list[Path] = []
+    for name in names:
+        key = name.removesuffix(".ipynb")
+        hits = [p for p in available if p.stem == key]
+        if not hits and key.isdigit():
+            hits = [p for p in available if int(p.stem[:2]) == int(key)]
+        if not hits:
+            hits = [p for p in available if p.stem.startswith(key) or p.stem[3:].startswith(key)]
+        if len(hits) != 1:
+            what = "matches several notebooks" if hits else "matches no notebook"
+            choices = ", ".join(p.stem for p in (hits or available)) or "(none)"
+            raise CLIError(f"{name!r} {what}; choose among: {choices}, or all")
+        if hits[0] not in chosen:
+            chosen.append(hits[0])
+    return chosen
+
+
+def parse_overrides(items: list[str]) -> dict:
+    """``key=value`` strings to a dict; values are Python literals where they parse, else str.
+
+    Tuples become lists, since papermill writes lists but not tuples into the notebook.
+    """
+    out = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise CLIError(f"-p expects key=value, got {item!r}")
+        if key in REQUIRED_PARAMS:
+            flag = {"profile": "--profile", "dataset": "--dataset", "claims_dir": "--out"}[key]
+            raise CLIError(f"set {key} with {flag}, not -p")
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            value = text
+        out[key] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def check_profile(name: str) -> None:
+    """Unknown profiles are a one-line :class:`CLIError` naming the valid ones."""
+    from helpers import config
+
+    if name not in config.PROFILES:
+        raise CLIError(f"unknown profile {name!r}; choose one of: {', '.join(config.PROFILES)}")
+
+
+def check_parameters(notebook: Path, overrides: dict) -> None:
+    """The notebook's parameters cell must define the required names and every override."""
+    import papermill
+
+    try:
+        declared = papermill.inspect_notebook(str(notebook))
+    except Exception as err:  # unreadable JSON, no kernelspec, a syntax error in the cell
+        raise CLIError(f"cannot read the parameters of {notebook}: {_first_line(err)}") from None
+    if not declared:
+        raise CLIError(f"{notebook} has no code cell tagged 'parameters'")
+    missing = [k for k in REQUIRED_PARAMS if k not in declared]
+    if missing:
+        raise CLIError(f"{notebook}: its parameters cell must define {', '.join(missing)}")
+    unknown = [k for k in overrides if k not in declared]
+    if unknown:
+        valid = ", ".join(k for k in declared if k not in REQUIRED_PARAMS) or "(none)"
+        raise CLIError(f"unknown parameter {unknown[0]!r} for {notebook.stem}; valid: {valid}")
+
+
+def prepare_data() -> str:
+    """Decode CIFAR-10 into the cache once (here, not in every kernel); return the variant."""
+    from helpers import data
+
+    try:
+        return data.prepare()
+    except data.DatasetMissing as err:
+        raise CLIError(str(err), code=1) from None
+
+
+def describe_data(variant: str) -> str:
+    """One line: the variant in use and where its decoded cache lives."""
+    from helpers import data
+
+    what = {"cifar10": "the original CIFAR-10",
+            "cifar10-jpeg": "the offline JPEG-compressed copy of CIFAR-10 (CIFAR10_PACK)"}
+    return f"{variant}: {what.get(variant, variant)}, cached at {data.data_dir() / (variant + '.npz')}"
+
+
+# ------------------------------------------------------------------------- executing
+
+def _use_this_interpreter() -> None:
+    """Make Jupyter's ``python3`` kernel this interpreter, whatever kernelspecs are installed.
+
+    A private kernelspec goes first on ``JUPYTER_PATH``; its environment puts the repository on
+    ``PYTHONPATH`` so ``import helpers`` works even without ``pip install -e .``.
+    """
+    global _kernel_dir
+    if _kernel_dir:
+        return
+    if importlib.util.find_spec("ipykernel") is None:
+        raise CLIError(f"ipykernel is not installed for {sys.executable}; run `make .venv`", 1)
+    _kernel_dir = tempfile.mkdtemp(prefix="helpers-kernel-")
+    atexit.register(shutil.rmtree, _kernel_dir, True)
+    spec = Path(_kernel_dir, "kernels", "python3")
+    spec.mkdir(parents=True)
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
+    spec.joinpath("kernel.json").write_text(json.dumps({
+        # log_level=ERROR: no kernel-machinery warnings (e.g. "running over TCP") in the logs.
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+                 "--IPKernelApp.log_level=ERROR"],
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+        "env": {"PYTHONPATH": path, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
+    }))
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(
+        p for p in (_kernel_dir, os.environ.get("JUPYTER_PATH")) if p)
+
+
+def execute(src: Path, out_dir: Path, params: dict, timeout: float | None = None) -> float:
+    """Execute ``src`` into ``out_dir/<same name>``; return the wall time in seconds.
+
+    The kernel runs in the repository root. Output is written to ``NN_name.partial.ipynb`` and
+    renamed on success, so a failed run never replaces a good executed notebook.
+    """
+    import nbformat
+    import papermill
+
+    _use_this_interpreter()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    final, partial = out_dir / src.name, out_dir / f"{src.stem}.partial.ipynb"
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(src), str(partial), parameters=params, kernel_name="python3", cwd=str(REPO),
+            progress_bar=False, start_timeout=120, execution_timeout=timeout)
+    except Exception as err:  # the notebook's own error, a dead kernel, a cell timeout
+        if isinstance(err, papermill.PapermillExecutionError):
+            print(_strip_ansi("\n".join(err.traceback)), file=sys.stderr)  # the cell's traceback
+            why = f"in cell [{err.exec_count}]: {err.ename}: {_first_line(err.evalue)}"
+        else:
+            why = f"{type(err).__name__}: {_first_line(err)}"
+        raise CLIError(f"{src.stem} failed {why} (partial output: {_rel(partial)})", 1) from None
+    nb = nbformat.read(partial, as_version=4)
+    nb.metadata.setdefault("papermill", {}).update(input_path=_rel(src), output_path=_rel(final))
+    nbformat.write(nb, partial)
+    os.replace(partial, final)
+    return time.perf_counter() - start
+
+
+def run_notebooks(paths: list[Path], out_dir: Path, profile: str, dataset: str,
+                  overrides: dict, timeout: float | None = None) -> int:
+    """Execute every notebook (validate them first: :func:`check_parameters`); count failures."""
+    params = dict(profile=profile, dataset=dataset, claims_dir=_rel(out_dir / "claims"), **overrides)
+    failed = 0
+    for nb in paths:
+        print(f"{nb.stem}: running (profile {profile}, dataset {dataset}) ...", flush=True)
+        try:
+            seconds = execute(nb, out_dir, params, timeout)
+        except CLIError as err:
+            print(f"error: {err}", file=sys.stderr, flush=True)
+            failed += 1
+            continue
+        print(f"{nb.stem}: done in {seconds:.1f} s -> {_rel(out_dir / nb.name)}", flush=True)
+    return failed
+
+
+# ------------------------------------------------------------------------- the book
+
+def toc_yaml(book_rel: str, chapter_stems: list[str]) -> str:
+    """The ``_toc.yml`` for the executed chapters present (nothing is listed that is not there)."""
+    lines = [
+        "# Written by `python -m helpers build`: it lists the executed chapters found in book/.",
+        "# To change the structure, edit helpers/book.py (toc_yaml), not this file.",
+        "format: jb-book",
+        f"root: {book_rel}/intro",
+        "parts:",
+    ]
+    if chapter_stems:
+        lines += ["  - caption: Chapters", "    chapters:"]
+        lines += [f"      - file: {book_rel}/{stem}" for stem in chapter_stems]
+    lines += ["  - caption: Results and method", "    chapters:",
+              f"      - file: {book_rel}/scorecard", f"      - file: {book_rel}/reproduce"]
+    return "\n".join(lines) + "\n"
+
+
+def write_toc(root: Path, book_dir: Path) -> Path:
+    """(Re)write ``root/_toc.yml`` from the executed chapters in ``book_dir``."""
+    book_rel = book_dir.resolve().relative_to(root.resolve()).as_posix()
+    text = toc_yaml(book_rel, [p.stem for p in chapters(book_dir)])
+    path = root / "_toc.yml"
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    return path
+
+
+def write_scorecard(book_dir: Path) -> Path:
+    """Write ``book_dir/scorecard.md`` from the claims tables in ``book_dir/claims``."""
+    from helpers import claims
+
+    path = book_dir / "scorecard.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(claims.scorecard_markdown(book_dir / "claims"))
+    return path
+
+
+def scratch_book(dst: Path) -> Path:
+    """Copy the book's configuration and prose (not its executed notebooks) into ``dst``.
+
+    Executed notebooks and claims of a scratch book come from running notebooks into
+    ``dst/book``, so the scratch book and its scorecard show only what was run there.
+    """
+    dst = Path(dst)
+    (dst / "book").mkdir(parents=True, exist_ok=True)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy2(REPO / name, dst / name)
+    for item in (REPO / "book").iterdir():
+        if item.is_file() and item.suffix != ".ipynb":
+            shutil.copy2(item, dst / "book" / item.name)
+        elif item.is_dir() and item.name not in ("claims", "_build", ".ipynb_checkpoints"):
+            shutil.copytree(item, dst / "book" / item.name, dirs_exist_ok=True)
+    return dst
+
+
+def build(root: Path, book_dir: Path | None = None, strict: bool = True) -> None:
+    """Scorecard, table of contents, then ``jupyter-book build --all`` (``-W -n`` if strict)."""
+    root = Path(root).resolve()
+    book_dir = Path(book_dir).resolve() if book_dir else root / "book"
+    if not book_dir.is_relative_to(root):
+        raise CLIError(f"--book-dir {book_dir} must be inside the book root {root}")
+    if root != REPO and not (root / "_config.yml").exists():
+        scratch_book(root)
+        print(f"build: copied the book's configuration and prose into {root}", flush=True)
+    print(f"build: wrote {_rel(write_scorecard(book_dir))} and {_rel(write_toc(root, book_dir))}")
+    cmd = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()",
+           "build", str(root), "--all", "-q"]
+    if strict:
+        cmd += ["-W", "-n", "--keep-going"]
+    start = time.perf_counter()
+    code = subprocess.call(cmd, cwd=root)
+    if code:
+        raise CLIError(f"jupyter-book build failed (exit {code}); its messages are above", 1)
+    print(f"build: done in {time.perf_counter() - start:.1f} s -> {_rel(root / '_build' / 'html')}/index.html")
+
+
+# ------------------------------------------------------------------------- commands
+
+def cmd_data(args) -> None:
+    print(describe_data(prepare_data()))
+
+
+def _run(args, out: Path, names: list[str]) -> None:
+    check_profile(args.profile)
+    if args.dataset not in DATASETS:
+        raise CLIError(f"unknown dataset {args.dataset!r}; choose one of: {', '.join(DATASETS)}")
+    folder = Path(args.notebooks) if args.notebooks else notebooks_dir()
+    if not folder.is_dir():
+        raise CLIError(f"no notebooks folder {folder}")
+    paths = select(names, chapters(folder))
+    if not paths:
+        print(f"run: no chapter notebooks (NN_name.ipynb) in {folder}; nothing to run")
+        return
+    overrides = parse_overrides(args.param)
+    for nb in paths:
+        check_parameters(nb, overrides)
+    if args.dataset != "synthetic":
+        print("data:", describe_data(prepare_data()), flush=True)
+    failed = run_notebooks(paths, out, args.profile, args.dataset, overrides, args.timeout)
+    if failed:
+        raise CLIError(f"{failed} of {len(paths)} notebooks failed", 1)
+
+
+def cmd_run(args) -> None:
+    _run(args, Path(args.out) if args.out else REPO / "book", args.names)
+
+
+def cmd_build(args) -> None:
+    build(Path(args.root), Path(args.book_dir) if args.book_dir else None, args.strict)
+
+
+def cmd_book(args) -> None:
+    _run(args, REPO / "book", ["all"])
+    build(REPO, None, strict=True)
+
+
+def _fresh_scratch(root: Path) -> Path:
+    """``root`` emptied of a previous scratch book's results; refuse any other non-empty folder."""
+    if root.exists() and any(root.iterdir()):
+        if not (root / "_config.yml").exists() or root.resolve() == REPO:
+            raise CLIError(f"--out {root} is a non-empty folder that is not a scratch book; name a new one")
+        for stale in [*(root / "book").glob("*.ipynb"), root / "book" / "claims", root / "_build"]:
+            shutil.rmtree(stale) if stale.is_dir() else stale.unlink(missing_ok=True)
+    return root
+
+
+def cmd_smoke(args) -> None:
+    try:
+        prepare_data()  # memoized: _run below reports it
+        args.dataset = "auto"
+    except CLIError as err:
+        print(f"data: none ({str(err).split('.')[0]}); the smoke run uses the synthetic stand-in")
+        args.dataset = "synthetic"
+    root = _fresh_scratch(Path(args.out)) if args.out else Path(tempfile.mkdtemp(prefix="helpers-smoke-"))
+    scratch_book(root)
+    print(f"smoke: scratch book in {root}", flush=True)
+    args.profile, args.param = "smoke", []
+    _run(args, root / "book", ["all"])
+    build(root, None, strict=True)
+    if not args.out:
+        shutil.rmtree(root, ignore_errors=True)
+    print("smoke: passed")
+
+
+def cmd_scorecard(args) -> None:
+    book_dir = Path(args.book_dir) if args.book_dir else REPO / "book"
+    print(f"scorecard: wrote {_rel(write_scorecard(book_dir))}")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exit status 2."""
+
+    def error(self, message):
+        raise CLIError(f"{message} (see {self.prog} --help)")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m helpers", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def runner(name, help_text, names=False):
+        s = sub.add_parser(name, help=help_text, description=help_text)
+        if names:
+            s.add_argument("names", nargs="*", metavar="NAME",
+                           help="notebooks by number, name or prefix (03, 03_modes, modes), or all")
+        if name in ("run", "book"):
+            s.add_argument("--profile", default="auto", help="smoke, cpu, gpu or auto (default)")
+        if name == "run":
+            s.add_argument("-p", dest="param", action="append", default=[], metavar="KEY=VALUE",
+                           help="override a notebook parameter (a Python literal, else a string)")
+            s.add_argument("--out", help="folder for executed notebooks (default book/; claims go to OUT/claims)")
+            s.add_argument("--dataset", default="auto", help="auto (CIFAR-10) or synthetic")
+        else:
+            s.set_defaults(dataset="auto", param=[])
+        s.add_argument("--notebooks", help="source notebooks folder (default notebooks/ or $HELPERS_NOTEBOOKS_DIR)")
+        s.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell")
+        return s
+
+    sub.add_parser("data", help="decode CIFAR-10 into the cache; say which variant and where")
+    runner("run", "execute notebooks with papermill into the book", names=True)
+    s = sub.add_parser("build", help="write the scorecard and toc, build the HTML book strictly")
+    s.add_argument("--root", default=str(REPO), help="book root with _config.yml (default: the repository)")
+    s.add_argument("--book-dir", help="folder of the pages (default ROOT/book)")
+    s.add_argument("-W", "--strict", action=argparse.BooleanOptionalAction, default=True,
+                   help="warnings are errors (default; --no-strict to relax)")
+    runner("book", "data + run all + build: the main job")
+    s = runner("smoke", "every notebook at profile smoke into a scratch book, then a strict build")
+    s.add_argument("--out", help="scratch folder to keep (default: a temporary one, removed on success)")
+    s = sub.add_parser("scorecard", help="write book/scorecard.md from book/claims")
+    s.add_argument("--book-dir", help="folder holding claims/ (default book/)")
+    return p
+
+
+COMMANDS = {"data": cmd_data, "run": cmd_run, "build": cmd_build, "book": cmd_book,
+            "smoke": cmd_smoke, "scorecard": cmd_scorecard}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    try:
+        args = parser().parse_args(argv)
+        COMMANDS[args.command](args)
+    except CLIError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,124 @@
+"""The command line: bad input is one line on stderr with a non-zero exit, never a traceback."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import book
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def one_error_line(proc: subprocess.CompletedProcess) -> str:
+    """The single stderr line of a refused command (and no traceback anywhere)."""
+    assert "Traceback" not in proc.stderr + proc.stdout
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+# ----------------------------------------------------------------- refused input
+
+def test_unknown_profile(cli):
+    proc = cli("run", "all", "--profile", "huge")
+    assert proc.returncode == 2
+    line = one_error_line(proc)
+    for name in ("smoke", "cpu", "gpu", "auto"):
+        assert name in line
+
+
+def test_unknown_parameter_names_the_valid_ones(cli, make_notebook):
+    nb = make_notebook("01_tiny", extra_params="seeds = None\nepochs = None\n")
+    proc = cli("run", "01", "--profile", "smoke", "--dataset", "synthetic", "-p", "sedes=3",
+               env={"HELPERS_NOTEBOOKS_DIR": nb.parent})
+    assert proc.returncode == 2
+    line = one_error_line(proc)
+    assert "'sedes'" in line and "seeds" in line and "epochs" in line
+
+
+def test_required_parameters_are_checked(cli, make_notebook):
+    nb = make_notebook("02_bare", params="profile = 'auto'\n")
+    proc = cli("run", "--notebooks", str(nb.parent), "--dataset", "synthetic")
+    assert proc.returncode == 2
+    assert "dataset, claims_dir" in one_error_line(proc)
+
+
+def test_unknown_notebook(cli, make_notebook):
+    nb = make_notebook("03_modes")
+    proc = cli("run", "lottery", "--notebooks", str(nb.parent))
+    assert proc.returncode == 2
+    assert "03_modes" in one_error_line(proc)
+
+
+def test_missing_data_is_explained(cli, no_data):
+    proc = cli("data")
+    assert proc.returncode != 0
+    line = one_error_line(proc)
+    for needle in ("CIFAR-10", "CIFAR10_PACK", "cifar-10-batches-py"):
+        assert needle in line
+
+
+def test_run_refuses_missing_data_before_executing(cli, no_data, make_notebook, tmp_path):
+    nb = make_notebook("01_tiny")
+    proc = cli("run", "--notebooks", str(nb.parent), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 1
+    assert "CIFAR10_PACK" in one_error_line(proc)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("argv", [["frobnicate"], [], ["run", "--timeout", "soon"]])
+def test_usage_errors_are_one_line(argv, capsys):
+    assert book.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ")
+
+
+def test_the_command_line_does_not_import_torch():
+    code = "import sys, helpers, helpers.book; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
+
+
+# ----------------------------------------------------------------- the pieces
+
+def test_select_by_number_name_or_prefix(tmp_path):
+    paths = [tmp_path / f"{n}.ipynb" for n in ("01_loss_landscape", "03_modes", "04_mimo")]
+    assert book.select(["03"], paths) == [paths[1]]
+    assert book.select(["3"], paths) == [paths[1]]
+    assert book.select(["modes", "03_modes.ipynb"], paths) == [paths[1]]
+    assert book.select(["loss"], paths) == [paths[0]]
+    assert book.select(["all"], paths) == book.select([], paths) == paths
+    with pytest.raises(book.CLIError, match="several"):
+        book.select(["0"], paths)
+
+
+def test_chapters_ignore_partial_and_unnumbered_notebooks(tmp_path):
+    for name in ("03_modes.ipynb", "03_modes.partial.ipynb", "scratch.ipynb", "01_a.ipynb"):
+        (tmp_path / name).write_text("{}")
+    assert [p.name for p in book.chapters(tmp_path)] == ["01_a.ipynb", "03_modes.ipynb"]
+
+
+def test_parse_overrides():
+    got = book.parse_overrides(["seeds=8", "lr=0.1", "model=resnet20", "save=(0, 5)", "x=None"])
+    assert got == {"seeds": 8, "lr": 0.1, "model": "resnet20", "save": [0, 5], "x": None}
+    for bad in ("seeds", "=3", "profile=gpu"):
+        with pytest.raises(book.CLIError):
+            book.parse_overrides([bad])
+
+
+def test_toc_lists_only_the_chapters_given():
+    toc = book.toc_yaml("book", ["03_modes"])
+    assert "root: book/intro" in toc and "file: book/03_modes" in toc
+    assert "file: book/scorecard" in toc and "file: book/reproduce" in toc
+    assert "Chapters" not in book.toc_yaml("book", [])
+
+
+def test_scratch_book_copies_configuration_and_prose_only(tmp_path):
+    dst = book.scratch_book(tmp_path / "scratch")
+    for name in ("_config.yml", "_toc.yml", "book/intro.md", "book/reproduce.md", "book/references.bib"):
+        assert (dst / name).is_file(), name
+    assert not list((dst / "book").glob("*.ipynb"))
+    assert not (dst / "book" / "claims").exists()

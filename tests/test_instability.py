@@ -1,0 +1,120 @@
+"""helpers.instability (chapter 05) and the trainer hooks it relies on, against hand-computed cases."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import instability, models, train
+
+TINY = train.Spec(model="linear", dataset="synthetic", n_train=128, n_test=64, epochs=2, batch_size=32,
+                  lr=0.01, augment=True).with_seed(1)
+
+
+def test_bootstrap_sd_is_the_sample_sd_with_a_small_error():
+    sd, err = instability.bootstrap_sd([1.0, 2.0, 3.0, 4.0])
+    assert sd == pytest.approx(np.std([1, 2, 3, 4], ddof=1))
+    assert 0 < err < sd
+    assert instability.bootstrap_sd([5.0, 5.0, 5.0]) == (0.0, 0.0)
+
+
+def test_condition_number_reproduces_the_papers_figures():
+    # seed 001 §4.1: -0.0066514308 -> -0.0066514313 (one float32 ulp), accuracy 90.0 -> 90.12 %,
+    # cross-entropy 0.3519 -> 0.34335; the paper: "at least 1.8e7 for cross-entropy and 2.6e8 for accuracy"
+    w = np.float32(-0.0066514308)
+    dx = abs(float(np.nextafter(w, np.float32(-1))) - float(w))
+    assert dx == pytest.approx(4.66e-10, rel=0.01)
+    assert instability.condition_number(0.3519 - 0.34335, dx) == pytest.approx(1.8e7, rel=0.05)
+    assert instability.condition_number(90.12 - 90.0, dx) == pytest.approx(2.6e8, rel=0.05)
+
+
+def test_variability_of_identical_models_is_zero_and_of_a_hand_case_is_known():
+    labels = np.array([0, 1, 0, 1])
+    p = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
+    same = instability.variability([p, p, p], labels)
+    assert same["acc_sd"] == 0 and same["ce_sd"] == 0 and same["disagree"] == 0
+    assert same["corr"] == pytest.approx(1.0) and same["ens_gain"] == 0
+    q = p.copy()
+    q[2] = [0.4, 0.6]  # a second model gets example 2 wrong: accuracies 1.0 and 0.75
+    two = instability.variability([p, q], labels)
+    assert two["acc_sd"] == pytest.approx(np.std([1.0, 0.75], ddof=1))
+    assert two["disagree"] == pytest.approx(0.25)
+    assert two["ens_gain"] == pytest.approx(1.0 - 0.875)  # the average (0.5, 0.5) ties -> argmax 0, right
+
+
+def test_bitflip_moves_one_weight_of_the_first_layer_by_one_ulp():
+    spec = TINY.replace(perturb="bitflip:7:-1")
+    a = models.first_layer_weight(train.init_model(TINY))[1].view(-1)
+    b = models.first_layer_weight(train.init_model(spec))[1].view(-1)
+    assert (a != b).sum() == 1 and b[7] < a[7]
+    assert b[7] == torch.nextafter(a[7], torch.tensor(-math.inf))
+    assert instability.perturbation_size(spec) == pytest.approx(float((a[7] - b[7]).detach()))
+    with pytest.raises(ValueError, match="bitflip"):
+        train.validate(TINY.replace(perturb="flip:7"))
+    with pytest.raises(ValueError, match="range"):
+        train.init_model(TINY.replace(perturb="bitflip:99999:+1"))
+
+
+def test_source_specs_vary_only_their_source():
+    base = TINY
+    init = instability.source_specs(base, "init", 3, cudnn=False)
+    assert [s.seed_init for s in init] == [1, 2, 3] and {s.seed_order for s in init} == {1}
+    combo = instability.source_specs(base, "order+aug", 2, cudnn=False)
+    assert [(s.seed_order, s.seed_aug, s.seed_init) for s in combo] == [(1, 1, 1), (2, 2, 1)]
+    assert instability.source_specs(base, "cudnn", 3, cudnn=False) is None
+    gpu = instability.source_specs(base, "cudnn", 3, cudnn=True)
+    assert len(set(gpu)) == 3 and all(not s.deterministic for s in gpu)
+    flips = instability.source_specs(base, "bitflip", 4, cudnn=False)
+    assert len({s.perturb for s in flips}) == 4 and {s.seed_init for s in flips} == {1}
+    assert [s.perturb[-2:] for s in flips] == ["+1", "-1", "+1", "-1"]  # up and down in turn
+    control = instability.source_specs(base, "control", 3, cudnn=False)
+    assert len(set(control)) == 3 and all(s.replace(replica=0) == base for s in control)
+
+
+def test_defaults_of_the_new_fields_keep_existing_cache_keys():
+    from helpers import runs
+    spec = train.Spec(model="smallcnn", epochs=3)
+    assert runs.spec_key(spec, "x") == runs.spec_key(spec.replace(perturb="", onset=0, replica=0), "x")
+    assert runs.spec_key(spec, "x") != runs.spec_key(spec.replace(replica=1), "x")
+
+
+def test_replicas_train_together_and_identically():
+    a, b = train.fit([TINY.replace(replica=1), TINY.replace(replica=2)])
+    assert all(torch.equal(a.states[2][n], b.states[2][n]) for n in a.states[2])
+
+
+def test_onset_shares_the_first_epochs_then_diverges():
+    specs = [TINY.replace(model="fc1", onset=1, seed_order=s, seed_aug=s, save_epochs=(1,)) for s in (1, 2)]
+    a, b = train.fit(specs)
+    assert all(torch.equal(a.states[1][n], b.states[1][n]) for n in a.states[1])   # same first epoch
+    assert not all(torch.equal(a.states[2][n], b.states[2][n]) for n in a.states[2])  # then apart
+
+
+def test_cyclic_schedule_restarts_every_cycle():
+    s = train.Spec(lr=1.0, epochs=4, schedule="cyclic", milestones=(2,))
+    assert train.lr_at(s, 0, 10) == 1.0 and train.lr_at(s, 20, 10) == 1.0
+    assert train.lr_at(s, 10, 10) == pytest.approx(0.5) and train.lr_at(s, 19, 10) < 0.01
+    with pytest.raises(ValueError, match="milestones"):
+        train.validate(s.replace(milestones=()))
+
+
+def test_layer_features_of_a_resnet_are_the_six_layers_of_fig1():
+    net = models.build("resnet14", width=0.25).eval()
+    feats = models.layer_features(net, torch.randn(3, 3, 32, 32))
+    assert list(feats) == ["conv1", "stage1", "stage2", "stage3", "pool", "logits"]
+    assert torch.allclose(feats["logits"], net(torch.randn(3, 3, 32, 32)) * 0 + feats["logits"])
+    x = torch.randn(3, 3, 32, 32)
+    assert torch.allclose(models.layer_features(net, x)["logits"], net(x), atol=1e-5)
+
+
+def test_divergence_and_vanilla_ensembles():
+    ens = instability.vanilla_ensembles([np.eye(2)[[0, 1]], np.eye(2)[[1, 1]], np.eye(2)[[0, 0]]], 2, 10)
+    assert len(ens) == 3 and np.allclose(ens[0], [[0.5, 0.5], [0, 1]])
+    from helpers import runs
+    ref, flip = runs.get([TINY.replace(save_epochs=(0, 1, 2)),
+                          TINY.replace(save_epochs=(0, 1, 2), perturb="bitflip:3:+1")], progress=False)
+    d = instability.divergence(ref, [flip])
+    assert list(d["epochs"]) == [0, 1, 2]
+    assert 0 < d["weight_dist"][0, 0] < 1e-6  # one ulp apart at initialization
+    assert d["weight_dist"][0, -1] < 1e-3      # a linear model stays on its trajectory
+
