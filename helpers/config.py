@@ -60,6 +60,7 @@ _MODES_COMMON = dict(
     device="auto",
     dataset="auto",
     tsne_examples=2000,
+    deterministic=True,
 )
 
 CHAPTERS: dict[str, dict[str, dict]] = {
@@ -79,13 +80,14 @@ CHAPTERS: dict[str, dict[str, dict]] = {
             augment=False, dropout=0.1, seeds=5,
             save_epochs=(0, 1, 2, 3, 4, 6, 8, 10),
         ),
-        # ResNet20v1 at the sources' accuracy: SGD + momentum, one-cycle-like warmup+cosine.
+        # ResNet20v1, SGD + momentum, 2 warmup epochs then cosine: 30 epochs (one H100 call;
+        # the sources trained 200). Nondeterministic kernels: 25% faster, and chapter 03 needs no bitwise repeats.
         "gpu": dict(
             _MODES_COMMON,
-            model="resnet20", n_train=None, epochs=60, batch_size=128,
+            model="resnet20", n_train=None, epochs=30, batch_size=128,
             optimizer="sgd", lr=0.1, momentum=0.9, weight_decay=5e-4, schedule="cosine",
-            warmup_epochs=2, augment=True, seeds=6,
-            save_epochs=(0, 1, 2, 5, 10, 15, 20, 30, 40, 50, 60),
+            warmup_epochs=2, augment=True, seeds=6, deterministic=False,
+            save_epochs=(0, 1, 2, 3, 5, 10, 15, 20, 25, 30),
         ),
     },
     # Summers & Dinneen (seed 001): each source of nondeterminism varied alone over R runs.

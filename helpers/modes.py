@@ -22,7 +22,7 @@ def specs(P, seeds: int | None = None) -> list[train.Spec]:
         n_test=P.n_test, epochs=P.epochs, batch_size=P.batch_size, optimizer=P.optimizer, lr=P.lr,
         momentum=P.momentum, weight_decay=P.weight_decay, schedule=P.schedule,
         warmup_epochs=P.warmup_epochs, milestones=tuple(P.milestones), gamma=P.gamma,
-        augment=P.augment, save_epochs=tuple(P.save_epochs),
+        augment=P.augment, save_epochs=tuple(P.save_epochs), deterministic=P.deterministic,
     )
     return [base.with_seed(s) for s in range(1, (seeds or P.seeds) + 1)]
 

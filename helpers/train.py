@@ -230,11 +230,12 @@ class Stack:
     def __init__(self, nets: list[torch.nn.Module], device: torch.device, mode: str):
         self.K, self.mode, self.device = len(nets), mode, device
         if mode == "vmap":
-            self.base = nets[0].to(device)
+            # stack on the models' own device first, then move: nets[0] also serves as the skeleton
             self.params = {n: torch.stack([dict(m.named_parameters())[n].detach() for m in nets]).to(device)
-                           .requires_grad_() for n, _ in self.base.named_parameters()}
+                           .requires_grad_() for n, _ in nets[0].named_parameters()}
             self.buffers = {n: torch.stack([dict(m.named_buffers())[n] for m in nets]).to(device)
-                            for n, _ in self.base.named_buffers()}
+                            for n, _ in nets[0].named_buffers()}
+            self.base = nets[0].to(device)
         elif mode == "loop":
             self.nets = [m.to(device, memory_format=torch.channels_last) for m in nets]
         else:

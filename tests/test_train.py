@@ -29,7 +29,8 @@ def test_vmap_and_loop_agree_within_tolerance():
     loop = train.fit([spec.with_seed(2)], mode="loop")
     for name, t in v[1].states[1].items():
         assert torch.allclose(t, loop[0].states[1][name], atol=1e-5, rtol=1e-4), name
-    assert np.allclose(v[1].logits[1], loop[0].logits[1], atol=1e-4)
+    # on a GPU, cuDNN convolutions run in TF32 (10-bit mantissa): a looser tolerance there
+    assert np.allclose(v[1].logits[1], loop[0].logits[1], atol=1e-4 if v[1].device == "cpu" else 2e-3)
 
 
 def test_vmap_refuses_dropout_it_cannot_seed_per_model():
