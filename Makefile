@@ -4,6 +4,12 @@ SHELL   := bash
 PROFILE ?= auto
 PYTHON  ?= $(shell command -v python3.11 || command -v python3)
 VENV    := .venv
+# Offline machines: the JPEG pack beside the checkout is the fallback source of CIFAR-10 (the
+# original, from torchvision, is still preferred where it is found or can be downloaded).
+SHARED_PACK := $(wildcard $(CURDIR)/../shared/data/cifar10_jpeg.npz)
+ifneq ($(SHARED_PACK),)
+export CIFAR10_PACK ?= $(abspath $(SHARED_PACK))
+endif
 PY      := $(VENV)/bin/python
 
 .PHONY: .venv book test data bench clean

@@ -187,7 +187,9 @@ def _use_this_interpreter() -> None:
                  "--IPKernelApp.log_level=ERROR"],
         "display_name": "Python 3 (ipykernel)",
         "language": "python",
-        "env": {"PYTHONPATH": path, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
+        # MPLBACKEND: the inline backend whatever the caller exported (Agg would drop every figure).
+        "env": {"PYTHONPATH": path, "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+                "MPLBACKEND": "module://matplotlib_inline.backend_inline"},
     }))
     os.environ["JUPYTER_PATH"] = os.pathsep.join(
         p for p in (_kernel_dir, os.environ.get("JUPYTER_PATH")) if p)

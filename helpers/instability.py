@@ -333,5 +333,8 @@ def snapshot_probs(run) -> np.ndarray:
 
 
 def cka_inputs(P, n: int) -> torch.Tensor:
-    """The first ``n`` test images the runs were evaluated on, on the CPU (for CKA)."""
-    return data.on_device(P.dataset, "cpu", P.n_train, P.n_test).test_x[:n]
+    """``n`` of the test images the runs were evaluated on (a fixed random subset, not the first
+    ``n``: the JPEG pack is grouped by class), on the CPU (for CKA)."""
+    x = data.on_device(P.dataset, "cpu", P.n_train, P.n_test).test_x
+    pick = np.sort(np.random.default_rng(0).choice(len(x), min(n, len(x)), replace=False))
+    return x[torch.from_numpy(pick)]

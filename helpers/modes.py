@@ -87,16 +87,31 @@ def ensemble_curve(probs_list, labels, max_subsets: int = 50, seed: int = 0) -> 
     return {k: np.array(v) for k, v in out.items()}
 
 
+def example_subset(n_total: int, n: int | None, seed: int = 0) -> np.ndarray:
+    """A fixed random choice of ``n`` of ``n_total`` test examples (all when n is None).
+
+    Not the first ``n``: the JPEG pack stores the test set grouped by class, so a prefix would
+    hold only one or two classes.
+    """
+    if n is None or n >= n_total:
+        return np.arange(n_total)
+    return np.sort(np.random.default_rng(seed).choice(n_total, n, replace=False))
+
+
 def prediction_vectors(runs, epochs, n_examples: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Flattened softmax outputs of every (run, epoch) checkpoint on the first ``n_examples``.
+    """Flattened softmax outputs of every (run, epoch) checkpoint on ``n_examples`` test
+    examples (a fixed random subset, :func:`example_subset`).
 
     Returns ``(X, run_index, epoch)`` with ``X`` of shape (len(runs) * len(epochs), n * C),
     Fort et al.'s representation of a function for their t-SNE (§4.1).
     """
     X, who, when = [], [], []
+    pick = None
     for i, r in enumerate(runs):
         for e in epochs:
-            X.append(r.probs(e)[:n_examples].reshape(-1))
+            p = r.probs(e)
+            pick = example_subset(len(p), n_examples) if pick is None else pick
+            X.append(p[pick].reshape(-1))
             who.append(i)
             when.append(e)
     return np.stack(X), np.array(who), np.array(when)

@@ -78,3 +78,10 @@ def test_specs_vary_only_the_seeds():
     assert len({s.group_key() for s in specs}) == 1
     assert [s.seed_init for s in specs] == list(range(1, P.seeds + 1))
     assert all(s.seed_order == s.seed_init == s.seed_aug == s.seed_dropout for s in specs)
+
+
+def test_example_subset_is_a_fixed_spread_out_choice_not_a_prefix():
+    pick = modes.example_subset(1000, 100)
+    assert len(set(pick.tolist())) == 100 and pick.max() > 500          # not the first 100
+    assert np.array_equal(pick, modes.example_subset(1000, 100))         # fixed
+    assert np.array_equal(modes.example_subset(50, None), np.arange(50))
