@@ -231,3 +231,19 @@ def n_weights(spec: train.Spec) -> int:
     """Number of prunable weights of the spec's network."""
     net = models.build(spec.model, spec.width)
     return sum(p.numel() for n, p in net.named_parameters() if p.dim() >= 2)
+
+
+def sparsity_axis(ax) -> None:
+    """A log-scale x axis of "weights remaining (%)", dense on the left, with plain percent ticks."""
+    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
+    ax.set_xscale("log")
+    lo, hi = ax.get_xlim()
+    ticks = [t for t in (100, 50, 30, 20, 10, 5, 3, 2, 1, 0.5) if min(lo, hi) <= t <= max(lo, hi)]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(lambda x, _: f"{x:g}")
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    if lo < hi:
+        ax.invert_xaxis()
+    ax.set_xlabel("weights remaining (%, log scale)")
