@@ -133,7 +133,8 @@ CHAPTERS: dict[str, dict[str, dict]] = {
     # fraction of the *surviving* weights removed per round; scope 'layer', or 'global' with
     # rate_fc as the one rate), rounds of IMP, seeds (independent IMP chains, for the overlap of
     # tickets; controls are trained for seed 1), widths (the overparameterization sweep), match_tol
-    # (percentage points below the dense accuracy that still count as "matching"), and the ResNet
+    # (percentage points below the dense accuracy that still count as "matching"), es_points (epochs
+    # kept for early stopping, evenly spaced; each keeps the weights too, hence fewer at gpu), and the ResNet
     # part rn_* (global pruning at rn_rate a round, reset vs rewind to epoch rn_rewind_epoch).
     # n_test images are saved: even positions are the validation half (early stopping), odd the test half.
     "02_lottery_tickets": {
@@ -141,7 +142,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
             model="conv2", width=0.125, dataset="auto", n_train=500, n_test=400, epochs=2, batch_size=60,
             optimizer="adam", lr=1e-3, momentum=0.9, weight_decay=0.0, schedule="const", warmup_epochs=0,
             augment=False, device="auto", scope="layer", rate_conv=0.2, rate_fc=0.4, rate_output=0.2,
-            rounds=2, seeds=2, widths=(0.0625, 0.125), match_tol=1.5,
+            rounds=2, seeds=2, widths=(0.0625, 0.125), match_tol=1.5, es_points=2,
             rn_model="resnet8", rn_width=0.25, rn_n_train=256, rn_epochs=2, rn_batch_size=64,
             rn_optimizer="sgd", rn_lr=0.1, rn_weight_decay=5e-4, rn_schedule="const", rn_warmup_epochs=0,
             rn_augment=False, rn_rate=0.6, rn_rounds=1, rn_rewind_epoch=1,
@@ -159,7 +160,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
             model="conv2", width=0.25, dataset="auto", n_train=4000, n_test=2000, epochs=8, batch_size=60,
             optimizer="adam", lr=1e-3, momentum=0.9, weight_decay=0.0, schedule="const", warmup_epochs=0,
             augment=False, device="auto", scope="layer", rate_conv=0.25, rate_fc=0.45, rate_output=0.25,
-            rounds=5, seeds=2, widths=(0.0625, 0.125, 0.25), match_tol=1.5,
+            rounds=5, seeds=2, widths=(0.0625, 0.125, 0.25), match_tol=1.5, es_points=8,
             rn_model="resnet20", rn_width=0.5, rn_n_train=1500, rn_epochs=8, rn_batch_size=64,
             rn_optimizer="sgd", rn_lr=0.1, rn_weight_decay=5e-4, rn_schedule="const", rn_warmup_epochs=0,
             rn_augment=True, rn_rate=0.7, rn_rounds=2, rn_rewind_epoch=1,
@@ -174,7 +175,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
             model="conv2", width=1, dataset="auto", n_train=None, n_test=10000, epochs=24, batch_size=60,
             optimizer="adam", lr=2e-4, momentum=0.9, weight_decay=0.0, schedule="const", warmup_epochs=0,
             augment=False, device="auto", scope="layer", rate_conv=0.1, rate_fc=0.2, rate_output=0.1,
-            rounds=14, seeds=2, widths=(0.25, 0.5, 1), match_tol=1.0,
+            rounds=14, seeds=2, widths=(0.25, 0.5, 1), match_tol=1.0, es_points=12,
             rn_model="resnet20", rn_width=1, rn_n_train=None, rn_epochs=40, rn_batch_size=128,
             rn_optimizer="sgd", rn_lr=0.1, rn_weight_decay=5e-4, rn_schedule="cosine", rn_warmup_epochs=0,
             rn_augment=True, rn_rate=0.2, rn_rounds=13, rn_rewind_epoch=1,

@@ -44,8 +44,8 @@ class Round:
 def spec_from(P, prefix: str = "", seed: int = 1, **changes) -> train.Spec:
     """The run spec of a chapter part: keys ``<prefix>model``, ``<prefix>width``, ... of ``P``.
 
-    The Conv-k part (no prefix) keeps every epoch (early stopping needs the validation loss at
-    each); the ResNet part (``rn_``) keeps the initialization, the rewind epoch and the last one
+    The Conv-k part (no prefix) keeps ``P.es_points`` evenly spaced epochs (every epoch when it
+    equals ``epochs``: early stopping reads the validation loss there); the ResNet part (``rn_``) keeps the initialization, the rewind epoch and the last one
     (its figures use the final accuracy: evaluating a ResNet every epoch costs too much on a CPU)."""
     g = lambda k: getattr(P, prefix + k)  # noqa: E731
     spec = train.Spec(
@@ -53,9 +53,15 @@ def spec_from(P, prefix: str = "", seed: int = 1, **changes) -> train.Spec:
         epochs=g("epochs"), batch_size=g("batch_size"), optimizer=g("optimizer"), lr=g("lr"),
         momentum=P.momentum, weight_decay=g("weight_decay"), schedule=g("schedule"),
         warmup_epochs=g("warmup_epochs"), augment=g("augment"),
-        save_epochs=tuple(range(0, g("epochs") + 1)) if not prefix else (0, P.rn_rewind_epoch, g("epochs")),
+        save_epochs=kept_epochs(g("epochs"), P.es_points) if not prefix else (0, P.rn_rewind_epoch, g("epochs")),
     ).with_seed(seed)
     return spec.replace(**changes)
+
+
+def kept_epochs(epochs: int, points: int) -> tuple:
+    """0 and ``points`` evenly spaced epochs up to ``epochs`` (all of them when points >= epochs)."""
+    points = max(1, min(points, epochs))
+    return tuple(sorted({0} | {round(i * epochs / points) for i in range(1, points + 1)}))
 
 
 def prunable_weights(state: dict) -> dict:

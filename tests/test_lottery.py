@@ -66,7 +66,7 @@ def test_seed_overlap_on_hand_masks():
 def test_imp_chain_and_controls_on_synthetic_data():
     P = types.SimpleNamespace(model="conv2", width=0.0625, dataset="synthetic", n_train=64, n_test=32, epochs=1,
                               batch_size=32, optimizer="adam", lr=1e-3, momentum=0.9, weight_decay=0.0,
-                              schedule="const", warmup_epochs=0, augment=False)
+                              schedule="const", warmup_epochs=0, augment=False, es_points=1)
     base = lottery.spec_from(P, seed=1)
     chain = lottery.imp(base, 2, dict(conv=0.2, fc=0.5, output=0.2), "layer", "reset")
     assert [rd.round for rd in chain] == [0, 1, 2]
@@ -88,3 +88,9 @@ def test_imp_chain_and_controls_on_synthetic_data():
     s0 = rw[1].run.state(0)
     e1 = chain[0].run.state(1)
     assert all(torch.equal(s0[n], e1[n] * m) for n, m in rw[1].mask.items())
+
+
+def test_kept_epochs_are_evenly_spaced_and_include_the_start():
+    assert lottery.kept_epochs(8, 8) == tuple(range(9))
+    assert lottery.kept_epochs(24, 12) == (0,) + tuple(range(2, 25, 2))
+    assert lottery.kept_epochs(3, 10) == (0, 1, 2, 3)
