@@ -11,9 +11,10 @@ runs       the content-addressed cache of trained runs under ``data/runs/``
 metrics    functions on predictions and weights (accuracy, disagreement, CKA, ...)
 landscape  (planned, chapter 01) interpolation, planes, directions, Hessian, curves
 subspace   (planned, chapter 03 part 2) samplers around an optimum
-pruning    (planned, chapter 02) magnitude and random masks, iterative pruning
+pruning    magnitude (global / per layer) and random masks, overlap, masks stored by content
 plots      one house style for every figure
 claims     a source's claim, our figure and the verdict; the table and the scorecard
+lottery    chapter 02: iterative magnitude pruning, reset / rewind, controls, ticket overlap
 modes      chapter 03's analyses over cached runs (a chapter's own module is named after it)
 instability chapter 05: the nondeterminism protocol, bit flips, CKA per layer, divergence
 book       the command line, ``python -m helpers``: data, run, build, book, smoke, scorecard

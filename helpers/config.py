@@ -130,6 +130,59 @@ CHAPTERS: dict[str, dict[str, dict]] = {
             onset_source="order", onset_epochs=(1, 3, 6, 15), snapshots=5, vanilla_pool=30,
         ),
     },
+    # Lottery tickets (Frankle & Carbin 2019, seed 003; seed 000 §2). Keys: the Conv-k part
+    # (model ... augment) with layer-wise rates by kind (rate_conv / rate_fc / rate_output, the
+    # fraction of the *surviving* weights removed per round; scope 'layer', or 'global' with
+    # rate_fc as the one rate), rounds of IMP, seeds (independent IMP chains, for the overlap of
+    # tickets; controls are trained for seed 1), widths (the overparameterization sweep), match_tol
+    # (percentage points below the dense accuracy that still count as "matching"), es_points (epochs
+    # kept for early stopping, evenly spaced; each keeps the weights too, hence fewer at gpu), and the ResNet
+    # part rn_* (global pruning at rn_rate a round, reset vs rewind to epoch rn_rewind_epoch).
+    # n_test images are saved: even positions are the validation half (early stopping), odd the test half.
+    "02_lottery_tickets": {
+        "smoke": dict(
+            model="conv2", width=0.125, dataset="auto", n_train=500, n_test=400, epochs=2, batch_size=60,
+            optimizer="adam", lr=1e-3, momentum=0.9, weight_decay=0.0, schedule="const", warmup_epochs=0,
+            augment=False, device="auto", scope="layer", rate_conv=0.2, rate_fc=0.4, rate_output=0.2,
+            rounds=2, seeds=2, widths=(0.0625, 0.125), match_tol=1.5, es_points=2,
+            rn_model="resnet8", rn_width=0.25, rn_n_train=256, rn_epochs=2, rn_batch_size=64,
+            rn_optimizer="sgd", rn_lr=0.1, rn_weight_decay=5e-4, rn_schedule="const", rn_warmup_epochs=0,
+            rn_augment=False, rn_rate=0.6, rn_rounds=1, rn_rewind_epoch=1,
+        ),
+        # Two CPU cores (shared). Conv-2 at a quarter of its width (conv 16-16, FC 64-64-10; 0.27M
+        # weights, 97% of them in the first FC layer as in the paper's 4.3M) on 4,000 training
+        # images, 8 epochs of Adam at 1e-3, batch 60 (528 iterations; the paper: full width, 50,000
+        # images, 20K iterations at 2e-4). Per-round rates of 25/45/25% (conv/fc/output) instead of
+        # the paper's 10/20/10%, so that 5 rounds reach about 5% remaining instead of 14 rounds.
+        # Widths 1/16, 1/8 and 1/4 of Conv-2 for the overparameterization sweep. ResNet20v1 at half
+        # width on 1,500 images, 8 epochs of SGD at 0.1 without warmup, pruned globally at 70% a
+        # round for 2 rounds (9% left); rewinding goes to the end of epoch 1 (23 of 184 iterations,
+        # 12.5% of training; the sources rewind to about 1-2%: the trainer keeps whole epochs).
+        "cpu": dict(
+            model="conv2", width=0.25, dataset="auto", n_train=4000, n_test=2000, epochs=8, batch_size=60,
+            optimizer="adam", lr=1e-3, momentum=0.9, weight_decay=0.0, schedule="const", warmup_epochs=0,
+            augment=False, device="auto", scope="layer", rate_conv=0.25, rate_fc=0.45, rate_output=0.25,
+            rounds=5, seeds=2, widths=(0.0625, 0.125, 0.25), match_tol=1.5, es_points=8,
+            rn_model="resnet20", rn_width=0.5, rn_n_train=1500, rn_epochs=8, rn_batch_size=64,
+            rn_optimizer="sgd", rn_lr=0.1, rn_weight_decay=5e-4, rn_schedule="const", rn_warmup_epochs=0,
+            rn_augment=True, rn_rate=0.7, rn_rounds=2, rn_rewind_epoch=1,
+        ),
+        # The sources' scale: Conv-2 at full width on all 50,000 images (Adam 2e-4, batch 60, 24
+        # epochs = 20K iterations) with the paper's rates 10/20/10% for 14 rounds (4.6% remaining),
+        # and ResNet20v1 on full CIFAR-10 (SGD 0.1, momentum 0.9, weight decay 5e-4, step decay,
+        # crop+flip, cosine decay, 40 epochs) at 20% a round globally, 13 rounds (5.5%), rewinding to
+        # epoch 1 (2.5% of training).
+        # Not run in this session (no GPU): a sensible plan, untested at this size.
+        "gpu": dict(
+            model="conv2", width=1, dataset="auto", n_train=None, n_test=10000, epochs=24, batch_size=60,
+            optimizer="adam", lr=2e-4, momentum=0.9, weight_decay=0.0, schedule="const", warmup_epochs=0,
+            augment=False, device="auto", scope="layer", rate_conv=0.1, rate_fc=0.2, rate_output=0.1,
+            rounds=14, seeds=2, widths=(0.25, 0.5, 1), match_tol=1.0, es_points=12,
+            rn_model="resnet20", rn_width=1, rn_n_train=None, rn_epochs=40, rn_batch_size=128,
+            rn_optimizer="sgd", rn_lr=0.1, rn_weight_decay=5e-4, rn_schedule="cosine", rn_warmup_epochs=0,
+            rn_augment=True, rn_rate=0.2, rn_rounds=13, rn_rewind_epoch=1,
+        ),
+    },
 }
 
 

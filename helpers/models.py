@@ -9,6 +9,9 @@
 * ``smallcnn`` / ``mediumcnn`` -- Fort et al.'s SmallCNN [16, 32, 32] and MediumCNN
   [64, 128, 256, 256]: per stage a 3x3 convolution, ReLU and 2x2 max pooling, then dropout and a
   linear classifier. The paper gives only the channel lists; this is our reading of them.
+* ``conv2`` / ``conv4`` / ``conv6`` -- the Conv-2/4/6 of Frankle & Carbin (2019, Fig 2; seed 003):
+  pairs of 3x3 convolutions (64, 128, 256 channels times ``width``) each followed by 2x2 max
+  pooling, then fully-connected layers of 256, 256 (times ``width``) and 10 units, ReLU throughout.
 * ``linear`` / ``fc1`` / ``conv1`` -- the depth experiment of seed 001 (§4.2, Table 8): a linear
   (softmax-regression) model on the 3072 pixels; one fully-connected hidden layer (512 x ``width``
   ReLU units); one convolutional hidden layer (16 x ``width`` 3x3 filters, ReLU) read out by a
@@ -153,7 +156,8 @@ class OneHiddenConv(nn.Module):
         return self.fc(self.features(x))
 
 
-ARCHITECTURES = ("resnet20", "resnet14", "resnet8", "smallcnn", "mediumcnn", "linear", "fc1", "conv1")
+ARCHITECTURES = ("resnet20", "resnet14", "resnet8", "smallcnn", "mediumcnn", "linear", "fc1", "conv1",
+                 "conv2", "conv4", "conv6")
 
 
 def build(model: str, width: float = 1, dropout: float = 0.0, num_classes: int = 10) -> nn.Module:
@@ -176,6 +180,10 @@ def build(model: str, width: float = 1, dropout: float = 0.0, num_classes: int =
         return PlainCNN([16, 32, 32], num_classes, dropout, width)
     if model == "mediumcnn":
         return PlainCNN([64, 128, 256, 256], num_classes, dropout, width)
+    if model in ("conv2", "conv4", "conv6"):
+        if dropout:
+            raise ValueError(f"{model} has no dropout; set dropout=0")
+        return ConvK(int(model[-1]), width, num_classes)
     raise ValueError(f"unknown model {model!r}; choose one of: {', '.join(ARCHITECTURES)}")
 
 
@@ -241,3 +249,30 @@ def has_dropout(model: nn.Module) -> bool:
 
 def n_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+class ConvK(nn.Module):
+    """Conv-2/4/6 of Frankle & Carbin (2019, Fig 2): ``k/2`` stages of [conv3x3, ReLU, conv3x3, ReLU,
+    maxpool2] with 64, 128, 256 channels, then FC 256 -> ReLU -> FC 256 -> ReLU -> FC classes (all
+    widths times ``width``). Conv-2 has 4.3M parameters at width 1, nearly all in the first FC layer."""
+
+    def __init__(self, k: int = 2, width: float = 1, num_classes: int = 10, in_channels: int = 3):
+        super().__init__()
+        if k not in (2, 4, 6):
+            raise ValueError(f"Conv-k needs k in 2, 4, 6 (got {k})")
+        layers, c_in = [], in_channels
+        for c in (64, 128, 256)[: k // 2]:
+            c = max(1, round(c * width))
+            layers += [nn.Conv2d(c_in, c, 3, padding=1), nn.ReLU(), nn.Conv2d(c, c, 3, padding=1), nn.ReLU(),
+                       nn.MaxPool2d(2)]
+            c_in = c
+        self.body = nn.Sequential(*layers)
+        side, hidden = 32 // 2 ** (k // 2), max(1, round(256 * width))
+        self.head = nn.Sequential(nn.Linear(c_in * side * side, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
+        self.fc = nn.Linear(hidden, num_classes)
+
+    def features(self, x):
+        return self.head(self.body(x).flatten(1))
+
+    def forward(self, x):
+        return self.fc(self.features(x))

@@ -23,6 +23,12 @@ change nothing:
   exactly (§3.4, Fig 2);
 * ``replica=k`` changes nothing in training, only the cache key, so that R runs of one spec (the
   control with nothing varied, or cuDNN's unseedable nondeterminism) are R separate runs;
+* ``mask="<hash>"`` (chapter 02): the stored mask ``helpers.pruning.load(hash)`` is applied right
+  after initialization and after every optimizer step, so pruned weights are exactly zero
+  throughout training (their momentum may be non-zero; it never reaches the weights);
+* ``init_from="<hash>"`` (chapter 02): the initial parameters and buffers are the stored state
+  dict (e.g. a run's weights early in training: *rewinding*) instead of a draw from
+  ``seed_init``; the mask, if any, is applied to it;
 * ``schedule="cyclic"`` with ``milestones=(C,)``: cosine annealing restarted every C epochs, the
   snapshot-ensemble schedule (Huang et al. 2017; §5); keep the snapshots with ``save_epochs``.
 
@@ -55,7 +61,7 @@ CODE_VERSION = 1
 
 SEED_FIELDS = ("seed_init", "seed_order", "seed_aug", "seed_dropout")
 # Fields that may differ between specs that train together.
-PER_MODEL_FIELDS = SEED_FIELDS + ("save_epochs", "perturb", "replica")
+PER_MODEL_FIELDS = SEED_FIELDS + ("save_epochs", "perturb", "replica", "mask", "init_from")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,6 +94,8 @@ class Spec:
     perturb: str = ""                # "" or "bitflip:<flat index>:<+1|-1>" (first layer's weight)
     onset: int = 0                   # epochs trained with order/aug/dropout seeds 0, deterministic
     replica: int = 0                 # changes nothing but the cache key: R runs of one spec are R runs
+    mask: str = ""                   # "" or the hash of a stored mask (helpers.pruning.store)
+    init_from: str = ""              # "" or the hash of a stored state dict to start from (rewinding)
 
     def replace(self, **changes) -> "Spec":
         return dataclasses.replace(self, **changes)
@@ -206,7 +214,14 @@ def init_model(spec: Spec) -> torch.nn.Module:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(spec.seed_init)
         net = models.build(spec.model, spec.width, spec.dropout)
-    return apply_perturbation(net, spec.perturb)
+    if spec.init_from:
+        from . import pruning
+        net.load_state_dict(pruning.load(spec.init_from))
+    net = apply_perturbation(net, spec.perturb)
+    if spec.mask:
+        from . import pruning
+        pruning.apply(net, pruning.load(spec.mask))
+    return net
 
 
 @dataclasses.dataclass
@@ -245,6 +260,17 @@ class Stack:
         if self.mode == "vmap":
             return list(self.params.values())
         return [p for m in self.nets for p in m.parameters()]
+
+    @torch.no_grad()
+    def apply_masks(self, masks: list) -> None:
+        """Multiply model k's masked parameters by ``masks[k]`` (a {name: tensor} dict or None)."""
+        for k, mask in enumerate(masks):
+            if not mask:
+                continue
+            params = self.params if self.mode == "vmap" else dict(self.nets[k].named_parameters())
+            for n, m in mask.items():
+                p = params[n][k] if self.mode == "vmap" else params[n]
+                p.mul_(m)
 
     def train(self, on: bool = True) -> None:
         for m in ([self.base] if self.mode == "vmap" else self.nets):
@@ -306,6 +332,12 @@ def fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", prog
     if mode == "vmap" and models.has_dropout(nets[0]):
         raise ValueError("vmap mode cannot give each model its own dropout generator; use mode='loop'")
     stack = Stack(nets, dev, mode)
+    if any(s.mask for s in specs):
+        from . import pruning
+        masks = [{n: m.to(dev, torch.float32) for n, m in pruning.load(s.mask).items()} if s.mask else None
+                 for s in specs]
+    else:
+        masks = None
     params = stack.parameters()
     if spec.optimizer == "sgd":
         opt = torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay)
@@ -365,6 +397,8 @@ def fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", prog
             opt.zero_grad(set_to_none=True)
             losses.sum().backward()
             opt.step()
+            if masks is not None:  # pruned weights stay exactly zero
+                stack.apply_masks(masks)
             step += 1
             loss_sum += losses.detach()
             correct += (out.argmax(-1) == ys).float().mean(1).detach()

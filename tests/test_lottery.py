@@ -1,0 +1,96 @@
+"""helpers.lottery: early stopping, matching extent, seed overlap, and a tiny IMP chain end to end."""
+import types
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import lottery, pruning, train
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("HELPERS_DATA_DIR", str(tmp_path / "data"))
+
+
+class FakeRun:
+    def __init__(self, probs_by_epoch, labels, spec):
+        self._p, self.labels, self.spec = probs_by_epoch, labels, spec
+        self.epochs = sorted(probs_by_epoch)
+
+    def probs(self, e=None):
+        return self._p[max(self.epochs) if e is None else e]
+
+
+def onehot(classes, C=2, p=0.9):
+    out = np.full((len(classes), C), (1 - p) / (C - 1))
+    out[np.arange(len(classes)), classes] = p
+    return out
+
+
+def test_early_stop_picks_minimum_validation_loss_and_reports_test_half():
+    labels = np.array([0, 0, 1, 1])  # positions 0, 2 validate; 1, 3 test
+    spec = types.SimpleNamespace(n_train=100, batch_size=10, epochs=3)
+    p = {0: onehot([1, 1, 0, 0]),
+         1: onehot([0, 1, 1, 0]),     # validation right (0, 1), test both wrong
+         2: onehot([1, 0, 0, 1]),     # validation wrong, test right
+         3: onehot([0, 0, 1, 1])}     # all right but less confident on validation
+    p[3][[0, 2]] = [[0.6, 0.4], [0.4, 0.6]]
+    es = lottery.early_stop(FakeRun(p, labels, spec))
+    assert es["epoch"] == 1 and es["iteration"] == 10      # 100 // 10 steps per epoch
+    assert es["acc"] == 0.0 and es["final_acc"] == 1.0
+
+
+def test_matching_extent_stops_at_the_first_failure():
+    density = np.array([1.0, 0.5, 0.25, 0.125, 0.06])
+    acc = np.array([60.0, 61.0, 59.0, 55.0, 59.5])
+    assert lottery.matching_extent(density, acc, 60.0, 1.5) == 0.25   # 0.06 matches again, but after a failure
+    assert lottery.matching_extent(density, acc, 60.0, 0.5) == 0.5
+    assert lottery.matching_extent(density[:1], acc[:1], 70.0, 1.0) == 1.0
+
+
+def test_seed_overlap_on_hand_masks():
+    labels = np.array([0, 1, 0, 1])
+    spec = types.SimpleNamespace(n_train=10, batch_size=5, epochs=1)
+    run = lambda cls: FakeRun({1: onehot(cls)}, labels, spec)  # noqa: E731
+    a = [lottery.Round(0, 1.0, None, run([0, 1, 0, 1])),
+         lottery.Round(1, 0.5, {"w": torch.tensor([True, True, False, False])}, run([0, 1, 0, 0]))]
+    b = [lottery.Round(0, 1.0, None, run([0, 0, 0, 0])),
+         lottery.Round(1, 0.5, {"w": torch.tensor([True, False, True, False])}, run([0, 1, 0, 1]))]
+    ov = lottery.seed_overlap(a, b)
+    assert ov["overlap"].tolist() == [0.5] and ov["random"].tolist() == [0.5]
+    assert ov["disagreement"].tolist() == [0.5]    # test positions 1, 3: (1 vs 1), (0 vs 1)
+    assert ov["dense_disagreement"] == 1.0         # (1 vs 0), (1 vs 0)
+
+
+def test_imp_chain_and_controls_on_synthetic_data():
+    P = types.SimpleNamespace(model="conv2", width=0.0625, dataset="synthetic", n_train=64, n_test=32, epochs=1,
+                              batch_size=32, optimizer="adam", lr=1e-3, momentum=0.9, weight_decay=0.0,
+                              schedule="const", warmup_epochs=0, augment=False, es_points=1)
+    base = lottery.spec_from(P, seed=1)
+    chain = lottery.imp(base, 2, dict(conv=0.2, fc=0.5, output=0.2), "layer", "reset")
+    assert [rd.round for rd in chain] == [0, 1, 2]
+    assert chain[1].density > chain[2].density > 0
+    # round 2's mask is contained in round 1's, and pruned weights are zero in the trained run
+    assert all(torch.all(chain[1].mask[n] | ~chain[2].mask[n]) for n in chain[2].mask)
+    assert lottery.zero_fraction_kept(chain[2]) == 1.0
+    # reset: round 2 starts from the masked original initialization
+    init = train.init_model(base).state_dict()
+    s0 = chain[2].run.state(0)
+    assert all(torch.equal(s0[n], init[n] * m) for n, m in chain[2].mask.items())
+    ctrl = lottery.controls(chain)
+    re, rm = ctrl["reinit"][1], ctrl["random mask"][1]
+    assert re.run.spec.seed_init == 1 + lottery.REINIT_OFFSET and re.run.spec.mask == chain[2].run.spec.mask
+    assert pruning.layer_density(rm.mask) == pytest.approx(pruning.layer_density(chain[2].mask))
+    assert pruning.overlap(rm.mask, chain[2].mask) < 1.0
+    # rewinding starts from the dense run's epoch-1 weights, masked
+    rw = lottery.imp(base, 1, 0.5, "global", "rewind", rewind_epoch=1)
+    s0 = rw[1].run.state(0)
+    e1 = chain[0].run.state(1)
+    assert all(torch.equal(s0[n], e1[n] * m) for n, m in rw[1].mask.items())
+
+
+def test_kept_epochs_are_evenly_spaced_and_include_the_start():
+    assert lottery.kept_epochs(8, 8) == tuple(range(9))
+    assert lottery.kept_epochs(24, 12) == (0,) + tuple(range(2, 25, 2))
+    assert lottery.kept_epochs(3, 10) == (0, 1, 2, 3)
