@@ -26,6 +26,14 @@ change nothing:
 * ``schedule="cyclic"`` with ``milestones=(C,)``: cosine annealing restarted every C epochs, the
   snapshot-ensemble schedule (Huang et al. 2017; §5); keep the snapshots with ``save_epochs``.
 
+MIMO (Havasi et al. 2021; seed 000 §4, chapter 04): ``mimo=M`` trains a network of M members
+(:func:`helpers.models.build_mimo`) on M independently paired example streams drawn from the
+data-order generator (input repetition ``mimo_rho``, batch repetition ``mimo_batch_rep``, see
+:func:`mimo_positions`); the loss is the mean over heads of each head's cross-entropy (the
+reference implementation sums over heads: for SGD a factor M on the learning rate of the data
+term, for Adam, which is scale-invariant, nearly nothing); test logits are saved as (n_test, M, C). ``mimo_naive=True`` is the
+control: one input, M heads, each trained on the same example.
+
 Specs that differ only in their seeds train *together*: their parameters are stacked along a
 leading axis and updated by one optimizer. Because SGD and Adam act element by element, that is
 exactly K independent optimizers. How the K forward passes run is the device's choice: on a GPU
@@ -90,7 +98,7 @@ class Spec:
     replica: int = 0                 # changes nothing but the cache key: R runs of one spec are R runs
     mimo: int = 0                    # M > 0: a MIMO network of M members (models.build_mimo); 0 = ordinary
     mimo_rho: float = 0.0            # MIMO input repetition: share of each batch all members see alike
-    mimo_batch_rep: int = 1          # MIMO batch repetition: each batch tiled this many times
+    mimo_batch_rep: int = 1          # MIMO batch repetition: batch_size // rep examples a step, tiled rep times
     mimo_naive: bool = False         # the naive control: one input, M heads, all on the same example
 
     def replace(self, **changes) -> "Spec":
@@ -326,7 +334,7 @@ def fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", prog
 
     order_gens, aug_gens, drop_gens = generators(before_onset=spec.onset > 0)
     n = len(data.train_y)
-    bs = min(spec.batch_size, n)
+    bs = min(spec.batch_size, n) // spec.mimo_batch_rep  # distinct examples a step (MIMO: tiled back)
     steps_per_epoch = n // bs
     kept = [s.kept_epochs() for s in specs]
     states = [dict() for _ in specs]
@@ -404,8 +412,8 @@ def validate_mimo(spec: Spec) -> None:
         raise ValueError("mimo_rho, mimo_batch_rep and mimo_naive need mimo = M > 0")
     if not 0 <= spec.mimo_rho <= 1:
         raise ValueError("mimo_rho is a probability: 0 <= mimo_rho <= 1")
-    if spec.mimo_batch_rep < 1:
-        raise ValueError("mimo_batch_rep must be >= 1")
+    if not 1 <= spec.mimo_batch_rep <= spec.batch_size:
+        raise ValueError("mimo_batch_rep must be between 1 and batch_size")
     if spec.mimo_naive and (spec.mimo_rho or spec.mimo_batch_rep != 1):
         raise ValueError("the naive multi-head network has one input: leave mimo_rho and mimo_batch_rep at defaults")
 
@@ -413,8 +421,10 @@ def validate_mimo(spec: Spec) -> None:
 def mimo_positions(steps: int, rows: int, spec: Spec, gen: torch.Generator, device="cpu") -> torch.Tensor | None:
     """One epoch's MIMO pairing: (steps, M, batch_rep * rows) positions in each batch, or None.
 
-    As the reference implementation (uncertainty-baselines, ``mimo`` on CIFAR): each batch is
-    tiled ``batch_rep`` times and shuffled (the main order); member 0 reads the main order, and
+    As the reference implementation (uncertainty-baselines, ``mimo`` on CIFAR): a step draws
+    ``rows = batch_size // batch_rep`` distinct examples (so an epoch has ``batch_rep`` times more
+    steps, each of about ``batch_size`` images), tiles them ``batch_rep`` times and shuffles
+    them (the main order); member 0 reads the main order, and
     every other member reads it with its first ``(1 - rho)`` share shuffled independently, so on
     the last ``rho`` share all members see the same image. With ``batch_rep = 1`` the main order
     is the batch as drawn, so M = 1 trains exactly like the ordinary network (and draws nothing).
