@@ -67,10 +67,16 @@ def chapter_specs(P) -> dict:
     return out
 
 
-@functools.lru_cache(maxsize=4)
 def experiment(profile: str = "auto", dataset: str = "auto", **overrides):
     """The chapter's parameters and runs, ``(P, {(width, name): tuple of runs})``, trained once
-    and cached: every cell of the chapter starts with this call."""
+    and cached: every cell of the chapter starts with this call. (Lists, e.g. ``widths`` from
+    papermill, are taken as tuples.)"""
+    overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
+    return _experiment(profile, dataset, **overrides)
+
+
+@functools.lru_cache(maxsize=4)
+def _experiment(profile: str, dataset: str, **overrides):
     P = params(profile, dataset, **overrides)
     groups = chapter_specs(P)
     flat = [s for g in groups.values() for s in g]
@@ -220,7 +226,7 @@ def plot_heads(table_rows, width, ax=None, title=None):
     ax.set_xlabel("model")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(title or f"Heads and their average at width {width:g}")
-    ax.legend(fontsize=8, ncol=2, loc="lower left")
+    ax.legend(fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     return ax
 
 

@@ -200,3 +200,24 @@ def test_chapter_presets_resolve_at_every_profile():
             for s in group:
                 train.validate(s)
     assert config.chapter_params("04_mimo", "gpu").model == "resnet20"
+
+
+def test_figures_have_titles_labels_and_legends():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for w, params in ((0.5, 100), (1, 300)):
+        for name, kind, m in (("MIMO M=1", "mimo", 1), ("MIMO M=2", "mimo", 2), ("naive M=3", "naive", 3),
+                              ("deep ensemble of 2", "ensemble", 2)):
+            rows.append(dict(width=w, name=name, kind=kind, M=m, head_acc=list(rng.uniform(.5, .7, m)),
+                             acc=rng.uniform(.5, .7), d_dis=rng.uniform(0, .3), params=params * m,
+                             seconds=10.0 * m, passes=m if kind == "ensemble" else 1))
+    axes = [mimo.plot_heads(rows, 1), *mimo.plot_capacity(rows, (0.5, 1)), mimo.plot_cost(rows)]
+    for ax in axes:
+        assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+    assert all(axes[i].get_legend() is not None for i in (0, 1, 3))
+    assert len(axes[1].get_lines()) >= 3  # one line per model besides M = 1, plus the zero line
+    plt.close("all")
