@@ -116,11 +116,20 @@ def n_params(spec: train.Spec) -> int:
     return models.n_params(train.init_model(spec))
 
 
+def train_images(spec: train.Spec) -> int:
+    """Images a training run pushes through its network: epochs x training set x batch
+    repetition (a MIMO step of ``batch_size`` images carries ``batch_size // batch_rep`` distinct
+    ones, so an epoch takes ``batch_rep`` times the steps). A compute measure that, unlike
+    wall time, does not depend on what else the machine was doing; an image costs a MIMO network
+    about what it costs its M = 1 network (only the first layer and the heads are wider)."""
+    return spec.epochs * (spec.n_train or 50_000) * spec.mimo_batch_rep
+
+
 def run_row(run) -> dict:
-    """:func:`summary` of one network's heads plus its cost: parameters, training seconds (the
-    run's meta) and inference passes (1: the M heads come out of one forward pass)."""
+    """:func:`summary` of one network's heads plus its cost: parameters, training images and
+    seconds (the run's meta), and inference passes (1: the M heads come out of one forward pass)."""
     return dict(summary(run.head_probs(), run.labels), params=n_params(run.spec),
-                seconds=float(run.meta["seconds"]), passes=1)
+                train_images=train_images(run.spec), seconds=float(run.meta["seconds"]), passes=1)
 
 
 def ensemble_row(run_list) -> dict:
@@ -128,6 +137,7 @@ def ensemble_row(run_list) -> dict:
     predictions plus the cost, summed over members (parameters, training seconds, passes)."""
     return dict(summary([r.probs() for r in run_list], run_list[0].labels),
                 params=sum(n_params(r.spec) for r in run_list),
+                train_images=sum(train_images(r.spec) for r in run_list),
                 seconds=float(sum(r.meta["seconds"] for r in run_list)), passes=len(run_list))
 
 
@@ -160,7 +170,7 @@ def pick(table_rows, width, name) -> dict:
 
 
 COLUMNS = ("Width", "Model", "Parameters", "Head accuracy (%)", "Ensemble accuracy (%)",
-           "Gain (pp)", "NLL", "ECE (%)", "D_dis", "Training (s)", "Inference passes")
+           "Gain (pp)", "NLL", "ECE (%)", "D_dis", "Training images (k)", "Training (s)", "Inference passes")
 
 
 class Table:
@@ -190,7 +200,8 @@ def table(table_rows) -> Table:
         heads = " / ".join(f"{100 * a:.1f}" for a in r["head_acc"])
         cells.append([f"{r['width']:g}", r["name"], f"{r['params']:,}", heads, f"{100 * r['acc']:.2f}",
                       f"{100 * r['gain']:+.2f}", f"{r['nll']:.3f}", f"{100 * r['ece']:.2f}",
-                      f"{r['d_dis']:.3f}", f"{r['seconds']:.0f}", str(r["passes"])])
+                      f"{r['d_dis']:.3f}", f"{r['train_images'] / 1000:,.0f}", f"{r['seconds']:.0f}",
+                      str(r["passes"])])
     return Table(cells)
 
 
@@ -262,7 +273,8 @@ def plot_capacity(table_rows, widths, axes=None):
 
 
 def plot_cost(table_rows, ax=None):
-    """The averaged prediction's accuracy against training time; marker area ~ inference passes."""
+    """The averaged prediction's accuracy against training compute (images pushed through the
+    network, summed over an ensemble's members); marker area ~ inference passes."""
     import matplotlib.pyplot as plt
 
     from . import plots
@@ -275,13 +287,13 @@ def plot_cost(table_rows, ax=None):
     for kind, (label, marker) in kinds.items():
         for j, w in enumerate(widths):
             sel = [r for r in table_rows if r["kind"] == kind and r["width"] == w]
-            ax.scatter([r["seconds"] for r in sel], [100 * r["acc"] for r in sel], marker=marker,
+            ax.scatter([r["train_images"] for r in sel], [100 * r["acc"] for r in sel], marker=marker,
                        s=[30 * r["passes"] for r in sel], color=plots.color(j), alpha=0.8,
                        label=f"{label}, width {w:g}")
             for r in sel:
-                ax.annotate(f"{r['M']}", (r["seconds"], 100 * r["acc"]), fontsize=7,
+                ax.annotate(f"{r['M']}", (r["train_images"], 100 * r["acc"]), fontsize=7,
                             xytext=(4, 2), textcoords="offset points")
-    ax.set(xscale="log", xlabel="training time (s, log scale; summed over an ensemble's members)",
+    ax.set(xscale="log", xlabel="training images processed (log scale; summed over an ensemble's members)",
            ylabel="test accuracy of the averaged prediction (%)",
            title="Accuracy against training cost")
     ax.legend(fontsize=7, ncol=1, loc="center left", bbox_to_anchor=(1.0, 0.5))

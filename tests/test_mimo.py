@@ -185,6 +185,7 @@ def test_rows_cost_and_deep_ensemble():
     assert [r["name"] for r in rows] == ["MIMO M=1", "MIMO M=2", "naive M=3", "deep ensemble of 2"]
     ens = mimo.pick(rows, 1, "deep ensemble of 2")
     assert ens["passes"] == 2 and ens["seconds"] == 22.0
+    assert ens["train_images"] == 2 * mimo.pick(rows, 1, "MIMO M=1")["train_images"] == 2 * P.epochs * 512 * 2
     assert ens["params"] == 2 * mimo.pick(rows, 1, "MIMO M=1")["params"]
     assert ens["d_dis"] == 0.5 and mimo.pick(rows, 1, "naive M=3")["d_dis"] == 0.0
     assert mimo.pick(rows, 1, "MIMO M=2")["params"] > mimo.pick(rows, 1, "MIMO M=1")["params"]
@@ -214,7 +215,7 @@ def test_figures_have_titles_labels_and_legends():
                               ("deep ensemble of 2", "ensemble", 2)):
             rows.append(dict(width=w, name=name, kind=kind, M=m, head_acc=list(rng.uniform(.5, .7, m)),
                              acc=rng.uniform(.5, .7), d_dis=rng.uniform(0, .3), params=params * m,
-                             seconds=10.0 * m, passes=m if kind == "ensemble" else 1))
+                             seconds=10.0 * m, train_images=1000 * m, passes=m if kind == "ensemble" else 1))
     axes = [mimo.plot_heads(rows, 1), *mimo.plot_capacity(rows, (0.5, 1)), mimo.plot_cost(rows)]
     for ax in axes:
         assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
