@@ -183,6 +183,42 @@ CHAPTERS: dict[str, dict[str, dict]] = {
             rn_augment=True, rn_rate=0.2, rn_rounds=13, rn_rewind_epoch=1,
         ),
     },
+    # MIMO (seed 000 §4; Havasi et al. 2021). Extra keys: widths (the backbone's width multipliers,
+    # the capacity sweep), members (the M of the MIMO networks; M = 1 is the baseline network),
+    # naive_members (M of the naive multi-head control, one input), ensemble_size (independent
+    # M = 1 runs per width, for the deep ensemble), rho / batch_rep (input and batch repetition,
+    # applied to every MIMO network, M = 1 included, as the reference script does), ref_width (the
+    # width whose M = 1, 2, 3 are compared with the source's ResNet20 figures).
+    "04_mimo": {
+        "smoke": dict(
+            model="smallcnn", widths=(0.5, 1), members=(1, 2, 3), naive_members=3, ensemble_size=3,
+            rho=0.0, batch_rep=2, ref_width=1, dropout=0.0, dataset="auto", n_train=512, n_test=256,
+            epochs=1, batch_size=128, optimizer="adam", lr=2e-3, momentum=0.9, weight_decay=0.0,
+            schedule="cosine", warmup_epochs=0, augment=True, device="auto", deterministic=True,
+        ),
+        # Two shared CPU cores: ResNet20 is ~200 img/s there, so the backbone is Fort et al.'s
+        # SmallCNN (16/32/32 channels times width) at widths 0.5, 1, 1.5 (6k, 19k, 40k parameters;
+        # the source's ResNet20 has 272k), on a 4,000-image class-balanced subset for 10 epochs,
+        # Adam with cosine decay (scale-invariant, so the mean-vs-sum loss over heads does not
+        # matter), crops and flips, rho = 0 and batch repetition 1 (the reference uses 4, which
+        # costs 4x the steps: too slow here).
+        "cpu": dict(
+            model="smallcnn", widths=(0.5, 1, 1.5), members=(1, 2, 3), naive_members=3, ensemble_size=3,
+            rho=0.0, batch_rep=1, ref_width=1, dropout=0.0, dataset="auto", n_train=4000, n_test=None,
+            epochs=10, batch_size=128, optimizer="adam", lr=2e-3, momentum=0.9, weight_decay=0.0,
+            schedule="cosine", warmup_epochs=0, augment=True, device="auto", deterministic=True,
+        ),
+        # The source's scale: ResNet20v1 on full CIFAR-10 at widths 1, 2, 4 (0.27M, 1.1M, 4.3M
+        # parameters), SGD + momentum, 2 warmup epochs then cosine, weight decay 5e-4, batch 128,
+        # the reference script's CIFAR defaults rho = 0 and batch repetition 4, but 60 epochs
+        # (the reference trains 250). Never run in this session (no GPU was available).
+        "gpu": dict(
+            model="resnet20", widths=(1, 2, 4), members=(1, 2, 3), naive_members=3, ensemble_size=3,
+            rho=0.0, batch_rep=4, ref_width=1, dropout=0.0, dataset="auto", n_train=None, n_test=None,
+            epochs=60, batch_size=128, optimizer="sgd", lr=0.1, momentum=0.9, weight_decay=5e-4,
+            schedule="cosine", warmup_epochs=2, augment=True, device="auto", deterministic=False,
+        ),
+    },
 }
 
 

@@ -276,3 +276,61 @@ class ConvK(nn.Module):
 
     def forward(self, x):
         return self.fc(self.features(x))
+
+
+# --------------------------------------------------------------------------------------------
+# MIMO (Havasi et al. 2021; seed 000 §4): M members in one network
+
+
+class MIMO(nn.Module):
+    """M subnetworks in one backbone: M images stacked on the channel axis, M output heads.
+
+    The backbone is built with ``in_channels = 3 * M`` and ``num_classes * M`` outputs, read as
+    (B, M, C) logits, one row per head. Inputs:
+
+    * (B, M, 3, H, W) or (B, 3M, H, W) -- training: member m's own image in slot m (channels
+      3m..3m+2; the trainer sends the stacked 4-D form, which channels-last memory needs);
+    * (B, 3, H, W)    -- test: the same image fed to all M inputs (repeated on the channel axis).
+
+    ``naive=True`` is the control of seed 000 §4: one input (``in_channels = 3``) and M heads, so
+    every head sees the same image; it takes (B, 3, H, W) only.
+    """
+
+    def __init__(self, backbone: nn.Module, members: int, num_classes: int = 10, naive: bool = False):
+        super().__init__()
+        self.net, self.members, self.num_classes, self.naive = backbone, members, num_classes, naive
+
+    def forward(self, x):
+        if self.naive:
+            if x.dim() != 4:
+                raise ValueError("a naive multi-head network takes one image per example: (B, 3, H, W)")
+        elif x.dim() == 5:
+            x = x.flatten(1, 2)                       # (B, M, 3, H, W) -> (B, 3M, H, W)
+        elif x.shape[1] != 3 * self.members:
+            x = x.repeat(1, self.members, 1, 1)       # (B, 3, H, W): the same image in every slot
+        return self.net(x).view(len(x), self.members, self.num_classes)
+
+
+MIMO_BACKBONES = ("resnet20", "resnet14", "resnet8", "smallcnn", "mediumcnn")
+
+
+def build_mimo(model: str, members: int, width: float = 1, dropout: float = 0.0, num_classes: int = 10,
+               naive: bool = False) -> MIMO:
+    """A MIMO network of ``members`` heads on backbone ``model`` (initialization: global torch RNG).
+
+    With ``members=1`` the backbone is exactly ``build(model, width, dropout)`` (same layers, same
+    draws from the RNG), wrapped to return (B, 1, C) logits.
+    """
+    if model not in MIMO_BACKBONES:
+        raise ValueError(f"MIMO needs a convolutional backbone; choose one of: {', '.join(MIMO_BACKBONES)}")
+    if members < 1:
+        raise ValueError("MIMO needs members >= 1")
+    c_in, c_out = (3 if naive else 3 * members), num_classes * members
+    if model.startswith("resnet"):
+        if dropout:
+            raise ValueError(f"{model} has no dropout; set dropout=0")
+        net = ResNet({"resnet20": 3, "resnet14": 2, "resnet8": 1}[model], width, c_out, in_channels=c_in)
+    else:
+        chans = [16, 32, 32] if model == "smallcnn" else [64, 128, 256, 256]
+        net = PlainCNN(chans, c_out, dropout, width, in_channels=c_in)
+    return MIMO(net, members, num_classes, naive)

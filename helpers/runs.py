@@ -27,7 +27,6 @@ import numpy as np
 import torch
 
 from . import data as data_mod
-from . import models
 from . import train
 
 FILES = ("spec.json", "meta.json", "logits.npz", "states.pt")
@@ -90,13 +89,20 @@ class Run:
         return epoch
 
     def logits(self, epoch: int | None = None) -> np.ndarray:
-        """Test-set logits (n_test, classes) at ``epoch`` (default: the last)."""
+        """Test-set logits (n_test, classes) at ``epoch`` (default: the last); a MIMO network's
+        are (n_test, M, classes), one row per head."""
         with np.load(self.path / "logits.npz") as z:
             return z[f"e{self._epoch(epoch)}"]
 
     def probs(self, epoch: int | None = None) -> np.ndarray:
+        """Test-set probabilities (n_test, classes); for MIMO, the mean of the heads' (the ensemble)."""
+        return self.head_probs(epoch).mean(0)
+
+    def head_probs(self, epoch: int | None = None) -> np.ndarray:
+        """Probabilities per head, (M, n_test, classes); (1, n_test, classes) for an ordinary network."""
         z = torch.from_numpy(self.logits(epoch)).double()
-        return torch.softmax(z, -1).numpy()
+        z = z.unsqueeze(1) if z.dim() == 2 else z
+        return torch.softmax(z, -1).transpose(0, 1).numpy()
 
     @property
     def labels(self) -> np.ndarray:
@@ -115,13 +121,13 @@ class Run:
 
     def model(self, epoch: int | None = None) -> torch.nn.Module:
         """The network at ``epoch``, in eval mode, on the CPU."""
-        net = models.build(self.spec.model, self.spec.width, self.spec.dropout)
+        net = train.init_model(self.spec)  # the architecture (MIMO included); weights replaced below
         net.load_state_dict(self.state(epoch))
         return net.eval()
 
     @property
     def accuracy(self) -> float:
-        return float((self.logits().argmax(1) == self.labels).mean())
+        return float((self.probs().argmax(1) == self.labels).mean())
 
 
 def _write(trained: train.Trained, key: str) -> Path:

@@ -32,6 +32,14 @@ change nothing:
 * ``schedule="cyclic"`` with ``milestones=(C,)``: cosine annealing restarted every C epochs, the
   snapshot-ensemble schedule (Huang et al. 2017; §5); keep the snapshots with ``save_epochs``.
 
+MIMO (Havasi et al. 2021; seed 000 §4, chapter 04): ``mimo=M`` trains a network of M members
+(:func:`helpers.models.build_mimo`) on M independently paired example streams drawn from the
+data-order generator (input repetition ``mimo_rho``, batch repetition ``mimo_batch_rep``, see
+:func:`mimo_positions`); the loss is the mean over heads of each head's cross-entropy (the
+reference implementation sums over heads: for SGD a factor M on the learning rate of the data
+term, for Adam, which is scale-invariant, nearly nothing); test logits are saved as (n_test, M, C). ``mimo_naive=True`` is the
+control: one input, M heads, each trained on the same example.
+
 Specs that differ only in their seeds train *together*: their parameters are stacked along a
 leading axis and updated by one optimizer. Because SGD and Adam act element by element, that is
 exactly K independent optimizers. How the K forward passes run is the device's choice: on a GPU
@@ -96,6 +104,10 @@ class Spec:
     replica: int = 0                 # changes nothing but the cache key: R runs of one spec are R runs
     mask: str = ""                   # "" or the hash of a stored mask (helpers.pruning.store)
     init_from: str = ""              # "" or the hash of a stored state dict to start from (rewinding)
+    mimo: int = 0                    # M > 0: a MIMO network of M members (models.build_mimo); 0 = ordinary
+    mimo_rho: float = 0.0            # MIMO input repetition: share of each batch all members see alike
+    mimo_batch_rep: int = 1          # MIMO batch repetition: batch_size // rep examples a step, tiled rep times
+    mimo_naive: bool = False         # the naive control: one input, M heads, all on the same example
 
     def replace(self, **changes) -> "Spec":
         return dataclasses.replace(self, **changes)
@@ -165,6 +177,7 @@ def validate(spec: Spec) -> None:
         parse_perturb(spec.perturb)
     if spec.onset < 0:
         raise ValueError("onset must be >= 0 epochs")
+    validate_mimo(spec)
 
 
 def parse_perturb(perturb: str) -> tuple[int, int]:
@@ -213,7 +226,8 @@ def init_model(spec: Spec) -> torch.nn.Module:
     """The initial network of ``spec``: weights drawn on the CPU from ``seed_init`` alone."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(spec.seed_init)
-        net = models.build(spec.model, spec.width, spec.dropout)
+        net = (models.build_mimo(spec.model, spec.mimo, spec.width, spec.dropout, naive=spec.mimo_naive)
+               if spec.mimo else models.build(spec.model, spec.width, spec.dropout))
     if spec.init_from:
         from . import pruning
         net.load_state_dict(pruning.load(spec.init_from))
@@ -352,7 +366,7 @@ def fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", prog
 
     order_gens, aug_gens, drop_gens = generators(before_onset=spec.onset > 0)
     n = len(data.train_y)
-    bs = min(spec.batch_size, n)
+    bs = min(spec.batch_size, n) // spec.mimo_batch_rep  # distinct examples a step (MIMO: tiled back)
     steps_per_epoch = n // bs
     kept = [s.kept_epochs() for s in specs]
     states = [dict() for _ in specs]
@@ -362,8 +376,8 @@ def fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", prog
     def snapshot(epoch):
         if not any(epoch in kp for kp in kept):
             return None
-        lg = stack.logits(data.test_x)
-        accs = (lg.argmax(-1) == data.test_y).float().mean(1).tolist()
+        lg = stack.logits(data.test_x)  # (K, N, C), or (K, N, M, C) for MIMO: scored by the heads' mean
+        accs = ((lg if lg.dim() == 3 else lg.softmax(-1).mean(-2)).argmax(-1) == data.test_y).float().mean(1).tolist()
         for k in range(len(specs)):
             if epoch in kept[k]:
                 states[k][epoch] = stack.state(k)
@@ -381,19 +395,22 @@ def fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", prog
             set_determinism(spec.deterministic)
         plans = [data_mod.epoch_plan(n, bs, order_gens[k], aug_gens[k] if spec.augment else None, dev)
                  for k in range(len(specs))]
+        mimo_plans = [mimo_positions(steps_per_epoch, bs, spec, order_gens[k], dev) for k in range(len(specs))]
         loss_sum = torch.zeros(len(specs), device=dev)
         correct = torch.zeros(len(specs), device=dev)
         for it in range(steps_per_epoch):
             for group in opt.param_groups:
                 group["lr"] = lr_at(spec, step, steps_per_epoch)
             xs, ys = [], []
-            for idx, shifts, flips in plans:
+            for (idx, shifts, flips), pos in zip(plans, mimo_plans):
                 x = data.train_x[idx[it]]
-                xs.append(x if shifts is None else data_mod.crop_flip(x, shifts[it], flips[it]))
-                ys.append(data.train_y[idx[it]])
+                x, y = mimo_batch(x if shifts is None else data_mod.crop_flip(x, shifts[it], flips[it]),
+                                  data.train_y[idx[it]], spec, None if pos is None else pos[it])
+                xs.append(x)
+                ys.append(y)
             xs, ys = torch.stack(xs), torch.stack(ys)
             out = stack.forward(xs, drop_gens)
-            losses = cross_entropy(out, ys)
+            losses = cross_entropy(out.flatten(1, -2), ys.flatten(1))  # MIMO: the mean over heads too
             opt.zero_grad(set_to_none=True)
             losses.sum().backward()
             opt.step()
@@ -401,7 +418,7 @@ def fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", prog
                 stack.apply_masks(masks)
             step += 1
             loss_sum += losses.detach()
-            correct += (out.argmax(-1) == ys).float().mean(1).detach()
+            correct += (out.argmax(-1) == ys).float().flatten(1).mean(1).detach()
         accs = snapshot(epoch)
         for k in range(len(specs)):
             logs[k].append(dict(epoch=epoch, train_loss=(loss_sum[k] / steps_per_epoch).item(),
@@ -416,3 +433,60 @@ def fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", prog
     labels = data.test_y.cpu().numpy()
     return [Trained(s, states[k], logits[k], labels, logs[k], data.variant, str(dev), seconds)
             for k, s in enumerate(specs)]
+
+
+# --------------------------------------------------------------------------------------------
+# MIMO (Havasi et al. 2021; seed 000 §4): the input/label layout. At mimo=0 nothing here runs.
+
+
+def validate_mimo(spec: Spec) -> None:
+    if spec.mimo < 0:
+        raise ValueError("mimo must be >= 0 (0 = an ordinary network, M > 0 = M members)")
+    if not spec.mimo and (spec.mimo_rho or spec.mimo_batch_rep != 1 or spec.mimo_naive):
+        raise ValueError("mimo_rho, mimo_batch_rep and mimo_naive need mimo = M > 0")
+    if not 0 <= spec.mimo_rho <= 1:
+        raise ValueError("mimo_rho is a probability: 0 <= mimo_rho <= 1")
+    if not 1 <= spec.mimo_batch_rep <= spec.batch_size:
+        raise ValueError("mimo_batch_rep must be between 1 and batch_size")
+    if spec.mimo_naive and (spec.mimo_rho or spec.mimo_batch_rep != 1):
+        raise ValueError("the naive multi-head network has one input: leave mimo_rho and mimo_batch_rep at defaults")
+
+
+def mimo_positions(steps: int, rows: int, spec: Spec, gen: torch.Generator, device="cpu") -> torch.Tensor | None:
+    """One epoch's MIMO pairing: (steps, M, batch_rep * rows) positions in each batch, or None.
+
+    As the reference implementation (uncertainty-baselines, ``mimo`` on CIFAR): a step draws
+    ``rows = batch_size // batch_rep`` distinct examples (so an epoch has ``batch_rep`` times more
+    steps, each of about ``batch_size`` images), tiles them ``batch_rep`` times and shuffles
+    them (the main order); member 0 reads the main order, and
+    every other member reads it with its first ``(1 - rho)`` share shuffled independently, so on
+    the last ``rho`` share all members see the same image. With ``batch_rep = 1`` the main order
+    is the batch as drawn, so M = 1 trains exactly like the ordinary network (and draws nothing).
+    Draws come from ``gen`` (the spec's data-order generator), after the epoch's permutation, on
+    the CPU; the result is sent to ``device`` in one copy. None for ordinary and naive networks.
+    """
+    if not spec.mimo or spec.mimo_naive:
+        return None
+    total = spec.mimo_batch_rep * rows
+    base = torch.arange(rows).repeat(spec.mimo_batch_rep)
+    shuffled = int(total * (1 - spec.mimo_rho))
+    out = torch.empty(steps, spec.mimo, total, dtype=torch.long)
+    for s in range(steps):
+        main = base[torch.randperm(total, generator=gen)] if spec.mimo_batch_rep > 1 else base
+        out[s, 0] = main
+        for m in range(1, spec.mimo):
+            out[s, m] = torch.cat([main[:shuffled][torch.randperm(shuffled, generator=gen)], main[shuffled:]])
+    return out.to(device)
+
+
+def mimo_batch(x: torch.Tensor, y: torch.Tensor, spec: Spec, pos: torch.Tensor | None) -> tuple:
+    """A batch ``(B, 3, H, W)``, ``(B,)`` in the layout ``spec``'s network trains on.
+
+    Ordinary: unchanged. MIMO (``pos`` of shape (M, B')): member m's images stacked on the channel
+    axis, (B', 3M, H, W), and labels (B', M). Naive: the images unchanged, labels repeated (B, M).
+    """
+    if not spec.mimo:
+        return x, y
+    if spec.mimo_naive:
+        return x, y.unsqueeze(1).expand(-1, spec.mimo)
+    return x[pos.T].flatten(1, 2), y[pos.T]

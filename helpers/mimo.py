@@ -1,0 +1,300 @@
+"""MIMO: several subnetworks in one network, if it has room for them (chapter 04).
+
+Seed 000 §4 reproduces MIMO (Havasi et al. 2021) on ResNet20: M images go in on the channel axis,
+M heads come out, each head trained on its own independently paired example; at test time the same
+image goes in M times and the heads' probabilities are averaged. The network, input layout and
+loss live in :mod:`helpers.models` (``build_mimo``) and :mod:`helpers.train` (``Spec.mimo*``);
+this module builds the chapter's specs and measures, on cached runs:
+
+* per-head accuracy, the ensemble's accuracy, NLL and calibration error (ECE);
+* D_dis, the mean pairwise disagreement between heads (Havasi et al.'s diversity measure);
+* the same for a naive multi-head control (one input, M heads) and for deep ensembles of M
+  independently trained M = 1 networks, with the cost of each: parameters, training time and
+  inference passes.
+"""
+from __future__ import annotations
+
+import functools
+import html
+import itertools
+
+import numpy as np
+
+from . import config, metrics, models, runs, train
+
+SEED = 1  # the seed of every single network; deep ensembles add seeds 2, 3, ...
+
+
+# --------------------------------------------------------------------------------------------
+# specs
+
+
+def params(profile: str = "auto", dataset: str = "auto", **overrides):
+    return config.chapter_params("04_mimo", profile, dataset=dataset, **overrides)
+
+
+def base_spec(P, width: float) -> train.Spec:
+    """An ordinary network of the chapter at ``width`` (seed 1), from the chapter's parameters."""
+    return train.Spec(
+        model=P.model, width=width, dropout=P.dropout, dataset=P.dataset, n_train=P.n_train,
+        n_test=P.n_test, epochs=P.epochs, batch_size=P.batch_size, optimizer=P.optimizer, lr=P.lr,
+        momentum=P.momentum, weight_decay=P.weight_decay, schedule=P.schedule,
+        warmup_epochs=P.warmup_epochs, augment=P.augment, deterministic=P.deterministic,
+    ).with_seed(SEED)
+
+
+def mimo_spec(P, width: float, members: int, seed: int = SEED) -> train.Spec:
+    """A MIMO network of ``members`` heads (``members = 1``: the baseline network, trained with
+    the same input and batch repetition)."""
+    return base_spec(P, width).replace(mimo=members, mimo_rho=float(P.rho),
+                                       mimo_batch_rep=int(P.batch_rep)).with_seed(seed)
+
+
+def naive_spec(P, width: float) -> train.Spec:
+    """The naive multi-head control: one input, ``P.naive_members`` heads, one example a step."""
+    return base_spec(P, width).replace(mimo=P.naive_members, mimo_naive=True)
+
+
+def chapter_specs(P) -> dict:
+    """``{(width, name): [specs]}``: 'M=m' for each m in ``P.members`` (one run each; 'M=1' has
+    ``P.ensemble_size`` seeds, the members of the deep ensemble) and 'naive'."""
+    out = {}
+    for w in P.widths:
+        for m in P.members:
+            seeds = range(SEED, SEED + (P.ensemble_size if m == 1 else 1))
+            out[(w, f"M={m}")] = [mimo_spec(P, w, m, s) for s in seeds]
+        out[(w, "naive")] = [naive_spec(P, w)]
+    return out
+
+
+def experiment(profile: str = "auto", dataset: str = "auto", **overrides):
+    """The chapter's parameters and runs, ``(P, {(width, name): tuple of runs})``, trained once
+    and cached: every cell of the chapter starts with this call. (Lists, e.g. ``widths`` from
+    papermill, are taken as tuples.)"""
+    overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
+    return _experiment(profile, dataset, **overrides)
+
+
+@functools.lru_cache(maxsize=4)
+def _experiment(profile: str, dataset: str, **overrides):
+    P = params(profile, dataset, **overrides)
+    groups = chapter_specs(P)
+    flat = [s for g in groups.values() for s in g]
+    got = dict(zip(flat, runs.get(flat, device=P.device)))
+    return P, {k: tuple(got[s] for s in g) for k, g in groups.items()}
+
+
+# --------------------------------------------------------------------------------------------
+# measures
+
+
+def head_disagreement(head_probs) -> float:
+    """D_dis: the mean over pairs of heads of the fraction of examples whose predicted classes
+    differ (``metrics.disagreement``); ``head_probs`` is (M, N, C). 0 for a single head."""
+    head_probs = np.asarray(head_probs)
+    if len(head_probs) < 2:
+        return 0.0
+    return float(np.mean([metrics.disagreement(a, b) for a, b in itertools.combinations(head_probs, 2)]))
+
+
+def summary(head_probs, labels) -> dict:
+    """Per-head accuracies, and the averaged prediction's accuracy, NLL and ECE, and D_dis, of M
+    predictions ``head_probs`` (M, N, C): the heads of one MIMO network or the members of an
+    ensemble. ``gain`` is the ensemble's accuracy minus the mean of the heads'."""
+    head_probs = np.asarray(head_probs)
+    ens = head_probs.mean(0)
+    head_acc = [metrics.accuracy(p, labels) for p in head_probs]
+    acc = metrics.accuracy(ens, labels)
+    return dict(members=len(head_probs), head_acc=head_acc, head_acc_mean=float(np.mean(head_acc)),
+                acc=acc, nll=metrics.nll(ens, labels), ece=metrics.ece(ens, labels),
+                d_dis=head_disagreement(head_probs), gain=acc - float(np.mean(head_acc)))
+
+
+@functools.lru_cache(maxsize=64)
+def n_params(spec: train.Spec) -> int:
+    """Trainable parameters of ``spec``'s network."""
+    return models.n_params(train.init_model(spec))
+
+
+def train_images(spec: train.Spec) -> int:
+    """Images a training run pushes through its network: epochs x training set x batch
+    repetition (a MIMO step of ``batch_size`` images carries ``batch_size // batch_rep`` distinct
+    ones, so an epoch takes ``batch_rep`` times the steps). A compute measure that, unlike
+    wall time, does not depend on what else the machine was doing; an image costs a MIMO network
+    about what it costs its M = 1 network (only the first layer and the heads are wider)."""
+    return spec.epochs * (spec.n_train or 50_000) * spec.mimo_batch_rep
+
+
+def run_row(run) -> dict:
+    """:func:`summary` of one network's heads plus its cost: parameters, training images and
+    seconds (the run's meta), and inference passes (1: the M heads come out of one forward pass)."""
+    return dict(summary(run.head_probs(), run.labels), params=n_params(run.spec),
+                train_images=train_images(run.spec), seconds=float(run.meta["seconds"]), passes=1)
+
+
+def ensemble_row(run_list) -> dict:
+    """A deep ensemble of the networks ``run_list`` (each one head): :func:`summary` of their
+    predictions plus the cost, summed over members (parameters, training seconds, passes)."""
+    return dict(summary([r.probs() for r in run_list], run_list[0].labels),
+                params=sum(n_params(r.spec) for r in run_list),
+                train_images=sum(train_images(r.spec) for r in run_list),
+                seconds=float(sum(r.meta["seconds"] for r in run_list)), passes=len(run_list))
+
+
+def rows(P, R) -> list[dict]:
+    """One row per width and model: 'MIMO M=m' (M=1 is the baseline network), 'naive M=k' and
+    'deep ensemble of m' for each m > 1 in ``P.members``; each with ``width`` and ``name``."""
+    out = []
+    for w in P.widths:
+        for m in P.members:
+            out.append(dict(run_row(R[(w, f"M={m}")][0]), width=w, name=f"MIMO M={m}", kind="mimo", M=m))
+        out.append(dict(run_row(R[(w, "naive")][0]), width=w, name=f"naive M={P.naive_members}",
+                        kind="naive", M=P.naive_members))
+        for m in P.members:
+            if m > 1 and m <= len(R[(w, "M=1")]):
+                out.append(dict(ensemble_row(R[(w, "M=1")][:m]), width=w, name=f"deep ensemble of {m}",
+                                kind="ensemble", M=m))
+    return out
+
+
+def pick(table_rows, width, name) -> dict:
+    """The row of ``name`` at ``width``."""
+    for r in table_rows:
+        if r["width"] == width and r["name"] == name:
+            return r
+    raise KeyError(f"no row {name!r} at width {width}")
+
+
+# --------------------------------------------------------------------------------------------
+# the table
+
+
+COLUMNS = ("Width", "Model", "Parameters", "Head accuracy (%)", "Ensemble accuracy (%)",
+           "Gain (pp)", "NLL", "ECE (%)", "D_dis", "Training images (k)", "Training (s)", "Inference passes")
+
+
+class Table:
+    """The chapter's results as text cells; HTML in a notebook, plain text elsewhere."""
+
+    def __init__(self, cells: list[list[str]]):
+        self.cells = cells
+
+    def _repr_html_(self) -> str:
+        right, left = 'style="text-align:right; padding:3px 8px"', 'style="text-align:left; padding:3px 8px"'
+        head = "".join(f"<th {left if i < 2 else right}>{html.escape(c)}</th>" for i, c in enumerate(COLUMNS))
+        body = "".join("<tr>" + "".join(f"<td {left if i < 2 else right}>{html.escape(v)}</td>"
+                                        for i, v in enumerate(r)) + "</tr>" for r in self.cells)
+        return f'<table style="border-collapse:collapse"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+    def __repr__(self) -> str:
+        widths = [max(len(c), *(len(r[i]) for r in self.cells)) for i, c in enumerate(COLUMNS)]
+        lines = [" | ".join(c.ljust(w) for c, w in zip(COLUMNS, widths))]
+        lines += [" | ".join(v.ljust(w) for v, w in zip(r, widths)) for r in self.cells]
+        return "\n".join(lines)
+
+
+def table(table_rows) -> Table:
+    """:func:`rows` laid out as the chapter's results table."""
+    cells = []
+    for r in table_rows:
+        heads = " / ".join(f"{100 * a:.1f}" for a in r["head_acc"])
+        cells.append([f"{r['width']:g}", r["name"], f"{r['params']:,}", heads, f"{100 * r['acc']:.2f}",
+                      f"{100 * r['gain']:+.2f}", f"{r['nll']:.3f}", f"{100 * r['ece']:.2f}",
+                      f"{r['d_dis']:.3f}", f"{r['train_images'] / 1000:,.0f}", f"{r['seconds']:.0f}",
+                      str(r["passes"])])
+    return Table(cells)
+
+
+# --------------------------------------------------------------------------------------------
+# figures (house style from helpers.plots)
+
+
+def plot_heads(table_rows, width, ax=None, title=None):
+    """Per-head accuracies (dots) and the averaged prediction's accuracy (bar) of every model at
+    one width."""
+    import matplotlib.pyplot as plt
+
+    from . import plots
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 4.0))
+    sel = [r for r in table_rows if r["width"] == width]
+    colour = {"mimo": plots.color(0), "naive": plots.color(1), "ensemble": plots.color(2)}
+    done = set()
+    for i, r in enumerate(sel):
+        label = {"mimo": "MIMO", "naive": "naive multi-head", "ensemble": "deep ensemble"}[r["kind"]]
+        ax.bar(i, 100 * r["acc"], color=colour[r["kind"]], alpha=0.35,
+               label=None if r["kind"] in done else f"{label}: averaged prediction")
+        ax.scatter([i] * len(r["head_acc"]), 100 * np.array(r["head_acc"]), color=colour[r["kind"]],
+                   zorder=3, s=18, label=None if r["kind"] in done else f"{label}: each head / member")
+        done.add(r["kind"])
+    base = 100 * pick(table_rows, width, "MIMO M=1")["acc"]
+    ax.axhline(base, color="grey", ls="--", lw=1, label="M = 1 network")
+    lo = min(100 * min(min(r["head_acc"]), r["acc"]) for r in sel)
+    hi = max(100 * max(max(r["head_acc"]), r["acc"]) for r in sel)
+    ax.set_ylim(lo - 2, hi + 2)
+    ax.set_xticks(range(len(sel)), [r["name"].replace("deep ensemble of ", "ensemble ") for r in sel])
+    ax.set_xlabel("model")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(title or f"Heads and their average at width {width:g}")
+    ax.legend(fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.16))
+    return ax
+
+
+def plot_capacity(table_rows, widths, axes=None):
+    """Left: the averaged prediction's accuracy minus the M = 1 network's, against the backbone's
+    parameters, per model; right: D_dis against parameters."""
+    import matplotlib.pyplot as plt
+
+    from . import plots
+
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(11, 4.0))
+    names = sorted({r["name"] for r in table_rows if r["name"] != "MIMO M=1"},
+                   key=lambda n: (n.startswith("naive"), n.startswith("deep"), n))
+    x = [pick(table_rows, w, "MIMO M=1")["params"] for w in widths]
+    for i, name in enumerate(names):
+        sel = [pick(table_rows, w, name) for w in widths]
+        gain = [100 * (r["acc"] - pick(table_rows, w, "MIMO M=1")["acc"]) for r, w in zip(sel, widths)]
+        style = dict(marker="o", color=plots.color(i), label=name, ls=":" if name.startswith("deep") else "-")
+        axes[0].plot(x, gain, **style)
+        axes[1].plot(x, [r["d_dis"] for r in sel], **style)
+    axes[0].axhline(0, color="grey", lw=1)
+    axes[0].set(xscale="log", xlabel="parameters of the M = 1 network (log scale)",
+                ylabel="accuracy minus the M = 1 network's (pp)",
+                title="What the extra heads buy, by capacity")
+    axes[1].set(xscale="log", xlabel="parameters of the M = 1 network (log scale)",
+                ylabel="D_dis (fraction of test set)", title="Diversity between heads (D_dis)")
+    for ax in axes:
+        ax.set_xticks(x, [f"{v / 1000:.0f}k\n(width {w:g})" for v, w in zip(x, widths)])
+        ax.minorticks_off()
+    axes[0].legend(fontsize=8)
+    return axes
+
+
+def plot_cost(table_rows, ax=None):
+    """The averaged prediction's accuracy against training compute (images pushed through the
+    network, summed over an ensemble's members); marker area ~ inference passes."""
+    import matplotlib.pyplot as plt
+
+    from . import plots
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4.2))
+    kinds = {"mimo": ("MIMO (1 pass)", "o"), "naive": ("naive multi-head (1 pass)", "s"),
+             "ensemble": ("deep ensemble (m passes)", "D")}
+    widths = sorted({r["width"] for r in table_rows})
+    for kind, (label, marker) in kinds.items():
+        for j, w in enumerate(widths):
+            sel = [r for r in table_rows if r["kind"] == kind and r["width"] == w]
+            ax.scatter([r["train_images"] for r in sel], [100 * r["acc"] for r in sel], marker=marker,
+                       s=[30 * r["passes"] for r in sel], color=plots.color(j), alpha=0.8,
+                       label=f"{label}, width {w:g}")
+            for r in sel:
+                ax.annotate(f"{r['M']}", (r["train_images"], 100 * r["acc"]), fontsize=7,
+                            xytext=(4, 2), textcoords="offset points")
+    ax.set(xscale="log", xlabel="training images processed (log scale; summed over an ensemble's members)",
+           ylabel="test accuracy of the averaged prediction (%)",
+           title="Accuracy against training cost")
+    ax.legend(fontsize=7, ncol=1, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return ax

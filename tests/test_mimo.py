@@ -1,0 +1,224 @@
+"""MIMO (chapter 04): the wrapper, the trainer's input/label layout, the cache and the analyses."""
+import types
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import config, mimo, models, runs, train
+
+TINY = train.Spec(model="smallcnn", dataset="synthetic", n_train=128, n_test=32, epochs=2, batch_size=32,
+                  optimizer="adam", lr=2e-3, augment=True).with_seed(1)
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    monkeypatch.setenv("HELPERS_DATA_DIR", str(tmp_path))
+
+
+def states_equal(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[n], b[n]) for n in a)
+
+
+# --------------------------------------------------------------------------------------------
+# the wrapper
+
+
+@pytest.mark.parametrize("model", ["smallcnn", "resnet8"])
+def test_mimo_network_shapes_and_test_time_repetition(model):
+    torch.manual_seed(0)
+    net = models.build_mimo(model, 3, width=0.5).eval()
+    x = torch.randn(4, 3, 3, 32, 32)
+    assert net(x).shape == (4, 3, 10)
+    assert torch.equal(net(x), net(x.flatten(1, 2)))            # (B, M, 3, H, W) == stacked channels
+    one = torch.randn(4, 3, 32, 32)                              # test: the same image in every slot
+    assert torch.allclose(net(one), net(one.unsqueeze(1).expand(4, 3, 3, 32, 32)))
+    first = next(net.parameters())
+    assert first.shape[1] == 9                                   # 3M input channels
+
+
+def test_naive_network_has_one_input_and_m_heads():
+    net = models.build_mimo("smallcnn", 3, naive=True).eval()
+    assert next(net.parameters()).shape[1] == 3
+    assert net(torch.randn(2, 3, 32, 32)).shape == (2, 3, 10)
+    with pytest.raises(ValueError, match="one image"):
+        net(torch.randn(2, 3, 3, 32, 32))
+
+
+def test_one_member_is_the_ordinary_network_with_the_same_draws():
+    torch.manual_seed(5)
+    plain = models.build("smallcnn", 1)
+    torch.manual_seed(5)
+    wrapped = models.build_mimo("smallcnn", 1)
+    assert states_equal(plain.state_dict(), wrapped.net.state_dict())
+    with pytest.raises(ValueError, match="convolutional"):
+        models.build_mimo("linear", 2)
+
+
+# --------------------------------------------------------------------------------------------
+# the trainer
+
+
+def test_positions_rho_zero_pairs_each_member_with_a_permutation_of_the_tiled_batch():
+    spec = TINY.replace(mimo=3, mimo_batch_rep=2)
+    pos = train.mimo_positions(5, 8, spec, torch.Generator().manual_seed(0))
+    assert pos.shape == (5, 3, 16)
+    for s in range(5):
+        for m in range(3):  # every example of the batch twice per member
+            assert torch.equal(torch.bincount(pos[s, m], minlength=8), torch.full((8,), 2))
+        assert not torch.equal(pos[s, 1], pos[s, 2])
+
+
+def test_positions_rho_one_gives_every_member_the_same_images():
+    spec = TINY.replace(mimo=3, mimo_rho=1.0)
+    pos = train.mimo_positions(4, 8, spec, torch.Generator().manual_seed(0))
+    assert all(torch.equal(pos[:, 0], pos[:, m]) for m in range(3))
+    half = train.mimo_positions(4, 8, TINY.replace(mimo=2, mimo_rho=0.5), torch.Generator().manual_seed(0))
+    assert torch.equal(half[:, 0, 4:], half[:, 1, 4:])            # the last rho share is shared
+    assert train.mimo_positions(4, 8, TINY, torch.Generator()) is None
+
+
+def test_rho_one_feeds_identical_inputs_to_all_heads_during_training(monkeypatch):
+    seen = []
+    real = models.MIMO.forward
+
+    def forward(self, x):
+        if self.training:
+            seen.append(x.detach().clone())
+        return real(self, x)
+
+    monkeypatch.setattr(models.MIMO, "forward", forward)
+    train.fit([TINY.replace(mimo=3, mimo_rho=1.0, epochs=1)])
+    assert seen and all(x.shape[1] == 9 for x in seen)
+    assert all(torch.equal(x[:, 0:3], x[:, 3:6]) and torch.equal(x[:, 0:3], x[:, 6:9]) for x in seen)
+    seen.clear()
+    train.fit([TINY.replace(mimo=3, epochs=1)])                  # rho = 0: different images
+    assert not torch.equal(seen[0][:, 0:3], seen[0][:, 3:6])
+
+
+def test_mimo_one_trains_exactly_like_the_ordinary_network():
+    plain = train.fit([TINY])[0]
+    one = train.fit([TINY.replace(mimo=1)])[0]
+    assert one.logits[2].shape == (32, 1, 10)
+    assert np.array_equal(plain.logits[2], one.logits[2][:, 0])
+
+
+def test_mimo_training_is_deterministic_and_has_per_head_logits():
+    spec = TINY.replace(mimo=2, mimo_batch_rep=2)
+    a, b = train.fit([spec]), train.fit([spec])
+    assert a[0].logits[2].shape == (32, 2, 10)
+    assert states_equal(a[0].states[2], b[0].states[2])
+    other = train.fit([spec.with_seed(2)])[0]
+    assert not states_equal(a[0].states[2], other.states[2])
+    naive = train.fit([TINY.replace(mimo=3, mimo_naive=True)])[0]
+    assert naive.logits[2].shape == (32, 3, 10)
+
+
+def test_batch_repetition_keeps_the_step_size_and_multiplies_the_steps(monkeypatch):
+    shapes = []
+    real = models.MIMO.forward
+    monkeypatch.setattr(models.MIMO, "forward", lambda self, x: (shapes.append(tuple(x.shape)) if self.training else None)
+                        or real(self, x))
+    train.fit([TINY.replace(mimo=2, mimo_batch_rep=2, epochs=1)])
+    assert len(shapes) == 128 // 16 and all(s[0] == 32 for s in shapes)
+
+
+@pytest.mark.parametrize("bad", [dict(mimo_rho=0.5), dict(mimo=2, mimo_rho=1.5), dict(mimo=2, mimo_batch_rep=0),
+                                 dict(mimo=2, mimo_naive=True, mimo_batch_rep=2), dict(mimo=-1)])
+def test_bad_mimo_specs_are_refused(bad):
+    with pytest.raises(ValueError, match="mimo"):
+        train.validate(TINY.replace(**bad))
+
+
+def test_cached_mimo_run_averages_heads_and_keeps_them():
+    run = runs.get([TINY.replace(mimo=2)], progress=False)[0]
+    heads = run.head_probs()
+    assert heads.shape == (2, 32, 10)
+    assert np.allclose(run.probs(), heads.mean(0))
+    assert run.accuracy == pytest.approx(float((heads.mean(0).argmax(1) == run.labels).mean()))
+    assert run.model()(torch.randn(1, 3, 32, 32)).shape == (1, 2, 10)
+    plain = runs.get([TINY], progress=False)[0]
+    assert plain.head_probs().shape == (1, 32, 10) and plain.probs().shape == (32, 10)
+
+
+# --------------------------------------------------------------------------------------------
+# the analyses
+
+
+def onehot(pred, C=4):
+    return np.eye(C)[pred]
+
+
+def test_head_disagreement_by_hand():
+    heads = np.stack([onehot([0, 1, 2, 3]), onehot([0, 1, 2, 0]), onehot([0, 0, 2, 3])])
+    # pairs: (0,1) 1/4, (0,2) 1/4, (1,2) 2/4
+    assert mimo.head_disagreement(heads) == pytest.approx(1 / 3)
+    assert mimo.head_disagreement(heads[:1]) == 0.0
+
+
+def test_summary_by_hand():
+    labels = np.array([0, 1, 2, 3])
+    a = np.array([[.6, .4, 0, 0], [.1, .9, 0, 0], [.5, 0, .5 - 1e-9, 1e-9], [0, 0, .4, .6]])
+    b = np.array([[.6, .4, 0, 0], [.7, .3, 0, 0], [0, 0, 1, 0], [0, 0, .6, .4]])
+    s = mimo.summary(np.stack([a, b]), labels)
+    assert s["head_acc"] == [0.75, 0.5]
+    # average: [.6,.4], [.4,.6], [.25, 0, .75, 0], [0, 0, .5, .5] -> 0, 1, 2 right; the tie at 3 goes to class 2
+    assert s["acc"] == 0.75
+    assert s["gain"] == pytest.approx(0.75 - 0.625)
+    assert s["d_dis"] == pytest.approx(0.75)
+
+
+def fake_run(spec, head_probs, labels, seconds):
+    return types.SimpleNamespace(spec=spec, head_probs=lambda: head_probs, probs=lambda: head_probs.mean(0),
+                                 labels=labels, meta={"seconds": seconds})
+
+
+def test_rows_cost_and_deep_ensemble():
+    P = config.chapter_params("04_mimo", "smoke", widths=(1,), members=(1, 2), ensemble_size=2)
+    labels = np.array([0, 1])
+    p = lambda *preds: np.stack([onehot(list(q), 2) for q in preds])  # noqa: E731
+    R = {(1, "M=1"): (fake_run(mimo.mimo_spec(P, 1, 1), p([0, 1]), labels, 10.0),
+                      fake_run(mimo.mimo_spec(P, 1, 1, seed=2), p([0, 0]), labels, 12.0)),
+         (1, "M=2"): (fake_run(mimo.mimo_spec(P, 1, 2), p([0, 1], [1, 1]), labels, 11.0),),
+         (1, "naive"): (fake_run(mimo.naive_spec(P, 1), p([0, 1], [0, 1], [0, 1]), labels, 9.0),)}
+    rows = mimo.rows(P, R)
+    assert [r["name"] for r in rows] == ["MIMO M=1", "MIMO M=2", "naive M=3", "deep ensemble of 2"]
+    ens = mimo.pick(rows, 1, "deep ensemble of 2")
+    assert ens["passes"] == 2 and ens["seconds"] == 22.0
+    assert ens["train_images"] == 2 * mimo.pick(rows, 1, "MIMO M=1")["train_images"] == 2 * P.epochs * 512 * 2
+    assert ens["params"] == 2 * mimo.pick(rows, 1, "MIMO M=1")["params"]
+    assert ens["d_dis"] == 0.5 and mimo.pick(rows, 1, "naive M=3")["d_dis"] == 0.0
+    assert mimo.pick(rows, 1, "MIMO M=2")["params"] > mimo.pick(rows, 1, "MIMO M=1")["params"]
+    assert "deep ensemble of 2" in repr(mimo.table(rows))
+
+
+def test_chapter_presets_resolve_at_every_profile():
+    for profile in ("smoke", "cpu", "gpu"):
+        P = config.chapter_params("04_mimo", profile)
+        specs = mimo.chapter_specs(P)
+        assert len(specs) == len(P.widths) * (len(P.members) + 1)
+        for group in specs.values():
+            for s in group:
+                train.validate(s)
+    assert config.chapter_params("04_mimo", "gpu").model == "resnet20"
+
+
+def test_figures_have_titles_labels_and_legends():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for w, params in ((0.5, 100), (1, 300)):
+        for name, kind, m in (("MIMO M=1", "mimo", 1), ("MIMO M=2", "mimo", 2), ("naive M=3", "naive", 3),
+                              ("deep ensemble of 2", "ensemble", 2)):
+            rows.append(dict(width=w, name=name, kind=kind, M=m, head_acc=list(rng.uniform(.5, .7, m)),
+                             acc=rng.uniform(.5, .7), d_dis=rng.uniform(0, .3), params=params * m,
+                             seconds=10.0 * m, train_images=1000 * m, passes=m if kind == "ensemble" else 1))
+    axes = [mimo.plot_heads(rows, 1), *mimo.plot_capacity(rows, (0.5, 1)), mimo.plot_cost(rows)]
+    for ax in axes:
+        assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+    assert all(axes[i].get_legend() is not None for i in (0, 1, 3))
+    assert len(axes[1].get_lines()) >= 3  # one line per model besides M = 1, plus the zero line
+    plt.close("all")
