@@ -32,6 +32,10 @@ exactly K independent optimizers. How the K forward passes run is the device's c
 one ``torch.func.vmap`` call (one batched kernel launch per layer), on a CPU a plain loop (grouped
 convolutions are slower there than K separate ones).
 
+``init_from="<run key>@<epoch>"`` starts from a cached run's checkpoint instead of a fresh
+initialization (children fine-tuned from one shared parent, chapter 01); the optimizer state
+starts afresh.
+
 ``fit`` returns, for each spec, the weights and the test-set logits at the epochs named in
 ``save_epochs`` (0 is the initialization) and a per-epoch log. Caching is ``helpers.runs``'s job.
 """
@@ -88,6 +92,7 @@ class Spec:
     perturb: str = ""                # "" or "bitflip:<flat index>:<+1|-1>" (first layer's weight)
     onset: int = 0                   # epochs trained with order/aug/dropout seeds 0, deterministic
     replica: int = 0                 # changes nothing but the cache key: R runs of one spec are R runs
+    init_from: str = ""              # "" or "<cached run key>@<epoch>": start from those weights
 
     def replace(self, **changes) -> "Spec":
         return dataclasses.replace(self, **changes)
@@ -157,6 +162,8 @@ def validate(spec: Spec) -> None:
         parse_perturb(spec.perturb)
     if spec.onset < 0:
         raise ValueError("onset must be >= 0 epochs")
+    if spec.init_from:
+        parse_init_from(spec.init_from)
 
 
 def parse_perturb(perturb: str) -> tuple[int, int]:
@@ -201,11 +208,37 @@ def set_determinism(on: bool) -> None:
     torch.use_deterministic_algorithms(on, warn_only=False)
 
 
+def parse_init_from(init_from: str) -> tuple[str, int]:
+    """``"<run key>@<epoch>"`` -> (key, epoch); a clear error for anything else."""
+    key, sep, epoch = init_from.rpartition("@")
+    if not sep or not key or not epoch.isdigit():
+        raise ValueError(f"init_from {init_from!r}: expected '<cached run key>@<epoch>'")
+    return key, int(epoch)
+
+
+def load_init_from(init_from: str) -> dict:
+    """The state dict a spec with ``init_from`` starts from: a kept epoch of a cached run (a
+    shared parent that children are fine-tuned from; chapter 01)."""
+    from . import runs  # runs imports train
+
+    key, epoch = parse_init_from(init_from)
+    path = runs.runs_dir() / key / "states.pt"
+    if not path.exists():
+        raise ValueError(f"init_from {init_from!r}: no cached run {key} in {runs.runs_dir()}; train it first")
+    states = torch.load(path, weights_only=True)
+    if epoch not in states:
+        raise ValueError(f"init_from {init_from!r}: epoch {epoch} was not kept; kept: {sorted(states)}")
+    return states[epoch]
+
+
 def init_model(spec: Spec) -> torch.nn.Module:
-    """The initial network of ``spec``: weights drawn on the CPU from ``seed_init`` alone."""
+    """The initial network of ``spec``: weights drawn on the CPU from ``seed_init`` alone, or,
+    with ``init_from``, the weights (and BN statistics) of a cached run's checkpoint."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(spec.seed_init)
         net = models.build(spec.model, spec.width, spec.dropout)
+    if spec.init_from:
+        net.load_state_dict(load_init_from(spec.init_from))
     return apply_perturbation(net, spec.perturb)
 
 

@@ -122,3 +122,23 @@ def test_learning_rate_schedules():
     assert train.lr_at(one, 60, 10) == pytest.approx(0.5)
     with pytest.raises(ValueError, match="cosine"):
         train.validate(s.replace(schedule="warm"))
+
+
+def test_init_from_starts_children_at_the_parents_checkpoint(tmp_path, monkeypatch):
+    from helpers import runs
+
+    monkeypatch.setenv("HELPERS_DATA_DIR", str(tmp_path))
+    base = BASE.replace(dropout=0.0, augment=False, epochs=1, save_epochs=(0, 1))
+    (parent,) = runs.get([base.with_seed(1)], progress=False)
+    child = base.replace(init_from=f"{parent.key}@1", seed_order=5)
+    assert runs.spec_key(base, "synthetic") != runs.spec_key(child, "synthetic")
+    assert runs.spec_key(base.replace(init_from=""), "synthetic") == runs.spec_key(base, "synthetic")
+    start = train.init_model(child).state_dict()
+    assert states_equal(start, parent.state(1))
+    assert not states_equal(start, parent.state(0))
+    (trained,) = train.fit([child])
+    assert states_equal(trained.states[0], parent.state(1))
+    with pytest.raises(ValueError, match="epoch"):
+        train.validate(base.replace(init_from=parent.key))
+    with pytest.raises(ValueError, match="no cached run"):
+        train.init_model(base.replace(init_from="0123abc@1"))
