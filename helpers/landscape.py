@@ -243,7 +243,7 @@ def filter_normalized_direction(net: nn.Module, generator: torch.Generator | Non
     weights (``weights``, default ``net``'s own). Biases and BN parameters (1-D tensors) get 0, as
     Li et al. do, so the slice moves only the weights that have a scale invariance to factor out.
     """
-    ws = unflatten(net, vector(net) if weights is None else weights)
+    ws = unflatten(net, (vector(net) if weights is None else weights).cpu())
     parts = []
     for n, w in ws.items():
         if w.dim() <= 1:
@@ -268,10 +268,10 @@ class HessianOperator:
     """
 
     def __init__(self, net: nn.Module, w: torch.Tensor, x: torch.Tensor, y: torch.Tensor, chunk: int = 512):
-        load_vector(net, w)
+        load_vector(net, w.to(x.device))
         reset_bn(net, x)
         self.net, self.dim = net, w.numel()
-        self.w = w.detach().clone().requires_grad_(True)
+        self.w = w.detach().to(x.device).clone().requires_grad_(True)
         params = unflatten(net, self.w)
         buffers = dict(net.named_buffers())
         loss = 0.0
@@ -284,8 +284,9 @@ class HessianOperator:
 
     def __call__(self, v: torch.Tensor) -> torch.Tensor:
         self.products += 1
-        (hv,) = torch.autograd.grad(self.grad, self.w, grad_outputs=v.to(self.w.dtype), retain_graph=True)
-        return hv.detach()
+        (hv,) = torch.autograd.grad(self.grad, self.w, grad_outputs=v.to(self.w.device, self.w.dtype),
+                                    retain_graph=True)
+        return hv.detach().cpu()
 
 
 def power_iteration(op, dim: int, iters: int = 20, generator: torch.Generator | None = None,

@@ -34,7 +34,9 @@ convolutions are slower there than K separate ones).
 
 ``init_from="<run key>@<epoch>"`` starts from a cached run's checkpoint instead of a fresh
 initialization (children fine-tuned from one shared parent, chapter 01); the optimizer state
-starts afresh.
+starts afresh. ``init_gain=g`` multiplies every initial weight with two or more dimensions (the
+convolutions' filters, the linear layers' matrices) by g: too small, He-scaled (1) or too large
+an initialization (seed 002's unit variance, chapter 01).
 
 ``fit`` returns, for each spec, the weights and the test-set logits at the epochs named in
 ``save_epochs`` (0 is the initialization) and a per-epoch log. Caching is ``helpers.runs``'s job.
@@ -93,6 +95,7 @@ class Spec:
     onset: int = 0                   # epochs trained with order/aug/dropout seeds 0, deterministic
     replica: int = 0                 # changes nothing but the cache key: R runs of one spec are R runs
     init_from: str = ""              # "" or "<cached run key>@<epoch>": start from those weights
+    init_gain: float = 1.0           # every initial weight matrix/filter bank multiplied by this
 
     def replace(self, **changes) -> "Spec":
         return dataclasses.replace(self, **changes)
@@ -237,6 +240,11 @@ def init_model(spec: Spec) -> torch.nn.Module:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(spec.seed_init)
         net = models.build(spec.model, spec.width, spec.dropout)
+    if spec.init_gain != 1.0:
+        with torch.no_grad():
+            for p in net.parameters():
+                if p.dim() >= 2:
+                    p.mul_(spec.init_gain)
     if spec.init_from:
         net.load_state_dict(load_init_from(spec.init_from))
     return apply_perturbation(net, spec.perturb)

@@ -142,3 +142,16 @@ def test_init_from_starts_children_at_the_parents_checkpoint(tmp_path, monkeypat
         train.validate(base.replace(init_from=parent.key))
     with pytest.raises(ValueError, match="no cached run"):
         train.init_model(base.replace(init_from="0123abc@1"))
+
+
+def test_init_gain_scales_weight_matrices_only_and_default_keeps_the_key():
+    from helpers import runs
+
+    spec = train.Spec(model="deepcnn-bn", dataset="synthetic")
+    a, b = train.init_model(spec).state_dict(), train.init_model(spec.replace(init_gain=0.5)).state_dict()
+    for name, t in a.items():
+        if t.dim() >= 2:
+            assert torch.allclose(b[name], 0.5 * t), name
+        else:
+            assert torch.equal(b[name], t), name
+    assert runs.spec_key(spec.replace(init_gain=1.0), "synthetic") == runs.spec_key(spec, "synthetic")
