@@ -159,10 +159,13 @@ class Evaluator:
         load_vector(self.net, vec)
         return reset_bn(self.net, self.bn_x, self.batch_size)
 
-    def __call__(self, vec: torch.Tensor, keep_probs: bool = False) -> Point:
+    def __call__(self, vec: torch.Tensor, keep_probs: bool = False, test: bool = True) -> Point:
+        """The metrics at ``vec``; ``test=False`` skips the test set (NaN metrics, no predictions)."""
         self.calls += 1
         net = self.prepare(vec)
         tl, ta, _, _ = _loss_acc(net, self.train_x, self.train_y, self.batch_size)
+        if not test:
+            return Point(tl, ta, math.nan, math.nan, np.zeros(0, dtype=np.int64))
         vl, va, pred, probs = _loss_acc(net, self.test_x, self.test_y, self.batch_size, keep_probs)
         return Point(tl, ta, vl, va, pred, probs)
 
@@ -224,11 +227,13 @@ def plane_basis(w0: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor):
     return w0.clone(), u.float(), v.float(), coords
 
 
-def grid(evaluator: Evaluator, origin: torch.Tensor, d1: torch.Tensor, d2: torch.Tensor, xs, ys) -> dict:
+def grid(evaluator: Evaluator, origin: torch.Tensor, d1: torch.Tensor, d2: torch.Tensor, xs, ys,
+         test: bool = True) -> dict:
     """Metrics at ``origin + x d1 + y d2`` for x in ``xs``, y in ``ys``: arrays (len(ys), len(xs)),
-    ``test_pred`` (len(ys), len(xs), n_test), and ``xs``, ``ys``."""
+    ``test_pred`` (len(ys), len(xs), n_test), and ``xs``, ``ys``. ``test=False``: training loss
+    and accuracy only (half the cost)."""
     xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
-    pts = [evaluator(origin + float(x) * d1 + float(y) * d2) for y in ys for x in xs]
+    pts = [evaluator(origin + float(x) * d1 + float(y) * d2, test=test) for y in ys for x in xs]
     out = _collect(pts, shape=(len(ys), len(xs)))
     out["xs"], out["ys"] = xs, ys
     return out
