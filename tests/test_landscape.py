@@ -216,3 +216,63 @@ def test_bezier_ends_are_fixed_and_training_lowers_the_middle():
     assert path["train_loss"][1] < line_mid
     assert path["train_loss"][0] == pytest.approx(ev(w0).train_loss)
     assert len(losses) == 300
+
+
+# ------------------------------------------------------------------ the chapter's own analyses
+from helpers import config, loss_landscape as LL  # noqa: E402
+
+
+def test_chapter_presets_share_their_keys_and_lines_include_the_midpoint():
+    presets = config.CHAPTERS[LL.CHAPTER]
+    assert set(presets) == {"smoke", "cpu", "gpu"}
+    assert presets["smoke"].keys() == presets["cpu"].keys() == presets["gpu"].keys()
+    for prof in ("smoke", "cpu", "gpu"):
+        P = config.chapter_params(LL.CHAPTER, prof)
+        assert 0.5 in LL.alphas(P)
+        assert 0 < P.parent_epoch < P.epochs and P.model == "smallcnn" or prof == "gpu"
+        assert 1.0 in P.init_gains and P.batch_size in P.flat_batches
+
+
+def test_pair_summary_soup_and_ensemble_by_hand():
+    x, y = toy_data()
+    a = fit_quickly(tiny_mlp(0), x, y)
+    ev = L.Evaluator(tiny_mlp(3), x, y, x, y)
+    w = L.vector(a)
+    s = LL.pair_summary(ev, w, w, y.numpy())
+    # a pair of identical networks: the soup and the ensemble are the network itself
+    assert s["soup_acc"] == pytest.approx(s["acc_a"]) and s["ens_acc"] == pytest.approx(s["acc_a"])
+    assert s["disagreement"] == 0 and s["ens_loss"] == pytest.approx(s["soup_loss"], rel=1e-5)
+
+
+def test_project_recovers_coordinates_in_the_span():
+    g = torch.Generator().manual_seed(0)
+    d1, d2 = torch.randn(30, generator=g), torch.randn(30, generator=g)
+    assert LL.project(0.3 * d1 - 1.5 * d2, d1, d2) == pytest.approx((0.3, -1.5), abs=1e-5)
+
+
+def test_activation_scales_vanish_explode_and_bn_pins_them():
+    x = torch.randn(32, 3, 32, 32)
+
+    def scales(name, gain):
+        torch.manual_seed(0)
+        net = models.build(name)
+        with torch.no_grad():
+            for p in net.parameters():
+                if p.dim() >= 2:
+                    p.mul_(gain)
+        s = LL.activation_scales(net, x)
+        assert len(s) == 21 and not net.training
+        return s
+
+    ratio = lambda s: s[-1] / s[0]  # noqa: E731
+    assert ratio(scales("deepcnn", 0.5)) < 1e-3 < 1e3 < ratio(scales("deepcnn", 2.0))
+    # with BN every layer's output has the same scale whatever the gain (the stem has no BN)
+    assert scales("deepcnn-bn", 0.5)[1:] == pytest.approx(scales("deepcnn-bn", 2.0)[1:], rel=1e-3)
+
+
+def test_analysis_threads_restores_the_thread_count():
+    P = config.chapter_params(LL.CHAPTER, "smoke", device="cpu")
+    before = torch.get_num_threads()
+    with LL.analysis_threads(P):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
