@@ -58,10 +58,11 @@ def device(P) -> torch.device:
 
 
 @contextlib.contextmanager
-def analysis_threads(P):
-    """One intra-op thread on a CPU while landscapes and Hessians are evaluated (training is not
-    affected): their many small operations run several times faster so on a busy 2-core machine,
-    where worker threads wait on each other."""
+def cpu_threads(P):
+    """One intra-op thread on a CPU while this chapter trains and evaluates. Its networks are small:
+    on a busy two-core machine (the book's cpu edition is built on one shared by several jobs)
+    two threads that wait on each other made training and Hessian products 3-8 times slower than
+    one (measured); on a free machine one thread costs less than a factor 2."""
     if device(P).type != "cpu":
         yield
         return
@@ -111,13 +112,14 @@ def main_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     data order (everything else as run 1)."""
     P = params(profile, dataset, **overrides)
     base = base_spec(P)
-    indep = runs.get([base.with_seed(s) for s in range(1, P.seeds + 1)], device=P.device)
-    parent = indep[0]
-    child = base.with_seed(1).replace(
-        init_from=f"{parent.key}@{P.parent_epoch}", epochs=P.epochs - P.parent_epoch, lr=P.child_lr,
-        warmup_epochs=0.0, save_epochs=())
-    kids = runs.get([child.replace(seed_order=s, seed_aug=s, seed_dropout=s) for s in CHILD_SEEDS],
-                    device=P.device)
+    with cpu_threads(P):
+        indep = runs.get([base.with_seed(s) for s in range(1, P.seeds + 1)], device=P.device)
+        parent = indep[0]
+        child = base.with_seed(1).replace(
+            init_from=f"{parent.key}@{P.parent_epoch}", epochs=P.epochs - P.parent_epoch, lr=P.child_lr,
+            warmup_epochs=0.0, save_epochs=())
+        kids = runs.get([child.replace(seed_order=s, seed_aug=s, seed_dropout=s) for s in CHILD_SEEDS],
+                        device=P.device)
     return P, {"independent": tuple(indep), "children": tuple(kids)}
 
 
@@ -131,7 +133,8 @@ def width_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     cmp = ([base_spec(P, model=P.compare_model, width=1.0).with_seed(s) for s in range(1, 3)]
            if P.compare_model else [])
     flat = [s for g in specs.values() for s in g] + cmp
-    got = dict(zip(flat, runs.get(flat, device=P.device)))
+    with cpu_threads(P):
+        got = dict(zip(flat, runs.get(flat, device=P.device)))
     return P, {w: tuple(got[s] for s in g) for w, g in specs.items()}, tuple(got[s] for s in cmp)
 
 
@@ -143,7 +146,8 @@ def deep_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     keys = [(m, g) for m in DEEP_MODELS for g in P.init_gains]
     specs = [base_spec(P, model=m, width=1.0, init_gain=float(g), epochs=P.deep_epochs, lr=P.deep_lr,
                        save_epochs=(0,)).with_seed(1) for m, g in keys]
-    return P, dict(zip(keys, runs.get(specs, device=P.device)))
+    with cpu_threads(P):
+        return P, dict(zip(keys, runs.get(specs, device=P.device)))
 
 
 @functools.lru_cache(maxsize=4)
@@ -154,7 +158,8 @@ def batch_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     specs = {b: [base_spec(P, batch_size=int(b)).with_seed(s) for s in range(1, P.flat_seeds + 1)]
              for b in P.flat_batches}
     flat = [s for g in specs.values() for s in g]
-    got = dict(zip(flat, runs.get(flat, device=P.device)))
+    with cpu_threads(P):
+        got = dict(zip(flat, runs.get(flat, device=P.device)))
     return P, {b: tuple(got[s] for s in g) for b, g in specs.items()}
 
 
@@ -162,14 +167,14 @@ def batch_runs(profile: str = "auto", dataset: str = "auto", **overrides):
 
 def analysis(runs_fn):
     """Turn ``body(*runs_fn(...))`` into a memoized ``f(profile, dataset, **overrides)``: the runs
-    are trained or loaded first (default threads), then the body runs under
-    :func:`analysis_threads`."""
+    are trained or loaded first, then the body runs, both under
+    :func:`cpu_threads`."""
     def deco(body):
         @functools.lru_cache(maxsize=4)
         @functools.wraps(body)
         def wrapper(profile: str = "auto", dataset: str = "auto", **overrides):
             got = runs_fn(profile, dataset, **overrides)
-            with analysis_threads(got[0]):
+            with cpu_threads(got[0]):
                 return body(*got)
         return wrapper
     return deco

@@ -270,9 +270,9 @@ def test_activation_scales_vanish_explode_and_bn_pins_them():
     assert scales("deepcnn-bn", 0.5)[1:] == pytest.approx(scales("deepcnn-bn", 2.0)[1:], rel=1e-3)
 
 
-def test_analysis_threads_restores_the_thread_count():
+def test_cpu_threads_restores_the_thread_count():
     P = config.chapter_params(LL.CHAPTER, "smoke", device="cpu")
     before = torch.get_num_threads()
-    with LL.analysis_threads(P):
+    with LL.cpu_threads(P):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
