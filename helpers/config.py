@@ -156,12 +156,13 @@ CHAPTERS: dict[str, dict[str, dict]] = {
         ),
         # Two CPU cores: Fort et al.'s SmallCNN (no dropout) on a 5,000-image subset for 8 epochs
         # (the sources: ResNet20v1 / MediumCNN on all 50,000 images for 200 epochs); landscapes on
-        # 1,000 training and 1,000 test images; Hessians from 16 Lanczos steps on 512 images.
+        # 1,000 training and 1,000 test images (BN statistics, for the ResNet, from 500); Hessians
+        # from 16 Lanczos steps on 512 images.
         "cpu": dict(
             model="smallcnn", width=1, dropout=0.0, dataset="auto", n_train=5000, n_test=1000,
             epochs=8, batch_size=128, optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4,
             schedule="cosine", warmup_epochs=0.5, augment=False, seeds=3, device="auto",
-            parent_epoch=2, child_lr=0.02, n_eval=1000, bn_examples=1000, line_points=11,
+            parent_epoch=2, child_lr=0.02, n_eval=1000, bn_examples=500, line_points=11,
             radial_points=9, radial_range=(-0.2, 1.2), slice_points=9, slice_range=1.0,
             hessian_examples=512, lanczos_iters=16, widths=(0.25, 0.5, 1, 2), width_seeds=3,
             compare_model="resnet8", bezier_epochs=4, bezier_lr=0.01, curve_points=11,
