@@ -79,22 +79,32 @@ def vec(run, epoch=None) -> torch.Tensor:
     return torch.from_numpy(run.weights(epoch)).float()
 
 
-def evaluator(P, model: str | None = None, width: float | None = None) -> L.Evaluator:
-    """Landscape points of ``model`` evaluated on the first ``n_eval`` training images and the
-    test subset the runs were trained and tested on, BN statistics recomputed each time."""
+def train_sample(P, n: int):
+    """``n`` training images of the runs' training subset drawn at random (fixed seed), as
+    ``(x, y)`` on the device. Not the first ``n``: the data may be stored sorted by class (the
+    JPEG pack is), and the first images would then all be airplanes."""
     d = data.on_device(P.dataset, str(device(P)), P.n_train, P.n_test)
+    idx = torch.randperm(len(d.train_y), generator=torch.Generator().manual_seed(0))[:n].to(d.device)
+    return d.train_x[idx], d.train_y[idx]
+
+
+def evaluator(P, model: str | None = None, width: float | None = None) -> L.Evaluator:
+    """Landscape points of ``model`` evaluated on ``n_eval`` random training images (the first
+    ``bn_examples`` of them give the BN statistics, recomputed each time) and on the test subset
+    the runs were tested on."""
+    d = data.on_device(P.dataset, str(device(P)), P.n_train, P.n_test)
+    x, y = train_sample(P, P.n_eval)
     net = models.build(model or P.model, P.width if width is None else width, 0.0).to(device(P))
-    return L.Evaluator(net, d.train_x[:P.n_eval], d.train_y[:P.n_eval], d.test_x, d.test_y,
-                       bn_examples=P.bn_examples)
+    return L.Evaluator(net, x, y, d.test_x, d.test_y, bn_examples=P.bn_examples)
 
 
 def hessian(P, run, epoch=None, seed: int = 0):
-    """Lanczos on the training-loss Hessian of ``run`` at ``epoch`` (first ``hessian_examples``
-    training images): ``(ritz values, weights)``."""
-    d = data.on_device(P.dataset, str(device(P)), P.n_train, P.n_test)
+    """Lanczos on the training-loss Hessian of ``run`` at ``epoch`` (``hessian_examples``
+    training images drawn at random): ``(ritz values, weights)``."""
+    x, y = train_sample(P, P.hessian_examples)
     net = models.build(run.spec.model, run.spec.width, 0.0).to(device(P))
     w = vec(run, epoch)
-    op = L.HessianOperator(net, w, d.train_x[:P.hessian_examples], d.train_y[:P.hessian_examples])
+    op = L.HessianOperator(net, w, x, y)
     return L.lanczos(op, w.numel(), P.lanczos_iters, torch.Generator().manual_seed(seed))
 
 
@@ -345,8 +355,7 @@ def activation_scales(net: torch.nn.Module, x: torch.Tensor) -> np.ndarray:
 def unit_variance(P, D) -> dict:
     """Per (model, gain): activation RMS through depth at initialization (on 256 training
     images), and the trained run's last-epoch training loss and test accuracy."""
-    d = data.on_device(P.dataset, "cpu", P.n_train, P.n_test)
-    x = d.train_x[:256]
+    x = train_sample(P, 256)[0].cpu()
     out = {}
     for (m, g), run in D.items():
         net = train.init_model(run.spec)
