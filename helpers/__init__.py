@@ -9,13 +9,14 @@ models     ResNet20v1, the small CNNs, linear models, Conv-2/4/6, the MIMO wrapp
 train      the one trainer, with separate seeds for every source of randomness
 runs       the content-addressed cache of trained runs under ``data/runs/``
 metrics    functions on predictions and weights (accuracy, disagreement, CKA, ...)
-landscape  (planned, chapter 01) interpolation, planes, directions, Hessian, curves
+landscape  interpolation, planes, directions, Hessian, curves (BN statistics recomputed)
 subspace   (planned, chapter 03 part 2) samplers around an optimum
 pruning    (planned, chapter 02) magnitude and random masks, iterative pruning
 plots      one house style for every figure
 claims     a source's claim, our figure and the verdict; the table and the scorecard
 modes      chapter 03's analyses over cached runs (a chapter's own module is named after it)
 instability chapter 05: the nondeterminism protocol, bit flips, CKA per layer, divergence
+loss_landscape chapter 01: lines, soups, radial plane, tunnel, width, saddles, unit variance
 book       the command line, ``python -m helpers``: data, run, build, book, smoke, scorecard
 ========== ===================================================================================
 
