@@ -9,7 +9,7 @@ models     ResNet20v1, the small CNNs, linear models, Conv-2/4/6, the MIMO wrapp
 train      the one trainer, with separate seeds for every source of randomness
 runs       the content-addressed cache of trained runs under ``data/runs/``
 metrics    functions on predictions and weights (accuracy, disagreement, CKA, ...)
-landscape  (planned, chapter 01) interpolation, planes, directions, Hessian, curves
+landscape  interpolation, planes, directions, Hessian, curves (BN statistics recomputed)
 subspace   (planned, chapter 03 part 2) samplers around an optimum
 pruning    magnitude (global / per layer) and random masks, overlap, masks stored by content
 plots      one house style for every figure
@@ -17,6 +17,7 @@ claims     a source's claim, our figure and the verdict; the table and the score
 lottery    chapter 02: iterative magnitude pruning, reset / rewind, controls, ticket overlap
 modes      chapter 03's analyses over cached runs (a chapter's own module is named after it)
 instability chapter 05: the nondeterminism protocol, bit flips, CKA per layer, divergence
+loss_landscape chapter 01: lines, soups, radial plane, tunnel, width, saddles, unit variance
 book       the command line, ``python -m helpers``: data, run, build, book, smoke, scorecard
 ========== ===================================================================================
 

@@ -219,6 +219,61 @@ CHAPTERS: dict[str, dict[str, dict]] = {
             schedule="cosine", warmup_epochs=2, augment=True, device="auto", deterministic=False,
         ),
     },
+    # Chapter 01, the loss landscape (seeds 000 §1/§5, 002, 004 App. A / Fig 5). One recipe
+    # (SGD + momentum, cosine) trains: the R independent runs (every epoch kept: the saddle
+    # analysis and the radial plane's trajectories use them), two children fine-tuned from run 1's
+    # checkpoint at ``parent_epoch`` (lr ``child_lr``, the remaining epochs), a width sweep, and
+    # runs at other batch sizes (flat minima). Landscape points are evaluated on the first
+    # ``n_eval`` training images (loss) and the test subset, BN statistics recomputed on
+    # ``bn_examples`` training images; Hessians on the first ``hessian_examples`` training images.
+    # Extra keys: line_points (points on each straight line), radial_points/radial_range (the
+    # grid of the radial plane, in units of the optima), slice_points/slice_range (2D filter-
+    # normalized slices), lanczos_iters, widths/width_seeds, compare_model (another architecture,
+    # a ResNet against the plain CNN, for the slices; "" skips it), bezier_epochs/bezier_lr/
+    # curve_points (the tunnel),
+    # init_gains/deep_epochs/deep_lr (unit variance: DeepCNN, 20 layers), flat_batches/flat_seeds,
+    # saddle_epochs (checkpoints of run 1 whose Hessian is probed).
+    "01_loss_landscape": {
+        "smoke": dict(
+            model="smallcnn", width=1, dropout=0.0, dataset="auto", n_train=512, n_test=200,
+            epochs=2, batch_size=64, optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4,
+            schedule="cosine", warmup_epochs=0, augment=False, seeds=2, device="auto",
+            parent_epoch=1, child_lr=0.02, n_eval=256, bn_examples=256, line_points=3,
+            radial_points=3, radial_range=(-0.2, 1.2), slice_points=3, slice_range=1.0,
+            hessian_examples=64, lanczos_iters=3, widths=(0.5, 1), width_seeds=2,
+            compare_model="", bezier_epochs=1, bezier_lr=0.01, curve_points=3,
+            init_gains=(0.6, 1.0, 1.6), deep_epochs=1, deep_lr=0.02, flat_batches=(32, 64), flat_seeds=1,
+            saddle_epochs=(0, 1, 2),
+        ),
+        # Two CPU cores: Fort et al.'s SmallCNN (no dropout) on a 5,000-image subset for 8 epochs
+        # (the sources: ResNet20v1 / MediumCNN on all 50,000 images for 200 epochs); landscapes on
+        # 1,000 training and 1,000 test images (BN statistics, for the ResNet, from 500); Hessians
+        # from 16 Lanczos steps on 512 images.
+        "cpu": dict(
+            model="smallcnn", width=1, dropout=0.0, dataset="auto", n_train=5000, n_test=1000,
+            epochs=8, batch_size=128, optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4,
+            schedule="cosine", warmup_epochs=0.5, augment=False, seeds=3, device="auto",
+            parent_epoch=2, child_lr=0.02, n_eval=1000, bn_examples=500, line_points=11,
+            radial_points=9, radial_range=(-0.2, 1.2), slice_points=9, slice_range=1.0,
+            hessian_examples=512, lanczos_iters=16, widths=(0.25, 0.5, 1, 2), width_seeds=3,
+            compare_model="resnet8", bezier_epochs=4, bezier_lr=0.01, curve_points=11,
+            init_gains=(0.6, 1.0, 1.6), deep_epochs=2, deep_lr=0.02, flat_batches=(32, 128, 512),
+            flat_seeds=2, saddle_epochs=(0, 1, 2, 4, 8),
+        ),
+        # The sources' scale: ResNet20v1 on all of CIFAR-10 with crops and flips, 30 epochs (not
+        # 200: one GPU session), the width sweep on ResNet20 widths 0.5-4. Never run this session.
+        "gpu": dict(
+            model="resnet20", width=1, dropout=0.0, dataset="auto", n_train=None, n_test=5000,
+            epochs=30, batch_size=128, optimizer="sgd", lr=0.1, momentum=0.9, weight_decay=5e-4,
+            schedule="cosine", warmup_epochs=2, augment=True, seeds=4, device="auto",
+            parent_epoch=5, child_lr=0.02, n_eval=10000, bn_examples=5000, line_points=21,
+            radial_points=21, radial_range=(-0.2, 1.2), slice_points=21, slice_range=1.0,
+            hessian_examples=5000, lanczos_iters=40, widths=(0.5, 1, 2, 4), width_seeds=3,
+            compare_model="mediumcnn", bezier_epochs=10, bezier_lr=0.01, curve_points=21,
+            init_gains=(0.6, 1.0, 1.6), deep_epochs=5, deep_lr=0.02, flat_batches=(32, 128, 1024),
+            flat_seeds=3, saddle_epochs=(0, 1, 2, 5, 10, 20, 30),
+        ),
+    },
 }
 
 

@@ -157,7 +157,8 @@ class OneHiddenConv(nn.Module):
 
 
 ARCHITECTURES = ("resnet20", "resnet14", "resnet8", "smallcnn", "mediumcnn", "linear", "fc1", "conv1",
-                 "conv2", "conv4", "conv6")
+                 "conv2", "conv4", "conv6",
+                 "deepcnn", "deepcnn-bn", "deepcnn-res", "deepcnn-bn-res")
 
 
 def build(model: str, width: float = 1, dropout: float = 0.0, num_classes: int = 10) -> nn.Module:
@@ -184,6 +185,8 @@ def build(model: str, width: float = 1, dropout: float = 0.0, num_classes: int =
         if dropout:
             raise ValueError(f"{model} has no dropout; set dropout=0")
         return ConvK(int(model[-1]), width, num_classes)
+    if model.startswith("deepcnn"):
+        return DeepCNN(bn="-bn" in model, residual="-res" in model, width=width, num_classes=num_classes)
     raise ValueError(f"unknown model {model!r}; choose one of: {', '.join(ARCHITECTURES)}")
 
 
@@ -334,3 +337,38 @@ def build_mimo(model: str, members: int, width: float = 1, dropout: float = 0.0,
         chans = [16, 32, 32] if model == "smallcnn" else [64, 128, 256, 256]
         net = PlainCNN(chans, c_out, dropout, width, in_channels=c_in)
     return MIMO(net, members, num_classes, naive)
+
+
+class DeepCNN(nn.Module):
+    """A deep, narrow plain CNN for the unit-variance experiments of chapter 01 (seed 002 a-c).
+
+    A 3x3 stride-2 stem (3 -> 8 x ``width`` channels, 16x16 maps), then ``depth`` layers of
+    3x3 convolution (+ BN) + ReLU at constant width, each optionally wrapped in an identity
+    shortcut (``h + layer(h)``), global average pooling and a linear classifier. Every convolution
+    is He-initialized (``kaiming_normal_``, fan-in, ReLU gain) without bias, so the activation
+    scale through depth is set by the initialization alone; ``Spec.init_gain`` rescales it.
+    ``model.layers`` are the ``depth`` layers (for activation statistics).
+    """
+
+    def __init__(self, depth: int = 20, bn: bool = False, residual: bool = False, width: float = 1,
+                 num_classes: int = 10, in_channels: int = 3):
+        super().__init__()
+        c = max(1, round(8 * width))
+        self.residual = residual
+        self.stem = nn.Conv2d(in_channels, c, 3, 2, 1, bias=False)
+        self.layers = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(c, c, 3, 1, 1, bias=False), *( [nn.BatchNorm2d(c)] if bn else []), nn.ReLU())
+            for _ in range(depth))
+        self.fc = nn.Linear(c, num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+
+    def features(self, x):
+        h = self.stem(x)
+        for layer in self.layers:
+            h = h + layer(h) if self.residual else layer(h)
+        return h.mean((2, 3))
+
+    def forward(self, x):
+        return self.fc(self.features(x))

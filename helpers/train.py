@@ -46,6 +46,12 @@ exactly K independent optimizers. How the K forward passes run is the device's c
 one ``torch.func.vmap`` call (one batched kernel launch per layer), on a CPU a plain loop (grouped
 convolutions are slower there than K separate ones).
 
+``init_from="<run key>@<epoch>"`` starts from a cached run's checkpoint instead of a fresh
+initialization (children fine-tuned from one shared parent, chapter 01); the optimizer state
+starts afresh. ``init_gain=g`` multiplies every initial weight with two or more dimensions (the
+convolutions' filters, the linear layers' matrices) by g: too small, He-scaled (1) or too large
+an initialization (seed 002's unit variance, chapter 01).
+
 ``fit`` returns, for each spec, the weights and the test-set logits at the epochs named in
 ``save_epochs`` (0 is the initialization) and a per-epoch log. Caching is ``helpers.runs``'s job.
 """
@@ -103,11 +109,15 @@ class Spec:
     onset: int = 0                   # epochs trained with order/aug/dropout seeds 0, deterministic
     replica: int = 0                 # changes nothing but the cache key: R runs of one spec are R runs
     mask: str = ""                   # "" or the hash of a stored mask (helpers.pruning.store)
-    init_from: str = ""              # "" or the hash of a stored state dict to start from (rewinding)
+    # "" or where the initial weights come from: "<cached run key>@<epoch>" (a run's checkpoint,
+    # e.g. the shared parent of fine-tuned children), or the hash of a state dict stored by
+    # helpers.pruning.store (rewinding a lottery ticket)
+    init_from: str = ""
     mimo: int = 0                    # M > 0: a MIMO network of M members (models.build_mimo); 0 = ordinary
     mimo_rho: float = 0.0            # MIMO input repetition: share of each batch all members see alike
     mimo_batch_rep: int = 1          # MIMO batch repetition: batch_size // rep examples a step, tiled rep times
     mimo_naive: bool = False         # the naive control: one input, M heads, all on the same example
+    init_gain: float = 1.0           # every initial weight matrix/filter bank multiplied by this
 
     def replace(self, **changes) -> "Spec":
         return dataclasses.replace(self, **changes)
@@ -178,6 +188,8 @@ def validate(spec: Spec) -> None:
     if spec.onset < 0:
         raise ValueError("onset must be >= 0 epochs")
     validate_mimo(spec)
+    if spec.init_from:
+        parse_init_from(spec.init_from)
 
 
 def parse_perturb(perturb: str) -> tuple[int, int]:
@@ -222,15 +234,51 @@ def set_determinism(on: bool) -> None:
     torch.use_deterministic_algorithms(on, warn_only=False)
 
 
+def parse_init_from(init_from: str) -> tuple[str, int | None]:
+    """``"<run key>@<epoch>"`` -> (key, epoch); ``"<stored state hash>"`` -> (hash, None)."""
+    key, sep, epoch = init_from.rpartition("@")
+    if not sep:
+        if not init_from.isalnum():
+            raise ValueError(f"init_from {init_from!r}: expected '<cached run key>@<epoch>' or a stored state's hash")
+        return init_from, None
+    if not key or not epoch.isdigit():
+        raise ValueError(f"init_from {init_from!r}: expected '<cached run key>@<epoch>' or a stored state's hash")
+    return key, int(epoch)
+
+
+def load_init_from(init_from: str) -> dict:
+    """The state dict a spec with ``init_from`` starts from: a kept epoch of a cached run (a
+    shared parent that children are fine-tuned from; chapter 01), or a state stored by
+    ``helpers.pruning.store`` (a rewinding point; chapter 02)."""
+    from . import runs  # runs imports train
+
+    key, epoch = parse_init_from(init_from)
+    if epoch is None:  # a state dict stored by helpers.pruning.store
+        from . import pruning
+        return pruning.load(key)
+    path = runs.runs_dir() / key / "states.pt"
+    if not path.exists():
+        raise ValueError(f"init_from {init_from!r}: no cached run {key} in {runs.runs_dir()}; train it first")
+    states = torch.load(path, weights_only=True)
+    if epoch not in states:
+        raise ValueError(f"init_from {init_from!r}: epoch {epoch} was not kept; kept: {sorted(states)}")
+    return states[epoch]
+
+
 def init_model(spec: Spec) -> torch.nn.Module:
-    """The initial network of ``spec``: weights drawn on the CPU from ``seed_init`` alone."""
+    """The initial network of ``spec``: weights drawn on the CPU from ``seed_init`` alone, or,
+    with ``init_from``, the weights (and BN statistics) of a cached run's checkpoint."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(spec.seed_init)
         net = (models.build_mimo(spec.model, spec.mimo, spec.width, spec.dropout, naive=spec.mimo_naive)
                if spec.mimo else models.build(spec.model, spec.width, spec.dropout))
+    if spec.init_gain != 1.0:
+        with torch.no_grad():
+            for p in net.parameters():
+                if p.dim() >= 2:
+                    p.mul_(spec.init_gain)
     if spec.init_from:
-        from . import pruning
-        net.load_state_dict(pruning.load(spec.init_from))
+        net.load_state_dict(load_init_from(spec.init_from))
     net = apply_perturbation(net, spec.perturb)
     if spec.mask:
         from . import pruning

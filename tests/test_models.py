@@ -38,3 +38,16 @@ def test_dropout_masks_come_from_the_given_generator():
         outs.append(net(x))
     assert torch.equal(outs[0], outs[1]) and not torch.equal(outs[0], outs[2])
     assert torch.equal(net.eval()(x), net(x))  # no dropout in eval mode
+
+
+def test_deepcnn_variants_shapes_and_he_scale():
+    import torch
+    from helpers import models
+    x = torch.randn(16, 3, 32, 32)
+    for name in ("deepcnn", "deepcnn-bn", "deepcnn-res", "deepcnn-bn-res"):
+        net = models.build(name)
+        assert net(x).shape == (16, 10) and len(net.layers) == 20
+        assert any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules()) == ("-bn" in name)
+        assert net.residual == ("-res" in name)
+    w = models.build("deepcnn").layers[0][0].weight
+    assert abs(w.std().item() - (2 / (8 * 9)) ** 0.5) < 0.02  # He: std sqrt(2 / fan_in)

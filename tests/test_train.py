@@ -122,3 +122,38 @@ def test_learning_rate_schedules():
     assert train.lr_at(one, 60, 10) == pytest.approx(0.5)
     with pytest.raises(ValueError, match="cosine"):
         train.validate(s.replace(schedule="warm"))
+
+
+def test_init_from_starts_children_at_the_parents_checkpoint(tmp_path, monkeypatch):
+    from helpers import runs
+
+    monkeypatch.setenv("HELPERS_DATA_DIR", str(tmp_path))
+    base = BASE.replace(dropout=0.0, augment=False, epochs=1, save_epochs=(0, 1))
+    (parent,) = runs.get([base.with_seed(1)], progress=False)
+    child = base.replace(init_from=f"{parent.key}@1", seed_order=5)
+    assert runs.spec_key(base, "synthetic") != runs.spec_key(child, "synthetic")
+    assert runs.spec_key(base.replace(init_from=""), "synthetic") == runs.spec_key(base, "synthetic")
+    start = train.init_model(child).state_dict()
+    assert states_equal(start, parent.state(1))
+    assert not states_equal(start, parent.state(0))
+    (trained,) = train.fit([child])
+    assert states_equal(trained.states[0], parent.state(1))
+    with pytest.raises(ValueError, match="epoch"):
+        train.validate(base.replace(init_from=f"{parent.key}@one"))
+    with pytest.raises(FileNotFoundError, match="no stored tensors"):  # a bare key names a stored state
+        train.init_model(base.replace(init_from=parent.key))
+    with pytest.raises(ValueError, match="no cached run"):
+        train.init_model(base.replace(init_from="0123abc@1"))
+
+
+def test_init_gain_scales_weight_matrices_only_and_default_keeps_the_key():
+    from helpers import runs
+
+    spec = train.Spec(model="deepcnn-bn", dataset="synthetic")
+    a, b = train.init_model(spec).state_dict(), train.init_model(spec.replace(init_gain=0.5)).state_dict()
+    for name, t in a.items():
+        if t.dim() >= 2:
+            assert torch.allclose(b[name], 0.5 * t), name
+        else:
+            assert torch.equal(b[name], t), name
+    assert runs.spec_key(spec.replace(init_gain=1.0), "synthetic") == runs.spec_key(spec, "synthetic")

@@ -1,0 +1,404 @@
+"""Chapter 01, the loss landscape: the runs it needs (cached) and its analyses.
+
+Seed 000 §1/§5, seed 002 and seed 004 (Appendix A, Fig 5), measured with ``helpers.landscape``:
+
+* :func:`main_runs` -- R independent runs (every epoch kept) and two children fine-tuned from run
+  1's checkpoint at ``parent_epoch`` (``Spec.init_from``);
+* :func:`lines` -- init -> solution, independent pairs, the children: loss/accuracy along the line,
+  barriers, and the weight average ("soup") against the prediction ensemble of each pair;
+* :func:`radial` -- the plane through the origin and two independent optima (Fort et al. Fig 5 /
+  S1) with the two trajectories projected onto it;
+* :func:`tunnel` -- a trained quadratic Bezier curve between the two optima (Garipov et al.;
+  Fort et al. Figs S2-S3);
+* :func:`width_sweep` -- per width: final training loss over seeds, barrier, sharpness, and 2D
+  filter-normalized slices of the narrowest, widest and a comparison architecture;
+* :func:`saddles` -- extreme Hessian eigenvalues (and the Lanczos density) along training;
+* :func:`unit_variance` -- activation scale through depth at initialization, and training, for
+  DeepCNN with/without BN and residuals at three initialization gains;
+* :func:`flat_minima` -- sharpness and the log-volume proxy against test accuracy across batch sizes.
+
+Every function is memoized on its arguments, so a notebook cell can call it again at no cost.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import itertools
+
+import numpy as np
+import torch
+
+from . import config, data, metrics, models, runs, train
+from . import landscape as L
+
+CHAPTER = "01_loss_landscape"
+DEEP_MODELS = ("deepcnn", "deepcnn-bn", "deepcnn-res", "deepcnn-bn-res")
+CHILD_SEEDS = (101, 102)
+
+
+def params(profile: str = "auto", dataset: str = "auto", **overrides):
+    P = config.chapter_params(CHAPTER, profile, dataset=dataset, **overrides)
+    P.variant = data.load(P.dataset).variant
+    return P
+
+
+def base_spec(P, **changes) -> train.Spec:
+    """The chapter's recipe as a spec (every epoch kept), with ``changes`` applied."""
+    spec = train.Spec(
+        model=P.model, width=P.width, dropout=P.dropout, dataset=P.dataset, n_train=P.n_train,
+        n_test=P.n_test, epochs=P.epochs, batch_size=P.batch_size, optimizer=P.optimizer, lr=P.lr,
+        momentum=P.momentum, weight_decay=P.weight_decay, schedule=P.schedule,
+        warmup_epochs=P.warmup_epochs, augment=P.augment, save_epochs=tuple(range(P.epochs + 1)),
+    )
+    return spec.replace(**changes)
+
+
+def device(P) -> torch.device:
+    return train.pick_device(P.device)
+
+
+@contextlib.contextmanager
+def cpu_threads(P):
+    """One intra-op thread on a CPU while this chapter trains and evaluates. Its networks are small:
+    on a busy two-core machine (the book's cpu edition is built on one shared by several jobs)
+    two threads that wait on each other made training and Hessian products 3-8 times slower than
+    one (measured); on a free machine one thread costs less than a factor 2."""
+    if device(P).type != "cpu":
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def vec(run, epoch=None) -> torch.Tensor:
+    """A run's trainable parameters at ``epoch`` as a float32 vector (a landscape point)."""
+    return torch.from_numpy(run.weights(epoch)).float()
+
+
+def train_sample(P, n: int):
+    """``n`` training images of the runs' training subset drawn at random (fixed seed), as
+    ``(x, y)`` on the device. Not the first ``n``: the data may be stored sorted by class (the
+    JPEG pack is), and the first images would then all be airplanes."""
+    d = data.on_device(P.dataset, str(device(P)), P.n_train, P.n_test)
+    idx = torch.randperm(len(d.train_y), generator=torch.Generator().manual_seed(0))[:n].to(d.device)
+    return d.train_x[idx], d.train_y[idx]
+
+
+def evaluator(P, model: str | None = None, width: float | None = None) -> L.Evaluator:
+    """Landscape points of ``model`` evaluated on ``n_eval`` random training images (the first
+    ``bn_examples`` of them give the BN statistics, recomputed each time) and on the test subset
+    the runs were tested on."""
+    d = data.on_device(P.dataset, str(device(P)), P.n_train, P.n_test)
+    x, y = train_sample(P, P.n_eval)
+    net = models.build(model or P.model, P.width if width is None else width, 0.0).to(device(P))
+    return L.Evaluator(net, x, y, d.test_x, d.test_y, bn_examples=P.bn_examples)
+
+
+def hessian(P, run, epoch=None, seed: int = 0):
+    """Lanczos on the training-loss Hessian of ``run`` at ``epoch`` (``hessian_examples``
+    training images drawn at random): ``(ritz values, weights)``."""
+    x, y = train_sample(P, P.hessian_examples)
+    net = models.build(run.spec.model, run.spec.width, 0.0).to(device(P))
+    w = vec(run, epoch)
+    op = L.HessianOperator(net, w, x, y)
+    return L.lanczos(op, w.numel(), P.lanczos_iters, torch.Generator().manual_seed(seed))
+
+
+def alphas(P) -> np.ndarray:
+    n = P.line_points if P.line_points % 2 else P.line_points + 1  # always include 0.5
+    return np.linspace(0, 1, n)
+
+
+# ------------------------------------------------------------------------------- the runs
+
+@functools.lru_cache(maxsize=4)
+def main_runs(profile: str = "auto", dataset: str = "auto", **overrides):
+    """``(P, {'independent': R runs, 'children': 2 runs})``; the children start from run 1's
+    checkpoint at ``parent_epoch`` and train the remaining epochs at ``child_lr`` with their own
+    data order (everything else as run 1)."""
+    P = params(profile, dataset, **overrides)
+    base = base_spec(P)
+    with cpu_threads(P):
+        indep = runs.get([base.with_seed(s) for s in range(1, P.seeds + 1)], device=P.device)
+        parent = indep[0]
+        child = base.with_seed(1).replace(
+            init_from=f"{parent.key}@{P.parent_epoch}", epochs=P.epochs - P.parent_epoch, lr=P.child_lr,
+            warmup_epochs=0.0, save_epochs=())
+        kids = runs.get([child.replace(seed_order=s, seed_aug=s, seed_dropout=s) for s in CHILD_SEEDS],
+                        device=P.device)
+    return P, {"independent": tuple(indep), "children": tuple(kids)}
+
+
+@functools.lru_cache(maxsize=4)
+def width_runs(profile: str = "auto", dataset: str = "auto", **overrides):
+    """``(P, {width: runs}, compare_runs)``: ``width_seeds`` runs per width (width 1 shares the
+    main runs' cache entries) and, if ``compare_model`` is set, that architecture's runs."""
+    P = params(profile, dataset, **overrides)
+    specs = {w: [base_spec(P, width=float(w)).with_seed(s) for s in range(1, P.width_seeds + 1)]
+             for w in P.widths}
+    cmp = ([base_spec(P, model=P.compare_model, width=1.0).with_seed(s) for s in range(1, 3)]
+           if P.compare_model else [])
+    flat = [s for g in specs.values() for s in g] + cmp
+    with cpu_threads(P):
+        got = dict(zip(flat, runs.get(flat, device=P.device)))
+    return P, {w: tuple(got[s] for s in g) for w, g in specs.items()}, tuple(got[s] for s in cmp)
+
+
+@functools.lru_cache(maxsize=4)
+def deep_runs(profile: str = "auto", dataset: str = "auto", **overrides):
+    """``(P, {(model, gain): run})``: DeepCNN (20 layers) plain / BN / residual / both, at each
+    initialization gain, trained ``deep_epochs`` at ``deep_lr`` (seed 1)."""
+    P = params(profile, dataset, **overrides)
+    keys = [(m, g) for m in DEEP_MODELS for g in P.init_gains]
+    specs = [base_spec(P, model=m, width=1.0, init_gain=float(g), epochs=P.deep_epochs, lr=P.deep_lr,
+                       save_epochs=(0,)).with_seed(1) for m, g in keys]
+    with cpu_threads(P):
+        return P, dict(zip(keys, runs.get(specs, device=P.device)))
+
+
+@functools.lru_cache(maxsize=4)
+def batch_runs(profile: str = "auto", dataset: str = "auto", **overrides):
+    """``(P, {batch_size: runs})``: ``flat_seeds`` runs per batch size, the recipe otherwise
+    unchanged (the learning rate too); the chapter's own batch size shares the main runs."""
+    P = params(profile, dataset, **overrides)
+    specs = {b: [base_spec(P, batch_size=int(b)).with_seed(s) for s in range(1, P.flat_seeds + 1)]
+             for b in P.flat_batches}
+    flat = [s for g in specs.values() for s in g]
+    with cpu_threads(P):
+        got = dict(zip(flat, runs.get(flat, device=P.device)))
+    return P, {b: tuple(got[s] for s in g) for b, g in specs.items()}
+
+
+# ------------------------------------------------------------------------------- analyses
+
+def analysis(runs_fn):
+    """Turn ``body(*runs_fn(...))`` into a memoized ``f(profile, dataset, **overrides)``: the runs
+    are trained or loaded first, then the body runs, both under
+    :func:`cpu_threads`."""
+    def deco(body):
+        @functools.lru_cache(maxsize=4)
+        @functools.wraps(body)
+        def wrapper(profile: str = "auto", dataset: str = "auto", **overrides):
+            got = runs_fn(profile, dataset, **overrides)
+            with cpu_threads(got[0]):
+                return body(*got)
+        return wrapper
+    return deco
+
+
+def pair_summary(ev: L.Evaluator, a: torch.Tensor, b: torch.Tensor, labels: np.ndarray) -> dict:
+    """Two solutions: each one's test accuracy, their weight average's ("soup", BN recomputed)
+    and their prediction ensemble's (mean of probabilities), and their disagreement."""
+    pa, pb = ev(a, keep_probs=True), ev(b, keep_probs=True)
+    soup = ev((a + b) / 2)
+    ens = metrics.ensemble_probs([pa.test_probs, pb.test_probs])
+    return dict(acc_a=pa.test_acc, acc_b=pb.test_acc, mean_acc=(pa.test_acc + pb.test_acc) / 2,
+                soup_acc=soup.test_acc, ens_acc=metrics.accuracy(ens, labels),
+                soup_loss=soup.test_loss, ens_loss=metrics.nll(ens, labels),
+                disagreement=float(1 - L.agreement(pa.test_pred, pb.test_pred)))
+
+
+@analysis(main_runs)
+def lines(P, G) -> dict:
+    """Straight lines: 'init' (run 1 from its initialization to its solution), 'independent'
+    (every pair of the first three runs), 'children'; plus 'pairs': soup vs ensemble per pair."""
+    ev = evaluator(P)
+    t = alphas(P)
+    indep, kids = G["independent"], G["children"]
+    labels = indep[0].labels
+    out = {"init": L.interpolate(ev, vec(indep[0], 0), vec(indep[0]), t)}
+    pairs = list(itertools.combinations(range(min(3, len(indep))), 2))
+    out["independent"] = [L.interpolate(ev, vec(indep[i]), vec(indep[j]), t) for i, j in pairs]
+    out["children"] = L.interpolate(ev, vec(kids[0]), vec(kids[1]), t)
+    out["pairs"] = {"independent": [pair_summary(ev, vec(indep[i]), vec(indep[j]), labels) for i, j in pairs],
+                    "children": [pair_summary(ev, vec(kids[0]), vec(kids[1]), labels)]}
+    for name in ("independent", "children"):
+        ls = out[name] if isinstance(out[name], list) else [out[name]]
+        out[f"{name}_barrier"] = float(np.mean([L.barrier(x["train_loss"], t) for x in ls]))
+    out["init_max_increase"] = L.max_increase(out["init"]["train_loss"])
+    return out
+
+
+def project(w: torch.Tensor, d1: torch.Tensor, d2: torch.Tensor) -> tuple[float, float]:
+    """Least-squares coordinates (a, b) of ``w`` in the span of ``d1, d2``."""
+    A = torch.stack([d1, d2], 1).double()
+    sol = torch.linalg.lstsq(A, w.double()[:, None]).solution[:, 0]
+    return float(sol[0]), float(sol[1])
+
+
+@analysis(main_runs)
+def radial(P, G) -> dict:
+    """The plane ``a w1 + b w2`` through the origin and optima 1 and 2 (Fort et al. Fig 5 / S1):
+    grids of loss, accuracy and agreement with each optimum, and both trajectories projected."""
+    r1, r2 = G["independent"][:2]
+    ev = evaluator(P)
+    w1, w2 = vec(r1), vec(r2)
+    xs = np.linspace(*P.radial_range, P.radial_points)
+    g = L.grid(ev, torch.zeros_like(w1), w1, w2, xs, xs)
+    p1, p2 = ev(w1).test_pred, ev(w2).test_pred
+    g["agree1"] = L.agreement(g["test_pred"], p1)
+    g["agree2"] = L.agreement(g["test_pred"], p2)
+    g["traj"] = [np.array([project(vec(r, e), w1, w2) for e in r.epochs]) for r in (r1, r2)]
+    g["optima_disagreement"] = float(1 - L.agreement(p1, p2))
+    g["optima_acc"] = (float((p1 == r1.labels).mean()), float((p2 == r2.labels).mean()))
+    g["cosine"] = metrics.cosine_similarity(w1.numpy(), w2.numpy())
+    del g["test_pred"]
+    return g
+
+
+@analysis(main_runs)
+def tunnel(P, G) -> dict:
+    """A quadratic Bezier curve between optima 1 and 2, its control point trained for
+    ``bezier_epochs`` passes over the training subset (Adam, ``bezier_lr``); metrics along the
+    curve and the straight line, and agreement of every point with both ends."""
+    r1, r2 = G["independent"][:2]
+    ev = evaluator(P)
+    d = data.on_device(P.dataset, str(device(P)), P.n_train, P.n_test)
+    w0, w2 = vec(r1).to(device(P)), vec(r2).to(device(P))
+    steps = max(1, P.bezier_epochs * len(d.train_y) // P.batch_size)
+    net = models.build(P.model, P.width, 0.0).to(device(P))
+    theta, losses = L.train_bezier(net, w0, w2, d.train_x, d.train_y, steps=steps, batch_size=P.batch_size,
+                                   lr=P.bezier_lr, generator=torch.Generator().manual_seed(0))
+    ts = np.linspace(0, 1, P.curve_points if P.curve_points % 2 else P.curve_points + 1)
+    out = {"curve": L.curve(ev, w0.cpu(), theta.cpu(), w2.cpu(), ts),
+           "line": L.interpolate(ev, w0.cpu(), w2.cpu(), ts), "train_losses": losses, "steps": steps}
+    for k in ("curve", "line"):
+        preds = out[k]["test_pred"]
+        out[k]["agree0"] = L.agreement(preds, preds[0])
+        out[k]["agree1"] = L.agreement(preds, preds[-1])
+        out[k]["barrier"] = L.barrier(out[k]["train_loss"], ts)
+    return out
+
+
+def slice_2d(P, run, seed: int = 0) -> dict:
+    """Training loss on a 2D slice through ``run``'s solution along two filter-normalized random
+    directions (Li et al. 2018), coordinates in ``[-slice_range, slice_range]``."""
+    ev = evaluator(P, run.spec.model, run.spec.width)
+    w = vec(run)
+    g = torch.Generator().manual_seed(seed)
+    d1 = L.filter_normalized_direction(ev.net, g, weights=w)
+    d2 = L.filter_normalized_direction(ev.net, g, weights=w)
+    xs = np.linspace(-P.slice_range, P.slice_range, P.slice_points)
+    out = L.grid(ev, w, d1, d2, xs, xs, test=False)
+    del out["test_pred"]
+    return out
+
+
+@analysis(width_runs)
+def width_sweep(P, W, C) -> dict:
+    """Per width: final training loss (mean, SD over seeds), test accuracy, barrier between seeds 1
+    and 2, sharpness (top Hessian eigenvalue, seeds 1-2), parameter count; 2D slices of the
+    narrowest and widest networks and of ``compare_model``."""
+    t = alphas(P)
+    rows = {}
+    for w, rs in W.items():
+        ev = evaluator(P, width=w)
+        pts = [ev(vec(r)) for r in rs]
+        line = L.interpolate(ev, vec(rs[0]), vec(rs[1]), t)
+        sharp = [float(hessian(P, r)[0][-1]) for r in rs[:2]]
+        rows[w] = dict(params=models.n_params(models.build(P.model, w)),
+                       train_loss=np.array([p.train_loss for p in pts]),
+                       test_acc=np.array([p.test_acc for p in pts]),
+                       barrier=L.barrier(line["train_loss"], t), line=line["train_loss"],
+                       sharpness=np.array(sharp))
+    slices = {f"{P.model} width {w}": slice_2d(P, W[w][0]) for w in (min(P.widths), max(P.widths))}
+    if C:
+        slices[f"{P.compare_model} width 1"] = slice_2d(P, C[0])
+        ev = evaluator(P, P.compare_model, 1.0)
+        line = L.interpolate(ev, vec(C[0]), vec(C[1]), t)
+        rows["compare"] = dict(model=P.compare_model, params=models.n_params(models.build(P.compare_model, 1.0)),
+                               train_loss=np.array([ev(vec(r)).train_loss for r in C]),
+                               test_acc=np.array([r.accuracy for r in C]),
+                               barrier=L.barrier(line["train_loss"], t), line=line["train_loss"],
+                               sharpness=np.array([float(hessian(P, C[0])[0][-1])]))
+    return {"rows": rows, "slices": slices, "alpha": t}
+
+
+@analysis(main_runs)
+def saddles(P, G) -> dict:
+    """Lanczos on run 1's Hessian at each of ``saddle_epochs``: most negative and most positive
+    eigenvalue, and the Ritz values / weights (the spectral density)."""
+    r = G["independent"][0]
+    epochs = [e for e in P.saddle_epochs if e in r.epochs]
+    out = {"epochs": np.array(epochs), "ritz": [], "weights": [], "train_loss": []}
+    ev = evaluator(P)
+    for e in epochs:
+        ritz, wts = hessian(P, r, e)
+        out["ritz"].append(ritz)
+        out["weights"].append(wts)
+        out["train_loss"].append(ev(vec(r, e), test=False).train_loss)
+    out["lam_min"] = np.array([x[0] for x in out["ritz"]])
+    out["lam_max"] = np.array([x[-1] for x in out["ritz"]])
+    out["ratio"] = np.abs(np.minimum(out["lam_min"], 0)) / out["lam_max"]
+    return out
+
+
+@torch.no_grad()
+def activation_scales(net: torch.nn.Module, x: torch.Tensor) -> np.ndarray:
+    """Root mean square of a DeepCNN's activations after the stem and after each of its layers
+    (residual sum included) on ``x``, with BN using batch statistics as in training."""
+    net.train()
+    h = net.stem(x)
+    out = [h.pow(2).mean().sqrt().item()]
+    for layer in net.layers:
+        h = h + layer(h) if net.residual else layer(h)
+        out.append(h.pow(2).mean().sqrt().item())
+    net.eval()
+    return np.array(out)
+
+
+@analysis(deep_runs)
+def unit_variance(P, D) -> dict:
+    """Per (model, gain): activation RMS through depth at initialization (on 256 training
+    images), and the trained run's last-epoch training loss and test accuracy."""
+    x = train_sample(P, 256)[0].cpu()
+    out = {}
+    for (m, g), run in D.items():
+        net = train.init_model(run.spec)
+        out[(m, g)] = dict(scales=activation_scales(net, x), train_loss=run.log[-1]["train_loss"],
+                           test_acc=run.accuracy, log=[e["train_loss"] for e in run.log])
+    return out
+
+
+@analysis(batch_runs)
+def flat_minima(P, B, top_k: int = 5) -> dict:
+    """Per run of every batch size: sharpness (top Hessian eigenvalue), the essay's log-volume proxy
+    ``-1/2 sum log lambda`` over the top ``top_k`` Ritz values, test accuracy, final train loss;
+    and the Spearman correlations of sharpness and log-volume with test accuracy."""
+    from scipy.stats import spearmanr
+
+    ev = evaluator(P)
+    rows = []
+    for b, rs in B.items():
+        for r in rs:
+            ritz, _ = hessian(P, r)
+            rows.append(dict(batch=b, seed=r.spec.seed_init, sharpness=float(ritz[-1]),
+                             log_volume=L.log_volume_proxy(ritz, top_k), test_acc=r.accuracy,
+                             train_loss=ev(vec(r), test=False).train_loss))
+    sharp = np.array([r["sharpness"] for r in rows])
+    vol = np.array([r["log_volume"] for r in rows])
+    acc = np.array([r["test_acc"] for r in rows])
+    rho_s = float(spearmanr(sharp, acc)[0]) if len(rows) > 2 else float("nan")
+    rho_v = float(spearmanr(vol, acc)[0]) if len(rows) > 2 else float("nan")
+    return {"rows": rows, "rho_sharpness": rho_s, "rho_volume": rho_v, "top_k": top_k}
+
+
+# ------------------------------------------------------------------------------- plots
+
+def contour(ax, g: dict, values: np.ndarray, title: str, cbar: str, levels=12, cmap="viridis", log=False):
+    """A filled contour of ``values`` over a grid's ``xs, ys`` with a labelled colour bar."""
+    import matplotlib.colors as mcolors
+
+    X, Y = np.meshgrid(g["xs"], g["ys"])
+    v = np.asarray(values, dtype=float)
+    if log:
+        v = np.log10(np.clip(v, 1e-6, None))
+    cs = ax.contourf(X, Y, v, levels=levels, cmap=cmap)
+    ax.figure.colorbar(cs, ax=ax, label=cbar, shrink=0.85)
+    ax.set_title(title)
+    ax.grid(False)
+    return cs

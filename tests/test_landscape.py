@@ -1,0 +1,278 @@
+"""helpers.landscape: lines, planes, directions, curvature and curves on tiny hand-made cases."""
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from helpers import landscape as L
+from helpers import models
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors: one thread is fastest, and immune to a busy machine's thread contention."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def tiny_mlp(seed=0, bn=False):
+    torch.manual_seed(seed)
+    layers = [nn.Flatten(), nn.Linear(12, 8)]
+    if bn:
+        layers.append(nn.BatchNorm1d(8))
+    layers += [nn.Tanh(), nn.Linear(8, 3)]
+    return nn.Sequential(*layers)
+
+
+def toy_data(n=96, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 12, generator=g)
+    y = (x[:, :3].argmax(1)).long()
+    return x, y
+
+
+def fit_quickly(net, x, y, steps=150, lr=0.05):
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    for _ in range(steps):
+        opt.zero_grad()
+        F.cross_entropy(net(x), y).backward()
+        opt.step()
+    return net.eval()
+
+
+def test_vector_round_trip_and_state_dict():
+    net = tiny_mlp()
+    v = L.vector(net)
+    assert v.numel() == sum(p.numel() for p in net.parameters())
+    assert torch.equal(L.vector(net.state_dict(), net), v)
+    other = tiny_mlp(seed=1)
+    L.load_vector(other, v)
+    assert torch.equal(L.vector(other), v)
+    with pytest.raises(ValueError):
+        L.unflatten(net, v[:-1])
+
+
+def test_reset_bn_gives_the_exact_mean_and_variance_of_the_data():
+    net = tiny_mlp(bn=True)
+    x, _ = toy_data(100)
+    L.reset_bn(net, x, batch_size=30)  # 4 uneven batches: the average must still be exact
+    h = net[1](x[:, :12])
+    bn = net[2]
+    assert torch.allclose(bn.running_mean, h.mean(0), atol=1e-5)
+    # the variance is the average of the batches' variances: close to, not exactly, the total's
+    assert torch.allclose(bn.running_var, h.var(0, unbiased=True), rtol=0.1)
+    assert not net.training and bn.momentum == 0.1
+
+
+def test_interpolation_endpoints_reproduce_the_endpoints():
+    x, y = toy_data()
+    a, b = fit_quickly(tiny_mlp(0), x, y), fit_quickly(tiny_mlp(1), x, y)
+    ev = L.Evaluator(tiny_mlp(5), x, y, x[:40], y[:40])
+    line = L.interpolate(ev, L.vector(a), L.vector(b), [0, 0.5, 1])
+    for net, i in ((a, 0), (b, 2)):
+        with torch.no_grad():
+            out = net(x)
+        assert line["train_loss"][i] == pytest.approx(F.cross_entropy(out, y).item(), rel=1e-5)
+        assert line["train_acc"][i] == pytest.approx((out.argmax(1) == y).float().mean().item())
+        assert np.array_equal(line["test_pred"][i], out[:40].argmax(1).numpy())
+    assert line["test_pred"].shape == (3, 40)
+
+
+def test_interpolation_with_bn_recomputes_statistics_at_each_point():
+    x, y = toy_data()
+    a = fit_quickly(tiny_mlp(0, bn=True).train(), x, y)
+    b = fit_quickly(tiny_mlp(1, bn=True).train(), x, y)
+    ev = L.Evaluator(tiny_mlp(5, bn=True), x, y, x, y)
+    line = L.interpolate(ev, L.vector(a), L.vector(b), [0, 1])
+    for net, i in ((a, 0), (b, 1)):
+        L.reset_bn(net, x)
+        with torch.no_grad():
+            assert line["train_loss"][i] == pytest.approx(F.cross_entropy(net(x), y).item(), rel=1e-5)
+
+
+def test_barrier_and_max_increase_by_hand():
+    assert L.barrier([1.0, 3.0, 2.0]) == pytest.approx(1.5)    # chord at the middle is 1.5
+    assert L.barrier([2.0, 1.0, 0.5]) == 0.0                   # below the chord
+    assert L.barrier([0.0, 1.0, 0.0, 0.0], alphas=[0, 0.1, 0.9, 1]) == pytest.approx(1.0)
+    assert L.max_increase([3, 2, 2, 1]) == 0.0
+    assert L.max_increase([3, 1, 2, 0.5, 2.5]) == pytest.approx(2.0)
+    assert np.allclose(L.agreement([[0, 1, 2], [0, 0, 0]], [0, 1, 1]), [2 / 3, 1 / 3])
+
+
+def test_plane_basis_reproduces_the_three_points():
+    g = torch.Generator().manual_seed(0)
+    w0, w1, w2 = (torch.randn(50, generator=g) for _ in range(3))
+    origin, u, v, coords = L.plane_basis(w0, w1, w2)
+    assert abs(float(u @ v)) < 1e-6 and float(u.norm()) == pytest.approx(1, abs=1e-6)
+    for w, (cx, cy) in zip((w0, w1, w2), coords):
+        assert torch.allclose(origin + cx * u + cy * v, w, atol=1e-5)
+    with pytest.raises(ValueError):
+        L.plane_basis(w0, w1, 2 * w1 - w0)
+
+
+def test_grid_evaluates_origin_plus_combinations():
+    x, y = toy_data()
+    a = fit_quickly(tiny_mlp(0), x, y)
+    ev = L.Evaluator(tiny_mlp(3), x, y, x, y)
+    w = L.vector(a)
+    g = L.grid(ev, torch.zeros_like(w), w, torch.zeros_like(w), xs=[0, 1], ys=[0, 1, 2])
+    assert g["train_loss"].shape == (3, 2) and g["test_pred"].shape == (3, 2, len(y))
+    # x = 1 is the trained network, whatever y (d2 = 0); x = 0 is the zero network: loss log(3)
+    assert np.allclose(g["train_loss"][:, 1], ev(w).train_loss)
+    assert np.allclose(g["train_loss"][:, 0], np.log(3), atol=1e-6)
+
+
+def test_filter_normalized_direction_matches_filter_norms_and_skips_1d():
+    net = models.build("resnet8", width=0.25)
+    d = L.filter_normalized_direction(net, torch.Generator().manual_seed(0))
+    parts = L.unflatten(net, d)
+    for n, p in net.named_parameters():
+        if p.dim() <= 1:
+            assert torch.all(parts[n] == 0), n
+        else:
+            assert torch.allclose(parts[n].reshape(len(p), -1).norm(dim=1),
+                                  p.detach().reshape(len(p), -1).norm(dim=1), rtol=1e-4), n
+    d2 = L.filter_normalized_direction(net, torch.Generator().manual_seed(1))
+    assert not torch.allclose(d, d2)
+
+
+def test_hessian_vector_product_matches_finite_differences_of_the_gradient():
+    x, y = toy_data(64)
+    net = fit_quickly(tiny_mlp(0), x, y, steps=20)
+    w = L.vector(net)
+    op = L.HessianOperator(net, w, x, y, chunk=25)
+
+    def grad_at(vec):
+        vec = vec.double().clone().requires_grad_(True)
+        net64 = tiny_mlp(0).double()
+        out = torch.func.functional_call(net64, L.unflatten(net64, vec), (x.double(),))
+        (g,) = torch.autograd.grad(F.cross_entropy(out, y), vec)
+        return g
+
+    v = torch.randn(w.numel(), generator=torch.Generator().manual_seed(2))
+    eps = 1e-4
+    fd = (grad_at(w.double() + eps * v) - grad_at(w.double() - eps * v)) / (2 * eps)
+    hv = op(v)
+    assert torch.allclose(hv.double(), fd, rtol=1e-3, atol=1e-4)
+    assert op.products == 1
+
+
+def quadratic(eigs, seed=0):
+    """A symmetric matrix with the given eigenvalues and a random eigenbasis."""
+    g = torch.Generator().manual_seed(seed)
+    q, _ = torch.linalg.qr(torch.randn(len(eigs), len(eigs), generator=g, dtype=torch.float64))
+    return q @ torch.diag(torch.tensor(eigs, dtype=torch.float64)) @ q.T
+
+
+def test_lanczos_and_power_iteration_on_a_quadratic_with_a_known_hessian():
+    eigs = [-3.0] + list(np.linspace(-0.5, 1.0, 38)) + [10.0]
+    A = quadratic(eigs)
+    op = lambda v: (A @ v.double()).float()  # noqa: E731
+    ritz, wts = L.lanczos(op, 40, iters=40, generator=torch.Generator().manual_seed(0))
+    assert np.allclose(np.sort(ritz), np.sort(eigs), atol=1e-4)
+    assert wts.sum() == pytest.approx(1.0)
+    lo, hi = L.extreme_eigenvalues(op, 40, iters=15, generator=torch.Generator().manual_seed(1))
+    assert lo == pytest.approx(-3.0, abs=1e-2) and hi == pytest.approx(10.0, abs=1e-2)
+    assert L.power_iteration(op, 40, iters=60, generator=torch.Generator().manual_seed(0)) == pytest.approx(10.0, rel=1e-3)
+
+
+def test_lanczos_on_the_hessian_of_a_quadratic_loss_through_the_operator():
+    # a linear model with squared-free softmax is not quadratic; use the exact Hessian instead
+    x, y = toy_data(64)
+    net = fit_quickly(tiny_mlp(0), x, y, steps=30)
+    w = L.vector(net)
+    op = L.HessianOperator(net, w, x, y)
+    H = torch.stack([op(e) for e in torch.eye(w.numel())]).double()
+    assert torch.allclose(H, H.T, atol=1e-4)
+    true = np.linalg.eigvalsh(((H + H.T) / 2).numpy())
+    lo, hi = L.extreme_eigenvalues(op, w.numel(), iters=w.numel(), generator=torch.Generator().manual_seed(0))
+    assert lo == pytest.approx(true[0], abs=1e-3) and hi == pytest.approx(true[-1], rel=1e-3)
+
+
+def test_spectral_density_integrates_to_one_and_log_volume_by_hand():
+    xs = np.linspace(-5, 15, 4001)
+    dens = L.spectral_density([0.0, 10.0], [0.25, 0.75], xs, sigma=0.3)
+    assert np.trapezoid(dens, xs) == pytest.approx(1.0, abs=1e-3)
+    assert dens[np.argmin(abs(xs - 10))] > dens[np.argmin(abs(xs - 0))]
+    # top 3 are 4, 1, 0.5: -1/2 (log 4 + log 1 + log 0.5); the negative one is past k
+    assert L.log_volume_proxy([4.0, 1.0, -2.0, 0.5], k=3) == pytest.approx(-0.5 * np.log(2.0))
+    assert L.log_volume_proxy([4.0, -2.0]) == pytest.approx(-0.5 * np.log(4.0))  # negatives skipped
+
+
+def test_bezier_ends_are_fixed_and_training_lowers_the_middle():
+    x, y = toy_data(128)
+    a, b = fit_quickly(tiny_mlp(0), x, y), fit_quickly(tiny_mlp(7), x, y)
+    w0, w2 = L.vector(a), L.vector(b)
+    th = torch.randn_like(w0)
+    assert torch.equal(L.bezier_point(w0, th, w2, 0.0), w0) and torch.equal(L.bezier_point(w0, th, w2, 1.0), w2)
+    ev = L.Evaluator(tiny_mlp(3), x, y, x, y)
+    line_mid = ev((w0 + w2) / 2).train_loss
+    theta, losses = L.train_bezier(tiny_mlp(3), w0, w2, x, y, steps=300, batch_size=64, lr=0.02,
+                                   generator=torch.Generator().manual_seed(0))
+    path = L.curve(ev, w0, theta, w2, [0, 0.5, 1])
+    assert path["train_loss"][1] < line_mid
+    assert path["train_loss"][0] == pytest.approx(ev(w0).train_loss)
+    assert len(losses) == 300
+
+
+# ------------------------------------------------------------------ the chapter's own analyses
+from helpers import config, loss_landscape as LL  # noqa: E402
+
+
+def test_chapter_presets_share_their_keys_and_lines_include_the_midpoint():
+    presets = config.CHAPTERS[LL.CHAPTER]
+    assert set(presets) == {"smoke", "cpu", "gpu"}
+    assert presets["smoke"].keys() == presets["cpu"].keys() == presets["gpu"].keys()
+    for prof in ("smoke", "cpu", "gpu"):
+        P = config.chapter_params(LL.CHAPTER, prof)
+        assert 0.5 in LL.alphas(P)
+        assert 0 < P.parent_epoch < P.epochs and P.model == "smallcnn" or prof == "gpu"
+        assert 1.0 in P.init_gains and P.batch_size in P.flat_batches
+
+
+def test_pair_summary_soup_and_ensemble_by_hand():
+    x, y = toy_data()
+    a = fit_quickly(tiny_mlp(0), x, y)
+    ev = L.Evaluator(tiny_mlp(3), x, y, x, y)
+    w = L.vector(a)
+    s = LL.pair_summary(ev, w, w, y.numpy())
+    # a pair of identical networks: the soup and the ensemble are the network itself
+    assert s["soup_acc"] == pytest.approx(s["acc_a"]) and s["ens_acc"] == pytest.approx(s["acc_a"])
+    assert s["disagreement"] == 0 and s["ens_loss"] == pytest.approx(s["soup_loss"], rel=1e-5)
+
+
+def test_project_recovers_coordinates_in_the_span():
+    g = torch.Generator().manual_seed(0)
+    d1, d2 = torch.randn(30, generator=g), torch.randn(30, generator=g)
+    assert LL.project(0.3 * d1 - 1.5 * d2, d1, d2) == pytest.approx((0.3, -1.5), abs=1e-5)
+
+
+def test_activation_scales_vanish_explode_and_bn_pins_them():
+    x = torch.randn(32, 3, 32, 32)
+
+    def scales(name, gain):
+        torch.manual_seed(0)
+        net = models.build(name)
+        with torch.no_grad():
+            for p in net.parameters():
+                if p.dim() >= 2:
+                    p.mul_(gain)
+        s = LL.activation_scales(net, x)
+        assert len(s) == 21 and not net.training
+        return s
+
+    ratio = lambda s: s[-1] / s[0]  # noqa: E731
+    assert ratio(scales("deepcnn", 0.5)) < 1e-3 < 1e3 < ratio(scales("deepcnn", 2.0))
+    # with BN every layer's output has the same scale whatever the gain (the stem has no BN)
+    assert scales("deepcnn-bn", 0.5)[1:] == pytest.approx(scales("deepcnn-bn", 2.0)[1:], rel=1e-3)
+
+
+def test_cpu_threads_restores_the_thread_count():
+    P = config.chapter_params(LL.CHAPTER, "smoke", device="cpu")
+    before = torch.get_num_threads()
+    with LL.cpu_threads(P):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
