@@ -16,13 +16,12 @@ first layer to its float32 neighbour (``Spec.perturb``). Everything here works o
 from __future__ import annotations
 
 import functools
-import html
 import itertools
 
 import numpy as np
 import torch
 
-from . import config, data, metrics, models, runs, train
+from . import config, data, metrics, models, plots, runs, train
 
 HELD = 1          # the value every held seed takes
 SOURCE_NAMES = {
@@ -141,24 +140,9 @@ COLUMNS = ("Nondeterminism source", "R", "Accuracy (%)", "Accuracy SD (%)", "Cro
            "Pairwise Disagree (%)", "Pairwise Corr.", "Ensemble Δ (%)")
 
 
-class Table:
+def Table(rows: list[list[str]]) -> "plots.TextTable":
     """Rows of seed 001's tables as text cells; shows as HTML in a notebook, as text elsewhere."""
-
-    def __init__(self, rows: list[list[str]]):
-        self.rows = rows
-
-    def _repr_html_(self) -> str:
-        right, left = 'style="text-align:right; padding:3px 8px"', 'style="text-align:left; padding:3px 8px"'
-        head = "".join(f"<th {left if i == 0 else right}>{html.escape(c)}</th>" for i, c in enumerate(COLUMNS))
-        body = "".join("<tr>" + "".join(f"<td {left if i == 0 else right}>{html.escape(v)}</td>"
-                                        for i, v in enumerate(r)) + "</tr>" for r in self.rows)
-        return f'<table style="border-collapse:collapse"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-    def __repr__(self) -> str:
-        widths = [max(len(c), *(len(r[i]) for r in self.rows)) for i, c in enumerate(COLUMNS)]
-        lines = [" | ".join(c.ljust(w) for c, w in zip(COLUMNS, widths))]
-        lines += [" | ".join(v.ljust(w) for v, w in zip(r, widths)) for r in self.rows]
-        return "\n".join(lines)
+    return plots.TextTable(COLUMNS, rows, left=1)
 
 
 def table(rows: dict, ce_sci: bool = False) -> Table:

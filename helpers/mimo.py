@@ -15,12 +15,11 @@ this module builds the chapter's specs and measures, on cached runs:
 from __future__ import annotations
 
 import functools
-import html
 import itertools
 
 import numpy as np
 
-from . import config, metrics, models, runs, train
+from . import config, metrics, models, plots, runs, train
 
 SEED = 1  # the seed of every single network; deep ensembles add seeds 2, 3, ...
 
@@ -173,24 +172,9 @@ COLUMNS = ("Width", "Model", "Parameters", "Head accuracy (%)", "Ensemble accura
            "Gain (pp)", "NLL", "ECE (%)", "D_dis", "Training images (k)", "Training (s)", "Inference passes")
 
 
-class Table:
+def Table(cells: list[list[str]]) -> "plots.TextTable":
     """The chapter's results as text cells; HTML in a notebook, plain text elsewhere."""
-
-    def __init__(self, cells: list[list[str]]):
-        self.cells = cells
-
-    def _repr_html_(self) -> str:
-        right, left = 'style="text-align:right; padding:3px 8px"', 'style="text-align:left; padding:3px 8px"'
-        head = "".join(f"<th {left if i < 2 else right}>{html.escape(c)}</th>" for i, c in enumerate(COLUMNS))
-        body = "".join("<tr>" + "".join(f"<td {left if i < 2 else right}>{html.escape(v)}</td>"
-                                        for i, v in enumerate(r)) + "</tr>" for r in self.cells)
-        return f'<table style="border-collapse:collapse"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-    def __repr__(self) -> str:
-        widths = [max(len(c), *(len(r[i]) for r in self.cells)) for i, c in enumerate(COLUMNS)]
-        lines = [" | ".join(c.ljust(w) for c, w in zip(COLUMNS, widths))]
-        lines += [" | ".join(v.ljust(w) for v, w in zip(r, widths)) for r in self.cells]
-        return "\n".join(lines)
+    return plots.TextTable(COLUMNS, cells, left=2)
 
 
 def table(table_rows) -> Table:
@@ -214,7 +198,6 @@ def plot_heads(table_rows, width, ax=None, title=None):
     one width."""
     import matplotlib.pyplot as plt
 
-    from . import plots
 
     if ax is None:
         _, ax = plt.subplots(figsize=(7.5, 4.0))
@@ -246,7 +229,6 @@ def plot_capacity(table_rows, widths, axes=None):
     parameters, per model; right: D_dis against parameters."""
     import matplotlib.pyplot as plt
 
-    from . import plots
 
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(11, 4.0))
@@ -277,7 +259,6 @@ def plot_cost(table_rows, ax=None):
     network, summed over an ensemble's members); marker area ~ inference passes."""
     import matplotlib.pyplot as plt
 
-    from . import plots
 
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4.2))

@@ -123,3 +123,26 @@ def within_vs_across(within, across, ax=None, ylabel: str = "disagreement (% of 
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     return ax
+
+
+class TextTable:
+    """A table of text cells under ``columns``: HTML in a notebook, aligned plain text elsewhere.
+    The first ``left`` columns are left-aligned (labels), the rest right-aligned (numbers)."""
+
+    def __init__(self, columns, rows: list[list[str]], left: int = 1):
+        self.columns, self.rows, self.left = tuple(columns), rows, left
+
+    def _repr_html_(self) -> str:
+        import html
+
+        style = {True: 'style="text-align:left; padding:3px 8px"', False: 'style="text-align:right; padding:3px 8px"'}
+        head = "".join(f"<th {style[i < self.left]}>{html.escape(c)}</th>" for i, c in enumerate(self.columns))
+        body = "".join("<tr>" + "".join(f"<td {style[i < self.left]}>{html.escape(v)}</td>"
+                                        for i, v in enumerate(r)) + "</tr>" for r in self.rows)
+        return f'<table style="border-collapse:collapse"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+    def __repr__(self) -> str:
+        widths = [max(len(c), *(len(r[i]) for r in self.rows)) for i, c in enumerate(self.columns)]
+        lines = [" | ".join(c.ljust(w) for c, w in zip(self.columns, widths))]
+        lines += [" | ".join(v.ljust(w) for v, w in zip(r, widths)) for r in self.rows]
+        return "\n".join(lines)
