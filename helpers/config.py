@@ -61,6 +61,26 @@ _MODES_COMMON = dict(
     dataset="auto",
     tsne_examples=2000,
     deterministic=True,
+    # Part 2 (subspaces, seed 004 §4.2-§5). swag_epochs: the late iterates kept for the weight
+    # average and the two Gaussians; rank: of the low-rank Gaussian (the source's rank 4 on
+    # CIFAR-10); samples: accepted samples per sampler and run for the ensembles (the source's 10);
+    # plane_samples: samples per sampler around the reference for the diversity-accuracy plane;
+    # accuracy_floor: samples below it are rejected from the ensembles (the source's 0.65);
+    # the *_range keys: the strengths the samplers draw from (see helpers.subspace);
+    # shift_examples: test images per corrupted set; shift_members: members per method for the
+    # Jensen-Shannon divergence (the source's 5); mc_samples: MC-dropout passes; bn_examples:
+    # training images that re-estimate BatchNorm statistics for each sampled weight vector.
+    rank=4,
+    samples=10,
+    plane_samples=24,
+    accuracy_floor=0.65,
+    random_range=(0.02, 0.5),
+    dropout_range=(0.7, 1.0),
+    gauss_range=(1.0, 30.0),
+    shift_examples=2000,
+    shift_members=5,
+    mc_samples=10,
+    bn_examples=1000,
 )
 
 CHAPTERS: dict[str, dict[str, dict]] = {
@@ -70,6 +90,8 @@ CHAPTERS: dict[str, dict[str, dict]] = {
             model="smallcnn", n_train=512, n_test=256, epochs=2, batch_size=128,
             optimizer="adam", lr=1.6e-3, schedule="halving", milestones=(10,),
             augment=False, dropout=0.1, seeds=3, save_epochs=(0, 1, 2), tsne_examples=256,
+            swag_epochs=(1, 2), samples=3, plane_samples=4, accuracy_floor=0.0,
+            shift_examples=128, shift_members=3, mc_samples=3, bn_examples=128,
         ),
         # Fort et al.'s SmallCNN protocol (Adam 1.6e-3, batch 128, dropout 0.1, no augmentation;
         # they train 40 epochs halving the rate every 10) at half length: 20 epochs halving every
@@ -81,6 +103,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
             optimizer="adam", lr=1.6e-3, schedule="halving", milestones=(5,),
             augment=False, dropout=0.1, seeds=5,
             save_epochs=(0, 1, 2, 3, 5, 7, 10, 12, 14, 16, 18, 20),
+            swag_epochs=tuple(range(11, 21)),
         ),
         # ResNet20v1, SGD + momentum, 2 warmup epochs then cosine: 30 epochs (one H100 call;
         # the sources trained 200). Nondeterministic kernels: 25% faster, and chapter 03 needs no bitwise repeats.
@@ -90,6 +113,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
             optimizer="sgd", lr=0.1, momentum=0.9, weight_decay=5e-4, schedule="cosine",
             warmup_epochs=2, augment=True, seeds=6, deterministic=False,
             save_epochs=(0, 1, 2, 3, 5, 10, 15, 20, 25, 30),
+            swag_epochs=tuple(range(21, 31)), accuracy_floor=0.85, shift_examples=None,
         ),
     },
     # Summers & Dinneen (seed 001): each source of nondeterminism varied alone over R runs.

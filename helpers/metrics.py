@@ -143,14 +143,16 @@ def disagreement(probs_a, probs_b) -> float:
 
 
 def normalized_disagreement(probs_a, probs_b, labels) -> float:
-    """Disagreement divided by the error rate of the reference ``probs_b``: d / (1 - acc_b).
+    """Disagreement divided by the error rate of ``probs_b``: d / (1 - acc_b).
 
-    Seed 004 §4.3 (the diversity axis of Fig 6) divides d_diff by (1 - a) so that a weak model is
-    not credited with diversity merely for making many (random) mistakes. In this book ``b`` is the
-    reference solution, so the value is comparable with :func:`diversity_limits`, whose curves are
-    normalised by the reference's error 1 - a*.
+    Seed 004 §4.3 (the diversity axis of Fig 6) divides d_diff by (1 - a), "where a is the
+    accuracy of the sampled solution", so that a weak model is not credited with diversity merely
+    for making many mistakes. Call it as ``normalized_disagreement(reference, sample, labels)``;
+    :func:`diversity_limits` and :func:`diversity_family` use the same normalisation. NaN when
+    ``probs_b`` makes no mistake (the ratio is undefined).
     """
-    return disagreement(probs_a, probs_b) / (1.0 - accuracy(probs_b, labels))
+    err = 1.0 - accuracy(probs_b, labels)
+    return disagreement(probs_a, probs_b) / err if err > 0 else float("nan")
 
 
 def cosine_similarity(w_a, w_b) -> float:
@@ -224,8 +226,9 @@ def diversity_limits(a_star: float, C: int):
     """The two idealised curves of seed 004 Appendix D (dashed lines of Fig 6), as functions of a.
 
     A reference solution has accuracy a* on a C-class problem; another function has accuracy a.
-    Both curves give the *normalised* disagreement d_diff / (1 - a*) (the reference's error, as in
-    :func:`normalized_disagreement`). Returns ``(upper, lower)``, two vectorised callables.
+    Both curves give the *normalised* disagreement d_diff / (1 - a), a being the other function's
+    accuracy, as on the plane's vertical axis (:func:`normalized_disagreement`). Returns
+    ``(upper, lower)``, two vectorised callables.
 
     Upper, D.1 (predictions uncorrelated with the reference's, given the label):
         they agree only if both are right (a a*) or both wrong with the same wrong class
@@ -235,10 +238,11 @@ def diversity_limits(a_star: float, C: int):
         a(p) = a*(1-p) + p(1-a*)/(C-1) and d = p, so inverting,
         d_low(a) = (C-1)(a* - a) / (C a* - 1)    (the paper's Eq. 2).
 
-    Both are straight lines in a and meet at chance, a = 1/C, where d = 1 - 1/C; on [1/C, a*] the
-    upper lies above the lower, which is 0 at a = a*. The upper curve is defined for a in [0, 1];
-    the lower only for flip probabilities p in [0, 1], i.e. a in [(1-a*)/(C-1), a*], and is NaN
-    outside. All values lie in [0, 1/(1-a*)] since d_diff is a fraction. Requires 1/C < a* < 1.
+    Before normalising both are straight lines in a that meet at chance, a = 1/C, where
+    d = 1 - 1/C (so the normalised value there is 1); on [1/C, a*] the upper lies above the lower,
+    which is 0 at a = a*. The upper curve is defined for a in [0, 1); the lower only for flip
+    probabilities p in [0, 1], i.e. a in [(1-a*)/(C-1), a*], and is NaN outside. Requires
+    1/C < a* < 1.
     """
     if not 1.0 / C < a_star < 1.0:
         raise ValueError(f"diversity_limits needs 1/C < a_star < 1, got a_star={a_star}, C={C}")
@@ -247,15 +251,55 @@ def diversity_limits(a_star: float, C: int):
     def upper(a):
         a = np.asarray(a, dtype=np.float64)
         d = 1.0 - a * a_star - (1.0 - a) * (1.0 - a_star) / (C - 1)
-        return d / (1.0 - a_star)
+        return d / (1.0 - a)
 
     def lower(a):
         a = np.asarray(a, dtype=np.float64)
         d = (C - 1) * (a_star - a) / (C * a_star - 1.0)
         ok = (a >= a_min - 1e-12) & (a <= a_star + 1e-12)
-        return np.where(ok, d / (1.0 - a_star), np.nan)
+        return np.where(ok, d / (1.0 - a), np.nan)
 
     return upper, lower
+
+
+def diversity_family(a_star: float, C: int, e: float, p=None):
+    """Seed 004 Appendix D.3: the one-parameter family between the limits, as a curve in p.
+
+    A correct prediction of the reference flips (to another class) with probability p_+ = p, a
+    wrong one with probability p_- = p^e, so e < 1 means the reference's *mistakes* are the less
+    stable ones. Then
+        accuracy      a(p) = a* (1 - p_+) + (1 - a*) p_- / (C - 1)
+        disagreement  d(p) = a* p_+ + (1 - a*) p_-
+    (the source's Eqs. 3-4 print these two under each other's names; with e = 1 only this reading
+    gives back the lower limit D.2, a(p) = a*(1-p) + p(1-a*)/(C-1) and d = p). Returns
+    ``(a, d / (1 - a))`` over ``p`` (default 400 points in [0, 1]).
+    """
+    p = np.linspace(0.0, 1.0, 400) if p is None else np.asarray(p, dtype=np.float64)
+    p_minus = p ** e
+    a = a_star * (1 - p) + (1 - a_star) * p_minus / (C - 1)
+    d = a_star * p + (1 - a_star) * p_minus
+    return a, d / (1 - a)
+
+
+def fit_diversity_exponent(acc, ndis, a_star: float, C: int, grid=None) -> float:
+    """The exponent e of :func:`diversity_family` that best fits points (accuracy, normalised
+    disagreement) of the diversity-accuracy plane: least squares over the points of each one's
+    distance to the curve, minimised over ``grid`` (default e in [0.02, 3], 300 values; points
+    that are not finite are ignored, NaN if none is left). The
+    source fits e = 0.22 to ResNet20v1 subspace samples on CIFAR-100 (Fig S6)."""
+    acc, ndis = np.asarray(acc, dtype=np.float64), np.asarray(ndis, dtype=np.float64)
+    ok = np.isfinite(acc) & np.isfinite(ndis)
+    if not ok.any():
+        return float("nan")
+    acc, ndis = acc[ok], ndis[ok]
+    grid = np.linspace(0.02, 3.0, 300) if grid is None else np.asarray(grid)
+    p = np.linspace(0.0, 1.0, 2000)
+    costs = []
+    for e in grid:
+        a, d = diversity_family(a_star, C, e, p)
+        dist = (acc[:, None] - a[None]) ** 2 + (ndis[:, None] - d[None]) ** 2
+        costs.append(dist.min(1).sum())
+    return float(grid[int(np.argmin(costs))])
 
 
 # --------------------------------------------------------------------------------------------

@@ -106,22 +106,121 @@ def ensemble_curve(curve, single_acc, ax=None, title: str = "Ensembles of indepe
     return ax
 
 
-def within_vs_across(within, across, ax=None, ylabel: str = "disagreement (% of test set)",
-                     title: str = "Within a trajectory vs across seeds"):
-    """Strip plot of two sets of pairwise values, with their means."""
-    ax = _ax(ax, (4.4, 4.0))
+def strips(groups: dict, ax=None, ylabel: str = "disagreement (% of test set)", title: str = "",
+           xlabel: str = "pairs of models compared"):
+    """Strip plot of several sets of values (``{label: values}``), each with its mean marked."""
+    ax = _ax(ax, (1.6 + 1.5 * len(groups), 4.0))
     rng = np.random.default_rng(0)
-    for i, (vals, name) in enumerate(((within, "within a trajectory\n(late checkpoint vs final)"),
-                                      (across, "across seeds\n(final vs final)"))):
+    for i, (name, vals) in enumerate(groups.items()):
         vals = np.asarray(vals, dtype=float)
         ax.scatter(i + rng.uniform(-0.12, 0.12, len(vals)), vals, color=color(i), alpha=0.7, s=18)
         ax.hlines(vals.mean(), i - 0.25, i + 0.25, color="black", lw=2)
         ax.text(i + 0.28, vals.mean(), f"{vals.mean():.1f}", va="center", fontsize=9)
-    ax.set_xticks([0, 1], ["within a trajectory\n(late checkpoint vs final)", "across seeds\n(final vs final)"])
-    ax.set_xlim(-0.5, 1.7)
-    ax.set_xlabel("pairs of models compared")
+    ax.set_xticks(range(len(groups)), list(groups))
+    ax.set_xlim(-0.5, len(groups) - 0.3)
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
+    return ax
+
+
+def within_vs_across(within, across, ax=None, ylabel: str = "disagreement (% of test set)",
+                     title: str = "Within a trajectory vs across seeds"):
+    """Strip plot of within-trajectory against cross-seed values, with their means."""
+    return strips({"within a trajectory\n(late checkpoint vs final)": within,
+                   "across seeds\n(final vs final)": across}, ax=ax, ylabel=ylabel, title=title)
+
+
+# samplers of helpers.subspace and the other methods of chapter 03 part 2: one colour and marker each
+METHOD_STYLE = {
+    "independent": dict(color="#D55E00", marker="*", label="independent runs (deep ensemble)"),
+    "WA": dict(color="#000000", marker="D", label="weight average of late iterates"),
+    "random": dict(color="#0072B2", marker="o", label="random direction"),
+    "dropout": dict(color="#E69F00", marker="s", label="dropout on weights"),
+    "diag": dict(color="#009E73", marker="^", label="diagonal Gaussian"),
+    "lowrank": dict(color="#CC79A7", marker="v", label="low-rank Gaussian"),
+    "MC dropout": dict(color="#56B4E9", marker="P", label="MC dropout"),
+    "single": dict(color="#7F7F7F", marker="x", label="single model"),
+}
+
+
+def diversity_plane(points, a_star: float, limits, family=None, ax=None, classes: int = 10,
+                    title: str = "Diversity versus accuracy around one optimum"):
+    """Fort et al. Fig 6: per sampler, accuracy against disagreement with the reference divided
+    by (1 - accuracy); independent optima as stars, the reference as a green star, the Appendix D
+    limits dashed and, if given, the fitted D.3 curve ``family = (a, d, e)`` dotted."""
+    ax = _ax(ax, (6.6, 4.8))
+    upper, lower = limits
+    lo = min([1 / classes] + [np.min(a) for a, _ in points.values() if len(a)])
+    a = np.linspace(max(lo - 0.02, 1 / classes), a_star, 200)
+    ax.plot(100 * a, upper(a), "k--", lw=1, label="upper limit (uncorrelated, App. D.1)")
+    ax.plot(100 * a, lower(a), "k:", lw=1.3, label="lower limit (perturbed reference, App. D.2)")
+    if family is not None:
+        fa, fd, e = family
+        ok = fa >= a.min()
+        ax.plot(100 * fa[ok], fd[ok], color="grey", lw=1.5, alpha=0.8, label=f"App. D.3 family, fitted e = {e:.2f}")
+    for name, (acc, nd) in points.items():
+        st = METHOD_STYLE[name]
+        big = name == "independent"
+        ax.scatter(100 * np.asarray(acc), nd, s=170 if big else 26, marker=st["marker"], color=st["color"],
+                   edgecolor="black" if big else "white", lw=0.6, zorder=3 if big else 2,
+                   label=("independent optima" if big else st["label"]))
+    ax.scatter([100 * a_star], [0], s=170, marker="*", color="#009E73", edgecolor="black", lw=0.6, zorder=4,
+               label="the reference optimum")
+    ax.set_xlabel("test accuracy of the sample (%)")
+    ax.set_ylabel("disagreement with reference / (1 - accuracy)")
+    ax.set_title(title)
+    ax.legend(fontsize=7.5, loc="upper left")
+    return ax
+
+
+def method_curves(curves: dict, key: str = "acc", ax=None, ylabel: str = "test accuracy (%)",
+                  scale: float = 100.0, title: str = ""):
+    """One line per method of a quantity against ensemble size (Fort et al. Fig 8); ``curves``
+    maps a method to :func:`helpers.modes.ensemble_curve` output."""
+    ax = _ax(ax)
+    for name, c in curves.items():
+        st = METHOD_STYLE[name]
+        ax.errorbar(c["size"], scale * c[key], yerr=scale * c[f"{key}_sd"], marker=st["marker"], ms=5,
+                    capsize=2, color=st["color"], label=st["label"], lw=2.2 if name == "independent" else 1.3)
+    ax.set_xlabel("ensemble size (independent runs; each with its own samples)")
+    ax.set_ylabel(ylabel)
+    ax.set_xticks(next(iter(curves.values()))["size"])
+    ax.set_title(title)
+    return ax
+
+
+def shift_curves(by_intensity: dict, ax=None, ylabel: str = "", scale: float = 1.0, title: str = ""):
+    """One line per method of a quantity against corruption intensity (0 = clean; Fig 9)."""
+    ax = _ax(ax)
+    for name, v in by_intensity.items():
+        st = METHOD_STYLE[name]
+        ax.plot(range(len(v)), scale * np.asarray(v), marker=st["marker"], ms=5, color=st["color"],
+                label=st["label"], lw=2.2 if name == "independent" else 1.3)
+    ax.set_xlabel("corruption intensity (0 = clean test set)")
+    ax.set_ylabel(ylabel)
+    ax.set_xticks(range(len(v)))
+    ax.set_title(title)
+    return ax
+
+
+def tsne_with_samples(Y, who, kind, ax=None, labels=None,
+                      title: str = "t-SNE of trajectories and subspace samples"):
+    """Fort et al. Fig 4: trajectories as in :func:`tsne_trajectories` (kind >= 0 is the epoch)
+    plus subspace samples (kind = -1 - sampler index) as hollow markers in their run's colour."""
+    from .subspace import SAMPLERS
+
+    traj = kind >= 0
+    ax = tsne_trajectories(Y[traj], who[traj], kind[traj], ax=ax, labels=labels, title=title)
+    for j, s in enumerate(SAMPLERS):
+        sel = kind == -1 - j
+        if not sel.any():
+            continue
+        st = METHOD_STYLE[s]
+        ax.scatter(Y[sel, 0], Y[sel, 1], s=30, marker=st["marker"], facecolor="none",
+                   edgecolor=[color(i) for i in who[sel]], lw=1.1)
+        ax.scatter([], [], s=30, marker=st["marker"], facecolor="none", edgecolor="grey", label=st["label"])
+    ax.legend(fontsize=7.5, loc="best", ncol=2)
     return ax
 
 

@@ -93,8 +93,8 @@ def test_disagreement():
 
 
 def test_normalized_disagreement():
-    # d(P, Q) = 1/3, reference Q has accuracy 1/3 -> (1/3)/(2/3) = 0.5
-    # the other way round: reference P has accuracy 2/3 -> (1/3)/(1/3) = 1.0
+    # d(P, Q) = 1/3, Q (the sample) has accuracy 1/3 -> (1/3)/(2/3) = 0.5
+    # the other way round: P has accuracy 2/3 -> (1/3)/(1/3) = 1.0
     assert M.normalized_disagreement(P, Q, Y) == pytest.approx(0.5)
     assert M.normalized_disagreement(Q, P, Y) == pytest.approx(1.0)
 
@@ -180,14 +180,14 @@ def test_js_divergence():
 # ---------------------------------------------------------------------------- diversity limits
 
 def test_diversity_limits_closed_forms():
-    # a* = 0.9, C = 10. Upper at a = 0.5: d = 1 - 0.45 - 0.5*0.1/9 = 0.544444 -> /0.1 = 5.44444
-    # Lower at a = 0.5: d = 9 * 0.4 / 8 = 0.45 -> /0.1 = 4.5
+    # a* = 0.9, C = 10. Upper at a = 0.5: d = 1 - 0.45 - 0.5*0.1/9 = 0.544444 -> /(1-0.5) = 1.088889
+    # Lower at a = 0.5: d = 9 * 0.4 / 8 = 0.45 -> /0.5 = 0.9
     up, low = M.diversity_limits(0.9, 10)
-    assert up(0.5) == pytest.approx(5.444444, abs=1e-5)
-    assert low(0.5) == pytest.approx(4.5)
+    assert up(0.5) == pytest.approx(1.088889, abs=1e-5)
+    assert low(0.5) == pytest.approx(0.9)
     # the paper's long form of the upper limit
-    a = np.linspace(0, 1, 11)
-    paper = (0.1 * a + (1 - a) * 0.9 + 0.1 * (1 - a) * 8 / 9) / 0.1
+    a = np.linspace(0, 0.9, 10)
+    paper = (0.1 * a + (1 - a) * 0.9 + 0.1 * (1 - a) * 8 / 9) / (1 - a)
     np.testing.assert_allclose(up(a), paper)
 
 
@@ -195,21 +195,35 @@ def test_diversity_limits_properties():
     for a_star, c in [(0.9, 10), (0.7, 10), (0.6, 100), (0.8, 3)]:
         up, low = M.diversity_limits(a_star, c)
         assert low(a_star) == pytest.approx(0.0)
-        # both curves meet at chance accuracy, at the disagreement of a random guesser
+        # both curves meet at chance accuracy, where a random guesser's normalised disagreement is 1
         assert up(1 / c) == pytest.approx(low(1 / c))
-        assert up(1 / c) == pytest.approx((1 - 1 / c) / (1 - a_star))
+        assert up(1 / c) == pytest.approx(1.0)
         a = np.linspace(1 / c, a_star, 50)
         assert np.all(up(a) >= low(a) - 1e-12)
         assert np.all(np.diff(low(a)) < 0)  # more accurate = closer to the reference
-        a_all = np.linspace(0, 1, 101)
-        assert np.all((up(a_all) >= 0) & (up(a_all) <= 1 / (1 - a_star) + 1e-12))
+        a_all = np.linspace(0, 0.99, 100)
+        assert np.all(up(a_all) >= 0)
         lows = low(a_all)
         assert np.isnan(lows[a_all > a_star + 1e-9]).all()
-        assert np.nanmax(lows) <= 1 / (1 - a_star) + 1e-12
         # p = 1: every prediction flipped; accuracy (1-a*)/(C-1), disagreement exactly 1
-        assert low((1 - a_star) / (c - 1)) == pytest.approx(1 / (1 - a_star))
+        a_min = (1 - a_star) / (c - 1)
+        assert low(a_min) == pytest.approx(1 / (1 - a_min))
     with pytest.raises(ValueError):
         M.diversity_limits(0.05, 10)
+
+
+def test_diversity_family_spans_the_limits_and_fit_recovers_e():
+    a_star, c = 0.7, 10
+    up, low = M.diversity_limits(a_star, c)
+    # e = 1 is the lower limit itself
+    a, d = M.diversity_family(a_star, c, 1.0, np.linspace(0, 0.9, 50))
+    np.testing.assert_allclose(d, low(a), rtol=1e-9)
+    # e < 1 lies above the lower limit (mistakes flip first), but, away from chance, below the upper
+    a, d = M.diversity_family(a_star, c, 0.3, np.linspace(0.05, 0.6, 50))
+    assert np.all(d > low(a)) and np.all(d < up(a))
+    # points drawn from the e = 0.4 curve are fitted with e = 0.4
+    a, d = M.diversity_family(a_star, c, 0.4, np.linspace(0.02, 0.8, 30))
+    assert M.fit_diversity_exponent(a, d, a_star, c) == pytest.approx(0.4, abs=0.02)
 
 
 def _reference(rng, y, acc, c):
@@ -224,18 +238,17 @@ def test_diversity_limits_monte_carlo():
     c, n = 10, 400_000
     y = rng.integers(0, c, n)
     ref = _reference(rng, y, 0.85, c)
-    # the curves are normalised by the reference's error, so use its realised accuracy
     up, low = M.diversity_limits(M.accuracy(ref, y), c)
     for a in (0.3, 0.6, 0.85):
         # upper: an independent predictor of accuracy a
         other = _reference(rng, y, a, c)
-        measured = M.normalized_disagreement(other, ref, y)
+        measured = M.normalized_disagreement(ref, other, y)
         assert measured == pytest.approx(float(up(M.accuracy(other, y))), abs=0.01)
     for p in (0.1, 0.4, 0.8):
         # lower: flip each of the reference's predictions to another class with probability p
         flip = rng.random(n) < p
         pert = np.where(flip, (ref + rng.integers(1, c, n)) % c, ref)
-        measured = M.normalized_disagreement(pert, ref, y)
+        measured = M.normalized_disagreement(ref, pert, y)
         assert measured == pytest.approx(float(low(M.accuracy(pert, y))), abs=0.01)
 
 
