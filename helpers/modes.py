@@ -204,7 +204,7 @@ def _eval_setup(P):
     dev = train.pick_device(P.device)
     d = data.on_device(P.dataset, str(dev), P.n_train, P.n_test)
     bn_x = d.train_x[torch.from_numpy(example_subset(len(d.train_x), P.bn_examples, seed=3)).to(dev)]
-    return dev, d, bn_x
+    return dev, d.test_x.contiguous(memory_format=torch.channels_last), bn_x
 
 
 def _seed(run: int, sampler: str, i: int) -> int:
@@ -227,7 +227,7 @@ def subspace_study(profile: str = "auto", dataset: str = "auto", **overrides) ->
     """
     t0 = time.perf_counter()
     P, R = independent_runs(profile, dataset=dataset, **overrides)
-    dev, d, bn_x = _eval_setup(P)
+    dev, test_x, bn_x = _eval_setup(P)
     labels = R[0].labels
     n = len(labels)
     val = example_subset(n, n // 2, seed=1)
@@ -237,7 +237,7 @@ def subspace_study(profile: str = "auto", dataset: str = "auto", **overrides) ->
     rng = ranges(P)
 
     def sample(r, s, strength, seed):
-        probs = subspace.evaluate(net, subs[r].draw(s, strength, seed), d.test_x, bn_x)
+        probs = subspace.evaluate(net, subs[r].draw(s, strength, seed), test_x, bn_x)
         return Sample(s, r, strength, seed, probs, metrics.accuracy(probs[val], labels[val]))
 
     plane = [sample(0, s, subspace.strength(s, (i + 0.5) / P.plane_samples, rng), _seed(0, s, 900 + i))
@@ -257,10 +257,10 @@ def subspace_study(profile: str = "auto", dataset: str = "auto", **overrides) ->
                 if smp.val_acc >= P.accuracy_floor:
                     kept.append(smp)
             members[s].append(kept)
-    wa = [subspace.evaluate(net, sub.mean, d.test_x, bn_x) for sub in subs]
+    wa = [subspace.evaluate(net, sub.mean, test_x, bn_x) for sub in subs]
     mc = []
     if P.dropout > 0:
-        mc = subspace.mc_dropout(R[0].model().to(dev), d.test_x, P.mc_samples, seed=7)
+        mc = subspace.mc_dropout(R[0].model().to(dev), test_x, P.mc_samples, seed=7)
     return Study(P, R, labels, val, test, subs, plane, members, tried, wa, mc, time.perf_counter() - t0)
 
 
@@ -365,6 +365,7 @@ def shift_study(profile: str = "auto", dataset: str = "auto", **overrides) -> li
     sets = [("clean", 0)] + [(f, i) for f in corruptions.FAMILIES for i in corruptions.INTENSITIES]
     for fam, inten in sets:
         x = data._normalize(x_raw if inten == 0 else corruptions.corrupt(x_raw, fam, inten, seed=11), dev)
+        x = x.contiguous(memory_format=torch.channels_last)
         for name, mem in methods.items():
             probs = []
             for run, smp in mem:

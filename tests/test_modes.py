@@ -85,3 +85,38 @@ def test_example_subset_is_a_fixed_spread_out_choice_not_a_prefix():
     assert len(set(pick.tolist())) == 100 and pick.max() > 500          # not the first 100
     assert np.array_equal(pick, modes.example_subset(1000, 100))         # fixed
     assert np.array_equal(modes.example_subset(50, None), np.arange(50))
+
+
+def test_sample_purity_counts_samples_whose_nearest_checkpoint_is_their_runs():
+    # two runs' checkpoints at 0 and 10; samples of run 0 near 0, one sample of run 1 strays to 0
+    X = np.array([[0.0], [0.5], [10.0], [10.5], [0.2], [0.3], [9.8], [0.4]])
+    who = np.array([0, 0, 1, 1, 0, 0, 1, 1])
+    kind = np.array([1, 2, 1, 2, -1, -2, -1, -3])
+    assert modes.sample_purity(X, who, kind) == pytest.approx(0.75)
+    assert np.isnan(modes.sample_purity(X[:4], who[:4], kind[:4]))
+
+
+def test_shift_by_intensity_averages_families_per_intensity():
+    rows = [dict(family="clean", intensity=0, method="a", acc=0.9)]
+    rows += [dict(family=f, intensity=i, method="a", acc=0.9 - 0.1 * i - (0.02 if f == "y" else 0))
+             for f in ("x", "y") for i in range(1, 6)]
+    out = modes.shift_by_intensity(rows, "acc")
+    np.testing.assert_allclose(out["a"], [0.9, 0.79, 0.69, 0.59, 0.49, 0.39])
+
+
+def test_subspace_study_on_a_synthetic_smoke_run():
+    S = modes.subspace_study("smoke", dataset="synthetic")
+    P = S.P
+    assert len(S.plane) == 4 * P.plane_samples
+    assert set(S.members) == set(modes.subspace.SAMPLERS)
+    for s in modes.subspace.SAMPLERS:
+        assert len(S.members[s]) == len(S.R) and S.tried[s] >= S.accepted(s)
+        m = S.members[s][0][0]
+        assert m.probs.shape == (len(S.labels), 10)
+        # a sample is re-created exactly from its seed
+        again = modes.subspace.evaluate(S.R[0].model(), m.vector(S), modes._eval_setup(P)[1])
+        np.testing.assert_allclose(again, m.probs, atol=1e-5)
+    assert len(np.intersect1d(S.val, S.test)) == 0 and len(S.val) + len(S.test) == len(S.labels)
+    assert len(S.wa) == len(S.R) and len(S.mc) == P.mc_samples
+    members = modes.method_members(S)
+    assert all(v[0].shape == (len(S.test), 10) for v in members.values())
