@@ -70,6 +70,7 @@ _MODES_COMMON = dict(
     # shift_examples: test images per corrupted set; shift_members: members per method for the
     # Jensen-Shannon divergence (the source's 5); mc_samples: MC-dropout passes; bn_examples:
     # training images that re-estimate BatchNorm statistics for each sampled weight vector.
+    swag_epochs=(),
     rank=4,
     samples=10,
     plane_samples=16,

@@ -26,7 +26,7 @@ def specs(P, seeds: int | None = None) -> list[train.Spec]:
         momentum=P.momentum, weight_decay=P.weight_decay, schedule=P.schedule,
         warmup_epochs=P.warmup_epochs, milestones=tuple(P.milestones), gamma=P.gamma,
         augment=P.augment, deterministic=P.deterministic,
-        save_epochs=tuple(sorted(set(P.save_epochs) | set(getattr(P, "swag_epochs", ())))),
+        save_epochs=tuple(sorted(set(P.save_epochs) | set(P.swag_epochs))),
     )
     return [base.with_seed(s) for s in range(1, (seeds or P.seeds) + 1)]
 
@@ -201,10 +201,11 @@ def ranges(P) -> dict:
 
 
 def _eval_setup(P):
+    """The device, the chapter's data on it, and the training images that re-estimate BN statistics."""
     dev = train.pick_device(P.device)
     d = data.on_device(P.dataset, str(dev), P.n_train, P.n_test)
     bn_x = d.train_x[torch.from_numpy(example_subset(len(d.train_x), P.bn_examples, seed=3)).to(dev)]
-    return dev, d.test_x.contiguous(memory_format=torch.channels_last), bn_x
+    return dev, d, bn_x
 
 
 def _seed(run: int, sampler: str, i: int) -> int:
@@ -227,7 +228,8 @@ def subspace_study(profile: str = "auto", dataset: str = "auto", **overrides) ->
     """
     t0 = time.perf_counter()
     P, R = independent_runs(profile, dataset=dataset, **overrides)
-    dev, test_x, bn_x = _eval_setup(P)
+    dev, d, bn_x = _eval_setup(P)
+    test_x = d.test_x.contiguous(memory_format=torch.channels_last)  # once, not in every evaluate
     labels = R[0].labels
     n = len(labels)
     val = example_subset(n, n // 2, seed=1)
@@ -356,28 +358,23 @@ def shift_study(profile: str = "auto", dataset: str = "auto", **overrides) -> li
     pick = example_subset(len(te), P.shift_examples, seed=2)
     x_raw, y = ds.test_x[te][pick], ds.test_y[te][pick]
     k = P.shift_members
-    methods = {"independent": [(r, None) for r in R[:k]]}
+    # every member is a weight vector evaluated in one network of the runs' architecture
+    theta0 = [sub.theta0 for sub in study.subspaces]
+    methods = {"independent": theta0[:k]}
     for s in subspace.SAMPLERS:
-        methods[s] = [(R[0], m) for m in study.members[s][0][:k]]
-    methods["single"] = [(R[0], None)]
-    nets = {id(r): r.model().to(dev) for r in R[:k]}
+        methods[s] = [m.vector(study) for m in study.members[s][0][:k]]
+    methods["single"] = theta0[:1]
+    net = R[0].model().to(dev)
     rows = []
     sets = [("clean", 0)] + [(f, i) for f in corruptions.FAMILIES for i in corruptions.INTENSITIES]
     for fam, inten in sets:
         x = data._normalize(x_raw if inten == 0 else corruptions.corrupt(x_raw, fam, inten, seed=11), dev)
         x = x.contiguous(memory_format=torch.channels_last)
-        for name, mem in methods.items():
-            probs = []
-            for run, smp in mem:
-                net = nets[id(run)]
-                vec = smp.vector(study) if smp is not None else study.subspaces[R.index(run)].theta0
-                probs.append(subspace.evaluate(net, vec, x, bn_x))
-            if not probs:
-                continue
-            rows.append(_shift_row(fam, inten, name, probs, y))
+        for name, vecs in methods.items():
+            if vecs:
+                rows.append(_shift_row(fam, inten, name, [subspace.evaluate(net, v, x, bn_x) for v in vecs], y))
         if study.mc:
-            net = nets[id(R[0])]
-            subspace.evaluate(net, study.subspaces[0].theta0, x, bn_x)  # reload theta_0 (and BN)
+            subspace.evaluate(net, theta0[0], x, bn_x)  # the first run's weights (and BN) again
             rows.append(_shift_row(fam, inten, "MC dropout", subspace.mc_dropout(net, x, k, seed=13), y))
     return rows
 

@@ -144,8 +144,12 @@ def evaluate(net: nn.Module, vec: torch.Tensor, x: torch.Tensor, bn_x: torch.Ten
     if bn_x is not None and landscape.has_bn(net):
         landscape.reset_bn(net, bn_x)
     net.eval()
-    out = [torch.softmax(net(x[i:i + chunk]).float(), -1) for i in range(0, len(x), chunk)]
-    return torch.cat(out).cpu().numpy()
+    return _softmax(net, x, chunk)
+
+
+def _softmax(net: nn.Module, x: torch.Tensor, chunk: int) -> np.ndarray:
+    """Softmax outputs (N, C) float32 of ``net`` on ``x`` in chunks, in its current mode."""
+    return torch.cat([torch.softmax(net(x[i:i + chunk]).float(), -1) for i in range(0, len(x), chunk)]).cpu().numpy()
 
 
 @torch.no_grad()
@@ -162,8 +166,7 @@ def mc_dropout(net: nn.Module, x: torch.Tensor, n: int, seed: int = 0, chunk: in
     for m in drops:
         m.train()
     try:
-        return [torch.cat([torch.softmax(net(x[i:i + chunk]).float(), -1) for i in range(0, len(x), chunk)]).cpu().numpy()
-                for _ in range(n)]
+        return [_softmax(net, x, chunk) for _ in range(n)]
     finally:
         for m in drops:
             m.eval()

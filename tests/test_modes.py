@@ -114,7 +114,7 @@ def test_subspace_study_on_a_synthetic_smoke_run():
         m = S.members[s][0][0]
         assert m.probs.shape == (len(S.labels), 10)
         # a sample is re-created exactly from its seed
-        again = modes.subspace.evaluate(S.R[0].model(), m.vector(S), modes._eval_setup(P)[1])
+        again = modes.subspace.evaluate(S.R[0].model(), m.vector(S), modes._eval_setup(P)[1].test_x)
         np.testing.assert_allclose(again, m.probs, atol=1e-5)
     assert len(np.intersect1d(S.val, S.test)) == 0 and len(S.val) + len(S.test) == len(S.labels)
     assert len(S.wa) == len(S.R) and len(S.mc) == P.mc_samples
