@@ -118,6 +118,10 @@ class Spec:
     mimo_batch_rep: int = 1          # MIMO batch repetition: batch_size // rep examples a step, tiled rep times
     mimo_naive: bool = False         # the naive control: one input, M heads, all on the same example
     init_gain: float = 1.0           # every initial weight matrix/filter bank multiplied by this
+    # Arithmetic of the fit on a GPU: 'fp32' (TF32 off: every bitwise claim), 'tf32' (TF32
+    # matmuls and convolutions), 'bf16' (bfloat16 autocast; weights and optimizer stay fp32).
+    # On a CPU 'fp32' and 'tf32' are the same arithmetic.
+    precision: str = "fp32"
 
     def replace(self, **changes) -> "Spec":
         return dataclasses.replace(self, **changes)
