@@ -22,10 +22,16 @@ book       the command line, ``python -m helpers``: data, run, build, book, smok
 ========== ===================================================================================
 
 The table is the design; ``__all__`` names the modules present in this checkout. Nothing
-is imported here, so ``import helpers`` is instant and does not pull in torch: import the module
+is imported here (one environment variable is set, see below), so ``import helpers`` is instant and does not pull in torch: import the module
 you need, e.g. ``from helpers import metrics``.
 """
 
+import os as _os
 import pkgutil as _pkgutil
+
+# Read by cuBLAS once, at the first matmul of the process: deterministic fits need it, so it is set
+# before anything can touch CUDA (also in the papermill kernel's environment, helpers.book).
+CUBLAS_WORKSPACE_CONFIG = ":4096:8"
+_os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_WORKSPACE_CONFIG)
 
 __all__ = sorted(m.name for m in _pkgutil.iter_modules(__path__) if not m.name.startswith("_"))

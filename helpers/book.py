@@ -45,6 +45,16 @@ class CLIError(Exception):
         self.code = code
 
 
+class BudgetSpent(CLIError):
+    """``--budget`` ran out during training: what finished is cached; the same command resumes."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code=3)
+
+
+_ARGV: list[str] = []  # this invocation's arguments, for the line that says how to resume
+
+
 def _rel(path: Path) -> str:
     """``path`` relative to the repository when inside it (as notebooks and messages show it)."""
     path = Path(path).resolve()
@@ -213,6 +223,8 @@ def execute(src: Path, out_dir: Path, params: dict, timeout: float | None = None
             str(src), str(partial), parameters=params, kernel_name="python3", cwd=str(REPO),
             progress_bar=False, start_timeout=120, execution_timeout=timeout)
     except Exception as err:  # the notebook's own error, a dead kernel, a cell timeout
+        if isinstance(err, papermill.PapermillExecutionError) and err.ename == "BudgetExhausted":
+            raise BudgetSpent(f"{src.stem}: {_first_line(err.evalue)}") from None
         if isinstance(err, papermill.PapermillExecutionError):
             print(_strip_ansi("\n".join(err.traceback)), file=sys.stderr)  # the cell's traceback
             why = f"in cell [{err.exec_count}]: {err.ename}: {_first_line(err.evalue)}"
@@ -231,10 +243,14 @@ def run_notebooks(paths: list[Path], out_dir: Path, profile: str, dataset: str,
     """Execute every notebook (validate them first: :func:`check_parameters`); count failures."""
     params = dict(profile=profile, dataset=dataset, claims_dir=_rel(out_dir / "claims"), **overrides)
     failed = 0
-    for nb in paths:
+    for i, nb in enumerate(paths):
         print(f"{nb.stem}: running (profile {profile}, dataset {dataset}) ...", flush=True)
         try:
             seconds = execute(nb, out_dir, params, timeout)
+        except BudgetSpent as err:
+            left = ", ".join(p.stem for p in paths[i:])
+            raise BudgetSpent(f"training budget spent in {err}; not finished: {left}. Resume with the same "
+                              f"command: python -m helpers {' '.join(_ARGV)}") from None
         except CLIError as err:
             print(f"error: {err}", file=sys.stderr, flush=True)
             failed += 1
@@ -323,6 +339,18 @@ def build(root: Path, book_dir: Path | None = None, strict: bool = True) -> None
 
 # ------------------------------------------------------------------------- commands
 
+def set_budget(minutes: float | None) -> None:
+    """``--budget MINUTES``: training (in this process and the notebooks' kernels, which inherit
+    the environment) stops before the deadline ``HELPERS_DEADLINE``; see helpers.runs.get."""
+    if minutes is None:
+        return
+    if minutes <= 0:
+        raise CLIError(f"--budget must be a positive number of minutes, got {minutes:g}")
+    os.environ["HELPERS_DEADLINE"] = f"{time.time() + 60 * minutes:.0f}"
+    print(f"budget: training stops starting new epochs after {minutes:g} min; a rerun of the same "
+          "command resumes", flush=True)
+
+
 def cmd_data(args) -> None:
     print(describe_data(prepare_data()))
 
@@ -341,6 +369,7 @@ def _run(args, out: Path, names: list[str]) -> None:
     overrides = parse_overrides(args.param)
     for nb in paths:
         check_parameters(nb, overrides)
+    set_budget(getattr(args, "budget", None))
     if args.dataset != "synthetic":
         print("data:", describe_data(prepare_data()), flush=True)
     failed = run_notebooks(paths, out, args.profile, args.dataset, overrides, args.timeout)
@@ -412,6 +441,8 @@ def parser() -> argparse.ArgumentParser:
                            help="notebooks by number, name or prefix (03, 03_modes, modes), or all")
         if name in ("run", "book"):
             s.add_argument("--profile", default="auto", help="smoke, cpu, gpu or auto (default)")
+            s.add_argument("--budget", type=float, default=None, metavar="MINUTES",
+                           help="stop training before MINUTES of wall time (resume with the same command)")
         if name == "run":
             s.add_argument("-p", dest="param", action="append", default=[], metavar="KEY=VALUE",
                            help="override a notebook parameter (a Python literal, else a string)")
@@ -444,6 +475,7 @@ COMMANDS = {"data": cmd_data, "run": cmd_run, "build": cmd_build, "book": cmd_bo
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
+    _ARGV[:] = list(sys.argv[1:] if argv is None else argv)
     try:
         args = parser().parse_args(argv)
         COMMANDS[args.command](args)

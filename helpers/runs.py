@@ -138,6 +138,7 @@ def _write(trained: train.Trained, key: str) -> Path:
     spec_dict = dataclasses.asdict(trained.spec)
     (tmp / "spec.json").write_text(json.dumps(spec_dict, indent=1, default=list))
     meta = dict(variant=trained.variant, device=trained.device, seconds=trained.seconds,
+                mode=trained.mode, compiled=trained.compiled, precision=trained.spec.precision,
                 log=trained.log, epochs=sorted(trained.states), torch=torch.__version__,
                 device_name=_device_name(trained.device), written=time.strftime("%Y-%m-%d %H:%M:%S"))
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
@@ -189,14 +190,33 @@ def _open(spec: train.Spec, key: str) -> Run | None:
 
 
 def default_group_size(device: str | None = "auto") -> int:
-    """How many runs train together: many on a GPU (one vmap), one at a time on a CPU."""
-    return 8 if train.pick_device(device).type == "cuda" else 1
+    """How many runs train together: many on a GPU, one at a time on a CPU (where a loop of K
+    models is no faster than K fits; see bench/bench_train.py)."""
+    return 16 if train.pick_device(device).type == "cuda" else 1
+
+
+def deadline_from_env() -> float | None:
+    """``HELPERS_DEADLINE`` (seconds since the epoch, set by ``python -m helpers run --budget``)."""
+    value = os.environ.get("HELPERS_DEADLINE")
+    return float(value) if value else None
+
+
+def partial_dir() -> Path:
+    """Where interrupted groups keep their progress until they finish."""
+    return runs_dir() / "_partial"
 
 
 def get(specs: list[train.Spec], device: str | None = "auto", group_size: int | None = None,
-        progress: bool = True) -> list[Run]:
-    """The runs of ``specs``, from the cache or trained now (and cached)."""
+        progress: bool = True, deadline: float | None = None) -> list[Run]:
+    """The runs of ``specs``, from the cache or trained now (and cached).
+
+    Training stops at ``deadline`` (``time.time()``; default ``HELPERS_DEADLINE``): no group
+    starts after it, and a group that would run past it is checkpointed under
+    :func:`partial_dir` and :class:`helpers.train.BudgetExhausted` raised. The same call later
+    resumes it and gives the same bits as an uninterrupted run (deterministic fits).
+    """
     specs = list(specs)
+    deadline = deadline_from_env() if deadline is None else deadline
     variants = {s.dataset: data_mod.load(s.dataset).variant for s in specs}
     keys = [spec_key(s, variants[s.dataset]) for s in specs]
     found = {k: r for k, s in zip(keys, specs) if (r := _open(s, k)) is not None}
@@ -215,10 +235,17 @@ def get(specs: list[train.Spec], device: str | None = "auto", group_size: int | 
         for i in range(0, len(items), group_size):
             chunk = items[i:i + group_size]
             t0 = time.perf_counter()
-            results = train.fit([s for _, s in chunk], device=device)
+            chunk_specs = [s for _, s in chunk]
+            ckpt = partial_dir() / train.checkpoint_name(chunk_specs)
+            try:
+                results = train.fit(chunk_specs, device=device, checkpoint=ckpt, deadline=deadline)
+            except train.BudgetExhausted as err:
+                raise train.BudgetExhausted(f"{err}; {done} of {n_todo} runs were trained and cached "
+                                            f"before it; the same call resumes") from None
             for (k, s), trained in zip(chunk, results):
                 _write(trained, k)
                 found[k] = _open(s, k)
+            ckpt.unlink(missing_ok=True)
             done += len(chunk)
             if progress:
                 print(f"  trained {done}/{n_todo} ({time.perf_counter() - t0:.0f} s for {len(chunk)})", flush=True)

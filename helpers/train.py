@@ -40,11 +40,17 @@ reference implementation sums over heads: for SGD a factor M on the learning rat
 term, for Adam, which is scale-invariant, nearly nothing); test logits are saved as (n_test, M, C). ``mimo_naive=True`` is the
 control: one input, M heads, each trained on the same example.
 
-Specs that differ only in their seeds train *together*: their parameters are stacked along a
-leading axis and updated by one optimizer. Because SGD and Adam act element by element, that is
-exactly K independent optimizers. How the K forward passes run is the device's choice: on a GPU
-one ``torch.func.vmap`` call (one batched kernel launch per layer), on a CPU a plain loop (grouped
-convolutions are slower there than K separate ones).
+Specs that differ only in their seeds train *together*: one optimizer updates all their
+parameters, and because SGD and Adam act element by element, that is exactly K independent
+optimizers. The K forward passes run either as a loop over K channels-last modules, or as one
+``torch.func.vmap`` call (one batched kernel per layer). Deterministic fits always loop, so that a
+run's bits do not depend on how many runs train beside it; otherwise :data:`BATCHING` picks per
+device, as measured by ``bench/bench_train.py``. Every step's batches for all K models are one
+gather and one crop/flip; the learning rate is set per step without a host sync, and nothing
+waits for the GPU inside an epoch. ``precision`` selects fp32, TF32 or bfloat16 autocast, and
+with deterministic kernels off the step may be compiled (``torch.compile``, with a clean
+fallback to eager). A fit can be given a deadline and a checkpoint file: it stops in time and
+resumes bitwise where it stopped.
 
 ``init_from="<run key>@<epoch>"`` starts from a cached run's checkpoint instead of a fresh
 initialization (children fine-tuned from one shared parent, chapter 01); the optimizer state
@@ -57,10 +63,14 @@ an initialization (seed 002's unit variance, chapter 01).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
 import math
 import os
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -191,6 +201,8 @@ def validate(spec: Spec) -> None:
         parse_perturb(spec.perturb)
     if spec.onset < 0:
         raise ValueError("onset must be >= 0 epochs")
+    if spec.precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {spec.precision!r}; choose one of: {', '.join(PRECISIONS)}")
     validate_mimo(spec)
     if spec.init_from:
         parse_init_from(spec.init_from)
@@ -229,13 +241,64 @@ def pick_device(device: str | None = "auto") -> torch.device:
     return torch.device(device)
 
 
-def set_determinism(on: bool) -> None:
-    """Deterministic kernels on or off (cuDNN and every torch op that has a deterministic variant)."""
-    if on:
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.backends.cudnn.deterministic = on
-    torch.backends.cudnn.benchmark = not on
-    torch.use_deterministic_algorithms(on, warn_only=False)
+PRECISIONS = ("fp32", "tf32", "bf16")
+# The new TF32 switches (torch >= 2.9); reading the legacy ones after they are set raises.
+_NEW_TF32 = hasattr(torch.backends.cuda.matmul, "fp32_precision")
+
+
+def _numerics_state() -> dict:
+    state = dict(algorithms=torch.are_deterministic_algorithms_enabled(),
+                 warn_only=torch.is_deterministic_algorithms_warn_only_enabled(),
+                 cudnn_deterministic=torch.backends.cudnn.deterministic,
+                 cudnn_benchmark=torch.backends.cudnn.benchmark)
+    if _NEW_TF32:
+        state.update(matmul=torch.backends.cuda.matmul.fp32_precision,
+                     conv=torch.backends.cudnn.conv.fp32_precision)
+    else:
+        state.update(matmul=torch.backends.cuda.matmul.allow_tf32, conv=torch.backends.cudnn.allow_tf32)
+    return state
+
+
+def _set_numerics(state: dict) -> None:
+    torch.use_deterministic_algorithms(state["algorithms"], warn_only=state["warn_only"])
+    torch.backends.cudnn.deterministic = state["cudnn_deterministic"]
+    torch.backends.cudnn.benchmark = state["cudnn_benchmark"]
+    if _NEW_TF32:
+        torch.backends.cuda.matmul.fp32_precision = state["matmul"]
+        torch.backends.cudnn.conv.fp32_precision = state["conv"]
+    else:
+        torch.backends.cuda.matmul.allow_tf32 = state["matmul"]
+        torch.backends.cudnn.allow_tf32 = state["conv"]
+
+
+def set_determinism(on: bool, precision: str = "fp32") -> None:
+    """Deterministic kernels on or off (cuDNN and every torch op that has a deterministic
+    variant) and the float32 arithmetic of matmuls and convolutions: IEEE for 'fp32', TF32 for
+    'tf32' and 'bf16' (whose autocast leaves few float32 products). Process-wide: a fit calls it
+    inside :func:`numerics`, which restores the caller's settings afterwards."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; choose one of: {', '.join(PRECISIONS)}")
+    tf32 = precision != "fp32"
+    _set_numerics(dict(algorithms=on, warn_only=False, cudnn_deterministic=on, cudnn_benchmark=not on,
+                       matmul=("tf32" if tf32 else "ieee") if _NEW_TF32 else tf32,
+                       conv=("tf32" if tf32 else "ieee") if _NEW_TF32 else tf32))
+
+
+@contextlib.contextmanager
+def numerics(deterministic: bool, precision: str = "fp32"):
+    """Within the block: :func:`set_determinism` (``deterministic``, ``precision``); after it,
+    even on an error, every setting is what it was before."""
+    saved = _numerics_state()
+    try:
+        set_determinism(deterministic, precision)
+        yield
+    finally:
+        _set_numerics(saved)
+
+
+def autocast(spec: "Spec", device: torch.device):
+    """bfloat16 autocast for ``precision='bf16'``, else a no-op context."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=spec.precision == "bf16")
 
 
 def parse_init_from(init_from: str) -> tuple[str, int | None]:
@@ -302,11 +365,33 @@ class Trained:
     variant: str
     device: str
     seconds: float      # wall time of the group, divided by the group's size
+    mode: str = "loop"  # how the group's models ran: 'loop' or 'vmap'
+    compiled: bool = False
+
+
+class BudgetExhausted(RuntimeError):
+    """Training stopped at its deadline; what was done is kept and the same call resumes it."""
+
+
+# How models of one group run, by device, when the caller says mode='auto' (see fit). Chosen by
+# bench/bench_train.py: on a CPU a loop of channels-last modules beats vmap's grouped kernels.
+# Deterministic fits always loop: each model then runs exactly the kernels it would run alone.
+BATCHING = {"cpu": "loop", "cuda": "vmap"}
+# torch.compile for fits that are not deterministic, by device ('auto'); off on a CPU, where
+# compiling costs more than it saves for the book's short fits.
+COMPILE = {"cpu": False, "cuda": True}
+CHECKPOINT_EVERY_S = float(os.environ.get("HELPERS_CHECKPOINT_S", 120))
+
+
+def _clock() -> float:
+    """Wall-clock seconds (time.time), the clock that deadlines are given in."""
+    return time.time()
 
 
 class Stack:
     """K models of one architecture run as one: stacked tensors under ``vmap`` (mode 'vmap'), or
-    K ordinary modules in a loop (mode 'loop', channels-last, the faster choice on a CPU)."""
+    K ordinary modules in a loop (mode 'loop', channels-last, the faster choice on a CPU). In
+    loop mode each model runs exactly the kernels it would run alone, whatever K is."""
 
     def __init__(self, nets: list[torch.nn.Module], device: torch.device, mode: str):
         self.K, self.mode, self.device = len(nets), mode, device
@@ -321,38 +406,59 @@ class Stack:
             self.nets = [m.to(device, memory_format=torch.channels_last) for m in nets]
         else:
             raise ValueError(f"unknown mode {mode!r}; choose one of: auto, loop, vmap")
+        self.masks = None
 
     def parameters(self) -> list[torch.Tensor]:
         if self.mode == "vmap":
             return list(self.params.values())
         return [p for m in self.nets for p in m.parameters()]
 
+    def set_masks(self, masks: list) -> None:
+        """Pruning masks, one {name: tensor} dict (or None) per model: in vmap mode stacked into
+        one (K, ...) tensor per masked parameter (ones for unmasked models), applied in one
+        multiplication."""
+        if not any(masks):
+            self.masks = None
+        elif self.mode == "vmap":
+            names = sorted({n for m in masks if m for n in m})
+            self.masks = {n: torch.stack([m[n].to(self.device, torch.float32) if m and n in m
+                                          else torch.ones_like(self.params[n][0]) for m in masks])
+                          for n in names}
+        else:
+            self.masks = [{n: t.to(self.device, torch.float32) for n, t in m.items()} if m else None
+                          for m in masks]
+
     @torch.no_grad()
-    def apply_masks(self, masks: list) -> None:
-        """Multiply model k's masked parameters by ``masks[k]`` (a {name: tensor} dict or None)."""
-        for k, mask in enumerate(masks):
-            if not mask:
-                continue
-            params = self.params if self.mode == "vmap" else dict(self.nets[k].named_parameters())
-            for n, m in mask.items():
-                p = params[n][k] if self.mode == "vmap" else params[n]
-                p.mul_(m)
+    def apply_masks(self) -> None:
+        """Multiply every masked parameter by its mask: pruned weights stay exactly zero."""
+        if self.masks is None:
+            return
+        if self.mode == "vmap":
+            for n, m in self.masks.items():
+                self.params[n].mul_(m)
+            return
+        for net, mask in zip(self.nets, self.masks):
+            if mask:
+                params = dict(net.named_parameters())
+                for n, m in mask.items():
+                    params[n].mul_(m)
 
     def train(self, on: bool = True) -> None:
         for m in ([self.base] if self.mode == "vmap" else self.nets):
             m.train(on)
 
-    def forward(self, xs: torch.Tensor, dropout_gens=None) -> torch.Tensor:
+    def set_dropout_generators(self, gens) -> None:
+        if self.mode == "loop":
+            for net, g in zip(self.nets, gens):
+                models.set_dropout_generator(net, g)
+
+    def forward(self, xs: torch.Tensor) -> torch.Tensor:
         """(K, B, ...) inputs -> (K, B, classes) logits, in the current train/eval mode."""
         if self.mode == "vmap":
             f = lambda p, b, x: functional_call(self.base, (p, b), (x,))  # noqa: E731
             return vmap(f, randomness="error")(self.params, self.buffers, xs)
-        outs = []
-        for k, net in enumerate(self.nets):
-            if dropout_gens is not None:
-                models.set_dropout_generator(net, dropout_gens[k])
-            outs.append(net(xs[k].contiguous(memory_format=torch.channels_last)))
-        return torch.stack(outs)
+        return torch.stack([net(xs[k].contiguous(memory_format=torch.channels_last))
+                            for k, net in enumerate(self.nets)])
 
     def state(self, k: int) -> dict:
         """Model k's parameters and buffers, copied to the CPU."""
@@ -363,11 +469,23 @@ class Stack:
         return {n: t.detach().to("cpu", memory_format=torch.contiguous_format, copy=True) for n, t in items.items()}
 
     @torch.no_grad()
-    def logits(self, x: torch.Tensor, chunk: int = 1000) -> torch.Tensor:
-        """(K, N, classes) logits on ``x`` in eval mode (no dropout, BN running statistics)."""
+    def load(self, k: int, state: dict) -> None:
+        """Model k's parameters and buffers set to ``state`` (as :meth:`state` returns it)."""
+        if self.mode == "vmap":
+            for n, v in {**self.params, **self.buffers}.items():
+                v[k].copy_(state[n])
+        else:
+            self.nets[k].load_state_dict(state)
+
+    @torch.no_grad()
+    def logits(self, x: torch.Tensor, chunk: int = 1000, cast=contextlib.nullcontext) -> torch.Tensor:
+        """(K, N, classes) float32 logits on ``x`` in eval mode (no dropout, BN running
+        statistics); ``cast`` is the fit's autocast context."""
         self.train(False)
-        outs = [self.forward(x[i:i + chunk].unsqueeze(0).expand(self.K, *x[i:i + chunk].shape))
-                for i in range(0, len(x), chunk)]
+        outs = []
+        for i in range(0, len(x), chunk):
+            with cast():
+                outs.append(self.forward(x[i:i + chunk].unsqueeze(0).expand(self.K, *x[i:i + chunk].shape)).float())
         self.train(True)
         return torch.cat(outs, 1)
 
@@ -382,109 +500,263 @@ def cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return -(logp * F.one_hot(labels, logits.shape[-1])).sum(-1).mean(-1)
 
 
-def fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", progress: bool = False) -> list[Trained]:
-    """Train ``specs`` (which must differ only in their seeds) together; see the module doc."""
+class _LossFn:
+    """(K, B, ...) inputs and labels -> per-model (losses, accuracies): eager, or compiled by
+    ``torch.compile`` where asked. A compilation that fails (no compiler, an unsupported op)
+    is reported in one line and the fit continues eagerly; the caller redoes the step."""
+
+    def __init__(self, stack: Stack, spec: Spec, device: torch.device, compile: bool):
+        self.stack, self.spec, self.device = stack, spec, device
+        self.compiled = None
+        if compile:
+            try:
+                self.compiled = torch.compile(self.eager)
+            except Exception as err:  # torch.compile unavailable (e.g. Python too new for dynamo)
+                self.fallback(err)
+
+    def eager(self, xs: torch.Tensor, ys: torch.Tensor):
+        with autocast(self.spec, self.device):
+            out = self.stack.forward(xs)
+        out = out.float()  # the loss in float32 (a no-op without autocast)
+        losses = cross_entropy(out.flatten(1, -2), ys.flatten(1))  # MIMO: the mean over heads too
+        correct = (out.argmax(-1) == ys).float().flatten(1).mean(1)
+        return losses, correct.detach()
+
+    def fallback(self, err: Exception) -> None:
+        print(f"torch.compile failed ({type(err).__name__}: {str(err).strip().splitlines()[0][:200] if str(err).strip() else ''});"
+              " training eagerly", file=sys.stderr, flush=True)
+        self.compiled = None
+
+    def __call__(self, xs, ys):
+        return (self.compiled or self.eager)(xs, ys)
+
+
+def _checkpoint_save(path: Path, payload: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def _spec_list(specs) -> list:
+    return [dataclasses.asdict(s) for s in specs]
+
+
+def checkpoint_name(specs: list[Spec]) -> str:
+    """A file name for an interrupted group of ``specs`` (the same group gives the same name)."""
+    text = repr(_spec_list(specs)) + f"|code {CODE_VERSION}"
+    return hashlib.sha256(text.encode()).hexdigest()[:20] + ".pt"
+
+
+def fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", progress: bool = False,
+        compile: bool | str = "auto", checkpoint: str | Path | None = None,
+        deadline: float | None = None) -> list[Trained]:
+    """Train ``specs`` (which must differ only in their seeds) together; see the module doc.
+
+    * ``mode`` -- 'loop', 'vmap' or 'auto': a loop for deterministic fits (each model runs the
+      kernels it would run alone, so its bits do not depend on K), else :data:`BATCHING`.
+    * ``compile`` -- True, False or 'auto' (:data:`COMPILE` for fits that are not deterministic
+      and have no dropout).
+    * ``checkpoint`` -- a file: if it holds this group's progress, training resumes from it
+      (bitwise as if never interrupted); progress is written there every
+      :data:`CHECKPOINT_EVERY_S` seconds (``HELPERS_CHECKPOINT_S``) and at the deadline.
+    * ``deadline`` -- a time (``time.time()``): when the next epoch would end past it, progress is
+      checkpointed and :class:`BudgetExhausted` raised.
+
+    Determinism, TF32 and autocast apply to this fit only (:func:`numerics`).
+    """
     if len({s.group_key() for s in specs}) != 1:
         raise ValueError("fit() trains specs together only when they differ in seeds (or kept epochs, "
                          "perturbation, replica) alone")
     spec = specs[0]
     validate(spec)
     dev = pick_device(device)
-    set_determinism(spec.deterministic if spec.onset == 0 else True)
-    data = data_mod.on_device(spec.dataset, str(dev), spec.n_train, spec.n_test)
-    nets = [init_model(s) for s in specs]
-    if mode == "auto":
-        mode = "vmap" if dev.type == "cuda" and len(specs) > 1 and not models.has_dropout(nets[0]) else "loop"
-    if mode == "vmap" and models.has_dropout(nets[0]):
-        raise ValueError("vmap mode cannot give each model its own dropout generator; use mode='loop'")
-    stack = Stack(nets, dev, mode)
-    if any(s.mask for s in specs):
-        from . import pruning
-        masks = [{n: m.to(dev, torch.float32) for n, m in pruning.load(s.mask).items()} if s.mask else None
-                 for s in specs]
-    else:
-        masks = None
-    params = stack.parameters()
-    if spec.optimizer == "sgd":
-        opt = torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay)
-    else:
-        opt = torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay)
+    K = len(specs)
+    checkpoint = Path(checkpoint) if checkpoint else None
+    if deadline is not None and _clock() >= deadline:
+        raise BudgetExhausted(f"the training budget ran out before a group of {K} runs could start")
+    # epoch e (1-based) is trained deterministically up to the onset, then as the spec says
+    det_at = lambda e: True if e <= spec.onset else spec.deterministic  # noqa: E731
+    with numerics(det_at(1), spec.precision):
+        data = data_mod.on_device(spec.dataset, str(dev), spec.n_train, spec.n_test)
+        nets = [init_model(s) for s in specs]
+        dropout = models.has_dropout(nets[0])
+        if mode == "auto":
+            mode = "loop" if spec.deterministic or spec.onset or K == 1 or dropout else BATCHING[dev.type]
+        if mode == "vmap" and dropout:
+            raise ValueError("vmap mode cannot give each model its own dropout generator; use mode='loop'")
+        stack = Stack(nets, dev, mode)
+        if any(s.mask for s in specs):
+            from . import pruning
+            stack.set_masks([pruning.load(s.mask) if s.mask else None for s in specs])
+        params = stack.parameters()
+        if spec.optimizer == "sgd":
+            opt = torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay)
+        else:
+            opt = torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay)
+        if compile == "auto":
+            compile = COMPILE[dev.type] and not spec.deterministic and not spec.onset and not dropout
+        loss_fn = _LossFn(stack, spec, dev, bool(compile))
+        cast = lambda: autocast(spec, dev)  # noqa: E731
 
-    def generators(before_onset: bool):
-        seeds = [(0, 0, 0) if before_onset else (s.seed_order, s.seed_aug, s.seed_dropout) for s in specs]
-        return ([torch.Generator().manual_seed(o) for o, _, _ in seeds],
-                [torch.Generator().manual_seed(a) for _, a, _ in seeds],
-                [torch.Generator(dev).manual_seed(d) for _, _, d in seeds])
+        def generators(before_onset: bool):
+            seeds = [(0, 0, 0) if before_onset else (s.seed_order, s.seed_aug, s.seed_dropout) for s in specs]
+            gens = ([torch.Generator().manual_seed(o) for o, _, _ in seeds],
+                    [torch.Generator().manual_seed(a) for _, a, _ in seeds],
+                    [torch.Generator(dev).manual_seed(d) for _, _, d in seeds])
+            stack.set_dropout_generators(gens[2])
+            return gens
 
-    order_gens, aug_gens, drop_gens = generators(before_onset=spec.onset > 0)
-    n = len(data.train_y)
-    bs = min(spec.batch_size, n) // spec.mimo_batch_rep  # distinct examples a step (MIMO: tiled back)
-    steps_per_epoch = n // bs
-    kept = [s.kept_epochs() for s in specs]
-    states = [dict() for _ in specs]
-    logits = [dict() for _ in specs]
-    logs = [[] for _ in specs]
+        order_gens, aug_gens, drop_gens = generators(before_onset=spec.onset > 0)
+        n = len(data.train_y)
+        bs = min(spec.batch_size, n) // spec.mimo_batch_rep  # distinct examples a step (MIMO: tiled back)
+        steps_per_epoch = n // bs
+        kept = [s.kept_epochs() for s in specs]
+        states = [dict() for _ in specs]
+        logits = [dict() for _ in specs]
+        logs = [[] for _ in specs]
 
-    def snapshot(epoch):
-        if not any(epoch in kp for kp in kept):
-            return None
-        lg = stack.logits(data.test_x)  # (K, N, C), or (K, N, M, C) for MIMO: scored by the heads' mean
-        accs = ((lg if lg.dim() == 3 else lg.softmax(-1).mean(-2)).argmax(-1) == data.test_y).float().mean(1).tolist()
-        for k in range(len(specs)):
-            if epoch in kept[k]:
-                states[k][epoch] = stack.state(k)
-                logits[k][epoch] = lg[k].float().cpu().numpy()
-        return accs
+        def snapshot(epoch):
+            if not any(epoch in kp for kp in kept):
+                return None
+            lg = stack.logits(data.test_x, cast=cast)  # (K, N, C), or (K, N, M, C) for MIMO: the heads' mean
+            accs = ((lg if lg.dim() == 3 else lg.softmax(-1).mean(-2)).argmax(-1) == data.test_y).float().mean(1).tolist()
+            for k in range(K):
+                if epoch in kept[k]:
+                    states[k][epoch] = stack.state(k)
+                    logits[k][epoch] = lg[k].cpu().numpy()
+            return accs
 
-    t0 = time.perf_counter()
-    stack.train()
-    snapshot(0)
-    step = 0
-    for epoch in range(1, spec.epochs + 1):
-        te = time.perf_counter()
-        if spec.onset and epoch == spec.onset + 1:  # the sources switch on now
-            order_gens, aug_gens, drop_gens = generators(before_onset=False)
-            set_determinism(spec.deterministic)
-        plans = [data_mod.epoch_plan(n, bs, order_gens[k], aug_gens[k] if spec.augment else None, dev)
-                 for k in range(len(specs))]
-        mimo_plans = [mimo_positions(steps_per_epoch, bs, spec, order_gens[k], dev) for k in range(len(specs))]
-        loss_sum = torch.zeros(len(specs), device=dev)
-        correct = torch.zeros(len(specs), device=dev)
-        for it in range(steps_per_epoch):
-            for group in opt.param_groups:
-                group["lr"] = lr_at(spec, step, steps_per_epoch)
-            xs, ys = [], []
-            for (idx, shifts, flips), pos in zip(plans, mimo_plans):
-                x = data.train_x[idx[it]]
-                x, y = mimo_batch(x if shifts is None else data_mod.crop_flip(x, shifts[it], flips[it]),
-                                  data.train_y[idx[it]], spec, None if pos is None else pos[it])
-                xs.append(x)
-                ys.append(y)
-            xs, ys = torch.stack(xs), torch.stack(ys)
-            out = stack.forward(xs, drop_gens)
-            losses = cross_entropy(out.flatten(1, -2), ys.flatten(1))  # MIMO: the mean over heads too
-            opt.zero_grad(set_to_none=True)
-            losses.sum().backward()
-            opt.step()
-            if masks is not None:  # pruned weights stay exactly zero
-                stack.apply_masks(masks)
-            step += 1
-            loss_sum += losses.detach()
-            correct += (out.argmax(-1) == ys).float().flatten(1).mean(1).detach()
-        accs = snapshot(epoch)
-        for k in range(len(specs)):
-            logs[k].append(dict(epoch=epoch, train_loss=(loss_sum[k] / steps_per_epoch).item(),
-                                train_acc=(correct[k] / steps_per_epoch).item(),
-                                test_acc=None if accs is None else accs[k],
-                                lr=lr_at(spec, step - 1, steps_per_epoch),
-                                seconds=time.perf_counter() - te))
-        if progress:
-            print(f"  epoch {epoch}/{spec.epochs}: train loss {np.mean([lg[-1]['train_loss'] for lg in logs]):.3f}"
-                  f" ({time.perf_counter() - te:.1f} s for {len(specs)} model(s))", flush=True)
-    seconds = (time.perf_counter() - t0) / len(specs)
+        first_epoch, elapsed = 1, 0.0
+        saved = _resume(checkpoint, specs) if checkpoint is not None else None
+        if saved is not None:
+            for k in range(K):
+                stack.load(k, saved["models"][k])
+            opt.load_state_dict(saved["optimizer"])
+            for gens, key in ((order_gens, "order"), (aug_gens, "aug"), (drop_gens, "dropout")):
+                for g, st in zip(gens, saved["generators"][key]):
+                    g.set_state(st)
+            states, logits, logs = saved["states"], saved["logits"], saved["logs"]
+            first_epoch, elapsed = saved["epoch"] + 1, saved["elapsed"]
+            print(f"  resuming {K} run(s) at epoch {first_epoch} of {spec.epochs} from {checkpoint}", flush=True)
+
+        def save_progress(epoch):
+            _checkpoint_save(checkpoint, dict(
+                specs=_spec_list(specs), epoch=epoch, elapsed=elapsed + time.perf_counter() - t0,
+                models=[stack.state(k) for k in range(K)], optimizer=opt.state_dict(),
+                generators=dict(order=[g.get_state() for g in order_gens], aug=[g.get_state() for g in aug_gens],
+                                dropout=[g.get_state() for g in drop_gens]),
+                states=states, logits=logits, logs=logs))
+
+        t0 = time.perf_counter()
+        last_save = _clock()
+        stack.train()
+        if first_epoch == 1:
+            snapshot(0)
+        step = (first_epoch - 1) * steps_per_epoch
+        for epoch in range(first_epoch, spec.epochs + 1):
+            te = time.perf_counter()
+            if spec.onset and epoch == spec.onset + 1:  # the sources switch on now
+                order_gens, aug_gens, drop_gens = generators(before_onset=False)
+            set_determinism(det_at(epoch), spec.precision)
+            plans = [data_mod.epoch_plan(n, bs, order_gens[k], aug_gens[k] if spec.augment else None, dev)
+                     for k in range(K)]
+            mimo_plans = [mimo_positions(steps_per_epoch, bs, spec, order_gens[k], dev) for k in range(K)]
+            idx = torch.stack([p[0] for p in plans], 1)                    # (steps, K, B)
+            if spec.augment:
+                shifts = torch.stack([p[1] for p in plans], 1).flatten(1, 2)  # (steps, K*B, 2)
+                flips = torch.stack([p[2] for p in plans], 1).flatten(1, 2)   # (steps, K*B)
+            loss_sum = torch.zeros(K, device=dev)
+            correct = torch.zeros(K, device=dev)
+            for it in range(steps_per_epoch):
+                lr = lr_at(spec, step, steps_per_epoch)
+                for group in opt.param_groups:
+                    group["lr"] = lr
+                x = data.train_x[idx[it]]                                  # (K, B, 3, H, W): one gather
+                if spec.augment:
+                    x = data_mod.crop_flip(x.flatten(0, 1), shifts[it], flips[it]).view(x.shape)
+                y = data.train_y[idx[it]]
+                if spec.mimo:
+                    pairs = [mimo_batch(x[k], y[k], spec, None if pos is None else pos[it])
+                             for k, pos in enumerate(mimo_plans)]
+                    x, y = torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
+                first = it == 0 and epoch == first_epoch
+                losses, accs = _first_step(loss_fn, stack, x, y) if first else loss_fn(x, y)
+                opt.zero_grad(set_to_none=True)
+                losses.sum().backward()
+                opt.step()
+                stack.apply_masks()  # pruned weights stay exactly zero
+                step += 1
+                loss_sum += losses.detach()
+                correct += accs
+            accs = snapshot(epoch)
+            epoch_s = time.perf_counter() - te
+            for k in range(K):
+                logs[k].append(dict(epoch=epoch, train_loss=(loss_sum[k] / steps_per_epoch).item(),
+                                    train_acc=(correct[k] / steps_per_epoch).item(),
+                                    test_acc=None if accs is None else accs[k],
+                                    lr=lr_at(spec, step - 1, steps_per_epoch),
+                                    seconds=epoch_s))
+            if progress:
+                print(f"  epoch {epoch}/{spec.epochs}: train loss {np.mean([lg[-1]['train_loss'] for lg in logs]):.3f}"
+                      f" ({epoch_s:.1f} s for {K} model(s))", flush=True)
+            now = _clock()
+            out_of_time = deadline is not None and epoch < spec.epochs and now + epoch_s > deadline
+            if checkpoint is not None and epoch < spec.epochs and (out_of_time or now - last_save >= CHECKPOINT_EVERY_S):
+                save_progress(epoch)
+                last_save = now
+            if out_of_time:
+                raise BudgetExhausted(f"the training budget ran out after epoch {epoch} of {spec.epochs} "
+                                      f"of a group of {K} runs" + (f"; progress kept in {checkpoint}" if checkpoint
+                                                                  else " (no checkpoint: progress lost)"))
+        seconds = (elapsed + time.perf_counter() - t0) / K
     labels = data.test_y.cpu().numpy()
-    return [Trained(s, states[k], logits[k], labels, logs[k], data.variant, str(dev), seconds)
+    return [Trained(s, states[k], logits[k], labels, logs[k], data.variant, str(dev), seconds, mode,
+                    loss_fn.compiled is not None)
             for k, s in enumerate(specs)]
+
+
+def _first_step(loss_fn: _LossFn, stack: Stack, x, y):
+    """The first compiled call: if compilation fails, undo what it changed (BN statistics) and
+    fall back to eager for the rest of the fit."""
+    if loss_fn.compiled is None:
+        return loss_fn(x, y)
+    buffers = [b.clone() for b in _buffers(stack)]
+    try:
+        losses, accs = loss_fn(x, y)
+        losses.sum().backward(retain_graph=True)  # compiles the backward now, inside the try
+        for p in stack.parameters():
+            p.grad = None
+        return losses, accs
+    except Exception as err:
+        with torch.no_grad():
+            for b, saved in zip(_buffers(stack), buffers):
+                b.copy_(saved)
+        for p in stack.parameters():
+            p.grad = None
+        loss_fn.fallback(err)
+        return loss_fn(x, y)
+
+
+def _buffers(stack: Stack) -> list[torch.Tensor]:
+    if stack.mode == "vmap":
+        return list(stack.buffers.values())
+    return [b for net in stack.nets for b in net.buffers()]
+
+
+def _resume(path: Path, specs: list[Spec]) -> dict | None:
+    """The saved progress of exactly this group, or None (absent, another group's, unreadable)."""
+    if not path.exists():
+        return None
+    try:
+        saved = torch.load(path, weights_only=False)
+    except Exception as err:  # a torn file: start afresh (its replacement is written atomically)
+        print(f"checkpoint {path} is unreadable ({type(err).__name__}); training from the start", file=sys.stderr)
+        return None
+    if saved.get("specs") != _spec_list(specs):
+        print(f"checkpoint {path} belongs to other runs; training from the start", file=sys.stderr)
+        return None
+    return saved
 
 
 # --------------------------------------------------------------------------------------------

@@ -157,3 +157,117 @@ def test_init_gain_scales_weight_matrices_only_and_default_keeps_the_key():
         else:
             assert torch.equal(b[name], t), name
     assert runs.spec_key(spec.replace(init_gain=1.0), "synthetic") == runs.spec_key(spec, "synthetic")
+
+
+# --------------------------------------------------------------------------- the GPU path, on CPU
+
+def test_a_deterministic_runs_bits_do_not_depend_on_what_trains_beside_it():
+    spec = BASE.replace(epochs=1, n_train=128, save_epochs=())
+    alone = train.fit([spec.with_seed(5)])[0]
+    in3 = train.fit([spec.with_seed(s) for s in (1, 5, 2)])[1]
+    in8 = train.fit([spec.with_seed(s) for s in (9, 8, 7, 6, 5, 4, 3, 2)])[4]
+    assert alone.mode == in3.mode == in8.mode == "loop"
+    assert states_equal(alone.states[1], in3.states[1]) and states_equal(alone.states[1], in8.states[1])
+    assert np.array_equal(alone.logits[1], in8.logits[1])
+
+
+def _numerics_flags():
+    return (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.deterministic,
+            torch.backends.cudnn.benchmark, train._numerics_state()["matmul"], train._numerics_state()["conv"])
+
+
+@pytest.mark.parametrize("precision", train.PRECISIONS)
+def test_a_fit_restores_determinism_and_precision_settings_even_when_it_fails(precision):
+    before = _numerics_flags()
+    spec = BASE.replace(epochs=1, n_train=64, dropout=0.0, precision=precision)
+    train.fit([spec])
+    assert _numerics_flags() == before
+    with pytest.raises(ValueError, match="bitflip"):
+        with train.numerics(True, precision):
+            assert torch.are_deterministic_algorithms_enabled()
+            train.parse_perturb("flip")
+    assert _numerics_flags() == before
+    with pytest.raises(ValueError, match="fp32, tf32, bf16"):
+        train.validate(spec.replace(precision="fp16"))
+
+
+def test_bf16_autocast_trains_and_differs_from_fp32():
+    spec = BASE.replace(epochs=1, n_train=128, dropout=0.0, augment=False, optimizer="sgd", lr=0.05)
+    a, b = train.fit([spec])[0], train.fit([spec.replace(precision="bf16")])[0]
+    assert all(torch.isfinite(t).all() for t in b.states[1].values())
+    assert not states_equal(a.states[1], b.states[1])
+    assert b.logits[1].dtype == np.float32
+
+
+def test_stacked_masks_keep_pruned_weights_at_zero_under_vmap(tmp_path, monkeypatch):
+    from helpers import pruning
+
+    monkeypatch.setenv("HELPERS_DATA_DIR", str(tmp_path))
+    spec = BASE.replace(dropout=0.0, epochs=1, n_train=128, deterministic=False, save_epochs=())
+    net = train.init_model(spec)
+    mask = {n: (torch.rand(p.shape, generator=torch.Generator().manual_seed(0)) > 0.5).float()
+            for n, p in net.named_parameters() if p.dim() >= 2}
+    masked = spec.replace(mask=pruning.store(mask))
+    out = train.fit([masked.with_seed(1), spec.with_seed(2), masked.with_seed(3)], mode="vmap")
+    for k in (0, 2):
+        for n, m in mask.items():
+            assert torch.all(out[k].states[1][n][m == 0] == 0), n
+    assert any((out[1].states[1][n][m == 0] != 0).any() for n, m in mask.items())  # unmasked model
+
+
+class FakeClock:
+    """Wall time that advances ``tick`` seconds at every reading (deadline tests, no sleeping)."""
+
+    def __init__(self, tick: float = 100.0):
+        self.t, self.tick = 1e9, tick
+
+    def __call__(self):
+        self.t += self.tick
+        return self.t
+
+
+def test_a_fit_stopped_at_its_deadline_resumes_to_the_same_bits(tmp_path, monkeypatch):
+    spec = BASE.replace(epochs=3, n_train=128, save_epochs=(0, 1, 2), optimizer="sgd", lr=0.05,
+                        schedule="cosine", warmup_epochs=0.5, momentum=0.9)
+    specs = [spec.with_seed(1), spec.with_seed(2)]
+    whole = train.fit(specs)
+    clock = FakeClock()
+    monkeypatch.setattr(train, "_clock", clock)
+    ckpt = tmp_path / "group.pt"
+    # readings: the start check (+1 tick), last_save (+2), then one at each epoch's end: +3 passes,
+    # +4 would end the next epoch past the deadline (+3.5): stop after epoch 2
+    with pytest.raises(train.BudgetExhausted, match="after epoch 2 of 3"):
+        train.fit(specs, checkpoint=ckpt, deadline=clock.t + 3.5 * clock.tick)
+    assert ckpt.exists()
+    resumed = train.fit(specs, checkpoint=ckpt)
+    for w, r in zip(whole, resumed):
+        assert sorted(r.states) == [0, 1, 2, 3]
+        for e in r.states:
+            assert states_equal(w.states[e], r.states[e]), e
+            assert np.array_equal(w.logits[e], r.logits[e])
+        assert [x["train_loss"] for x in w.log] == [x["train_loss"] for x in r.log]
+    # a checkpoint of other runs is ignored, not loaded
+    other = train.fit([spec.with_seed(3), spec.with_seed(4)], checkpoint=ckpt)
+    assert other[0].log[0]["epoch"] == 1
+
+
+def test_an_expired_deadline_trains_nothing_and_the_runs_cache_resumes(tmp_path, monkeypatch):
+    from helpers import runs
+
+    monkeypatch.setenv("HELPERS_DATA_DIR", str(tmp_path))
+    spec = BASE.replace(epochs=2, n_train=128, save_epochs=())
+    monkeypatch.setenv("HELPERS_DEADLINE", "1")  # long past
+    with pytest.raises(train.BudgetExhausted, match="0 of 2 runs"):
+        runs.get([spec.with_seed(1), spec.with_seed(2)], progress=False)
+    assert not any(p for p in runs.runs_dir().glob("*") if p.name != "_partial")
+    clock = FakeClock()
+    monkeypatch.setattr(train, "_clock", clock)
+    monkeypatch.setenv("HELPERS_DEADLINE", str(clock.t + 6.5 * clock.tick))
+    with pytest.raises(train.BudgetExhausted, match="1 of 2 runs were trained"):
+        runs.get([spec.with_seed(1), spec.with_seed(2)], progress=False)  # groups of one on a CPU
+    assert len(list(runs.partial_dir().glob("*.pt"))) == 1
+    monkeypatch.delenv("HELPERS_DEADLINE")
+    got = runs.get([spec.with_seed(1), spec.with_seed(2)], progress=False)
+    alone = train.fit([spec.with_seed(2)])[0]
+    assert states_equal(got[1].state(2), alone.states[2])
+    assert not list(runs.partial_dir().glob("*.pt"))
