@@ -11,8 +11,13 @@ ifneq ($(SHARED_PACK),)
 export CIFAR10_PACK ?= $(abspath $(SHARED_PACK))
 endif
 PY      := $(VENV)/bin/python
+# make book BUDGET=MINUTES: training stops before the budget is spent; the same command resumes.
+BUDGET  ?=
+# gpu-check runs where the GPU is: this checkout's .venv if it exists, else the machine's python3
+# (an offline GPU machine with torch; pytest from ../shared/tools/device-wheels.sh pytest).
+GPU_PY  ?= $(if $(wildcard $(PY)),$(PY),python3)
 
-.PHONY: .venv book test data bench clean
+.PHONY: .venv book test data bench gpu-check clean
 
 # The environment: requirements, this package (editable), and a python3 kernelspec for papermill.
 $(VENV)/.stamp: requirements.txt pyproject.toml
@@ -26,7 +31,7 @@ $(VENV)/.stamp: requirements.txt pyproject.toml
 
 # Decode CIFAR-10, execute every notebook into book/, write the scorecard, build _build/html.
 book: $(VENV)/.stamp
-	$(PY) -m helpers book --profile $(PROFILE)
+	$(PY) -m helpers book --profile $(PROFILE) $(if $(BUDGET),--budget $(BUDGET))
 
 # Unit tests, then every notebook at profile smoke in a scratch book built with -W.
 test: $(VENV)/.stamp
@@ -40,6 +45,16 @@ bench: $(VENV)/.stamp
 	@shopt -s nullglob; files=(bench/*.py); \
 	if [ $${#files[@]} -eq 0 ]; then echo "bench: no benchmarks in bench/"; fi; \
 	for f in "$${files[@]}"; do echo "== $$f"; $(PY) "$$f" || exit 1; done
+
+# On a CUDA machine (about 5 minutes on one H100): the tests marked `cuda` (determinism across group
+# sizes and across a resume, the one-ulp change in fp32, precision restored, compiled vs eager), then
+# the training benchmark (bench/results/). Without CUDA: one line, exit 0.
+gpu-check:
+	@$(GPU_PY) -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null \
+	  || { echo "gpu-check: no CUDA device on this machine; nothing to check"; exit 0; } ; \
+	set -e; mkdir -p bench/results; \
+	$(GPU_PY) -m pytest -q -m cuda -p no:cacheprovider tests/test_cuda.py; \
+	$(GPU_PY) bench/bench_train.py --json bench/results/train-$$($(GPU_PY) -c "import torch; print(torch.cuda.get_device_name(0).replace(' ', '-'))").json
 
 # Build outputs and caches of tools only: data/ (the dataset and runs caches) is never touched.
 clean:

@@ -452,12 +452,14 @@ class Stack:
             for net, g in zip(self.nets, gens):
                 models.set_dropout_generator(net, g)
 
-    def forward(self, xs: torch.Tensor) -> torch.Tensor:
-        """(K, B, ...) inputs -> (K, B, classes) logits, in the current train/eval mode."""
+    def forward(self, xs: torch.Tensor, one=None) -> torch.Tensor:
+        """(K, B, ...) inputs -> (K, B, classes) logits, in the current train/eval mode; in loop
+        mode ``one(net, x)`` runs one model (default: ``net(x)``)."""
         if self.mode == "vmap":
             f = lambda p, b, x: functional_call(self.base, (p, b), (x,))  # noqa: E731
             return vmap(f, randomness="error")(self.params, self.buffers, xs)
-        return torch.stack([net(xs[k].contiguous(memory_format=torch.channels_last))
+        one = one or _call
+        return torch.stack([one(net, xs[k].contiguous(memory_format=torch.channels_last))
                             for k, net in enumerate(self.nets)])
 
     def state(self, k: int) -> dict:
@@ -500,35 +502,44 @@ def cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return -(logp * F.one_hot(labels, logits.shape[-1])).sum(-1).mean(-1)
 
 
+def _call(net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """One model on one batch: the unit that loop mode compiles (once for all K modules, which
+    share their structure, so each model keeps the kernels it would have alone)."""
+    return net(x)
+
+
 class _LossFn:
     """(K, B, ...) inputs and labels -> per-model (losses, accuracies): eager, or compiled by
-    ``torch.compile`` where asked. A compilation that fails (no compiler, an unsupported op)
-    is reported in one line and the fit continues eagerly; the caller redoes the step."""
+    ``torch.compile`` where asked (``mode``: 'default', 'reduce-overhead' = CUDA graphs, ...). In
+    loop mode the one-model forward is compiled, in vmap mode the stacked forward. A compilation
+    that fails (no compiler, an unsupported op) is reported in one line and the fit continues
+    eagerly (see :func:`_first_step`)."""
 
-    def __init__(self, stack: Stack, spec: Spec, device: torch.device, compile: bool):
+    def __init__(self, stack: Stack, spec: Spec, device: torch.device, compile_mode: str | None):
         self.stack, self.spec, self.device = stack, spec, device
-        self.compiled = None
-        if compile:
+        self.compiled, self.one, self.forward = False, _call, stack.forward
+        if compile_mode:
             try:
-                self.compiled = torch.compile(self.eager)
+                if stack.mode == "loop":
+                    self.one = torch.compile(_call, mode=compile_mode)
+                else:
+                    self.forward = torch.compile(stack.forward, mode=compile_mode)
+                self.compiled = True
             except Exception as err:  # torch.compile unavailable (e.g. Python too new for dynamo)
                 self.fallback(err)
 
-    def eager(self, xs: torch.Tensor, ys: torch.Tensor):
+    def __call__(self, xs: torch.Tensor, ys: torch.Tensor):
         with autocast(self.spec, self.device):
-            out = self.stack.forward(xs)
+            out = self.forward(xs) if self.stack.mode == "vmap" else self.stack.forward(xs, self.one)
         out = out.float()  # the loss in float32 (a no-op without autocast)
         losses = cross_entropy(out.flatten(1, -2), ys.flatten(1))  # MIMO: the mean over heads too
         correct = (out.argmax(-1) == ys).float().flatten(1).mean(1)
         return losses, correct.detach()
 
     def fallback(self, err: Exception) -> None:
-        print(f"torch.compile failed ({type(err).__name__}: {str(err).strip().splitlines()[0][:200] if str(err).strip() else ''});"
-              " training eagerly", file=sys.stderr, flush=True)
-        self.compiled = None
-
-    def __call__(self, xs, ys):
-        return (self.compiled or self.eager)(xs, ys)
+        why = (str(err).strip().splitlines() or [""])[0][:200]
+        print(f"torch.compile failed ({type(err).__name__}: {why}); training eagerly", file=sys.stderr, flush=True)
+        self.compiled, self.one, self.forward = False, _call, self.stack.forward
 
 
 def _checkpoint_save(path: Path, payload: dict) -> None:
@@ -555,8 +566,9 @@ def fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", prog
 
     * ``mode`` -- 'loop', 'vmap' or 'auto': a loop for deterministic fits (each model runs the
       kernels it would run alone, so its bits do not depend on K), else :data:`BATCHING`.
-    * ``compile`` -- True, False or 'auto' (:data:`COMPILE` for fits that are not deterministic
-      and have no dropout).
+    * ``compile`` -- False, True (= 'default'), a ``torch.compile`` mode ('reduce-overhead':
+      CUDA graphs; 'max-autotune-no-cudagraphs') or 'auto' (:data:`COMPILE` for fits that are
+      not deterministic and have no dropout).
     * ``checkpoint`` -- a file: if it holds this group's progress, training resumes from it
       (bitwise as if never interrupted); progress is written there every
       :data:`CHECKPOINT_EVERY_S` seconds (``HELPERS_CHECKPOINT_S``) and at the deadline.
@@ -596,7 +608,7 @@ def fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", prog
             opt = torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay)
         if compile == "auto":
             compile = COMPILE[dev.type] and not spec.deterministic and not spec.onset and not dropout
-        loss_fn = _LossFn(stack, spec, dev, bool(compile))
+        loss_fn = _LossFn(stack, spec, dev, ("default" if compile is True else compile) or None)
         cast = lambda: autocast(spec, dev)  # noqa: E731
 
         def generators(before_onset: bool):
@@ -689,14 +701,16 @@ def fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", prog
                 step += 1
                 loss_sum += losses.detach()
                 correct += accs
+            train_loss = (loss_sum / steps_per_epoch).tolist()  # the epoch's one wait for the device
+            train_acc = (correct / steps_per_epoch).tolist()
+            train_s = time.perf_counter() - te
             accs = snapshot(epoch)
             epoch_s = time.perf_counter() - te
             for k in range(K):
-                logs[k].append(dict(epoch=epoch, train_loss=(loss_sum[k] / steps_per_epoch).item(),
-                                    train_acc=(correct[k] / steps_per_epoch).item(),
+                logs[k].append(dict(epoch=epoch, train_loss=train_loss[k], train_acc=train_acc[k],
                                     test_acc=None if accs is None else accs[k],
                                     lr=lr_at(spec, step - 1, steps_per_epoch),
-                                    seconds=epoch_s))
+                                    seconds=epoch_s, train_seconds=train_s))
             if progress:
                 print(f"  epoch {epoch}/{spec.epochs}: train loss {np.mean([lg[-1]['train_loss'] for lg in logs]):.3f}"
                       f" ({epoch_s:.1f} s for {K} model(s))", flush=True)
@@ -712,14 +726,14 @@ def fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", prog
         seconds = (elapsed + time.perf_counter() - t0) / K
     labels = data.test_y.cpu().numpy()
     return [Trained(s, states[k], logits[k], labels, logs[k], data.variant, str(dev), seconds, mode,
-                    loss_fn.compiled is not None)
+                    loss_fn.compiled)
             for k, s in enumerate(specs)]
 
 
 def _first_step(loss_fn: _LossFn, stack: Stack, x, y):
     """The first compiled call: if compilation fails, undo what it changed (BN statistics) and
     fall back to eager for the rest of the fit."""
-    if loss_fn.compiled is None:
+    if not loss_fn.compiled:
         return loss_fn(x, y)
     buffers = [b.clone() for b in _buffers(stack)]
     try:

@@ -4,7 +4,8 @@
 * ``no_data``: a private empty ``HELPERS_DATA_DIR`` and no CIFAR-10 source at all;
 * ``cifar10_pack``: the offline JPEG pack's path, or the test is skipped;
 * ``make_notebook``: writes a tiny parameterized source notebook into a temporary folder;
-* ``cli``: runs ``python -m helpers ...`` in a subprocess from the repository root.
+* ``cli``: runs ``python -m helpers ...`` in a subprocess from the repository root;
+* ``fake_clock``: the trainer's wall clock advancing 100 s at every reading (deadlines).
 """
 from __future__ import annotations
 
@@ -101,3 +102,24 @@ def cli():
                               capture_output=True, text=True, timeout=timeout)
 
     return run
+
+
+class FakeClock:
+    """Wall time that advances ``tick`` seconds at every reading (deadline tests, no sleeping)."""
+
+    def __init__(self, tick: float = 100.0):
+        self.t, self.tick = 1e9, tick
+
+    def __call__(self):
+        self.t += self.tick
+        return self.t
+
+
+@pytest.fixture
+def fake_clock(monkeypatch) -> FakeClock:
+    """``helpers.train``'s clock replaced by a :class:`FakeClock` for the test."""
+    from helpers import train
+
+    clock = FakeClock()
+    monkeypatch.setattr(train, "_clock", clock)
+    return clock

@@ -122,3 +122,24 @@ def test_scratch_book_copies_configuration_and_prose_only(tmp_path):
         assert (dst / name).is_file(), name
     assert not list((dst / "book").glob("*.ipynb"))
     assert not (dst / "book" / "claims").exists()
+
+
+def test_a_spent_budget_stops_the_run_and_says_how_to_resume(cli, make_notebook, tmp_path):
+    """The kernel sees HELPERS_DEADLINE; a BudgetExhausted in a chapter stops the run (exit 3)
+    before the next chapter, and the last line is the same command to resume."""
+    cell = ("import os, time\nfrom helpers import train\n"
+            "assert float(os.environ['HELPERS_DEADLINE']) > time.time()\n"
+            "raise train.BudgetExhausted('the training budget ran out after epoch 1 of 3')")
+    nb = make_notebook("01_tiny", cells=[cell])
+    make_notebook("02_next", cells=["print('ran')"])
+    args = ("run", "all", "--profile", "smoke", "--dataset", "synthetic", "--budget", "5",
+            "--out", str(tmp_path / "out"))
+    proc = cli(*args, env={"HELPERS_NOTEBOOKS_DIR": nb.parent})
+    assert proc.returncode == 3, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    line = proc.stderr.strip().splitlines()[-1]  # (the kernel may log its shutdown above it)
+    assert line.startswith("error: ") and "01_tiny" in line and "not finished: 01_tiny, 02_next" in line
+    assert line.endswith("python -m helpers " + " ".join(args))
+    assert not (tmp_path / "out" / "02_next.ipynb").exists()
+    proc = cli(*args[:-4], "--budget", "0", env={"HELPERS_NOTEBOOKS_DIR": nb.parent})
+    assert proc.returncode == 2 and "positive" in one_error_line(proc)

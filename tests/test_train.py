@@ -215,24 +215,12 @@ def test_stacked_masks_keep_pruned_weights_at_zero_under_vmap(tmp_path, monkeypa
     assert any((out[1].states[1][n][m == 0] != 0).any() for n, m in mask.items())  # unmasked model
 
 
-class FakeClock:
-    """Wall time that advances ``tick`` seconds at every reading (deadline tests, no sleeping)."""
-
-    def __init__(self, tick: float = 100.0):
-        self.t, self.tick = 1e9, tick
-
-    def __call__(self):
-        self.t += self.tick
-        return self.t
-
-
-def test_a_fit_stopped_at_its_deadline_resumes_to_the_same_bits(tmp_path, monkeypatch):
+def test_a_fit_stopped_at_its_deadline_resumes_to_the_same_bits(tmp_path, fake_clock):
     spec = BASE.replace(epochs=3, n_train=128, save_epochs=(0, 1, 2), optimizer="sgd", lr=0.05,
                         schedule="cosine", warmup_epochs=0.5, momentum=0.9)
     specs = [spec.with_seed(1), spec.with_seed(2)]
     whole = train.fit(specs)
-    clock = FakeClock()
-    monkeypatch.setattr(train, "_clock", clock)
+    clock = fake_clock
     ckpt = tmp_path / "group.pt"
     # readings: the start check (+1 tick), last_save (+2), then one at each epoch's end: +3 passes,
     # +4 would end the next epoch past the deadline (+3.5): stop after epoch 2
@@ -251,7 +239,7 @@ def test_a_fit_stopped_at_its_deadline_resumes_to_the_same_bits(tmp_path, monkey
     assert other[0].log[0]["epoch"] == 1
 
 
-def test_an_expired_deadline_trains_nothing_and_the_runs_cache_resumes(tmp_path, monkeypatch):
+def test_an_expired_deadline_trains_nothing_and_the_runs_cache_resumes(tmp_path, monkeypatch, fake_clock):
     from helpers import runs
 
     monkeypatch.setenv("HELPERS_DATA_DIR", str(tmp_path))
@@ -260,8 +248,7 @@ def test_an_expired_deadline_trains_nothing_and_the_runs_cache_resumes(tmp_path,
     with pytest.raises(train.BudgetExhausted, match="0 of 2 runs"):
         runs.get([spec.with_seed(1), spec.with_seed(2)], progress=False)
     assert not any(p for p in runs.runs_dir().glob("*") if p.name != "_partial")
-    clock = FakeClock()
-    monkeypatch.setattr(train, "_clock", clock)
+    clock = fake_clock
     monkeypatch.setenv("HELPERS_DEADLINE", str(clock.t + 6.5 * clock.tick))
     with pytest.raises(train.BudgetExhausted, match="1 of 2 runs were trained"):
         runs.get([spec.with_seed(1), spec.with_seed(2)], progress=False)  # groups of one on a CPU
@@ -271,3 +258,19 @@ def test_an_expired_deadline_trains_nothing_and_the_runs_cache_resumes(tmp_path,
     alone = train.fit([spec.with_seed(2)])[0]
     assert states_equal(got[1].state(2), alone.states[2])
     assert not list(runs.partial_dir().glob("*.pt"))
+
+
+def test_a_compile_that_fails_falls_back_to_eager_with_the_same_bits(monkeypatch, capsys):
+    def broken(fn):
+        def call(*args, **kwargs):
+            fn(*args, **kwargs)  # as if the forward ran (BN statistics move) before the failure
+            raise RuntimeError("inductor: no working C++ compiler")
+        return call
+
+    spec = train.Spec(model="resnet8", width=0.5, dataset="synthetic", n_train=128, n_test=64, epochs=1,
+                      batch_size=32, lr=0.05, deterministic=False)
+    eager = train.fit([spec], compile=False)[0]
+    monkeypatch.setattr(torch, "compile", broken)
+    fell = train.fit([spec], compile=True)[0]
+    assert not fell.compiled and "torch.compile failed" in capsys.readouterr().err
+    assert states_equal(eager.states[1], fell.states[1])
