@@ -16,6 +16,7 @@ BUDGET  ?=
 # gpu-check runs where the GPU is: this checkout's .venv if it exists, else the machine's python3
 # (an offline GPU machine with torch; pytest from ../shared/tools/device-wheels.sh pytest).
 GPU_PY  ?= $(if $(wildcard $(PY)),$(PY),python3)
+RESULTS ?= bench/results
 
 .PHONY: .venv book test data bench gpu-check clean
 
@@ -52,9 +53,9 @@ bench: $(VENV)/.stamp
 gpu-check:
 	@$(GPU_PY) -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null \
 	  || { echo "gpu-check: no CUDA device on this machine; nothing to check"; exit 0; } ; \
-	set -e; mkdir -p bench/results; \
+	set -e; mkdir -p $(RESULTS); \
 	$(GPU_PY) -m pytest -q -m cuda -p no:cacheprovider tests/test_cuda.py; \
-	$(GPU_PY) bench/bench_train.py --json bench/results/train-$$($(GPU_PY) -c "import torch; print(torch.cuda.get_device_name(0).replace(' ', '-'))").json
+	$(GPU_PY) bench/bench_train.py --json $(RESULTS)/train-$$($(GPU_PY) -c "import torch; print(torch.cuda.get_device_name(0).replace(' ', '-'))").json
 
 # Build outputs and caches of tools only: data/ (the dataset and runs caches) is never touched.
 clean:
