@@ -45,6 +45,11 @@ def resolve_profile(name: str) -> str:
 #   seeds               number of independent runs (R)
 #   save_epochs         checkpoints kept along each trajectory (0 = the initialization)
 #   device              'auto', 'cpu' or 'cuda'
+#   precision           the arithmetic of training on a GPU (helpers.train.Spec.precision):
+#                       'fp32' (TF32 off; with deterministic kernels, bitwise repeatable: every
+#                       bitwise claim and every smoke/cpu preset), 'tf32', or 'bf16' (bfloat16
+#                       autocast, weights and optimizer in fp32: where speed matters and no claim
+#                       rests on bits). On a CPU 'fp32' and 'tf32' are the same arithmetic.
 #   dataset             'auto' (real CIFAR-10, torchvision or the JPEG pack) or 'synthetic'
 # --------------------------------------------------------------------------------------------
 
@@ -61,6 +66,7 @@ _MODES_COMMON = dict(
     dataset="auto",
     tsne_examples=2000,
     deterministic=True,
+    precision="fp32",
     # Part 2 (subspaces, seed 004 §4.2-§5). swag_epochs: the late iterates kept for the weight
     # average and the two Gaussians; rank: of the low-rank Gaussian (the source's rank 4 on
     # CIFAR-10); samples: accepted samples per sampler and run for the ensembles (the source's 10);
@@ -113,6 +119,8 @@ CHAPTERS: dict[str, dict[str, dict]] = {
             model="resnet20", n_train=None, epochs=30, batch_size=128,
             optimizer="sgd", lr=0.1, momentum=0.9, weight_decay=5e-4, schedule="cosine",
             warmup_epochs=2, augment=True, seeds=6, deterministic=False,
+            # bf16: no claim of this chapter rests on bits (measured differences are between seeds)
+            precision="bf16",
             save_epochs=(0, 1, 2, 3, 5, 10, 15, 20, 25, 30),
             swag_epochs=tuple(range(21, 31)), accuracy_floor=0.85, shift_examples=None,
         ),
@@ -126,7 +134,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
         "smoke": dict(
             model="smallcnn", width=0.5, dropout=0.0, dataset="auto", n_train=256, n_test=200,
             epochs=2, batch_size=32, optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4,
-            schedule="cosine", warmup_epochs=0.5, augment=True, seeds=3, device="auto",
+            schedule="cosine", warmup_epochs=0.5, augment=True, seeds=3, device="auto", precision="fp32",
             sources=("init", "order", "aug", "cudnn", "order+aug", "all", "bitflip"),
             control_runs=2, cka_runs=3, cka_examples=100,
             depth_models=("linear", "fc1", "conv1"), depth_lr=0.01, depth_epochs=2,
@@ -137,7 +145,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
         "cpu": dict(
             model="smallcnn", width=1, dropout=0.0, dataset="auto", n_train=4000, n_test=2000,
             epochs=10, batch_size=32, optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4,
-            schedule="cosine", warmup_epochs=1, augment=True, seeds=6, device="auto",
+            schedule="cosine", warmup_epochs=1, augment=True, seeds=6, device="auto", precision="fp32",
             sources=("init", "order", "aug", "cudnn", "order+aug", "all", "bitflip"),
             control_runs=3, cka_runs=4, cka_examples=500,
             depth_models=("linear", "fc1", "conv1"), depth_lr=0.01, depth_epochs=10,
@@ -148,7 +156,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
         "gpu": dict(
             model="resnet14", width=1, dropout=0.0, dataset="auto", n_train=None, n_test=None,
             epochs=30, batch_size=512, optimizer="sgd", lr=0.4, momentum=0.9, weight_decay=5e-4,
-            schedule="cosine", warmup_epochs=3, augment=True, seeds=10, device="auto",
+            schedule="cosine", warmup_epochs=3, augment=True, seeds=10, device="auto", precision="fp32",
             sources=("init", "order", "aug", "cudnn", "order+cudnn", "order+aug+cudnn", "all", "bitflip"),
             control_runs=3, cka_runs=6, cka_examples=2000,
             depth_models=("linear", "fc1", "conv1"), depth_lr=0.01, depth_epochs=30,
@@ -168,7 +176,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
         "smoke": dict(
             model="conv2", width=0.125, dataset="auto", n_train=500, n_test=400, epochs=2, batch_size=60,
             optimizer="adam", lr=1e-3, momentum=0.9, weight_decay=0.0, schedule="const", warmup_epochs=0,
-            augment=False, device="auto", scope="layer", rate_conv=0.2, rate_fc=0.4, rate_output=0.2,
+            augment=False, device="auto", precision="fp32", scope="layer", rate_conv=0.2, rate_fc=0.4, rate_output=0.2,
             rounds=2, seeds=2, widths=(0.0625, 0.125), match_tol=1.5, es_points=2,
             # rn_width 0.5, not 0.25: with 4 input channels, the channels-last 1x1 stride-2 shortcut's
             # weight gradient never returns in torch 2.14.1's oneDNN kernel on an AMD EPYC (measured)
@@ -188,7 +196,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
         "cpu": dict(
             model="conv2", width=0.25, dataset="auto", n_train=4000, n_test=2000, epochs=8, batch_size=60,
             optimizer="adam", lr=1e-3, momentum=0.9, weight_decay=0.0, schedule="const", warmup_epochs=0,
-            augment=False, device="auto", scope="layer", rate_conv=0.25, rate_fc=0.45, rate_output=0.25,
+            augment=False, device="auto", precision="fp32", scope="layer", rate_conv=0.25, rate_fc=0.45, rate_output=0.25,
             rounds=5, seeds=2, widths=(0.0625, 0.125, 0.25), match_tol=1.5, es_points=8,
             rn_model="resnet20", rn_width=0.5, rn_n_train=1500, rn_epochs=8, rn_batch_size=64,
             rn_optimizer="sgd", rn_lr=0.1, rn_weight_decay=5e-4, rn_schedule="const", rn_warmup_epochs=0,
@@ -203,7 +211,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
         "gpu": dict(
             model="conv2", width=1, dataset="auto", n_train=None, n_test=10000, epochs=24, batch_size=60,
             optimizer="adam", lr=2e-4, momentum=0.9, weight_decay=0.0, schedule="const", warmup_epochs=0,
-            augment=False, device="auto", scope="layer", rate_conv=0.1, rate_fc=0.2, rate_output=0.1,
+            augment=False, device="auto", precision="bf16", scope="layer", rate_conv=0.1, rate_fc=0.2, rate_output=0.1,
             rounds=14, seeds=2, widths=(0.25, 0.5, 1), match_tol=1.0, es_points=12,
             rn_model="resnet20", rn_width=1, rn_n_train=None, rn_epochs=40, rn_batch_size=128,
             rn_optimizer="sgd", rn_lr=0.1, rn_weight_decay=5e-4, rn_schedule="cosine", rn_warmup_epochs=0,
@@ -222,6 +230,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
             rho=0.0, batch_rep=2, ref_width=1, dropout=0.0, dataset="auto", n_train=512, n_test=256,
             epochs=1, batch_size=128, optimizer="adam", lr=2e-3, momentum=0.9, weight_decay=0.0,
             schedule="cosine", warmup_epochs=0, augment=True, device="auto", deterministic=True,
+            precision="fp32",
         ),
         # Two shared CPU cores: ResNet20 is ~200 img/s there, so the backbone is Fort et al.'s
         # SmallCNN (16/32/32 channels times width) at widths 0.5, 1, 1.5 (6k, 19k, 40k parameters;
@@ -234,6 +243,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
             rho=0.0, batch_rep=1, ref_width=1, dropout=0.0, dataset="auto", n_train=4000, n_test=None,
             epochs=10, batch_size=128, optimizer="adam", lr=2e-3, momentum=0.9, weight_decay=0.0,
             schedule="cosine", warmup_epochs=0, augment=True, device="auto", deterministic=True,
+            precision="fp32",
         ),
         # The source's scale: ResNet20v1 on full CIFAR-10 at widths 1, 2, 4 (0.27M, 1.1M, 4.3M
         # parameters), SGD + momentum, 2 warmup epochs then cosine, weight decay 5e-4, batch 128,
@@ -244,6 +254,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
             rho=0.0, batch_rep=4, ref_width=1, dropout=0.0, dataset="auto", n_train=None, n_test=None,
             epochs=60, batch_size=128, optimizer="sgd", lr=0.1, momentum=0.9, weight_decay=5e-4,
             schedule="cosine", warmup_epochs=2, augment=True, device="auto", deterministic=False,
+            precision="bf16",  # no bitwise claim; speed matters
         ),
     },
     # Chapter 01, the loss landscape (seeds 000 §1/§5, 002, 004 App. A / Fig 5). One recipe
@@ -264,7 +275,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
         "smoke": dict(
             model="smallcnn", width=1, dropout=0.0, dataset="auto", n_train=512, n_test=200,
             epochs=2, batch_size=64, optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4,
-            schedule="cosine", warmup_epochs=0, augment=False, seeds=2, device="auto",
+            schedule="cosine", warmup_epochs=0, augment=False, seeds=2, device="auto", precision="fp32",
             parent_epoch=1, child_lr=0.02, n_eval=256, bn_examples=256, line_points=3,
             radial_points=3, radial_range=(-0.2, 1.2), slice_points=3, slice_range=1.0,
             hessian_examples=64, lanczos_iters=3, widths=(0.5, 1), width_seeds=2,
@@ -279,7 +290,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
         "cpu": dict(
             model="smallcnn", width=1, dropout=0.0, dataset="auto", n_train=5000, n_test=1000,
             epochs=8, batch_size=128, optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4,
-            schedule="cosine", warmup_epochs=0.5, augment=False, seeds=3, device="auto",
+            schedule="cosine", warmup_epochs=0.5, augment=False, seeds=3, device="auto", precision="fp32",
             parent_epoch=2, child_lr=0.02, n_eval=1000, bn_examples=500, line_points=11,
             radial_points=9, radial_range=(-0.2, 1.2), slice_points=9, slice_range=1.0,
             hessian_examples=512, lanczos_iters=16, widths=(0.25, 0.5, 1, 2), width_seeds=3,
@@ -292,7 +303,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
         "gpu": dict(
             model="resnet20", width=1, dropout=0.0, dataset="auto", n_train=None, n_test=5000,
             epochs=30, batch_size=128, optimizer="sgd", lr=0.1, momentum=0.9, weight_decay=5e-4,
-            schedule="cosine", warmup_epochs=2, augment=True, seeds=4, device="auto",
+            schedule="cosine", warmup_epochs=2, augment=True, seeds=4, device="auto", precision="bf16",
             parent_epoch=5, child_lr=0.02, n_eval=10000, bn_examples=5000, line_points=21,
             radial_points=21, radial_range=(-0.2, 1.2), slice_points=21, slice_range=1.0,
             hessian_examples=5000, lanczos_iters=40, widths=(0.5, 1, 2, 4), width_seeds=3,

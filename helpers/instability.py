@@ -48,6 +48,7 @@ def base_spec(P, **changes) -> train.Spec:
         n_test=P.n_test, epochs=P.epochs, batch_size=P.batch_size, optimizer=P.optimizer, lr=P.lr,
         momentum=P.momentum, weight_decay=P.weight_decay, schedule=P.schedule,
         warmup_epochs=P.warmup_epochs, augment=P.augment,
+        precision=P.precision,  # fp32 at every profile: the chapter's claims rest on bits
     ).with_seed(HELD)
     return spec.replace(**changes)
 

@@ -52,7 +52,7 @@ def spec_from(P, prefix: str = "", seed: int = 1, **changes) -> train.Spec:
         model=g("model"), width=g("width"), dataset=P.dataset, n_train=g("n_train"), n_test=P.n_test,
         epochs=g("epochs"), batch_size=g("batch_size"), optimizer=g("optimizer"), lr=g("lr"),
         momentum=P.momentum, weight_decay=g("weight_decay"), schedule=g("schedule"),
-        warmup_epochs=g("warmup_epochs"), augment=g("augment"),
+        warmup_epochs=g("warmup_epochs"), augment=g("augment"), precision=P.precision,
         save_epochs=kept_epochs(g("epochs"), P.es_points) if not prefix else (0, P.rn_rewind_epoch, g("epochs")),
     ).with_seed(seed)
     return spec.replace(**changes)

@@ -39,6 +39,7 @@ def base_spec(P, width: float) -> train.Spec:
         n_test=P.n_test, epochs=P.epochs, batch_size=P.batch_size, optimizer=P.optimizer, lr=P.lr,
         momentum=P.momentum, weight_decay=P.weight_decay, schedule=P.schedule,
         warmup_epochs=P.warmup_epochs, augment=P.augment, deterministic=P.deterministic,
+        precision=P.precision,
     ).with_seed(SEED)
 
 
