@@ -129,7 +129,9 @@ CHAPTERS: dict[str, dict[str, dict]] = {
     # Extra keys: sources (the rows of Table 1), control_runs (identical deterministic runs),
     # cka_runs / cka_examples (models and test images per CKA estimate), depth_models /
     # depth_lr / depth_epochs (Table 8), onset_source / onset_epochs (Fig 2), snapshots (cycles
-    # of the snapshot ensemble) and vanilla_pool (independent all-source runs for Table 5).
+    # of the snapshot ensemble) and vanilla_pool (independent all-source runs for Table 5),
+    # depth_seeds (runs per row of Table 8), div_epochs (the epochs the bit-flip runs and their
+    # reference keep, weights included, for the divergence figures; None = every epoch).
     "05_instability": {
         "smoke": dict(
             model="smallcnn", width=0.5, dropout=0.0, dataset="auto", n_train=256, n_test=200,
@@ -139,6 +141,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
             control_runs=2, cka_runs=3, cka_examples=100,
             depth_models=("linear", "fc1", "conv1"), depth_lr=0.01, depth_epochs=2,
             onset_source="order+aug", onset_epochs=(1,), snapshots=2, vanilla_pool=4,
+            depth_seeds=3, div_epochs=None,
         ),
         # Two CPU cores: Fort et al.'s SmallCNN (no dropout) on a 4,000-image subset, 10 epochs of
         # batch 32 (1,250 SGD steps: a one-bit change needs a few hundred steps to grow).
@@ -150,6 +153,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
             control_runs=3, cka_runs=4, cka_examples=500,
             depth_models=("linear", "fc1", "conv1"), depth_lr=0.01, depth_epochs=10,
             onset_source="order+aug", onset_epochs=(1, 3, 5), snapshots=5, vanilla_pool=10,
+            depth_seeds=6, div_epochs=None,
         ),
         # The paper's ResNet-14 and recipe (max lr 0.4, batch 512, 3 warmup epochs, cosine,
         # weight decay 5e-4, crops and flips) on full CIFAR-10, but 30 epochs instead of 500.
@@ -161,6 +165,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
             control_runs=3, cka_runs=6, cka_examples=2000,
             depth_models=("linear", "fc1", "conv1"), depth_lr=0.01, depth_epochs=30,
             onset_source="order", onset_epochs=(1, 3, 6, 15), snapshots=5, vanilla_pool=30,
+            depth_seeds=10, div_epochs=None,
         ),
     },
     # Lottery tickets (Frankle & Carbin 2019, seed 003; seed 000 §2). Keys: the Conv-k part
@@ -223,11 +228,12 @@ CHAPTERS: dict[str, dict[str, dict]] = {
     # naive_members (M of the naive multi-head control, one input), ensemble_size (independent
     # M = 1 runs per width, for the deep ensemble), rho / batch_rep (input and batch repetition,
     # applied to every MIMO network, M = 1 included, as the reference script does), ref_width (the
-    # width whose M = 1, 2, 3 are compared with the source's ResNet20 figures).
+    # width whose M = 1, 2, 3 are compared with the source's ResNet20 figures), seeds (independent
+    # runs of every MIMO and naive network; the tables read the first).
     "04_mimo": {
         "smoke": dict(
             model="smallcnn", widths=(0.5, 1), members=(1, 2, 3), naive_members=3, ensemble_size=3,
-            rho=0.0, batch_rep=2, ref_width=1, dropout=0.0, dataset="auto", n_train=512, n_test=256,
+            rho=0.0, batch_rep=2, ref_width=1, seeds=1, dropout=0.0, dataset="auto", n_train=512, n_test=256,
             epochs=1, batch_size=128, optimizer="adam", lr=2e-3, momentum=0.9, weight_decay=0.0,
             schedule="cosine", warmup_epochs=0, augment=True, device="auto", deterministic=True,
             precision="fp32",
@@ -240,7 +246,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
         # costs 4x the steps: too slow here).
         "cpu": dict(
             model="smallcnn", widths=(0.5, 1, 1.5), members=(1, 2, 3), naive_members=3, ensemble_size=3,
-            rho=0.0, batch_rep=1, ref_width=1, dropout=0.0, dataset="auto", n_train=4000, n_test=None,
+            rho=0.0, batch_rep=1, ref_width=1, seeds=1, dropout=0.0, dataset="auto", n_train=4000, n_test=None,
             epochs=10, batch_size=128, optimizer="adam", lr=2e-3, momentum=0.9, weight_decay=0.0,
             schedule="cosine", warmup_epochs=0, augment=True, device="auto", deterministic=True,
             precision="fp32",
@@ -251,7 +257,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
         # (the reference trains 250). Never run in this session (no GPU was available).
         "gpu": dict(
             model="resnet20", widths=(1, 2, 4), members=(1, 2, 3), naive_members=3, ensemble_size=3,
-            rho=0.0, batch_rep=4, ref_width=1, dropout=0.0, dataset="auto", n_train=None, n_test=None,
+            rho=0.0, batch_rep=4, ref_width=1, seeds=1, dropout=0.0, dataset="auto", n_train=None, n_test=None,
             epochs=60, batch_size=128, optimizer="sgd", lr=0.1, momentum=0.9, weight_decay=5e-4,
             schedule="cosine", warmup_epochs=2, augment=True, device="auto", deterministic=False,
             precision="bf16",  # no bitwise claim; speed matters
@@ -270,7 +276,9 @@ CHAPTERS: dict[str, dict[str, dict]] = {
     # a ResNet against the plain CNN, for the slices; "" skips it), bezier_epochs/bezier_lr/
     # curve_points (the tunnel),
     # init_gains/deep_epochs/deep_lr (unit variance: DeepCNN, 20 layers), flat_batches/flat_seeds,
-    # saddle_epochs (checkpoints of run 1 whose Hessian is probed).
+    # saddle_epochs (checkpoints of run 1 whose Hessian is probed), traj_epochs (the epochs runs
+    # 1 and 2 keep for their trajectories on the radial plane; the other runs keep only their
+    # last, run 1 also 0, parent_epoch and saddle_epochs; None = every run keeps every epoch).
     "01_loss_landscape": {
         "smoke": dict(
             model="smallcnn", width=1, dropout=0.0, dataset="auto", n_train=512, n_test=200,
@@ -281,7 +289,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
             hessian_examples=64, lanczos_iters=3, widths=(0.5, 1), width_seeds=2,
             compare_model="", bezier_epochs=1, bezier_lr=0.01, curve_points=3,
             init_gains=(0.6, 1.0, 1.6), deep_epochs=1, deep_lr=0.02, flat_batches=(32, 64), flat_seeds=1,
-            saddle_epochs=(0, 1, 2),
+            saddle_epochs=(0, 1, 2), traj_epochs=None,
         ),
         # Two CPU cores: Fort et al.'s SmallCNN (no dropout) on a 5,000-image subset for 8 epochs
         # (the sources: ResNet20v1 / MediumCNN on all 50,000 images for 200 epochs); landscapes on
@@ -296,7 +304,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
             hessian_examples=512, lanczos_iters=16, widths=(0.25, 0.5, 1, 2), width_seeds=3,
             compare_model="resnet8", bezier_epochs=4, bezier_lr=0.01, curve_points=11,
             init_gains=(0.6, 1.0, 1.6), deep_epochs=2, deep_lr=0.02, flat_batches=(32, 128, 512),
-            flat_seeds=2, saddle_epochs=(0, 1, 2, 4, 8),
+            flat_seeds=2, saddle_epochs=(0, 1, 2, 4, 8), traj_epochs=None,
         ),
         # The sources' scale: ResNet20v1 on all of CIFAR-10 with crops and flips, 30 epochs (not
         # 200: one GPU session), the width sweep on ResNet20 widths 0.5-4. Never run this session.
@@ -309,7 +317,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
             hessian_examples=5000, lanczos_iters=40, widths=(0.5, 1, 2, 4), width_seeds=3,
             compare_model="mediumcnn", bezier_epochs=10, bezier_lr=0.01, curve_points=21,
             init_gains=(0.6, 1.0, 1.6), deep_epochs=5, deep_lr=0.02, flat_batches=(32, 128, 1024),
-            flat_seeds=3, saddle_epochs=(0, 1, 2, 5, 10, 20, 30),
+            flat_seeds=3, saddle_epochs=(0, 1, 2, 5, 10, 20, 30), traj_epochs=None,
         ),
     },
 }
