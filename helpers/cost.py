@@ -353,7 +353,7 @@ def estimate(chapter: str, profile: str = "gpu", group_size: int = GROUP_SIZE, *
     specs = [s for g in groups for s in g]
     model_epochs: dict = {}
     for s in specs:
-        name = f"{s.model} width {s.width:g}" + (f" MIMO M={s.mimo}" if s.mimo else "")
+        name = f"{s.model} width {s.width:g}" + (f" {'naive' if s.mimo_naive else 'MIMO'} M={s.mimo}" if s.mimo else "")
         model_epochs[name] = model_epochs.get(name, 0) + s.epochs * s.mimo_batch_rep
     train_s = sum(group_seconds(g) for g in groups)
     parts = analysis_seconds(chapter, P)
