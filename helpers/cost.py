@@ -381,3 +381,9 @@ def table(profile: str = "gpu", **kw) -> str:
                      f"{e['total_s'] / 60:9.1f} {e['cache_mib']:9.0f}")
     lines.append(f"{'book':20s} {'':5s} {'':9s} {'':12s} {b['total_s'] / 60:9.1f} {b['cache_mib']:9.0f}")
     return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m helpers.cost [profile]
+    import sys
+
+    print(table(sys.argv[1] if len(sys.argv) > 1 else "gpu"))
