@@ -164,11 +164,11 @@ CHAPTERS: dict[str, dict[str, dict]] = {
         # and flips) on full CIFAR-10 in fp32 with deterministic kernels (every claim here rests on
         # bits), R = 16 runs a row (the paper: 100), 8 epochs (776 steps; the paper: 500 epochs;
         # warmup 1 epoch instead of 3). What one H100 affords in 8 minutes (helpers.cost, an
-        # estimate: 141 runs, 6.2 min of training + 1 min of CKA on the CPU): five rows of Table 1
+        # estimate: 138 runs, 6.1 min of training + 1 min of CKA on the CPU): five rows of Table 1
         # (the paper's 'aug' row and the combined rows are left out: 16 more runs each), one onset
         # N = 1 (>= 10% of training) besides N = 0, 4 snapshot cycles of 2 epochs, a pool of 16 for
         # the vanilla ensembles, CKA from 4 runs (6 pairs) on 500 images (its Gram matrices, on the
-        # CPU, cost N^2 per pair). Runs cache ~480 MiB: the bit-flip runs and their reference keep
+        # CPU, cost N^2 per pair). Runs cache ~475 MiB: the bit-flip runs and their reference keep
         # epochs 0-3 and the last (the growth claim reads epoch 3), Table 8 has 4 runs a row (fc1
         # keeps 6.3 MB of weights per kept epoch).
         "gpu": dict(
