@@ -344,7 +344,8 @@ def estimate(chapter: str, profile: str = "gpu", group_size: int = GROUP_SIZE, *
     """The estimated cold cost of ``chapter`` at ``profile`` on one GPU (see the module doc).
 
     Returns a dict: ``runs`` (distinct training runs), ``groups`` (``train.fit`` calls),
-    ``model_epochs`` (``{"model width w": model-epochs}``), ``train_s``, ``analysis_s`` (and
+    ``model_epochs`` (``{"model width w": model-epochs}``, an epoch of a MIMO network with batch
+    repetition r counted r times: r passes over the training set), ``train_s``, ``analysis_s`` (and
     ``analyses``: the parts), ``total_s``, ``cache_bytes`` and ``cache_mib``, and whether the
     chapter is within issue 13's budgets (``within_time``, ``within_cache``).
     """
