@@ -48,6 +48,7 @@ def base_spec(P, **changes) -> train.Spec:
         n_test=P.n_test, epochs=P.epochs, batch_size=P.batch_size, optimizer=P.optimizer, lr=P.lr,
         momentum=P.momentum, weight_decay=P.weight_decay, schedule=P.schedule,
         warmup_epochs=P.warmup_epochs, augment=P.augment,
+        precision=P.precision,  # fp32 at every profile: the chapter's claims rest on bits
     ).with_seed(HELD)
     return spec.replace(**changes)
 
@@ -245,6 +246,16 @@ def all_epochs(P, epochs=None) -> tuple:
     return tuple(range(0, (epochs or P.epochs) + 1))
 
 
+def divergence_epochs(P, epochs=None) -> tuple:
+    """The epochs the bit-flip runs and their reference keep for :func:`divergence`: every epoch
+    when ``P.div_epochs`` is None, else those of ``P.div_epochs`` up to the last (which is always
+    kept). Each kept epoch stores the weights too, so the gpu preset lists a few."""
+    last = epochs or P.epochs
+    if P.div_epochs is None:
+        return all_epochs(P, last)
+    return tuple(sorted({e for e in P.div_epochs if 0 <= e <= last} | {last}))
+
+
 @functools.lru_cache(maxsize=4)
 def main_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     """Table 1 + Table 3: ``(P, {source: runs or None})``, plus 'reference' (the base run with
@@ -253,8 +264,8 @@ def main_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     base = base_spec(P)
     cud = cudnn_testable(P)
     groups = {s: source_specs(base, s, P.seeds, cud) for s in P.sources}
-    groups["bitflip"] = [s.replace(save_epochs=all_epochs(P)) for s in groups["bitflip"]]
-    groups["reference"] = [base.replace(save_epochs=all_epochs(P))]
+    groups["bitflip"] = [s.replace(save_epochs=divergence_epochs(P)) for s in groups["bitflip"]]
+    groups["reference"] = [base.replace(save_epochs=divergence_epochs(P))]
     groups["control"] = source_specs(base, "control", P.control_runs, cud)
     flat = [s for g in groups.values() if g for s in g]
     got = dict(zip(flat, runs.get(flat, device=P.device)))
@@ -264,14 +275,18 @@ def main_runs(profile: str = "auto", dataset: str = "auto", **overrides):
 @functools.lru_cache(maxsize=4)
 def depth_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     """Table 8: ``(P, {model: {'init'|'bitflip'|'reference': runs}})`` for the linear and
-    one-hidden-layer models, every epoch kept."""
+    one-hidden-layer models, ``P.depth_seeds`` runs a row; the bit-flip runs and the reference keep
+    :func:`divergence_epochs`, the 'init' runs only their last epoch (all that Table 8 reads; what
+    a run keeps does not change how it trains, bit for bit)."""
     P = params(profile, dataset, **overrides)
     out, flat = {}, []
     for m in P.depth_models:
         base = base_spec(P, model=m, width=1, lr=P.depth_lr, epochs=P.depth_epochs,
-                         save_epochs=all_epochs(P, P.depth_epochs))
-        out[m] = {"init": source_specs(base, "init", P.seeds, False),
-                  "bitflip": source_specs(base, "bitflip", P.seeds, False), "reference": [base]}
+                         save_epochs=divergence_epochs(P, P.depth_epochs))
+        init = [base if s.replace(save_epochs=base.save_epochs) == base else s  # run 1 is the reference
+                for s in source_specs(base.replace(save_epochs=()), "init", P.depth_seeds, False)]
+        out[m] = {"init": init,
+                  "bitflip": source_specs(base, "bitflip", P.depth_seeds, False), "reference": [base]}
         flat += [s for g in out[m].values() for s in g]
     got = dict(zip(flat, runs.get(flat, device=P.device)))
     return P, {m: {k: tuple(got[s] for s in g) for k, g in d.items()} for m, d in out.items()}

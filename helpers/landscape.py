@@ -15,7 +15,8 @@ network are wrong for any other (Garipov et al. 2018; Li et al. 2018).
   origin and two optima of Fort et al., and the random slices of Li et al.);
 * :func:`filter_normalized_direction` -- a random direction scaled filter by filter to the
   weights' norms (Li et al. 2018);
-* :class:`HessianOperator` -- Hessian-vector products of the training loss on a fixed batch;
+* :class:`HessianOperator` -- Hessian-vector products of the training loss on a fixed batch
+  (computed chunk by chunk: memory does not grow with the batch);
   :func:`power_iteration`, :func:`lanczos` (extreme eigenvalues and the stochastic Lanczos
   quadrature spectral density of Ghorbani et al. 2019), :func:`spectral_density`;
 * :func:`bezier_point` / :func:`train_bezier` -- a quadratic Bezier curve between two optima whose
@@ -124,18 +125,23 @@ class Point:
 
 @torch.no_grad()
 def _loss_acc(net, x, y, batch_size=1000, keep_probs=False):
-    loss, correct, preds, probs = 0.0, 0, [], []
+    """Mean loss, accuracy, predicted classes (and probabilities) of ``net`` on ``x`` in chunks.
+    Everything accumulates on the device (the loss in float64, chunk sums added in order as a
+    Python float would) and comes to the host once at the end: no host sync per chunk."""
+    loss = torch.zeros((), dtype=torch.float64, device=x.device)
+    correct = torch.zeros((), dtype=torch.long, device=x.device)
+    preds, probs = [], []
     for i in range(0, len(x), batch_size):
         out = net(x[i:i + batch_size]).float()
-        loss += F.cross_entropy(out, y[i:i + batch_size], reduction="sum").item()
+        loss += F.cross_entropy(out, y[i:i + batch_size], reduction="sum").double()
         pred = out.argmax(1)
-        correct += (pred == y[i:i + batch_size]).sum().item()
-        preds.append(pred.cpu())
+        correct += (pred == y[i:i + batch_size]).sum()
+        preds.append(pred)
         if keep_probs:
-            probs.append(torch.softmax(out.double(), 1).cpu())
+            probs.append(torch.softmax(out.double(), 1))
     n = len(y)
-    return (loss / n, correct / n, torch.cat(preds).numpy(),
-            torch.cat(probs).numpy() if keep_probs else None)
+    return (loss.item() / n, correct.item() / n, torch.cat(preds).cpu().numpy(),
+            torch.cat(probs).cpu().numpy() if keep_probs else None)
 
 
 class Evaluator:
@@ -268,30 +274,35 @@ class HessianOperator:
     """``H v`` for the mean cross-entropy of ``net`` at ``w`` on the fixed batch ``(x, y)``.
 
     The network is evaluated in eval mode with its BN statistics recomputed at ``w`` on ``x``, so
-    the loss is a fixed function of the parameters. The gradient's graph is built once (in chunks of
-    ``chunk`` examples) and reused by every product (double backward).
+    the loss is a fixed function of the parameters. Every product runs over chunks of ``chunk``
+    examples: per chunk a forward pass, the gradient of the chunk's summed loss with its graph,
+    then the gradient of ``<gradient, v>``; the chunk's graph is freed before the next chunk, and
+    the sum over chunks divided by the number of examples is the product for the mean loss. So the
+    memory is one chunk's double-backward graph whatever the number of examples (keeping the
+    graph of all of them, as an earlier version did, took tens of GB for 5,000 images of a wide
+    ResNet20); the price is one forward and one backward pass per chunk and product.
     """
 
     def __init__(self, net: nn.Module, w: torch.Tensor, x: torch.Tensor, y: torch.Tensor, chunk: int = 512):
         load_vector(net, w.to(x.device))
         reset_bn(net, x)
-        self.net, self.dim = net, w.numel()
-        self.w = w.detach().to(x.device).clone().requires_grad_(True)
-        params = unflatten(net, self.w)
-        buffers = dict(net.named_buffers())
-        loss = 0.0
-        for i in range(0, len(x), chunk):
-            out = functional_call(net, (params, buffers), (x[i:i + chunk],))
-            loss = loss + F.cross_entropy(out, y[i:i + chunk], reduction="sum")
-        self.loss = loss / len(x)
-        (self.grad,) = torch.autograd.grad(self.loss, self.w, create_graph=True)
+        self.net, self.dim, self.x, self.y, self.chunk = net, w.numel(), x, y, chunk
+        self.w = w.detach().to(x.device).clone()
+        self.buffers = dict(net.named_buffers())
         self.products = 0
 
     def __call__(self, v: torch.Tensor) -> torch.Tensor:
         self.products += 1
-        (hv,) = torch.autograd.grad(self.grad, self.w, grad_outputs=v.to(self.w.device, self.w.dtype),
-                                    retain_graph=True)
-        return hv.detach().cpu()
+        v = v.to(self.w.device, self.w.dtype)
+        hv = torch.zeros_like(self.w)
+        for i in range(0, len(self.x), self.chunk):
+            w = self.w.clone().requires_grad_(True)
+            out = functional_call(self.net, (unflatten(self.net, w), self.buffers), (self.x[i:i + self.chunk],))
+            loss = F.cross_entropy(out, self.y[i:i + self.chunk], reduction="sum")
+            (g,) = torch.autograd.grad(loss, w, create_graph=True)
+            (h,) = torch.autograd.grad(g @ v, w)
+            hv += h
+        return (hv / len(self.x)).cpu()
 
 
 def power_iteration(op, dim: int, iters: int = 20, generator: torch.Generator | None = None,
@@ -406,9 +417,9 @@ def train_bezier(net: nn.Module, w0: torch.Tensor, w2: torch.Tensor, x: torch.Te
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        losses.append(loss.item())
+        losses.append(loss.detach())  # on the device: no host sync per step
     net.eval()
-    return theta.detach(), np.array(losses)
+    return theta.detach(), torch.stack(losses).double().cpu().numpy() if losses else np.zeros(0)
 
 
 def curve(evaluator: Evaluator, w0: torch.Tensor, theta: torch.Tensor, w2: torch.Tensor, ts) -> dict:

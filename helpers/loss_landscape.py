@@ -43,14 +43,39 @@ def params(profile: str = "auto", dataset: str = "auto", **overrides):
 
 
 def base_spec(P, **changes) -> train.Spec:
-    """The chapter's recipe as a spec (every epoch kept), with ``changes`` applied."""
+    """The chapter's recipe as a spec (kept epochs: ``kept(P, None)``), with ``changes`` applied."""
     spec = train.Spec(
         model=P.model, width=P.width, dropout=P.dropout, dataset=P.dataset, n_train=P.n_train,
         n_test=P.n_test, epochs=P.epochs, batch_size=P.batch_size, optimizer=P.optimizer, lr=P.lr,
         momentum=P.momentum, weight_decay=P.weight_decay, schedule=P.schedule,
-        warmup_epochs=P.warmup_epochs, augment=P.augment, save_epochs=tuple(range(P.epochs + 1)),
+        warmup_epochs=P.warmup_epochs, augment=P.augment, save_epochs=kept(P, None),
+        precision=P.precision,
     )
     return spec.replace(**changes)
+
+
+def kept(P, index: int | None) -> tuple:
+    """The epochs run ``index`` (0-based) of the recipe keeps. Every epoch when ``P.traj_epochs``
+    is None (smoke and cpu, as their books were built). Otherwise only what the analyses read
+    (each kept epoch stores the weights): run 1 its initialization (the init line),
+    ``parent_epoch`` (where the children start), ``saddle_epochs`` and ``traj_epochs`` (its
+    trajectory on the radial plane); run 2 its trajectory; every other run (``index`` None: the
+    width, batch-size and comparison runs) only its last epoch."""
+    if P.traj_epochs is None:
+        return tuple(range(P.epochs + 1))
+    want = {0: {0, P.parent_epoch, *P.saddle_epochs, *P.traj_epochs}, 1: set(P.traj_epochs)}.get(index, set())
+    return tuple(sorted(e for e in want if 0 <= e <= P.epochs))
+
+
+def independent(P, index: int, **changes) -> train.Spec:
+    """Run ``index`` (0-based; seed index + 1) of the recipe with ``changes``. Where the changes
+    leave the recipe as it is (width 1 in the width sweep, the chapter's batch size among the flat
+    minima) it is the main run itself, kept epochs included, so the two share one cache entry."""
+    spec = base_spec(P, **changes).with_seed(index + 1)
+    main = base_spec(P).with_seed(index + 1)
+    if spec.replace(save_epochs=()) == main.replace(save_epochs=()):
+        return main.replace(save_epochs=kept(P, index))
+    return spec
 
 
 def device(P) -> torch.device:
@@ -123,7 +148,7 @@ def main_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     P = params(profile, dataset, **overrides)
     base = base_spec(P)
     with cpu_threads(P):
-        indep = runs.get([base.with_seed(s) for s in range(1, P.seeds + 1)], device=P.device)
+        indep = runs.get([independent(P, i) for i in range(P.seeds)], device=P.device)
         parent = indep[0]
         child = base.with_seed(1).replace(
             init_from=f"{parent.key}@{P.parent_epoch}", epochs=P.epochs - P.parent_epoch, lr=P.child_lr,
@@ -138,8 +163,7 @@ def width_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     """``(P, {width: runs}, compare_runs)``: ``width_seeds`` runs per width (width 1 shares the
     main runs' cache entries) and, if ``compare_model`` is set, that architecture's runs."""
     P = params(profile, dataset, **overrides)
-    specs = {w: [base_spec(P, width=float(w)).with_seed(s) for s in range(1, P.width_seeds + 1)]
-             for w in P.widths}
+    specs = {w: [independent(P, i, width=float(w)) for i in range(P.width_seeds)] for w in P.widths}
     cmp = ([base_spec(P, model=P.compare_model, width=1.0).with_seed(s) for s in range(1, 3)]
            if P.compare_model else [])
     flat = [s for g in specs.values() for s in g] + cmp
@@ -165,8 +189,7 @@ def batch_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     """``(P, {batch_size: runs})``: ``flat_seeds`` runs per batch size, the recipe otherwise
     unchanged (the learning rate too); the chapter's own batch size shares the main runs."""
     P = params(profile, dataset, **overrides)
-    specs = {b: [base_spec(P, batch_size=int(b)).with_seed(s) for s in range(1, P.flat_seeds + 1)]
-             for b in P.flat_batches}
+    specs = {b: [independent(P, i, batch_size=int(b)) for i in range(P.flat_seeds)] for b in P.flat_batches}
     flat = [s for g in specs.values() for s in g]
     with cpu_threads(P):
         got = dict(zip(flat, runs.get(flat, device=P.device)))

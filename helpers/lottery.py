@@ -52,7 +52,7 @@ def spec_from(P, prefix: str = "", seed: int = 1, **changes) -> train.Spec:
         model=g("model"), width=g("width"), dataset=P.dataset, n_train=g("n_train"), n_test=P.n_test,
         epochs=g("epochs"), batch_size=g("batch_size"), optimizer=g("optimizer"), lr=g("lr"),
         momentum=P.momentum, weight_decay=g("weight_decay"), schedule=g("schedule"),
-        warmup_epochs=g("warmup_epochs"), augment=g("augment"),
+        warmup_epochs=g("warmup_epochs"), augment=g("augment"), precision=P.precision,
         save_epochs=kept_epochs(g("epochs"), P.es_points) if not prefix else (0, P.rn_rewind_epoch, g("epochs")),
     ).with_seed(seed)
     return spec.replace(**changes)
@@ -75,19 +75,29 @@ def imp(base: train.Spec, rounds: int, rate, scope: str, reinit: str = "reset", 
     ``reinit='reset'`` starts every round from θ0 (the spec's ``seed_init``); ``'rewind'`` from the
     dense run's weights (and batch-norm statistics) at ``rewind_epoch``.
     """
-    if reinit not in ("reset", "rewind"):
-        raise ValueError(f"unknown reinit {reinit!r}; choose one of: reset, rewind")
-    dense = runs.get([base], device=device)[0]
-    chain = [Round(0, 1.0, None, dense)]
-    start = ""
-    if reinit == "rewind":
-        start = pruning.store(dense.state(rewind_epoch))
-    mask = None
+    return imp_chains([(base, reinit)], rounds, rate, scope, rewind_epoch, device)[0]
+
+
+def imp_chains(chains, rounds: int, rate, scope: str, rewind_epoch: int = 1, device="auto") -> list[list[Round]]:
+    """:func:`imp` of several chains ``[(base, reinit), ...]`` in lockstep: round r of every
+    chain is asked of the runs cache in one call, so chains whose specs differ only in per-model
+    fields (seeds, masks, rewinding points) train together on a GPU (one group instead of one run
+    after another). Each chain's runs are exactly those :func:`imp` gives it alone."""
+    for _, reinit in chains:
+        if reinit not in ("reset", "rewind"):
+            raise ValueError(f"unknown reinit {reinit!r}; choose one of: reset, rewind")
+    dense = runs.get([b for b, _ in chains], device=device)
+    out = [[Round(0, 1.0, None, d)] for d in dense]
+    starts = [pruning.store(d.state(rewind_epoch)) if reinit == "rewind" else "" for d, (_, reinit) in zip(dense, chains)]
+    masks = [None] * len(chains)
     for r in range(1, rounds + 1):
-        mask = pruning.magnitude_mask(prunable_weights(chain[-1].run.state()), mask, rate, scope)
-        spec = base.replace(mask=pruning.store(mask), init_from=start)
-        chain.append(Round(r, pruning.density(mask), mask, runs.get([spec], device=device)[0]))
-    return chain
+        specs = []
+        for k, (b, _) in enumerate(chains):
+            masks[k] = pruning.magnitude_mask(prunable_weights(out[k][-1].run.state()), masks[k], rate, scope)
+            specs.append(b.replace(mask=pruning.store(masks[k]), init_from=starts[k]))
+        for k, got in enumerate(runs.get(specs, device=device)):
+            out[k].append(Round(r, pruning.density(masks[k]), masks[k], got))
+    return out
 
 
 def control_specs(chain: list[Round]) -> tuple[list, list]:
@@ -206,8 +216,8 @@ def rates(P):
 def experiment(profile: str = "auto", dataset: str = "auto", **overrides):
     """Parameters, the IMP chains of ``P.seeds`` seeds (reset to θ0) and seed 1's controls."""
     P = config.chapter_params(CHAPTER, profile, dataset=dataset, **overrides)
-    chains = tuple(tuple(imp(spec_from(P, seed=s), P.rounds, rates(P), P.scope, "reset", device=P.device))
-                   for s in range(1, P.seeds + 1))
+    chains = tuple(tuple(c) for c in imp_chains([(spec_from(P, seed=s), "reset") for s in range(1, P.seeds + 1)],
+                                                P.rounds, rates(P), P.scope, device=P.device))
     ctrl = controls(list(chains[0]), device=P.device)
     return P, chains, {k: tuple(v) for k, v in ctrl.items()}
 
@@ -218,8 +228,8 @@ def resnet_experiment(profile: str = "auto", dataset: str = "auto", **overrides)
     reinitialized controls (global pruning at ``rn_rate`` a round)."""
     P = config.chapter_params(CHAPTER, profile, dataset=dataset, **overrides)
     base = spec_from(P, "rn_")
-    reset = imp(base, P.rn_rounds, P.rn_rate, "global", "reset", device=P.device)
-    rewind = imp(base, P.rn_rounds, P.rn_rate, "global", "rewind", P.rn_rewind_epoch, device=P.device)
+    reset, rewind = imp_chains([(base, "reset"), (base, "rewind")], P.rn_rounds, P.rn_rate, "global",
+                               P.rn_rewind_epoch, device=P.device)  # in lockstep: they train together
     reinit = controls(rewind, which=("reinit",), device=P.device)["reinit"]
     return P, tuple(reset), tuple(rewind), tuple(reinit)
 

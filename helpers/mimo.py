@@ -39,6 +39,7 @@ def base_spec(P, width: float) -> train.Spec:
         n_test=P.n_test, epochs=P.epochs, batch_size=P.batch_size, optimizer=P.optimizer, lr=P.lr,
         momentum=P.momentum, weight_decay=P.weight_decay, schedule=P.schedule,
         warmup_epochs=P.warmup_epochs, augment=P.augment, deterministic=P.deterministic,
+        precision=P.precision,
     ).with_seed(SEED)
 
 
@@ -49,20 +50,21 @@ def mimo_spec(P, width: float, members: int, seed: int = SEED) -> train.Spec:
                                        mimo_batch_rep=int(P.batch_rep)).with_seed(seed)
 
 
-def naive_spec(P, width: float) -> train.Spec:
+def naive_spec(P, width: float, seed: int = SEED) -> train.Spec:
     """The naive multi-head control: one input, ``P.naive_members`` heads, one example a step."""
-    return base_spec(P, width).replace(mimo=P.naive_members, mimo_naive=True)
+    return base_spec(P, width).replace(mimo=P.naive_members, mimo_naive=True).with_seed(seed)
 
 
 def chapter_specs(P) -> dict:
-    """``{(width, name): [specs]}``: 'M=m' for each m in ``P.members`` (one run each; 'M=1' has
-    ``P.ensemble_size`` seeds, the members of the deep ensemble) and 'naive'."""
+    """``{(width, name): [specs]}``: 'M=m' for each m in ``P.members`` and 'naive', each with
+    ``P.seeds`` seeds (seed 1 first; 'M=1' has at least ``P.ensemble_size``, the members of the
+    deep ensemble)."""
     out = {}
     for w in P.widths:
         for m in P.members:
-            seeds = range(SEED, SEED + (P.ensemble_size if m == 1 else 1))
+            seeds = range(SEED, SEED + (max(P.ensemble_size, P.seeds) if m == 1 else P.seeds))
             out[(w, f"M={m}")] = [mimo_spec(P, w, m, s) for s in seeds]
-        out[(w, "naive")] = [naive_spec(P, w)]
+        out[(w, "naive")] = [naive_spec(P, w, s) for s in range(SEED, SEED + P.seeds)]
     return out
 
 

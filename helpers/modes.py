@@ -25,7 +25,7 @@ def specs(P, seeds: int | None = None) -> list[train.Spec]:
         n_test=P.n_test, epochs=P.epochs, batch_size=P.batch_size, optimizer=P.optimizer, lr=P.lr,
         momentum=P.momentum, weight_decay=P.weight_decay, schedule=P.schedule,
         warmup_epochs=P.warmup_epochs, milestones=tuple(P.milestones), gamma=P.gamma,
-        augment=P.augment, deterministic=P.deterministic,
+        augment=P.augment, deterministic=P.deterministic, precision=P.precision,
         save_epochs=tuple(sorted(set(P.save_epochs) | set(P.swag_epochs))),
     )
     return [base.with_seed(s) for s in range(1, (seeds or P.seeds) + 1)]

@@ -33,3 +33,29 @@ def test_every_profile_defines_the_same_keys():
         keys = {tuple(sorted(p)) for p in presets.values()}
         assert len(keys) == 1, chapter
         assert set(presets) == {"smoke", "cpu", "gpu"}
+
+
+def test_precision_is_fp32_except_where_no_claim_rests_on_bits():
+    from helpers import train
+
+    for chapter, presets in config.CHAPTERS.items():
+        for profile, preset in presets.items():
+            assert preset["precision"] in ("fp32", "tf32", "bf16"), (chapter, profile)
+            if profile != "gpu" or chapter == "05_instability":
+                # smoke/cpu keep every cached run's key; chapter 05 (the one-bit change) needs bits
+                assert preset["precision"] == "fp32", (chapter, profile)
+    assert train.Spec().precision == "fp32"
+
+
+def test_chapter_specs_carry_the_preset_precision():
+    from helpers import instability, lottery, mimo, modes
+
+    P = config.chapter_params("03_modes", "gpu")
+    assert {s.precision for s in modes.specs(P)} == {P.precision}
+    P = config.chapter_params("04_mimo", "gpu")
+    assert {s.precision for g in mimo.chapter_specs(P).values() for s in g} == {P.precision}
+    P = config.chapter_params("02_lottery_tickets", "gpu")
+    assert lottery.spec_from(P).precision == lottery.spec_from(P, "rn_").precision == P.precision
+    P = config.chapter_params("05_instability", "gpu")
+    spec = instability.base_spec(P)
+    assert spec.precision == "fp32" and spec.deterministic

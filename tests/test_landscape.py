@@ -160,6 +160,47 @@ def test_hessian_vector_product_matches_finite_differences_of_the_gradient():
     assert op.products == 1
 
 
+def test_hessian_operator_in_chunks_is_the_explicit_hessian_of_the_mean_loss():
+    # BN in eval mode with statistics recomputed at w on all of x: the loss is a fixed function of
+    # w, and every chunking (one example, uneven chunks, all at once) gives its exact Hessian
+    x, y = toy_data(50)
+    net = fit_quickly(tiny_mlp(1, bn=True), x, y, steps=20)
+    w = L.vector(net)
+    L.load_vector(net, w)
+    L.reset_bn(net, x)
+    buffers = {n: b.clone() for n, b in net.named_buffers()}
+
+    def mean_loss(vec):
+        out = torch.func.functional_call(net, (L.unflatten(net, vec), buffers), (x,))
+        return F.cross_entropy(out, y)
+
+    H = torch.autograd.functional.hessian(mean_loss, w.clone())
+    v = torch.randn(w.numel(), generator=torch.Generator().manual_seed(3))
+    for chunk in (1, 7, 50, 512):
+        op = L.HessianOperator(tiny_mlp(1, bn=True), w, x, y, chunk=chunk)
+        assert torch.allclose(op(v), H @ v, rtol=1e-4, atol=1e-5), chunk
+        assert torch.allclose(op(2 * v), 2 * (H @ v), rtol=1e-4, atol=1e-5), chunk  # nothing kept between products
+        assert op.products == 2
+    cols = torch.stack([L.HessianOperator(tiny_mlp(1, bn=True), w, x, y, chunk=16)(e) for e in torch.eye(w.numel())])
+    assert torch.allclose(cols, H, rtol=1e-4, atol=1e-5)
+
+
+def test_evaluation_accumulated_on_the_device_equals_the_per_chunk_host_sums():
+    x, y = toy_data(97)
+    net = fit_quickly(tiny_mlp(2), x, y, steps=10).eval()
+    loss, correct, preds = 0.0, 0, []
+    with torch.no_grad():
+        for i in range(0, len(x), 10):  # what the loop did before: a host sync per chunk
+            out = net(x[i:i + 10]).float()
+            loss += F.cross_entropy(out, y[i:i + 10], reduction="sum").item()
+            correct += (out.argmax(1) == y[i:i + 10]).sum().item()
+            preds.append(out.argmax(1))
+    got = L._loss_acc(net, x, y, batch_size=10, keep_probs=True)
+    assert got[0] == loss / len(y) and got[1] == correct / len(y)
+    assert np.array_equal(got[2], torch.cat(preds).numpy())
+    assert np.allclose(got[3].sum(1), 1) and got[3].dtype == np.float64
+
+
 def quadratic(eigs, seed=0):
     """A symmetric matrix with the given eigenvalues and a random eigenbasis."""
     g = torch.Generator().manual_seed(seed)

@@ -66,7 +66,7 @@ def test_seed_overlap_on_hand_masks():
 def test_imp_chain_and_controls_on_synthetic_data():
     P = types.SimpleNamespace(model="conv2", width=0.0625, dataset="synthetic", n_train=64, n_test=32, epochs=1,
                               batch_size=32, optimizer="adam", lr=1e-3, momentum=0.9, weight_decay=0.0,
-                              schedule="const", warmup_epochs=0, augment=False, es_points=1)
+                              schedule="const", warmup_epochs=0, augment=False, es_points=1, precision="fp32")
     base = lottery.spec_from(P, seed=1)
     chain = lottery.imp(base, 2, dict(conv=0.2, fc=0.5, output=0.2), "layer", "reset")
     assert [rd.round for rd in chain] == [0, 1, 2]
@@ -88,6 +88,23 @@ def test_imp_chain_and_controls_on_synthetic_data():
     s0 = rw[1].run.state(0)
     e1 = chain[0].run.state(1)
     assert all(torch.equal(s0[n], e1[n] * m) for n, m in rw[1].mask.items())
+
+
+def test_chains_in_lockstep_are_the_chains_alone(monkeypatch):
+    from helpers import runs
+
+    P = types.SimpleNamespace(model="conv2", width=0.0625, dataset="synthetic", n_train=64, n_test=32, epochs=1,
+                              batch_size=32, optimizer="adam", lr=1e-3, momentum=0.9, weight_decay=0.0,
+                              schedule="const", warmup_epochs=0, augment=False, es_points=1, precision="fp32")
+    a, b = lottery.spec_from(P, seed=1), lottery.spec_from(P, seed=2)
+    calls, real = [], runs.get
+    monkeypatch.setattr(runs, "get", lambda specs, **kw: calls.append(len(specs)) or real(specs, **kw))
+    both = lottery.imp_chains([(a, "reset"), (b, "rewind")], 2, 0.5, "global", rewind_epoch=1)
+    assert calls == [2, 2, 2]                      # the dense runs, then each round of both chains at once
+    alone = lottery.imp(b, 2, 0.5, "global", "rewind", rewind_epoch=1)
+    assert [rd.run.key for rd in alone] == [rd.run.key for rd in both[1]]   # same masks, same starts
+    assert [rd.density for rd in alone] == [rd.density for rd in both[1]]
+    assert calls[3:] == [1, 1, 1]
 
 
 def test_kept_epochs_are_evenly_spaced_and_include_the_start():

@@ -1,0 +1,390 @@
+"""What a chapter costs at a profile: estimated seconds on one GPU and bytes in the runs cache.
+
+``estimate(chapter, profile)`` enumerates the chapter's runs with the chapter module's own
+functions (its cached-run gates, e.g. :func:`helpers.modes.independent_runs`, run with
+``helpers.runs.get`` replaced by a recorder: nothing is trained, no data is read, nothing is
+written), groups them as ``runs.get`` would train them (specs that differ only in per-model
+fields, in chunks of ``group_size``, a chapter's later calls hitting what its earlier calls
+trained), and prices them with the cost model below. The chapter's analyses are priced from the
+number of forward passes they make (and, for chapter 05's CKA, the CPU work).
+
+The cost model is an ESTIMATE until ``bench/`` has measured a GPU (replace the constants then):
+
+* ResNet20v1 on full CIFAR-10 (50,000 images a model-epoch, batch 128, crops and flips) on one
+  H100 costs :data:`SECONDS_PER_MODEL_EPOCH` seconds per model-epoch: 0.25 s in bf16 with 8 or
+  more models trained together (issue 13's target), 0.6 s in fp32 (deterministic kernels); tf32
+  is put between them. Other models scale with their forward multiply-accumulates per image
+  (:func:`macs`; ResNet20v1 has about 41 M) and with the images they see an epoch
+  (``n_train``, times MIMO's batch repetition).
+* Small steps cannot fill the GPU: a group of models costs at least :data:`STEP_FLOOR` seconds per
+  optimizer step, however few and small its models (the per-step launch/overhead floor).
+* A forward pass without training costs a third of a training step per image
+  (:data:`TRAIN_PER_FORWARD`), in fp32 (the analyses do not autocast); a Hessian-vector product
+  costs :data:`HVP_FORWARDS` forward passes per example (forward, backward with its graph, the
+  second backward).
+* The runs cache holds, per run and kept epoch, the state dict (float32) and the test logits
+  (float32, ``n_test`` x classes x heads).
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import hashlib
+import math
+from unittest import mock
+
+import torch
+import torch.nn as nn
+
+from . import config, models, runs, train
+
+# ----------------------------------------------------------------------------- the cost model
+# All ESTIMATES (issue 13), to be replaced by bench/'s measurement on the GPU that builds the book.
+SECONDS_PER_MODEL_EPOCH = {"bf16": 0.25, "tf32": 0.40, "fp32": 0.60}  # ResNet20v1, one H100, >= 8 models
+REFERENCE_IMAGES = 50_000      # a ResNet20v1 model-epoch above
+STEP_FLOOR = 1.5e-3            # seconds per optimizer step per group of models, at least
+TRAIN_PER_FORWARD = 3.0        # a training step costs 3 forward passes (forward + backward)
+HVP_FORWARDS = 6.0             # a Hessian-vector product: forward passes per example
+FORWARD_CHUNK_FLOOR = 0.5e-3   # seconds per evaluated chunk (1,000 images), at least
+CPU_MACS_PER_S = 3e10          # CPU forward passes (16 cores, fp32): chapter 05's CKA features
+CPU_F64_MACS_PER_S = 5e10      # CPU float64 matrix products (numpy): linear CKA's Gram matrices
+GROUP_SIZE = 8                 # runs.default_group_size on a GPU
+VARIANT = "cifar10"            # the dataset variant put in the estimated cache keys
+TRAIN_N, TEST_N, CLASSES = 50_000, 10_000, 10
+
+BUDGET_CHAPTER_S = 8 * 60      # issue 13: each chapter cold in <= 8 minutes on one H100
+BUDGET_BOOK_S = 40 * 60        # ... the whole book in <= 40 minutes
+BUDGET_CACHE_BYTES = 500 * 2 ** 20  # ... and <= 500 MiB of runs cache per chapter
+
+
+# ----------------------------------------------------------------------------- networks
+
+
+def _network(model: str, width: float = 1.0, mimo: int = 0, naive: bool = False) -> nn.Module:
+    """The network, on the meta device (shapes only: nothing is computed, nothing allocated)."""
+    with torch.device("meta"), torch.random.fork_rng(devices=[]):
+        if mimo:
+            return models.build_mimo(model, mimo, width, naive=naive)
+        return models.build(model, width)
+
+
+@functools.lru_cache(maxsize=None)
+def macs(model: str, width: float = 1.0, mimo: int = 0, naive: bool = False) -> int:
+    """Multiply-accumulates of one forward pass of one 32x32 image: every convolution and linear
+    layer (batch norm, activations and pooling are left out)."""
+    net = _network(model, width, mimo, naive).eval()
+    total = [0]
+
+    def conv(m, inp, out):
+        total[0] += out[0].numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
+
+    def linear(m, inp, out):
+        total[0] += m.in_features * m.out_features
+
+    hooks = [m.register_forward_hook(conv if isinstance(m, nn.Conv2d) else linear)
+             for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    c_in = 3 if naive or not mimo else 3 * mimo
+    with torch.no_grad():
+        net(torch.zeros(1, c_in, 32, 32, device="meta"))
+    for h in hooks:
+        h.remove()
+    return total[0]
+
+
+@functools.lru_cache(maxsize=None)
+def state_bytes(model: str, width: float = 1.0, mimo: int = 0, naive: bool = False) -> int:
+    """Bytes of a network's state dict (parameters and buffers) as the runs cache stores it."""
+    net = _network(model, width, mimo, naive)
+    return sum(t.numel() * t.element_size() for t in net.state_dict().values())
+
+
+def reference_macs() -> int:
+    return macs("resnet20", 1.0)
+
+
+def _arch(spec: train.Spec) -> tuple:
+    return (spec.model, float(spec.width), spec.mimo, spec.mimo_naive)
+
+
+def forward_seconds(spec_or_arch, images: int, precision: str = "fp32") -> float:
+    """Forward passes of ``images`` images through one network (an analysis), in seconds."""
+    arch = _arch(spec_or_arch) if isinstance(spec_or_arch, train.Spec) else spec_or_arch
+    per_image = SECONDS_PER_MODEL_EPOCH[precision] / REFERENCE_IMAGES / TRAIN_PER_FORWARD
+    return images * per_image * macs(*arch) / reference_macs() + math.ceil(images / 1000) * FORWARD_CHUNK_FLOOR
+
+
+# ----------------------------------------------------------------------------- one training run
+
+
+def steps_per_epoch(spec: train.Spec) -> int:
+    n = spec.n_train or TRAIN_N
+    return n // (min(spec.batch_size, n) // spec.mimo_batch_rep)
+
+
+def model_epoch_seconds(spec: train.Spec) -> float:
+    """One model-epoch of ``spec`` inside a full group (no step floor)."""
+    images = steps_per_epoch(spec) * (min(spec.batch_size, spec.n_train or TRAIN_N) // spec.mimo_batch_rep) \
+        * spec.mimo_batch_rep
+    return SECONDS_PER_MODEL_EPOCH[spec.precision] * macs(*_arch(spec)) / reference_macs() * images / REFERENCE_IMAGES
+
+
+def group_seconds(specs: list) -> float:
+    """Training ``specs`` together (one ``train.fit`` call): every epoch costs the larger of the
+    models' compute and the step floor, plus the test-set predictions at each kept epoch."""
+    s = specs[0]
+    per_epoch = max(len(specs) * model_epoch_seconds(s), steps_per_epoch(s) * STEP_FLOOR)
+    kept = set().union(*(set(x.kept_epochs()) for x in specs))
+    evals = len(kept) * forward_seconds(s, len(specs) * (s.n_test or TEST_N), s.precision)
+    return s.epochs * per_epoch + evals
+
+
+def run_bytes(spec: train.Spec) -> int:
+    """Bytes a run keeps in the cache: per kept epoch its state dict and its test logits."""
+    heads = spec.mimo or 1
+    logits = (spec.n_test or TEST_N) * CLASSES * heads * 4
+    return len(spec.kept_epochs()) * (state_bytes(*_arch(spec)) + logits) + (spec.n_test or TEST_N) * 8
+
+
+# ----------------------------------------------------------------------------- recording a chapter
+
+
+class _FakeRun:
+    """What the chapter gates read of a run while they are recorded: its spec, key, kept epochs
+    and a stand-in state dict, one tiny tensor that names the run and the epoch (the recorder's
+    masks and rewind states only need to be distinct, not real)."""
+
+    def __init__(self, spec: train.Spec):
+        self.spec, self.key = spec, runs.spec_key(spec, VARIANT)
+        self.epochs = list(spec.kept_epochs())
+
+    def state(self, epoch=None) -> dict:
+        return {f"{self.key}@{epoch}": torch.ones(1, 1, dtype=torch.bool)}
+
+
+@contextlib.contextmanager
+def recording():
+    """Within the block, ``runs.get`` records its calls (yielded, a list of spec lists) instead of
+    training; the device is a GPU, masks and rewind states stay in memory, no dataset is read."""
+    from . import data, pruning
+
+    calls, stored = [], {}
+
+    def get(specs, device="auto", group_size=None, progress=True):
+        specs = list(specs)
+        calls.append(specs)
+        return [_FakeRun(s) for s in specs]
+
+    def magnitude_mask(weights, mask=None, rate=0.2, scope="global"):
+        # a function of what the real mask depends on (the run, the previous mask, rate, scope)
+        what = repr((sorted(weights), sorted(mask or ()), rate, scope)).encode()
+        return {f"mask-{hashlib.sha256(what).hexdigest()[:16]}": torch.ones(1, 1, dtype=torch.bool)}
+
+    def random_mask_like(mask, seed=0):
+        return {f"random{seed}-{n}": m for n, m in mask.items()}
+
+    def store(tensors):
+        key = pruning.content_hash(tensors)
+        stored[key] = {n: t.detach().clone() for n, t in tensors.items()}
+        return key
+
+    def pick_device(device="auto"):
+        return torch.device("cuda" if device in (None, "auto") else device)
+
+    fake_data = type("Dataset", (), {"variant": VARIANT})()
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(mock.patch.object(runs, "get", get))
+        stack.enter_context(mock.patch.object(pruning, "store", store))
+        stack.enter_context(mock.patch.object(pruning, "load", lambda key: stored[key]))
+        stack.enter_context(mock.patch.object(pruning, "magnitude_mask", magnitude_mask))
+        stack.enter_context(mock.patch.object(pruning, "random_mask_like", random_mask_like))
+        stack.enter_context(mock.patch.object(train, "pick_device", pick_device))
+        stack.enter_context(mock.patch.object(data, "load", lambda dataset="auto": fake_data))
+        yield calls
+
+
+def _gates(chapter: str) -> list:
+    """The chapter's cached-run gates in the order its notebook first calls them (unmemoized)."""
+    if chapter == "03_modes":
+        from . import modes
+        return [modes.independent_runs]
+    if chapter == "04_mimo":
+        from . import mimo
+        return [mimo._experiment]
+    if chapter == "05_instability":
+        from . import instability as m
+        return [m.main_runs, m.depth_runs, m.onset_runs, m.snapshot_runs]
+    if chapter == "01_loss_landscape":
+        from . import loss_landscape as m
+        return [m.main_runs, m.width_runs, m.deep_runs, m.batch_runs]
+    if chapter == "02_lottery_tickets":
+        from . import lottery as m
+        return [m.experiment, m.resnet_experiment, m.width_experiment]
+    raise config.ConfigError(f"unknown chapter {chapter!r}; choose one of: {', '.join(config.CHAPTERS)}")
+
+
+def record(chapter: str, profile: str = "gpu", **overrides) -> list[list]:
+    """The chapter's ``runs.get`` calls at ``profile``: a list of spec lists, in order."""
+    with recording() as calls:
+        for gate in _gates(chapter):
+            getattr(gate, "__wrapped__", gate)(profile, "auto", **overrides)
+    return calls
+
+
+def training_groups(calls: list[list], group_size: int = GROUP_SIZE) -> list[list]:
+    """The ``train.fit`` calls that ``calls`` make on an empty cache (see ``runs.get``)."""
+    seen, groups = set(), []
+    for specs in calls:
+        missing = {}
+        for s in specs:
+            key = runs.spec_key(s, VARIANT)
+            if key not in seen:
+                missing.setdefault(s.group_key(), {})[key] = s
+        for group in missing.values():
+            seen.update(group)
+            items = list(group.values())
+            groups += [items[i:i + group_size] for i in range(0, len(items), group_size)]
+    return groups
+
+
+# ----------------------------------------------------------------------------- analyses
+
+
+def _evals(arch, calls: int, images: int) -> float:
+    return calls * forward_seconds(arch, images)
+
+
+def _hessian(P, arch) -> float:
+    """One Lanczos run of ``helpers.loss_landscape.hessian``: BN reset plus ``lanczos_iters``
+    Hessian-vector products on ``hessian_examples`` images."""
+    n = P.hessian_examples
+    return forward_seconds(arch, n) + P.lanczos_iters * forward_seconds(arch, int(HVP_FORWARDS * n))
+
+
+def _analysis_01(P) -> dict:
+    arch = (P.model, float(P.width), 0, False)
+    full = P.bn_examples + P.n_eval + (P.n_test or TEST_N)   # an Evaluator call with the test set
+    train_only = P.bn_examples + P.n_eval
+    n_line = P.line_points if P.line_points % 2 else P.line_points + 1
+    n_curve = P.curve_points if P.curve_points % 2 else P.curve_points + 1
+    pairs = len(list(__import__("itertools").combinations(range(min(3, P.seeds)), 2)))
+    out = {
+        "lines": _evals(arch, (pairs + 2) * n_line + 3 * (pairs + 1), full),
+        "radial": _evals(arch, P.radial_points ** 2 + 2, full),
+        "tunnel": forward_seconds(arch, int(TRAIN_PER_FORWARD * P.bezier_epochs * (P.n_train or TRAIN_N)))
+        + _evals(arch, 2 * n_curve, full),
+    }
+    width = 0.0
+    for w in P.widths:
+        a = (P.model, float(w), 0, False)
+        width += _evals(a, P.width_seeds + n_line, full) + 2 * _hessian(P, a)
+    for w in {min(P.widths), max(P.widths)}:
+        width += _evals((P.model, float(w), 0, False), P.slice_points ** 2, train_only)
+    if P.compare_model:
+        c = (P.compare_model, 1.0, 0, False)
+        width += _evals(c, P.slice_points ** 2, train_only) + _evals(c, n_line + 2, full) + _hessian(P, c)
+    out["width_sweep"] = width
+    out["saddles"] = len(P.saddle_epochs) * (_hessian(P, arch) + _evals(arch, 1, train_only))
+    out["flat_minima"] = len(P.flat_batches) * P.flat_seeds * (_hessian(P, arch) + _evals(arch, 1, train_only))
+    return out
+
+
+DRAWS_PER_ACCEPTED = 1.25  # chapter 03: samples drawn per accepted one (rejections below the floor)
+
+
+def _analysis_03(P) -> dict:
+    from . import corruptions, subspace
+
+    arch = (P.model, float(P.width), 0, False)
+    n_test = P.n_test or TEST_N
+    per_eval = P.bn_examples + n_test
+    samplers = len(subspace.SAMPLERS)
+    evals = samplers * P.plane_samples + samplers * P.seeds * P.samples * DRAWS_PER_ACCEPTED + P.seeds
+    sets = 1 + len(corruptions.FAMILIES) * len(corruptions.INTENSITIES)
+    members = min(P.shift_members, P.seeds) + samplers * P.shift_members + 1
+    shift_n = min(P.shift_examples or n_test, n_test)
+    return {"subspace samples": _evals(arch, evals, per_eval),
+            "dataset shift": _evals(arch, sets * members, P.bn_examples + shift_n),
+            "t-SNE and metrics (CPU, estimate)": 10.0}
+
+
+def _cka_seconds(arch, n: int, runs_per_source: int, sources: int) -> float:
+    """Chapter 05's CKA on the CPU: features of ``n`` images per model, then linear CKA of every
+    pair of models at every layer (``metrics.linear_cka`` recomputes both Gram matrices per pair)."""
+    net = _network(*arch).eval()
+    x = torch.zeros(2, 3 * (arch[2] or 1) if not arch[3] else 3, 32, 32, device="meta")
+    dims = [v[0].numel() for v in models.layer_features(net, x).values()]
+    pairs = runs_per_source * (runs_per_source - 1) // 2
+    gram = sum(2 * n * n * d if n < d else 3 * d * d * n for d in dims)
+    feats = runs_per_source * n * macs(*arch) / CPU_MACS_PER_S
+    return sources * (feats + pairs * gram / CPU_F64_MACS_PER_S)
+
+
+def _analysis_05(P) -> dict:
+    arch = (P.model, float(P.width), 0, False)
+    sources = len(P.sources)
+    # the notebook computes the CKA twice: its figure (cell "CKA") and the claims table
+    return {"CKA (CPU, computed twice by the notebook)": 2 * _cka_seconds(arch, min(P.cka_examples, P.n_test or TEST_N),
+                                                                           P.cka_runs, sources),
+            "tables and divergence (CPU, estimate)": 15.0}
+
+
+def analysis_seconds(chapter: str, P) -> dict:
+    """``{analysis: estimated seconds}`` of the chapter's analyses at parameters ``P``."""
+    fn = {"01_loss_landscape": _analysis_01, "03_modes": _analysis_03, "05_instability": _analysis_05}.get(chapter)
+    if fn is None:  # chapters 02 and 04 read stored logits and masks only
+        return {"metrics on stored predictions (estimate)": 5.0}
+    return fn(P)
+
+
+# ----------------------------------------------------------------------------- the estimate
+
+
+def estimate(chapter: str, profile: str = "gpu", group_size: int = GROUP_SIZE, **overrides) -> dict:
+    """The estimated cold cost of ``chapter`` at ``profile`` on one GPU (see the module doc).
+
+    Returns a dict: ``runs`` (distinct training runs), ``groups`` (``train.fit`` calls),
+    ``model_epochs`` (``{"model width w": model-epochs}``, an epoch of a MIMO network with batch
+    repetition r counted r times: r passes over the training set), ``train_s``, ``analysis_s`` (and
+    ``analyses``: the parts), ``total_s``, ``cache_bytes`` and ``cache_mib``, and whether the
+    chapter is within issue 13's budgets (``within_time``, ``within_cache``).
+    """
+    P = config.chapter_params(chapter, profile, **overrides)
+    groups = training_groups(record(chapter, profile, **overrides), group_size)
+    specs = [s for g in groups for s in g]
+    model_epochs: dict = {}
+    for s in specs:
+        name = f"{s.model} width {s.width:g}" + (f" {'naive' if s.mimo_naive else 'MIMO'} M={s.mimo}" if s.mimo else "")
+        model_epochs[name] = model_epochs.get(name, 0) + s.epochs * s.mimo_batch_rep
+    train_s = sum(group_seconds(g) for g in groups)
+    parts = analysis_seconds(chapter, P)
+    total = train_s + sum(parts.values())
+    cache = sum(run_bytes(s) for s in specs)
+    return dict(chapter=chapter, profile=P.profile, runs=len(specs), groups=len(groups),
+                model_epochs=model_epochs, train_s=train_s, analyses=parts,
+                analysis_s=sum(parts.values()), total_s=total, cache_bytes=cache, cache_mib=cache / 2 ** 20,
+                within_time=total <= BUDGET_CHAPTER_S, within_cache=cache <= BUDGET_CACHE_BYTES)
+
+
+def book(profile: str = "gpu", **kw) -> dict:
+    """:func:`estimate` of every chapter, and the sums."""
+    per = {c: estimate(c, profile, **kw) for c in config.CHAPTERS}
+    return dict(chapters=per, total_s=sum(e["total_s"] for e in per.values()),
+                cache_mib=sum(e["cache_mib"] for e in per.values()))
+
+
+def table(profile: str = "gpu", **kw) -> str:
+    """One line per chapter: runs, training and analysis minutes, cache MiB (estimates)."""
+    b = book(profile, **kw)
+    lines = [f"{'chapter':20s} {'runs':>5s} {'train min':>9s} {'analysis min':>12s} {'total min':>9s} {'cache MiB':>9s}"]
+    for c, e in b["chapters"].items():
+        lines.append(f"{c:20s} {e['runs']:5d} {e['train_s'] / 60:9.1f} {e['analysis_s'] / 60:12.1f} "
+                     f"{e['total_s'] / 60:9.1f} {e['cache_mib']:9.0f}")
+    lines.append(f"{'book':20s} {'':5s} {'':9s} {'':12s} {b['total_s'] / 60:9.1f} {b['cache_mib']:9.0f}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m helpers.cost [profile]
+    import sys
+
+    print(table(sys.argv[1] if len(sys.argv) > 1 else "gpu"))

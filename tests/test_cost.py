@@ -1,0 +1,108 @@
+"""helpers.cost: the chapters' runs counted as their own gates make them, and their estimated cost."""
+import pytest
+
+from helpers import config, cost, models
+
+
+def test_macs_and_state_bytes_of_small_networks_by_hand():
+    assert cost.macs("linear") == 3 * 32 * 32 * 10
+    assert cost.macs("fc1") == 3 * 32 * 32 * 512 + 512 * 10
+    # conv1: 16 filters of 3x3x3 at every one of 32x32 positions, then a linear read-out
+    assert cost.macs("conv1") == 32 * 32 * 16 * 27 + 16 * 32 * 32 * 10
+    assert 40e6 < cost.macs("resnet20") < 42e6          # ResNet20v1: about 41 M (issue 13)
+    assert cost.macs("resnet20", 2) > 3.5 * cost.macs("resnet20")
+    # MIMO: only the first convolution (3M input channels) and the head (10M outputs) grow
+    extra = cost.macs("resnet20", mimo=3) - cost.macs("resnet20")
+    assert extra == 32 * 32 * 16 * 9 * 6 + 64 * 20
+    assert cost.state_bytes("linear") == (3072 * 10 + 10) * 4
+    net = models.build("resnet14")
+    assert cost.state_bytes("resnet14") == sum(t.numel() * t.element_size() for t in net.state_dict().values())
+
+
+def test_modes_smoke_counted_by_hand():
+    P = config.chapter_params("03_modes", "smoke")
+    e = cost.estimate("03_modes", "smoke")
+    assert (e["runs"], e["groups"]) == (3, 1)
+    assert e["model_epochs"] == {"smallcnn width 1": 3 * 2}
+    # 512 images in batches of 128: 4 steps an epoch; 3 models; kept epochs 0, 1, 2 (+ 1, 2 late)
+    per_model_epoch = cost.SECONDS_PER_MODEL_EPOCH["fp32"] * cost.macs("smallcnn") / cost.macs("resnet20") \
+        * 512 / cost.REFERENCE_IMAGES
+    per_epoch = max(3 * per_model_epoch, 4 * cost.STEP_FLOOR)
+    evals = 3 * cost.forward_seconds(("smallcnn", 1.0, 0, False), 3 * 256)
+    assert e["train_s"] == pytest.approx(2 * per_epoch + evals)
+    assert e["cache_bytes"] == 3 * (3 * (cost.state_bytes("smallcnn") + 256 * 10 * 4) + 256 * 8)
+    assert e["total_s"] == pytest.approx(e["train_s"] + e["analysis_s"])
+    assert P.seeds == 3
+
+
+def test_mimo_configurations_and_groups():
+    calls = cost.record("04_mimo", "smoke", widths=(1,), members=(1, 2), seeds=2)
+    specs = [s for c in calls for s in c]
+    # M=1: max(ensemble_size 3, seeds 2) = 3 runs; M=2: 2; naive: 2
+    assert len(specs) == 7
+    assert sorted((s.mimo, s.mimo_naive) for s in specs) == [(1, False)] * 3 + [(2, False)] * 2 + [(3, True)] * 2
+    assert len(cost.training_groups(calls)) == 3
+    assert len(cost.training_groups(calls, group_size=2)) == 4          # M=1 splits in two
+    # batch repetition: twice the steps an epoch, each of ~batch_size images
+    spec = next(s for s in specs if s.mimo == 2)
+    assert cost.steps_per_epoch(spec) == 512 // (128 // 2)
+
+
+def test_instability_smoke_runs_deduplicated_as_the_cache_does():
+    # rows init/order/aug/order+aug share run 1 (all seeds 1) with the base; 'all' run 1 is the
+    # cuDNN row's run 1; the depth 'init' run 1 is that model's reference. By hand: main 20
+    # (base 1, init/order/aug/order+aug 2 each, cudnn 3, all 2, bitflip 3, reference 1, control
+    # 2), depth 3 x 6, onset 3, snapshots 3, pool 1 more.
+    assert cost.estimate("05_instability", "smoke")["runs"] == 20 + 18 + 3 + 3 + 1
+
+
+def test_lottery_and_landscape_smoke_counted_by_hand():
+    # lottery: 2 chains x 3 rounds, 2 + 2 controls, ResNet dense + reset + rewind + reinit, and
+    # the width sweep's width 1/16 chain (its 1/8 chain is seed 1's chain itself)
+    assert cost.estimate("02_lottery_tickets", "smoke")["runs"] == 6 + 4 + 4 + 3
+    # landscape: 2 runs + 2 children, width 0.5 x 2 seeds (width 1 shares), 4 DeepCNNs x 3 gains,
+    # batch 32 x 1 seed (batch 64 is run 1)
+    assert cost.estimate("01_loss_landscape", "smoke")["runs"] == 2 + 2 + 2 + 12 + 1
+
+
+def test_recording_reads_and_writes_nothing(no_data):
+    cost.estimate("02_lottery_tickets", "smoke")
+    cost.estimate("01_loss_landscape", "smoke")
+    assert not any(no_data.iterdir())
+
+
+def test_trimmed_epochs_are_what_the_analyses_read():
+    from helpers import instability, loss_landscape
+
+    P = config.chapter_params("01_loss_landscape", "gpu")
+    assert set(P.traj_epochs) <= set(loss_landscape.kept(P, 1))
+    assert {0, P.parent_epoch, *P.saddle_epochs} <= set(loss_landscape.kept(P, 0))
+    assert loss_landscape.kept(P, 2) == loss_landscape.kept(P, None) == ()
+    # width 1 of the sweep and the chapter's batch size are the main runs themselves
+    assert loss_landscape.independent(P, 0, width=1.0) == loss_landscape.independent(P, 0)
+    assert loss_landscape.independent(P, 1, batch_size=P.batch_size) == loss_landscape.independent(P, 1)
+    P = config.chapter_params("01_loss_landscape", "cpu")
+    assert loss_landscape.kept(P, 3) == tuple(range(P.epochs + 1))
+    P = config.chapter_params("05_instability", "gpu")
+    assert instability.divergence_epochs(P)[:4] == (0, 1, 2, 3)   # the growth claim reads epoch 3
+    assert instability.divergence_epochs(P)[-1] == P.epochs
+
+
+def test_gpu_presets_within_the_budgets():
+    b = cost.book("gpu")
+    assert b["total_s"] <= cost.BUDGET_BOOK_S
+    for chapter, e in b["chapters"].items():
+        assert e["within_time"], (chapter, e["total_s"] / 60)
+        # chapter 02 keeps Conv-2's weights at every early-stopping point although it reads only
+        # the test logits there: under 500 MiB it needs logits without weights (a trainer change)
+        if chapter != "02_lottery_tickets":
+            assert e["within_cache"], (chapter, e["cache_mib"])
+    # the sources' shape (issue 13)
+    P = config.chapter_params("03_modes", "gpu")
+    assert P.model == "resnet20" and P.n_train is None and P.seeds >= 8
+    P = config.chapter_params("05_instability", "gpu")
+    assert P.model == "resnet14" and P.seeds >= 16 and P.precision == "fp32"
+    P = config.chapter_params("04_mimo", "gpu")
+    assert P.model == "resnet20" and 1 in P.widths and max(P.widths) > 1 and P.seeds >= 2
+    P = config.chapter_params("02_lottery_tickets", "gpu")
+    assert P.rn_model == "resnet20" and P.rn_n_train is None and P.rn_rewind_epoch >= 1
