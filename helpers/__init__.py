@@ -10,7 +10,7 @@ train      the one trainer, with separate seeds for every source of randomness
 runs       the content-addressed cache of trained runs under ``data/runs/``
 metrics    functions on predictions and weights (accuracy, disagreement, CKA, ...)
 landscape  interpolation, planes, directions, Hessian, curves (BN statistics recomputed)
-subspace   (planned, chapter 03 part 2) samplers around an optimum
+subspace   samplers around an optimum (random direction, dropout, diagonal and low-rank Gaussian)
 pruning    magnitude (global / per layer) and random masks, overlap, masks stored by content
 plots      one house style for every figure
 claims     a source's claim, our figure and the verdict; the table and the scorecard
