@@ -50,6 +50,9 @@ def resolve_profile(name: str) -> str:
 #                       bitwise claim and every smoke/cpu preset), 'tf32', or 'bf16' (bfloat16
 #                       autocast, weights and optimizer in fp32: where speed matters and no claim
 #                       rests on bits). On a CPU 'fp32' and 'tf32' are the same arithmetic.
+#   deterministic       deterministic kernels (bitwise repeatable, a run's bits independent of
+#                       the runs beside it); off at gpu where no claim rests on bits: the trainer
+#                       may then batch models with vmap and compile the step (helpers.train.fit)
 #   dataset             'auto' (real CIFAR-10, torchvision or the JPEG pack) or 'synthetic'
 # --------------------------------------------------------------------------------------------
 
@@ -195,7 +198,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
         "smoke": dict(
             model="conv2", width=0.125, dataset="auto", n_train=500, n_test=400, epochs=2, batch_size=60,
             optimizer="adam", lr=1e-3, momentum=0.9, weight_decay=0.0, schedule="const", warmup_epochs=0,
-            augment=False, device="auto", precision="fp32", scope="layer", rate_conv=0.2, rate_fc=0.4, rate_output=0.2,
+            augment=False, device="auto", precision="fp32", deterministic=True, scope="layer", rate_conv=0.2, rate_fc=0.4, rate_output=0.2,
             rounds=2, seeds=2, widths=(0.0625, 0.125), match_tol=1.5, es_points=2,
             # rn_width 0.5, not 0.25: with 4 input channels, the channels-last 1x1 stride-2 shortcut's
             # weight gradient never returns in torch 2.14.1's oneDNN kernel on an AMD EPYC (measured)
@@ -215,7 +218,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
         "cpu": dict(
             model="conv2", width=0.25, dataset="auto", n_train=4000, n_test=2000, epochs=8, batch_size=60,
             optimizer="adam", lr=1e-3, momentum=0.9, weight_decay=0.0, schedule="const", warmup_epochs=0,
-            augment=False, device="auto", precision="fp32", scope="layer", rate_conv=0.25, rate_fc=0.45, rate_output=0.25,
+            augment=False, device="auto", precision="fp32", deterministic=True, scope="layer", rate_conv=0.25, rate_fc=0.45, rate_output=0.25,
             rounds=5, seeds=2, widths=(0.0625, 0.125, 0.25), match_tol=1.5, es_points=8,
             rn_model="resnet20", rn_width=0.5, rn_n_train=1500, rn_epochs=8, rn_batch_size=64,
             rn_optimizer="sgd", rn_lr=0.1, rn_weight_decay=5e-4, rn_schedule="const", rn_warmup_epochs=0,
@@ -238,7 +241,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
         "gpu": dict(
             model="conv2", width=1, dataset="auto", n_train=None, n_test=10000, epochs=10, batch_size=60,
             optimizer="adam", lr=2e-4, momentum=0.9, weight_decay=0.0, schedule="const", warmup_epochs=0,
-            augment=False, device="auto", precision="bf16", scope="layer", rate_conv=0.25, rate_fc=0.45,
+            augment=False, device="auto", precision="bf16", deterministic=False, scope="layer", rate_conv=0.25, rate_fc=0.45,
             rate_output=0.25, rounds=5, seeds=2, widths=(0.25, 0.5, 1), match_tol=1.0, es_points=4,
             rn_model="resnet20", rn_width=1, rn_n_train=None, rn_epochs=30, rn_batch_size=128,
             rn_optimizer="sgd", rn_lr=0.1, rn_weight_decay=5e-4, rn_schedule="cosine", rn_warmup_epochs=0,
@@ -308,7 +311,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
         "smoke": dict(
             model="smallcnn", width=1, dropout=0.0, dataset="auto", n_train=512, n_test=200,
             epochs=2, batch_size=64, optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4,
-            schedule="cosine", warmup_epochs=0, augment=False, seeds=2, device="auto", precision="fp32",
+            schedule="cosine", warmup_epochs=0, augment=False, seeds=2, device="auto", precision="fp32", deterministic=True,
             parent_epoch=1, child_lr=0.02, n_eval=256, bn_examples=256, line_points=3,
             radial_points=3, radial_range=(-0.2, 1.2), slice_points=3, slice_range=1.0,
             hessian_examples=64, lanczos_iters=3, widths=(0.5, 1), width_seeds=2,
@@ -323,7 +326,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
         "cpu": dict(
             model="smallcnn", width=1, dropout=0.0, dataset="auto", n_train=5000, n_test=1000,
             epochs=8, batch_size=128, optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4,
-            schedule="cosine", warmup_epochs=0.5, augment=False, seeds=3, device="auto", precision="fp32",
+            schedule="cosine", warmup_epochs=0.5, augment=False, seeds=3, device="auto", precision="fp32", deterministic=True,
             parent_epoch=2, child_lr=0.02, n_eval=1000, bn_examples=500, line_points=11,
             radial_points=9, radial_range=(-0.2, 1.2), slice_points=9, slice_range=1.0,
             hessian_examples=512, lanczos_iters=16, widths=(0.25, 0.5, 1, 2), width_seeds=3,
@@ -341,7 +344,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
         "gpu": dict(
             model="resnet20", width=1, dropout=0.0, dataset="auto", n_train=None, n_test=5000,
             epochs=30, batch_size=128, optimizer="sgd", lr=0.1, momentum=0.9, weight_decay=5e-4,
-            schedule="cosine", warmup_epochs=2, augment=True, seeds=4, device="auto", precision="bf16",
+            schedule="cosine", warmup_epochs=2, augment=True, seeds=4, device="auto", precision="bf16", deterministic=False,
             parent_epoch=5, child_lr=0.02, n_eval=5000, bn_examples=2000, line_points=17,
             radial_points=17, radial_range=(-0.2, 1.2), slice_points=15, slice_range=1.0,
             hessian_examples=2000, lanczos_iters=30, widths=(0.5, 1, 2), width_seeds=3,

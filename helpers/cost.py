@@ -134,16 +134,18 @@ def group_seconds(specs: list) -> float:
     models' compute and the step floor, plus the test-set predictions at each kept epoch."""
     s = specs[0]
     per_epoch = max(len(specs) * model_epoch_seconds(s), steps_per_epoch(s) * STEP_FLOOR)
-    kept = set().union(*(set(x.kept_epochs()) for x in specs))
+    kept = set().union(*(set(x.logit_kept_epochs()) for x in specs))
     evals = len(kept) * forward_seconds(s, len(specs) * (s.n_test or TEST_N), s.precision)
     return s.epochs * per_epoch + evals
 
 
 def run_bytes(spec: train.Spec) -> int:
-    """Bytes a run keeps in the cache: per kept epoch its state dict and its test logits."""
+    """Bytes a run keeps in the cache: its state dict per kept epoch, its test logits per epoch
+    whose logits are kept."""
     heads = spec.mimo or 1
     logits = (spec.n_test or TEST_N) * CLASSES * heads * 4
-    return len(spec.kept_epochs()) * (state_bytes(*_arch(spec)) + logits) + (spec.n_test or TEST_N) * 8
+    return (len(spec.kept_epochs()) * state_bytes(*_arch(spec)) + len(spec.logit_kept_epochs()) * logits
+            + (spec.n_test or TEST_N) * 8)
 
 
 # ----------------------------------------------------------------------------- recording a chapter
@@ -157,6 +159,7 @@ class _FakeRun:
     def __init__(self, spec: train.Spec):
         self.spec, self.key = spec, runs.spec_key(spec, VARIANT)
         self.epochs = list(spec.kept_epochs())
+        self.logit_epochs = list(spec.logit_kept_epochs())
 
     def state(self, epoch=None) -> dict:
         return {f"{self.key}@{epoch}": torch.ones(1, 1, dtype=torch.bool)}
@@ -170,7 +173,7 @@ def recording():
 
     calls, stored = [], {}
 
-    def get(specs, device="auto", group_size=None, progress=True):
+    def get(specs, device="auto", group_size=None, progress=True, deadline=None):
         specs = list(specs)
         calls.append(specs)
         return [_FakeRun(s) for s in specs]

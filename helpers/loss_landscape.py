@@ -49,7 +49,7 @@ def base_spec(P, **changes) -> train.Spec:
         n_test=P.n_test, epochs=P.epochs, batch_size=P.batch_size, optimizer=P.optimizer, lr=P.lr,
         momentum=P.momentum, weight_decay=P.weight_decay, schedule=P.schedule,
         warmup_epochs=P.warmup_epochs, augment=P.augment, save_epochs=kept(P, None),
-        precision=P.precision,
+        precision=P.precision, deterministic=P.deterministic,
     )
     return spec.replace(**changes)
 

@@ -44,8 +44,9 @@ class Round:
 def spec_from(P, prefix: str = "", seed: int = 1, **changes) -> train.Spec:
     """The run spec of a chapter part: keys ``<prefix>model``, ``<prefix>width``, ... of ``P``.
 
-    The Conv-k part (no prefix) keeps ``P.es_points`` evenly spaced epochs (every epoch when it
-    equals ``epochs``: early stopping reads the validation loss there); the ResNet part (``rn_``) keeps the initialization, the rewind epoch and the last one
+    The Conv-k part (no prefix) keeps the test logits (not the weights) of ``P.es_points`` evenly
+    spaced epochs (every epoch when it equals ``epochs``: early stopping reads the validation loss
+    there) and the final weights (the next round's mask); the ResNet part (``rn_``) keeps the initialization, the rewind epoch and the last one
     (its figures use the final accuracy: evaluating a ResNet every epoch costs too much on a CPU)."""
     g = lambda k: getattr(P, prefix + k)  # noqa: E731
     spec = train.Spec(
@@ -53,7 +54,9 @@ def spec_from(P, prefix: str = "", seed: int = 1, **changes) -> train.Spec:
         epochs=g("epochs"), batch_size=g("batch_size"), optimizer=g("optimizer"), lr=g("lr"),
         momentum=P.momentum, weight_decay=g("weight_decay"), schedule=g("schedule"),
         warmup_epochs=g("warmup_epochs"), augment=g("augment"), precision=P.precision,
-        save_epochs=kept_epochs(g("epochs"), P.es_points) if not prefix else (0, P.rn_rewind_epoch, g("epochs")),
+        deterministic=P.deterministic,
+        save_epochs=() if not prefix else (0, P.rn_rewind_epoch, g("epochs")),
+        logit_epochs=kept_epochs(g("epochs"), P.es_points)[1:] if not prefix else (),
     ).with_seed(seed)
     return spec.replace(**changes)
 
@@ -94,7 +97,10 @@ def imp_chains(chains, rounds: int, rate, scope: str, rewind_epoch: int = 1, dev
         specs = []
         for k, (b, _) in enumerate(chains):
             masks[k] = pruning.magnitude_mask(prunable_weights(out[k][-1].run.state()), masks[k], rate, scope)
-            specs.append(b.replace(mask=pruning.store(masks[k]), init_from=starts[k]))
+            # a pruned round's weights are read at its end only (the next mask); its logits
+            # wherever the dense run keeps them
+            specs.append(b.replace(mask=pruning.store(masks[k]), init_from=starts[k], save_epochs=(),
+                                   logit_epochs=tuple(sorted({*b.save_epochs, *b.logit_epochs}))))
         for k, got in enumerate(runs.get(specs, device=device)):
             out[k].append(Round(r, pruning.density(masks[k]), masks[k], got))
     return out
@@ -144,7 +150,7 @@ def early_stop(run) -> dict:
     accuracy / loss there; also the final test accuracy. Accuracies in [0, 1]."""
     labels = run.labels
     val, test = halves(len(labels))
-    epochs = [e for e in run.epochs if e > 0]
+    epochs = [e for e in run.logit_epochs if e > 0]
     vloss = [metrics.nll(run.probs(e)[val], labels[val]) for e in epochs]
     best = epochs[int(np.argmin(vloss))]
     p_best, p_final = run.probs(best), run.probs()

@@ -80,19 +80,26 @@ class Run:
 
     @property
     def epochs(self) -> list:
+        """Epochs whose weights (and test logits) were kept."""
         return self.meta["epochs"]
 
-    def _epoch(self, epoch):
+    @property
+    def logit_epochs(self) -> list:
+        """Epochs whose test logits were kept (``epochs`` and the spec's ``logit_epochs``)."""
+        return self.meta.get("logit_epochs", self.meta["epochs"])
+
+    def _epoch(self, epoch, kept=None):
         epoch = self.spec.epochs if epoch is None else epoch
-        if epoch not in self.epochs:
-            raise KeyError(f"epoch {epoch} was not kept; kept epochs: {self.epochs}")
+        kept = self.epochs if kept is None else kept
+        if epoch not in kept:
+            raise KeyError(f"epoch {epoch} was not kept; kept epochs: {kept}")
         return epoch
 
     def logits(self, epoch: int | None = None) -> np.ndarray:
         """Test-set logits (n_test, classes) at ``epoch`` (default: the last); a MIMO network's
         are (n_test, M, classes), one row per head."""
         with np.load(self.path / "logits.npz") as z:
-            return z[f"e{self._epoch(epoch)}"]
+            return z[f"e{self._epoch(epoch, self.logit_epochs)}"]
 
     def probs(self, epoch: int | None = None) -> np.ndarray:
         """Test-set probabilities (n_test, classes); for MIMO, the mean of the heads' (the ensemble)."""
@@ -139,7 +146,8 @@ def _write(trained: train.Trained, key: str) -> Path:
     (tmp / "spec.json").write_text(json.dumps(spec_dict, indent=1, default=list))
     meta = dict(variant=trained.variant, device=trained.device, seconds=trained.seconds,
                 mode=trained.mode, compiled=trained.compiled, precision=trained.spec.precision,
-                log=trained.log, epochs=sorted(trained.states), torch=torch.__version__,
+                log=trained.log, epochs=sorted(trained.states), logit_epochs=sorted(trained.logits),
+                torch=torch.__version__,
                 device_name=_device_name(trained.device), written=time.strftime("%Y-%m-%d %H:%M:%S"))
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
     np.savez(tmp / "logits.npz", labels=trained.test_labels, **{f"e{e}": v for e, v in trained.logits.items()})

@@ -85,7 +85,7 @@ CODE_VERSION = 1
 
 SEED_FIELDS = ("seed_init", "seed_order", "seed_aug", "seed_dropout")
 # Fields that may differ between specs that train together.
-PER_MODEL_FIELDS = SEED_FIELDS + ("save_epochs", "perturb", "replica", "mask", "init_from")
+PER_MODEL_FIELDS = SEED_FIELDS + ("save_epochs", "logit_epochs", "perturb", "replica", "mask", "init_from")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,6 +115,7 @@ class Spec:
     seed_dropout: int = 0
     deterministic: bool = True
     save_epochs: tuple = ()          # checkpoints to keep; the final epoch is always kept
+    logit_epochs: tuple = ()         # epochs whose test logits (not weights) are kept as well
     perturb: str = ""                # "" or "bitflip:<flat index>:<+1|-1>" (first layer's weight)
     onset: int = 0                   # epochs trained with order/aug/dropout seeds 0, deterministic
     replica: int = 0                 # changes nothing but the cache key: R runs of one spec are R runs
@@ -147,7 +148,12 @@ class Spec:
                      if f.name not in PER_MODEL_FIELDS)
 
     def kept_epochs(self) -> tuple:
+        """Epochs whose weights and test logits are kept."""
         return tuple(sorted({e for e in self.save_epochs if 0 <= e <= self.epochs} | {self.epochs}))
+
+    def logit_kept_epochs(self) -> tuple:
+        """Epochs whose test logits are kept (a superset of :meth:`kept_epochs`)."""
+        return tuple(sorted(set(self.kept_epochs()) | {e for e in self.logit_epochs if 0 <= e <= self.epochs}))
 
 
 SCHEDULES = ("const", "step", "halving", "cosine", "onecycle", "cyclic")
@@ -609,7 +615,6 @@ def fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", prog
         if compile == "auto":
             compile = COMPILE[dev.type] and not spec.deterministic and not spec.onset and not dropout
         loss_fn = _LossFn(stack, spec, dev, ("default" if compile is True else compile) or None)
-        cast = lambda: autocast(spec, dev)  # noqa: E731
 
         def generators(before_onset: bool):
             seeds = [(0, 0, 0) if before_onset else (s.seed_order, s.seed_aug, s.seed_dropout) for s in specs]
@@ -624,18 +629,22 @@ def fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", prog
         bs = min(spec.batch_size, n) // spec.mimo_batch_rep  # distinct examples a step (MIMO: tiled back)
         steps_per_epoch = n // bs
         kept = [s.kept_epochs() for s in specs]
+        kept_logits = [s.logit_kept_epochs() for s in specs]
         states = [dict() for _ in specs]
         logits = [dict() for _ in specs]
         logs = [[] for _ in specs]
 
         def snapshot(epoch):
-            if not any(epoch in kp for kp in kept):
+            if not any(epoch in kp for kp in kept_logits):
                 return None
-            lg = stack.logits(data.test_x, cast=cast)  # (K, N, C), or (K, N, M, C) for MIMO: the heads' mean
+            # in float32 whatever the training precision: bf16 rounding would tie argmaxes and
+            # move the disagreement figures
+            lg = stack.logits(data.test_x)  # (K, N, C), or (K, N, M, C) for MIMO: the heads' mean
             accs = ((lg if lg.dim() == 3 else lg.softmax(-1).mean(-2)).argmax(-1) == data.test_y).float().mean(1).tolist()
             for k in range(K):
                 if epoch in kept[k]:
                     states[k][epoch] = stack.state(k)
+                if epoch in kept_logits[k]:
                     logits[k][epoch] = lg[k].cpu().numpy()
             return accs
 

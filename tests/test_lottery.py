@@ -16,7 +16,7 @@ def private_cache(tmp_path, monkeypatch):
 class FakeRun:
     def __init__(self, probs_by_epoch, labels, spec):
         self._p, self.labels, self.spec = probs_by_epoch, labels, spec
-        self.epochs = sorted(probs_by_epoch)
+        self.epochs = self.logit_epochs = sorted(probs_by_epoch)
 
     def probs(self, e=None):
         return self._p[max(self.epochs) if e is None else e]
@@ -66,7 +66,8 @@ def test_seed_overlap_on_hand_masks():
 def test_imp_chain_and_controls_on_synthetic_data():
     P = types.SimpleNamespace(model="conv2", width=0.0625, dataset="synthetic", n_train=64, n_test=32, epochs=1,
                               batch_size=32, optimizer="adam", lr=1e-3, momentum=0.9, weight_decay=0.0,
-                              schedule="const", warmup_epochs=0, augment=False, es_points=1, precision="fp32")
+                              schedule="const", warmup_epochs=0, augment=False, es_points=1, precision="fp32",
+                              deterministic=True)
     base = lottery.spec_from(P, seed=1)
     chain = lottery.imp(base, 2, dict(conv=0.2, fc=0.5, output=0.2), "layer", "reset")
     assert [rd.round for rd in chain] == [0, 1, 2]
@@ -76,7 +77,9 @@ def test_imp_chain_and_controls_on_synthetic_data():
     assert lottery.zero_fraction_kept(chain[2]) == 1.0
     # reset: round 2 starts from the masked original initialization
     init = train.init_model(base).state_dict()
-    s0 = chain[2].run.state(0)
+    # (a pruned round keeps its final weights only: its start is what the trainer builds from its spec)
+    assert chain[2].run.epochs == [1] and chain[2].run.logit_epochs == [1]
+    s0 = train.init_model(chain[2].run.spec).state_dict()
     assert all(torch.equal(s0[n], init[n] * m) for n, m in chain[2].mask.items())
     ctrl = lottery.controls(chain)
     re, rm = ctrl["reinit"][1], ctrl["random mask"][1]
@@ -85,7 +88,7 @@ def test_imp_chain_and_controls_on_synthetic_data():
     assert pruning.overlap(rm.mask, chain[2].mask) < 1.0
     # rewinding starts from the dense run's epoch-1 weights, masked
     rw = lottery.imp(base, 1, 0.5, "global", "rewind", rewind_epoch=1)
-    s0 = rw[1].run.state(0)
+    s0 = train.init_model(rw[1].run.spec).state_dict()
     e1 = chain[0].run.state(1)
     assert all(torch.equal(s0[n], e1[n] * m) for n, m in rw[1].mask.items())
 
@@ -95,7 +98,8 @@ def test_chains_in_lockstep_are_the_chains_alone(monkeypatch):
 
     P = types.SimpleNamespace(model="conv2", width=0.0625, dataset="synthetic", n_train=64, n_test=32, epochs=1,
                               batch_size=32, optimizer="adam", lr=1e-3, momentum=0.9, weight_decay=0.0,
-                              schedule="const", warmup_epochs=0, augment=False, es_points=1, precision="fp32")
+                              schedule="const", warmup_epochs=0, augment=False, es_points=1, precision="fp32",
+                              deterministic=True)
     a, b = lottery.spec_from(P, seed=1), lottery.spec_from(P, seed=2)
     calls, real = [], runs.get
     monkeypatch.setattr(runs, "get", lambda specs, **kw: calls.append(len(specs)) or real(specs, **kw))

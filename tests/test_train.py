@@ -274,3 +274,29 @@ def test_a_compile_that_fails_falls_back_to_eager_with_the_same_bits(monkeypatch
     fell = train.fit([spec], compile=True)[0]
     assert not fell.compiled and "torch.compile failed" in capsys.readouterr().err
     assert states_equal(eager.states[1], fell.states[1])
+
+
+def test_logit_epochs_keep_test_logits_without_weights(tmp_path, monkeypatch):
+    from helpers import runs
+
+    monkeypatch.setenv("HELPERS_DATA_DIR", str(tmp_path))
+    spec = BASE.replace(save_epochs=(), logit_epochs=(0, 1))
+    (run,) = runs.get([spec], progress=False)
+    assert run.epochs == [2] and run.logit_epochs == [0, 1, 2]
+    both = train.fit([spec.replace(save_epochs=(0, 1), logit_epochs=())])[0]
+    assert np.array_equal(run.logits(1), both.logits[1])      # training is the same
+    assert states_equal(run.state(), both.states[2])
+    with pytest.raises(KeyError, match="not kept"):
+        run.state(1)
+    assert runs.spec_key(spec, "synthetic") != runs.spec_key(spec.replace(logit_epochs=()), "synthetic")
+
+
+def test_a_bf16_runs_test_logits_are_evaluated_in_float32():
+    spec = BASE.replace(epochs=1, n_train=128, dropout=0.0, augment=False, precision="bf16")
+    r = train.fit([spec])[0]
+    net = train.init_model(spec)
+    net.load_state_dict(r.states[1])
+    x = data.on_device("synthetic", "cpu", None, spec.n_test).test_x
+    with torch.no_grad():
+        ref = net.eval()(x).numpy()
+    assert np.allclose(r.logits[1], ref, atol=1e-4)
