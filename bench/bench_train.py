@@ -117,13 +117,13 @@ def main():
     ap.add_argument("--model", default="resnet20")
     ap.add_argument("--rows", default="core", choices=("core", "full"))
     ap.add_argument("--n-train", type=int, default=None, help="images per epoch (default 10240 GPU, 1280 CPU)")
-    ap.add_argument("--budget-s", type=float, default=None, help="start no row after S seconds (default 330 GPU)")
+    ap.add_argument("--budget-s", type=float, default=None, help="start no row after S seconds (default 270 GPU)")
     ap.add_argument("--json", default=None)
     a = ap.parse_args()
     device = train.pick_device(a.device)
     gpu = device.type == "cuda"
     n_train = a.n_train or (10240 if gpu else 1280)
-    budget = a.budget_s or (330 if gpu else 900)
+    budget = a.budget_s or (270 if gpu else 900)
     rows_spec = {("core", True): CORE_GPU, ("full", True): FULL_GPU,
                  ("core", False): CORE_CPU, ("full", False): FULL_CPU}[(a.rows, gpu)]
     try:

@@ -514,6 +514,21 @@ def _call(net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     return net(x)
 
 
+def _loud_recompile_limit(limit: int = 64) -> None:
+    """A chapter compiles many shapes (widths, batch sizes, MIMO heads) in one process; past
+    dynamo's recompile limit (8 by default) it silently runs eager. Allow ``limit``, and make
+    hitting it an error that the fit reports before falling back to eager (see _first_step)."""
+    cfg = torch._dynamo.config
+    for name in ("recompile_limit", "cache_size_limit"):  # the name changed across versions
+        if hasattr(cfg, name):
+            setattr(cfg, name, max(getattr(cfg, name), limit))
+            break
+    for name in ("fail_on_recompile_limit_hit", "fail_on_cache_limit_hit"):
+        if hasattr(cfg, name):
+            setattr(cfg, name, True)
+            break
+
+
 class _LossFn:
     """(K, B, ...) inputs and labels -> per-model (losses, accuracies): eager, or compiled by
     ``torch.compile`` where asked (``mode``: 'default', 'reduce-overhead' = CUDA graphs, ...). In
@@ -526,6 +541,7 @@ class _LossFn:
         self.compiled, self.one, self.forward = False, _call, stack.forward
         if compile_mode:
             try:
+                _loud_recompile_limit()
                 if stack.mode == "loop":
                     self.one = torch.compile(_call, mode=compile_mode)
                 else:
