@@ -11,6 +11,8 @@ cached run valid).
   ``data/runs/_corrupt/`` (nothing is deleted) and trained again.
 * Missing runs are trained in groups (specs that differ only in seeds train together), and each
   group is written as soon as it finishes: an interrupted sweep resumes where it stopped.
+* A group in training saves its progress to ``data/runs/_partial/`` every two minutes and at
+  the deadline (``HELPERS_DEADLINE``, set by ``--budget``); the same call resumes it bitwise.
 """
 from __future__ import annotations
 

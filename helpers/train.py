@@ -59,7 +59,9 @@ convolutions' filters, the linear layers' matrices) by g: too small, He-scaled (
 an initialization (seed 002's unit variance, chapter 01).
 
 ``fit`` returns, for each spec, the weights and the test-set logits at the epochs named in
-``save_epochs`` (0 is the initialization) and a per-epoch log. Caching is ``helpers.runs``'s job.
+``save_epochs`` (0 is the initialization), the test-set logits alone at those in
+``logit_epochs``, and a per-epoch log. Test logits are always computed in float32, whatever the
+training precision. Caching is ``helpers.runs``'s job.
 """
 from __future__ import annotations
 
