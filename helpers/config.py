@@ -46,7 +46,12 @@ def resolve_profile(name: str) -> str:
 #   save_epochs         checkpoints kept along each trajectory (0 = the initialization)
 #   device              'auto', 'cpu' or 'cuda'
 #   dataset             'auto' (real CIFAR-10, torchvision or the JPEG pack) or 'synthetic'
+#   seed_base           added to every seed a chapter builds (default 0, every profile; see
+#                       COMMON): rerun a chapter on fresh seeds with -p seed_base=1000
 # --------------------------------------------------------------------------------------------
+
+# Keys every chapter takes at every profile.
+COMMON = dict(seed_base=0)
 
 _MODES_COMMON = dict(
     width=1,
@@ -312,7 +317,7 @@ def chapter_params(chapter: str, profile: str = "auto", **overrides) -> types.Si
     if chapter not in CHAPTERS:
         raise ConfigError(f"unknown chapter {chapter!r}; choose one of: {', '.join(CHAPTERS)}")
     resolved = resolve_profile(profile)
-    preset = dict(CHAPTERS[chapter][resolved])
+    preset = dict(COMMON, **CHAPTERS[chapter][resolved])
     for key, value in overrides.items():
         if value is None:
             continue

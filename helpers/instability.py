@@ -49,7 +49,7 @@ def base_spec(P, **changes) -> train.Spec:
         momentum=P.momentum, weight_decay=P.weight_decay, schedule=P.schedule,
         warmup_epochs=P.warmup_epochs, augment=P.augment,
     ).with_seed(HELD)
-    return spec.replace(**changes)
+    return spec.with_seed(HELD + P.seed_base).replace(**changes)
 
 
 def bitflips(spec: train.Spec, R: int, seed: int = 0) -> list[str]:
@@ -60,14 +60,17 @@ def bitflips(spec: train.Spec, R: int, seed: int = 0) -> list[str]:
     return [f"bitflip:{int(i)}:{'+1' if k % 2 == 0 else '-1'}" for k, i in enumerate(idx)]
 
 
-def source_specs(base: train.Spec, source: str, R: int, cudnn: bool) -> list[train.Spec] | None:
+def source_specs(base: train.Spec, source: str, R: int, cudnn: bool,
+                 seed_base: int = 0) -> list[train.Spec] | None:
     """R specs that vary only ``source`` ('init', 'order', 'aug', 'dropout', 'cudnn', 'all',
     'bitflip', 'control', or a '+'-joined combination) and hold the rest at ``base``.
 
     ``cudnn`` says whether nondeterministic kernels can vary on this device (a GPU). Where they
     cannot, a row that is cuDNN alone returns None (not testable) and combinations drop it. 'all'
     is every seed plus nondeterministic kernels where they exist. 'control' varies nothing: R
-    replicas of ``base`` with deterministic kernels.
+    replicas of ``base`` with deterministic kernels. A varied seed takes the values
+    ``seed_base + 1 .. seed_base + R`` (the chapter's ``P.seed_base``, also the seed of the draw
+    of the bit-flipped weights).
     """
     parts = source.split("+")
     if source == "all":
@@ -81,7 +84,7 @@ def source_specs(base: train.Spec, source: str, R: int, cudnn: bool) -> list[tra
         changes = {}
         for p in parts:
             if p in SEED_OF:
-                changes[SEED_OF[p]] = i
+                changes[SEED_OF[p]] = seed_base + i
             elif p == "cudnn":
                 changes.update(deterministic=False, replica=i)
             elif p == "control":
@@ -90,7 +93,7 @@ def source_specs(base: train.Spec, source: str, R: int, cudnn: bool) -> list[tra
                 raise ValueError(f"unknown source {p!r}; choose from: {', '.join(SOURCE_NAMES)}")
         out.append(base.replace(**changes))
     if "bitflip" in parts:
-        out = [s.replace(perturb=f) for s, f in zip(out, bitflips(base, R))]
+        out = [s.replace(perturb=f) for s, f in zip(out, bitflips(base, R, seed_base))]
     return out
 
 
@@ -252,10 +255,10 @@ def main_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     P = params(profile, dataset, **overrides)
     base = base_spec(P)
     cud = cudnn_testable(P)
-    groups = {s: source_specs(base, s, P.seeds, cud) for s in P.sources}
+    groups = {s: source_specs(base, s, P.seeds, cud, P.seed_base) for s in P.sources}
     groups["bitflip"] = [s.replace(save_epochs=all_epochs(P)) for s in groups["bitflip"]]
     groups["reference"] = [base.replace(save_epochs=all_epochs(P))]
-    groups["control"] = source_specs(base, "control", P.control_runs, cud)
+    groups["control"] = source_specs(base, "control", P.control_runs, cud, P.seed_base)
     flat = [s for g in groups.values() if g for s in g]
     got = dict(zip(flat, runs.get(flat, device=P.device)))
     return P, {k: (None if g is None else tuple(got[s] for s in g)) for k, g in groups.items()}
@@ -270,8 +273,8 @@ def depth_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     for m in P.depth_models:
         base = base_spec(P, model=m, width=1, lr=P.depth_lr, epochs=P.depth_epochs,
                          save_epochs=all_epochs(P, P.depth_epochs))
-        out[m] = {"init": source_specs(base, "init", P.seeds, False),
-                  "bitflip": source_specs(base, "bitflip", P.seeds, False), "reference": [base]}
+        out[m] = {"init": source_specs(base, "init", P.seeds, False, P.seed_base),
+                  "bitflip": source_specs(base, "bitflip", P.seeds, False, P.seed_base), "reference": [base]}
         flat += [s for g in out[m].values() for s in g]
     got = dict(zip(flat, runs.get(flat, device=P.device)))
     return P, {m: {k: tuple(got[s] for s in g) for k, g in d.items()} for m, d in out.items()}
@@ -284,7 +287,7 @@ def onset_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     P = params(profile, dataset, **overrides)
     base = base_spec(P)
     cud = cudnn_testable(P)
-    groups = {0: source_specs(base, P.onset_source, P.seeds, cud)}
+    groups = {0: source_specs(base, P.onset_source, P.seeds, cud, P.seed_base)}
     for n in P.onset_epochs:
         groups[n] = [s.replace(onset=n) for s in groups[0]]
     flat = [s for g in groups.values() for s in g]
@@ -305,8 +308,9 @@ def snapshot_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     cud = cudnn_testable(P)
     snap = [s.replace(schedule="cyclic", milestones=(cycle,), warmup_epochs=0.0,
                       save_epochs=tuple(range(cycle, P.epochs + 1, cycle)))
-            for s in source_specs(base, "all", P.seeds, cud)]
-    pool = source_specs(base, "all", max(P.vanilla_pool, P.seeds), cud)
+            for s in source_specs(base, "all", P.seeds, cud, P.seed_base)]
+    pool = source_specs(base, "all", max(P.vanilla_pool, P.seeds), cud,
+                          P.seed_base)
     got = runs.get(snap + pool, device=P.device)
     return P, tuple(got[:len(snap)]), tuple(got[len(snap):])
 

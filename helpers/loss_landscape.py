@@ -34,6 +34,7 @@ from . import landscape as L
 CHAPTER = "01_loss_landscape"
 DEEP_MODELS = ("deepcnn", "deepcnn-bn", "deepcnn-res", "deepcnn-bn-res")
 CHILD_SEEDS = (101, 102)
+CHILD_SEED_FIELDS = ("seed_order", "seed_aug", "seed_dropout")  # a child keeps its init
 
 
 def params(profile: str = "auto", dataset: str = "auto", **overrides):
@@ -123,12 +124,14 @@ def main_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     P = params(profile, dataset, **overrides)
     base = base_spec(P)
     with cpu_threads(P):
-        indep = runs.get([base.with_seed(s) for s in range(1, P.seeds + 1)], device=P.device)
+        indep = runs.get([base.with_seed(P.seed_base + s) for s in range(1, P.seeds + 1)],
+                         device=P.device)
         parent = indep[0]
-        child = base.with_seed(1).replace(
+        child = base.with_seed(P.seed_base + 1).replace(
             init_from=f"{parent.key}@{P.parent_epoch}", epochs=P.epochs - P.parent_epoch, lr=P.child_lr,
             warmup_epochs=0.0, save_epochs=())
-        kids = runs.get([child.replace(seed_order=s, seed_aug=s, seed_dropout=s) for s in CHILD_SEEDS],
+        kids = runs.get([child.replace(**{f: P.seed_base + s for f in CHILD_SEED_FIELDS})
+                          for s in CHILD_SEEDS],
                         device=P.device)
     return P, {"independent": tuple(indep), "children": tuple(kids)}
 
@@ -138,9 +141,11 @@ def width_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     """``(P, {width: runs}, compare_runs)``: ``width_seeds`` runs per width (width 1 shares the
     main runs' cache entries) and, if ``compare_model`` is set, that architecture's runs."""
     P = params(profile, dataset, **overrides)
-    specs = {w: [base_spec(P, width=float(w)).with_seed(s) for s in range(1, P.width_seeds + 1)]
+    specs = {w: [base_spec(P, width=float(w)).with_seed(P.seed_base + s)
+                  for s in range(1, P.width_seeds + 1)]
              for w in P.widths}
-    cmp = ([base_spec(P, model=P.compare_model, width=1.0).with_seed(s) for s in range(1, 3)]
+    cmp = ([base_spec(P, model=P.compare_model, width=1.0).with_seed(P.seed_base + s)
+            for s in range(1, 3)]
            if P.compare_model else [])
     flat = [s for g in specs.values() for s in g] + cmp
     with cpu_threads(P):
@@ -155,7 +160,7 @@ def deep_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     P = params(profile, dataset, **overrides)
     keys = [(m, g) for m in DEEP_MODELS for g in P.init_gains]
     specs = [base_spec(P, model=m, width=1.0, init_gain=float(g), epochs=P.deep_epochs, lr=P.deep_lr,
-                       save_epochs=(0,)).with_seed(1) for m, g in keys]
+                       save_epochs=(0,)).with_seed(P.seed_base + 1) for m, g in keys]
     with cpu_threads(P):
         return P, dict(zip(keys, runs.get(specs, device=P.device)))
 
@@ -165,7 +170,8 @@ def batch_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     """``(P, {batch_size: runs})``: ``flat_seeds`` runs per batch size, the recipe otherwise
     unchanged (the learning rate too); the chapter's own batch size shares the main runs."""
     P = params(profile, dataset, **overrides)
-    specs = {b: [base_spec(P, batch_size=int(b)).with_seed(s) for s in range(1, P.flat_seeds + 1)]
+    specs = {b: [base_spec(P, batch_size=int(b)).with_seed(P.seed_base + s)
+                  for s in range(1, P.flat_seeds + 1)]
              for b in P.flat_batches}
     flat = [s for g in specs.values() for s in g]
     with cpu_threads(P):

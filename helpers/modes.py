@@ -28,7 +28,7 @@ def specs(P, seeds: int | None = None) -> list[train.Spec]:
         augment=P.augment, deterministic=P.deterministic,
         save_epochs=tuple(sorted(set(P.save_epochs) | set(P.swag_epochs))),
     )
-    return [base.with_seed(s) for s in range(1, (seeds or P.seeds) + 1)]
+    return [base.with_seed(P.seed_base + s) for s in range(1, (seeds or P.seeds) + 1)]
 
 
 def trajectory_matrix(run, fn, epochs=None, what: str = "probs") -> np.ndarray:
@@ -208,8 +208,9 @@ def _eval_setup(P):
     return dev, d, bn_x
 
 
-def _seed(run: int, sampler: str, i: int) -> int:
-    return 100_000 * (run + 1) + 1_000 * (subspace.SAMPLERS.index(sampler) + 1) + i
+def _seed(run: int, sampler: str, i: int, base: int = 0) -> int:
+    return (100_000 * (run + 1) + 1_000 * (subspace.SAMPLERS.index(sampler) + 1) + i
+            + 10_000_000 * base)
 
 
 @functools.lru_cache(maxsize=4)
@@ -242,7 +243,7 @@ def subspace_study(profile: str = "auto", dataset: str = "auto", **overrides) ->
         probs = subspace.evaluate(net, subs[r].draw(s, strength, seed), test_x, bn_x)
         return Sample(s, r, strength, seed, probs, metrics.accuracy(probs[val], labels[val]))
 
-    plane = [sample(0, s, subspace.strength(s, (i + 0.5) / P.plane_samples, rng), _seed(0, s, 900 + i))
+    plane = [sample(0, s, subspace.strength(s, (i + 0.5) / P.plane_samples, rng), _seed(0, s, 900 + i, P.seed_base))
              for s in subspace.SAMPLERS for i in range(P.plane_samples)]
     members, tried = {}, {}
     for s in subspace.SAMPLERS:
@@ -252,7 +253,7 @@ def subspace_study(profile: str = "auto", dataset: str = "auto", **overrides) ->
             for i in range(4 * P.samples):
                 if len(kept) == P.samples:
                     break
-                seed = _seed(r, s, i)
+                seed = _seed(r, s, i, P.seed_base)
                 u = float(np.random.default_rng(seed).random())
                 smp = sample(r, s, subspace.strength(s, u, rng), seed)
                 tried[s] += 1
