@@ -159,8 +159,7 @@ def bootstrap(samples, statistic: Callable, *, paired: bool = False, unit: str =
     value = float(statistic(*samples))
     sizes = [len(s) for s in samples]
     n = sizes[0] if paired else sum(sizes)
-    where = f"{sizes[0]} {unit}" if paired or len(sizes) == 1 else \
-        " and ".join(str(k) for k in sizes) + f" {unit}"
+    where = f"{sizes[0]} {unit}" if paired else _groups(sizes, unit)
     if min(sizes) < 2:
         return Estimate(value, None, None, f"{where}: too few to resample", n, unit)
     if all(np.all(s == s[0]) for s in samples):
@@ -178,7 +177,7 @@ def bootstrap(samples, statistic: Callable, *, paired: bool = False, unit: str =
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return Estimate(value, None, None, f"bootstrap over {where} undefined", n, unit)
     return Estimate(value, min(lo, value), max(hi, value),
-                    f"bootstrap over {where} ({how}, {n_resamples} resamples)", n, unit)
+                    f"bootstrap over {where}; {how}, {n_resamples} resamples", n, unit)
 
 
 def bootstrap_runs(values, statistic: Callable = np.mean, **kw) -> Estimate:
@@ -218,7 +217,7 @@ def pairwise(matrices, combine: Callable | None = None, *, n_resamples: int = N_
     value = float(combine(*[pair_mean(m) for m in mats]))
     sizes = [len(m) for m in mats]
     n = sum(sizes)
-    where = (f"{sizes[0]} runs" if single else " and ".join(map(str, sizes)) + " runs")
+    where = _groups(sizes, "runs")
     method = f"bootstrap over {where}, resampling runs not pairs"
     if min(sizes) < 3:  # two runs are one pair: nothing to resample
         return Estimate(value, None, None, f"{where}: too few runs to resample", n, "runs")
@@ -239,7 +238,7 @@ def pairwise(matrices, combine: Callable | None = None, *, n_resamples: int = N_
     a = 1 - confidence
     lo, hi = np.quantile(out, [a / 2, 1 - a / 2])
     return Estimate(value, float(min(lo, value)), float(max(hi, value)),
-                    f"{method} (percentile, {n_resamples} resamples)", n, "runs")
+                    f"{method}; percentile, {n_resamples} resamples", n, "runs")
 
 
 def pair_matrix(fn: Callable, items) -> np.ndarray:
@@ -300,6 +299,32 @@ def detectable_sd_ratio(n_a: int, n_b: int, alpha: float = 0.05, power: float = 
     return float(math.sqrt(c / _st.f.ppf(1 - power, d1, d2)))
 
 
+def _groups(sizes, unit: str) -> str:
+    """'6 runs', '6 and 4 runs', '7 groups of 6 runs'."""
+    if len(sizes) == 1:
+        return f"{sizes[0]} {unit}"
+    if len(sizes) > 2 and len(set(sizes)) == 1:
+        return f"{len(sizes)} groups of {sizes[0]} {unit}"
+    return " and ".join(map(str, sizes)) + f" {unit}"
+
+
 def _finite(values) -> np.ndarray:
     v = np.asarray(values, dtype=np.float64).reshape(-1)
     return v[np.isfinite(v)]
+
+
+def standard_error(est: Estimate, confidence: float = CONFIDENCE) -> float:
+    """The standard error an interval implies: its width over 2 z_{(1+c)/2} (NaN without one)."""
+    if not est.has_interval:
+        return float("nan")
+    return (est.hi - est.lo) / (2 * _st.norm.ppf(0.5 + confidence / 2))
+
+
+def detectable(est_a: Estimate, est_b: Estimate | None = None, alpha: float = 0.05,
+               power: float = 0.8) -> float:
+    """The smallest true difference that these estimates' uncertainty lets a two-sided test at
+    ``alpha`` detect with probability ``power`` (normal approximation, standard errors read off
+    the intervals): (z_{1-α/2} + z_power) · √(se_a² + se_b²). With one estimate: the smallest
+    departure from a fixed number."""
+    se2 = standard_error(est_a) ** 2 + (standard_error(est_b) ** 2 if est_b is not None else 0)
+    return float((_st.norm.ppf(1 - alpha / 2) + _st.norm.ppf(power)) * math.sqrt(se2))

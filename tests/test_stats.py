@@ -188,3 +188,12 @@ def test_detectable_sd_ratio_has_its_power():
     c = st.f.ppf(0.975, 5, 5)
     assert 0.76 <= np.mean(x / y > c) <= 0.84
     assert r > 3  # six runs a side cannot see a 2x spread (it takes about 4x)
+
+
+def test_detectable_from_intervals():
+    e = stats.Estimate(0.0, -1.959964, 1.959964, "m")  # standard error 1
+    assert stats.standard_error(e) == pytest.approx(1.0)
+    assert stats.detectable(e) == pytest.approx(1.959964 + 0.841621, rel=1e-5)
+    assert stats.detectable(e, e) == pytest.approx((1.959964 + 0.841621) * math.sqrt(2),
+                                                   rel=1e-5)
+    assert math.isnan(stats.detectable(stats.point(1.0)))
