@@ -249,6 +249,18 @@ class ClaimsTable:
         """A property true by construction: shown with its verdict, not counted as evidence."""
         return self.add(source, statement, expected, measured, test, check=True, **kw)
 
+    def summary(self) -> str:
+        """The table in sentences, for the chapter's closing text: the counts, then every row
+        that differs or is inconclusive, by its statement."""
+        parts = [f"{self.chapter} at profile {self.profile}: {_tally_line(self.tally())}"]
+        for verdict, head in ((DIFFERS, "Differs"), (INCONCLUSIVE, "Inconclusive")):
+            rows = [r for r in self.rows if r.verdict == verdict and not r.is_check]
+            if rows:
+                parts.append(f"{head}: " + "; ".join(
+                    f"{r.statement} ({r.measured_text}, interval {r.interval_text})"
+                    for r in rows) + ".")
+        return "\n".join(parts)
+
     def caption(self) -> str:
         return f"Claims of {self.chapter}: profile {self.profile}, dataset {self.variant}"
 

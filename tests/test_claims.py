@@ -237,3 +237,15 @@ def test_the_published_claims_files_render():
         t = load(path)
         assert t.rows and t._repr_html_() and t.to_markdown()
     assert "## 05_instability" in scorecard_markdown()
+
+
+def test_summary_names_the_rows_that_differ_or_are_inconclusive():
+    t = ClaimsTable("05_instability", "cpu", "cifar10")
+    t.add("s", "holds row", "1", Estimate(2.0, 1.5, 2.5, "m"), above(1))
+    t.add("s", "differs row", "1", Estimate(0.5, 0.2, 0.8, "m"), above(1))
+    t.add("s", "unsure row", "1", Estimate(1.1, 0.8, 1.4, "m"), above(1))
+    t.check("s", "a check", "0", 1.0, within(0, 0))
+    s = t.summary()
+    assert "1 hold, 1 differ, 1 inconclusive, 0 not testable; 1 check not counted." in s
+    assert "Differs: differs row (0.50, interval 0.20 to 0.80)." in s
+    assert "Inconclusive: unsure row" in s and "holds row" not in s and "a check" not in s
