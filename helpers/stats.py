@@ -186,6 +186,31 @@ def bootstrap_runs(values, statistic: Callable = np.mean, **kw) -> Estimate:
     return bootstrap((_finite(values),), statistic, **kw)
 
 
+def pooled_sd(groups) -> tuple[float, int]:
+    """The pooled within-group SD of several groups of values, and its degrees of freedom
+    (Σ (n_g - 1)): e.g. the seed-to-seed spread of the same network at several widths."""
+    groups = [_finite(g) for g in groups]
+    groups = [g for g in groups if len(g) > 1]
+    df = sum(len(g) - 1 for g in groups)
+    if df == 0:
+        return float("nan"), 0
+    return float(math.sqrt(sum(((g - g.mean()) ** 2).sum() for g in groups) / df)), df
+
+
+def from_spread(value: float, sd: float, df: int, k: int = 2, what: str = "",
+                confidence: float = CONFIDENCE) -> Estimate:
+    """A sum or difference of ``k`` single runs (coefficients ±1), each with run-to-run SD ``sd``
+    known with ``df`` degrees of freedom from other runs: value ± t_{df} · sd · √k. The interval
+    for a comparison of single networks, when their seed-to-seed spread is measured on
+    comparable ones (``what`` says which)."""
+    if df < 1 or not math.isfinite(sd):
+        return Estimate(float(value), None, None, "no run-to-run spread: no interval")
+    h = float(_st.t.ppf(0.5 + confidence / 2, df)) * sd * math.sqrt(k)
+    return Estimate(float(value), value - h, value + h,
+                    " ".join(f"t interval, {k} single runs, run-to-run SD {what}".split())
+                    + f", df {df}", k, "runs")
+
+
 def pair_mean(matrix, idx=None) -> float:
     """Mean of ``matrix[a, b]`` over the pairs of distinct runs among ``idx`` (default: all runs)
     -- what a mean over all pairs i < j becomes when runs are drawn with replacement: a run drawn
@@ -276,14 +301,17 @@ def per_example(statistic: Callable, *arrays, **kw) -> Estimate:
 
 
 def detectable_difference(sd: float, n_a: int, n_b: int | None = None, alpha: float = 0.05,
-                          power: float = 0.8) -> float:
+                          power: float = 0.8, df: int | None = None) -> float:
     """The smallest true difference of means that a two-sided t test at ``alpha`` detects with
     probability ``power``, for values with spread ``sd``: (t_{1-α/2} + t_power) · sd · √(1/n_a +
-    1/n_b) (two groups), or · sd / √n_a when ``n_b`` is None (one group against a fixed number)."""
+    1/n_b) (two groups), or · sd / √n_a when ``n_b`` is None (one group against a fixed number).
+    ``df``: the degrees of freedom of ``sd`` when it comes from elsewhere (e.g. single runs whose
+    spread is known from other seeds)."""
     if n_b is None:
-        df, se = n_a - 1, sd / math.sqrt(n_a)
+        dof, se = n_a - 1, sd / math.sqrt(n_a)
     else:
-        df, se = n_a + n_b - 2, sd * math.sqrt(1 / n_a + 1 / n_b)
+        dof, se = n_a + n_b - 2, sd * math.sqrt(1 / n_a + 1 / n_b)
+    df = dof if df is None else df
     if df < 1 or not math.isfinite(se):
         return float("nan")
     return float((_st.t.ppf(1 - alpha / 2, df) + _st.t.ppf(power, df)) * se)

@@ -197,3 +197,20 @@ def test_detectable_from_intervals():
     assert stats.detectable(e, e) == pytest.approx((1.959964 + 0.841621) * math.sqrt(2),
                                                    rel=1e-5)
     assert math.isnan(stats.detectable(stats.point(1.0)))
+
+
+def test_from_spread_covers_a_difference_of_single_runs():
+    rng = np.random.default_rng(7)
+    hits = 0
+    for _ in range(400):
+        seeds = rng.normal(0, 1.0, (3, 3))  # three widths, three seeds each: df 6
+        sd, df = stats.pooled_sd(seeds)
+        assert df == 6
+        a, b = rng.normal(0.5, 1.0), rng.normal(0.0, 1.0)  # two single runs, true diff 0.5
+        hits += _covers(stats.from_spread(a - b, sd, df, k=2), 0.5)
+    assert 0.91 <= hits / 400 <= 0.99
+    e = stats.from_spread(1.0, 2.0, 6, k=2)
+    assert e.hi - 1.0 == pytest.approx(st.t.ppf(0.975, 6) * 2 * math.sqrt(2))
+    assert not stats.from_spread(1.0, 2.0, 0).has_interval
+    assert stats.detectable_difference(1.0, 1, 1, df=6) == pytest.approx(
+        (st.t.ppf(0.975, 6) + st.t.ppf(0.8, 6)) * math.sqrt(2))
