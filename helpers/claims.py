@@ -194,6 +194,16 @@ class Claim:
         return f"check: {self.verdict}" if self.is_check else self.verdict
 
 
+def interval_format(fmt: str) -> str:
+    """The format for an interval's ends: ``fmt``'s first field and a short unit after it
+    ("{:.2f} pp" stays; "Brier {:+.4f} better" and "{:.0%} of 16 samples" lose their words)."""
+    m = re.match(r"^(.*?)(\{[^}]*\})(.*)$", fmt, flags=re.S)
+    if not m:
+        return fmt
+    suffix = m.group(3)
+    return m.group(2) + (suffix if len(suffix) <= 5 and "{" not in suffix else "")
+
+
 def _is_missing(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
@@ -230,7 +240,8 @@ class ClaimsTable:
             uncertainty, units = est.method, est.n
             if value is not None and est.has_interval:
                 interval = [float(est.lo), float(est.hi)]
-                interval_text = f"{fmt.format(est.lo)} to {fmt.format(est.hi)}"
+                ifmt = interval_format(fmt)
+                interval_text = f"{ifmt.format(est.lo)} to {ifmt.format(est.hi)}"
         if self.profile == "smoke" or not testable or value is None:
             verdict = NOT_TESTABLE
         elif interval is not None:

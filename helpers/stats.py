@@ -225,21 +225,27 @@ def pair_mean(matrix, idx=None) -> float:
     return float(sym[idx[a][keep], idx[b][keep]].mean())
 
 
-def pairwise(matrices, combine: Callable | None = None, *, n_resamples: int = N_RESAMPLES,
-             seed: int = 0, confidence: float = CONFIDENCE) -> Estimate:
+def pairwise(matrices, combine: Callable | None = None, *, per_run=(),
+             n_resamples: int = N_RESAMPLES, seed: int = 0,
+             confidence: float = CONFIDENCE) -> Estimate:
     """A statistic of mean pairwise values, bootstrapped over *runs* (percentile interval).
 
     ``matrices``: one (R, R) matrix of a pairwise quantity among R runs (its upper triangle is
     used), or a list of such matrices for independent groups of runs; ``combine`` maps the
     groups' pair means to the statistic (default: the one group's pair mean). Each resample
     draws every group's runs with replacement; a draw with fewer than two distinct runs in a
-    group is redrawn (it has no pair).
+    group is redrawn (it has no pair). ``per_run``: per-run value arrays of the *first* group's
+    runs, resampled with the same draw; their means follow the pair means as arguments of
+    ``combine`` (e.g. cross-seed disagreement over a per-run within-trajectory one).
     """
     single = np.ndim(matrices) == 2
     mats = [np.asarray(matrices, dtype=np.float64)] if single else \
         [np.asarray(m, dtype=np.float64) for m in matrices]
     combine = combine or (lambda *means: means[0])
-    value = float(combine(*[pair_mean(m) for m in mats]))
+    extra = [np.asarray(v, dtype=np.float64) for v in per_run]
+    if any(len(v) != len(mats[0]) for v in extra):
+        raise ValueError("per_run arrays must have one value per run of the first group")
+    value = float(combine(*[pair_mean(m) for m in mats], *[v.mean() for v in extra]))
     sizes = [len(m) for m in mats]
     n = sum(sizes)
     where = _groups(sizes, "runs")
@@ -249,14 +255,15 @@ def pairwise(matrices, combine: Callable | None = None, *, n_resamples: int = N_
     rng = np.random.default_rng(seed)
     out = np.empty(n_resamples)
     for i in range(n_resamples):
-        means = []
+        means, first = [], None
         for m in mats:
             while True:
                 idx = rng.integers(0, len(m), len(m))
                 if len(np.unique(idx)) > 1:
                     break
+            first = idx if first is None else first
             means.append(pair_mean(m, idx))
-        out[i] = combine(*means)
+        out[i] = combine(*means, *[v[first].mean() for v in extra])
     out = out[np.isfinite(out)]
     if len(out) < 0.5 * n_resamples:
         return Estimate(value, None, None, method + ": undefined", n, "runs")

@@ -249,3 +249,13 @@ def test_summary_names_the_rows_that_differ_or_are_inconclusive():
     assert "1 hold, 1 differ, 1 inconclusive, 0 not testable; 1 check not counted." in s
     assert "Differs: differs row (0.50, interval 0.20 to 0.80)." in s
     assert "Inconclusive: unsure row" in s and "holds row" not in s and "a check" not in s
+
+
+def test_interval_format_keeps_short_units_only():
+    from helpers.claims import interval_format
+    assert interval_format("{:.2f} pp") == "{:.2f} pp"
+    assert interval_format("{:.1e}x") == "{:.1e}x"
+    assert interval_format("Brier {:+.4f} better") == "{:+.4f}"
+    assert interval_format("{:.0%} of 16 samples") == "{:.0%}"
+    assert interval_format("e = {:.2f}") == "{:.2f}"
+    assert interval_format("min gap {:+.4f} nats") == "{:+.4f} nats"

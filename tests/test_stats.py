@@ -214,3 +214,14 @@ def test_from_spread_covers_a_difference_of_single_runs():
     assert not stats.from_spread(1.0, 2.0, 0).has_interval
     assert stats.detectable_difference(1.0, 1, 1, df=6) == pytest.approx(
         (st.t.ppf(0.975, 6) + st.t.ppf(0.8, 6)) * math.sqrt(2))
+
+
+def test_pairwise_with_per_run_values_resamples_them_with_the_runs():
+    rng = np.random.default_rng(8)
+    m = _pair_world(rng, 6, mu=0.3)
+    within = np.array([0.1, 0.12, 0.09, 0.11, 0.1, 0.13])
+    e = stats.pairwise(m, lambda d, w: d / w, per_run=[within], n_resamples=500)
+    assert e.value == pytest.approx(stats.pair_mean(m) / within.mean())
+    assert e.lo < e.value < e.hi
+    with pytest.raises(ValueError):
+        stats.pairwise(m, lambda d, w: d / w, per_run=[within[:3]])
