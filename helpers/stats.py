@@ -108,6 +108,24 @@ def mean_t(values, unit: str = "runs", confidence: float = CONFIDENCE) -> Estima
     return Estimate(m, m - h, m + h, f"t interval over {n} {unit}", n, unit)
 
 
+def diff_t(a, b, unit: str = "runs", confidence: float = CONFIDENCE) -> Estimate:
+    """mean(a) - mean(b) of two independent samples, with Welch's t interval."""
+    a, b = _finite(a), _finite(b)
+    d = float(a.mean() - b.mean()) if len(a) and len(b) else float("nan")
+    if len(a) < 2 or len(b) < 2:
+        return Estimate(d, None, None, f"fewer than 2 {unit} a side: no interval",
+                        len(a) + len(b), unit)
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    se = math.sqrt(va + vb)
+    if se == 0:
+        return Estimate(d, d, d, f"Welch t interval, {len(a)} and {len(b)} {unit} (no spread)",
+                        len(a) + len(b), unit)
+    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    h = float(_st.t.ppf(0.5 + confidence / 2, df)) * se
+    return Estimate(d, d - h, d + h, f"Welch t interval, {len(a)} and {len(b)} {unit}",
+                    len(a) + len(b), unit)
+
+
 def sd_ci(values, unit: str = "runs", confidence: float = CONFIDENCE) -> Estimate:
     """The sample SD (ddof=1) with the chi-square interval (exact for normal values)."""
     v = _finite(values)

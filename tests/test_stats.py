@@ -225,3 +225,17 @@ def test_pairwise_with_per_run_values_resamples_them_with_the_runs():
     assert e.lo < e.value < e.hi
     with pytest.raises(ValueError):
         stats.pairwise(m, lambda d, w: d / w, per_run=[within[:3]])
+
+
+def test_welch_difference_textbook_and_coverage():
+    a, b = np.array([1.0, 2.0, 3.0]), np.array([4.0, 6.0, 8.0])
+    e = stats.diff_t(a, b)
+    # var/n: 1/3 and 4/3; df = (5/3)^2 / ((1/3)^2/2 + (4/3)^2/2) = 2.941
+    df = (5 / 3) ** 2 / ((1 / 3) ** 2 / 2 + (4 / 3) ** 2 / 2)
+    h = st.t.ppf(0.975, df) * math.sqrt(5 / 3)
+    assert (e.value, e.lo, e.hi) == pytest.approx((-4, -4 - h, -4 + h))
+    rng = np.random.default_rng(9)
+    hits = sum(_covers(stats.diff_t(rng.normal(1, 1, 4), rng.normal(0, 2, 5)), 1.0)
+               for _ in range(400))
+    assert 0.91 <= hits / 400 <= 0.99
+    assert not stats.diff_t([1.0], [2.0, 3.0]).has_interval
