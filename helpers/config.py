@@ -329,3 +329,8 @@ def chapter_params(chapter: str, profile: str = "auto", **overrides) -> types.Si
             value = tuple(value)
         preset[key] = value
     return types.SimpleNamespace(chapter=chapter, profile=resolved, **preset)
+
+
+def seed_base(P) -> int:
+    """``P.seed_base``, or 0 for a parameters object made without it (e.g. by hand in a test)."""
+    return int(getattr(P, "seed_base", 0) or 0)

@@ -49,7 +49,7 @@ def base_spec(P, **changes) -> train.Spec:
         momentum=P.momentum, weight_decay=P.weight_decay, schedule=P.schedule,
         warmup_epochs=P.warmup_epochs, augment=P.augment,
     ).with_seed(HELD)
-    return spec.with_seed(HELD + P.seed_base).replace(**changes)
+    return spec.with_seed(HELD + config.seed_base(P)).replace(**changes)
 
 
 def bitflips(spec: train.Spec, R: int, seed: int = 0) -> list[str]:
@@ -255,10 +255,10 @@ def main_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     P = params(profile, dataset, **overrides)
     base = base_spec(P)
     cud = cudnn_testable(P)
-    groups = {s: source_specs(base, s, P.seeds, cud, P.seed_base) for s in P.sources}
+    groups = {s: source_specs(base, s, P.seeds, cud, config.seed_base(P)) for s in P.sources}
     groups["bitflip"] = [s.replace(save_epochs=all_epochs(P)) for s in groups["bitflip"]]
     groups["reference"] = [base.replace(save_epochs=all_epochs(P))]
-    groups["control"] = source_specs(base, "control", P.control_runs, cud, P.seed_base)
+    groups["control"] = source_specs(base, "control", P.control_runs, cud, config.seed_base(P))
     flat = [s for g in groups.values() if g for s in g]
     got = dict(zip(flat, runs.get(flat, device=P.device)))
     return P, {k: (None if g is None else tuple(got[s] for s in g)) for k, g in groups.items()}
@@ -273,8 +273,8 @@ def depth_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     for m in P.depth_models:
         base = base_spec(P, model=m, width=1, lr=P.depth_lr, epochs=P.depth_epochs,
                          save_epochs=all_epochs(P, P.depth_epochs))
-        out[m] = {"init": source_specs(base, "init", P.seeds, False, P.seed_base),
-                  "bitflip": source_specs(base, "bitflip", P.seeds, False, P.seed_base), "reference": [base]}
+        out[m] = {"init": source_specs(base, "init", P.seeds, False, config.seed_base(P)),
+                  "bitflip": source_specs(base, "bitflip", P.seeds, False, config.seed_base(P)), "reference": [base]}
         flat += [s for g in out[m].values() for s in g]
     got = dict(zip(flat, runs.get(flat, device=P.device)))
     return P, {m: {k: tuple(got[s] for s in g) for k, g in d.items()} for m, d in out.items()}
@@ -287,7 +287,7 @@ def onset_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     P = params(profile, dataset, **overrides)
     base = base_spec(P)
     cud = cudnn_testable(P)
-    groups = {0: source_specs(base, P.onset_source, P.seeds, cud, P.seed_base)}
+    groups = {0: source_specs(base, P.onset_source, P.seeds, cud, config.seed_base(P))}
     for n in P.onset_epochs:
         groups[n] = [s.replace(onset=n) for s in groups[0]]
     flat = [s for g in groups.values() for s in g]
@@ -308,9 +308,9 @@ def snapshot_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     cud = cudnn_testable(P)
     snap = [s.replace(schedule="cyclic", milestones=(cycle,), warmup_epochs=0.0,
                       save_epochs=tuple(range(cycle, P.epochs + 1, cycle)))
-            for s in source_specs(base, "all", P.seeds, cud, P.seed_base)]
+            for s in source_specs(base, "all", P.seeds, cud, config.seed_base(P))]
     pool = source_specs(base, "all", max(P.vanilla_pool, P.seeds), cud,
-                          P.seed_base)
+                          config.seed_base(P))
     got = runs.get(snap + pool, device=P.device)
     return P, tuple(got[:len(snap)]), tuple(got[len(snap):])
 

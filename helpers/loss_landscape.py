@@ -124,13 +124,13 @@ def main_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     P = params(profile, dataset, **overrides)
     base = base_spec(P)
     with cpu_threads(P):
-        indep = runs.get([base.with_seed(P.seed_base + s) for s in range(1, P.seeds + 1)],
+        indep = runs.get([base.with_seed(config.seed_base(P) + s) for s in range(1, P.seeds + 1)],
                          device=P.device)
         parent = indep[0]
-        child = base.with_seed(P.seed_base + 1).replace(
+        child = base.with_seed(config.seed_base(P) + 1).replace(
             init_from=f"{parent.key}@{P.parent_epoch}", epochs=P.epochs - P.parent_epoch, lr=P.child_lr,
             warmup_epochs=0.0, save_epochs=())
-        kids = runs.get([child.replace(**{f: P.seed_base + s for f in CHILD_SEED_FIELDS})
+        kids = runs.get([child.replace(**{f: config.seed_base(P) + s for f in CHILD_SEED_FIELDS})
                           for s in CHILD_SEEDS],
                         device=P.device)
     return P, {"independent": tuple(indep), "children": tuple(kids)}
@@ -141,10 +141,10 @@ def width_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     """``(P, {width: runs}, compare_runs)``: ``width_seeds`` runs per width (width 1 shares the
     main runs' cache entries) and, if ``compare_model`` is set, that architecture's runs."""
     P = params(profile, dataset, **overrides)
-    specs = {w: [base_spec(P, width=float(w)).with_seed(P.seed_base + s)
+    specs = {w: [base_spec(P, width=float(w)).with_seed(config.seed_base(P) + s)
                   for s in range(1, P.width_seeds + 1)]
              for w in P.widths}
-    cmp = ([base_spec(P, model=P.compare_model, width=1.0).with_seed(P.seed_base + s)
+    cmp = ([base_spec(P, model=P.compare_model, width=1.0).with_seed(config.seed_base(P) + s)
             for s in range(1, 3)]
            if P.compare_model else [])
     flat = [s for g in specs.values() for s in g] + cmp
@@ -160,7 +160,7 @@ def deep_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     P = params(profile, dataset, **overrides)
     keys = [(m, g) for m in DEEP_MODELS for g in P.init_gains]
     specs = [base_spec(P, model=m, width=1.0, init_gain=float(g), epochs=P.deep_epochs, lr=P.deep_lr,
-                       save_epochs=(0,)).with_seed(P.seed_base + 1) for m, g in keys]
+                       save_epochs=(0,)).with_seed(config.seed_base(P) + 1) for m, g in keys]
     with cpu_threads(P):
         return P, dict(zip(keys, runs.get(specs, device=P.device)))
 
@@ -170,7 +170,7 @@ def batch_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     """``(P, {batch_size: runs})``: ``flat_seeds`` runs per batch size, the recipe otherwise
     unchanged (the learning rate too); the chapter's own batch size shares the main runs."""
     P = params(profile, dataset, **overrides)
-    specs = {b: [base_spec(P, batch_size=int(b)).with_seed(P.seed_base + s)
+    specs = {b: [base_spec(P, batch_size=int(b)).with_seed(config.seed_base(P) + s)
                   for s in range(1, P.flat_seeds + 1)]
              for b in P.flat_batches}
     flat = [s for g in specs.values() for s in g]
@@ -425,7 +425,7 @@ def init_scales(P, D, seeds: int = INIT_SEEDS) -> dict:
     each DeepCNN of :func:`deep_runs` (no training: a forward pass of 256 training images)."""
     x = train_sample(P, 256)[0].cpu()
     return {k: np.stack([activation_scales(train.init_model(
-        run.spec.with_seed(P.seed_base + s)), x) for s in range(1, seeds + 1)])
+        run.spec.with_seed(config.seed_base(P) + s)), x) for s in range(1, seeds + 1)])
         for k, run in D.items()}
 
 

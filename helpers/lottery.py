@@ -55,7 +55,7 @@ def spec_from(P, prefix: str = "", seed: int = 1, **changes) -> train.Spec:
         warmup_epochs=g("warmup_epochs"), augment=g("augment"),
         save_epochs=kept_epochs(g("epochs"), P.es_points) if not prefix else (0, P.rn_rewind_epoch, g("epochs")),
     ).with_seed(seed)
-    return spec.with_seed(P.seed_base + seed).replace(**changes)
+    return spec.with_seed(config.seed_base(P) + seed).replace(**changes)
 
 
 def kept_epochs(epochs: int, points: int) -> tuple:

@@ -39,14 +39,14 @@ def base_spec(P, width: float) -> train.Spec:
         n_test=P.n_test, epochs=P.epochs, batch_size=P.batch_size, optimizer=P.optimizer, lr=P.lr,
         momentum=P.momentum, weight_decay=P.weight_decay, schedule=P.schedule,
         warmup_epochs=P.warmup_epochs, augment=P.augment, deterministic=P.deterministic,
-    ).with_seed(SEED + P.seed_base)
+    ).with_seed(SEED + config.seed_base(P))
 
 
 def mimo_spec(P, width: float, members: int, seed: int = SEED) -> train.Spec:
     """A MIMO network of ``members`` heads (``members = 1``: the baseline network, trained with
     the same input and batch repetition)."""
     return base_spec(P, width).replace(mimo=members, mimo_rho=float(P.rho),
-                                       mimo_batch_rep=int(P.batch_rep)).with_seed(seed + P.seed_base)
+                                       mimo_batch_rep=int(P.batch_rep)).with_seed(seed + config.seed_base(P))
 
 
 def naive_spec(P, width: float) -> train.Spec:

@@ -28,7 +28,7 @@ def specs(P, seeds: int | None = None) -> list[train.Spec]:
         augment=P.augment, deterministic=P.deterministic,
         save_epochs=tuple(sorted(set(P.save_epochs) | set(P.swag_epochs))),
     )
-    return [base.with_seed(P.seed_base + s) for s in range(1, (seeds or P.seeds) + 1)]
+    return [base.with_seed(config.seed_base(P) + s) for s in range(1, (seeds or P.seeds) + 1)]
 
 
 def trajectory_matrix(run, fn, epochs=None, what: str = "probs") -> np.ndarray:
@@ -243,7 +243,7 @@ def subspace_study(profile: str = "auto", dataset: str = "auto", **overrides) ->
         probs = subspace.evaluate(net, subs[r].draw(s, strength, seed), test_x, bn_x)
         return Sample(s, r, strength, seed, probs, metrics.accuracy(probs[val], labels[val]))
 
-    plane = [sample(0, s, subspace.strength(s, (i + 0.5) / P.plane_samples, rng), _seed(0, s, 900 + i, P.seed_base))
+    plane = [sample(0, s, subspace.strength(s, (i + 0.5) / P.plane_samples, rng), _seed(0, s, 900 + i, config.seed_base(P)))
              for s in subspace.SAMPLERS for i in range(P.plane_samples)]
     members, tried = {}, {}
     for s in subspace.SAMPLERS:
@@ -253,7 +253,7 @@ def subspace_study(profile: str = "auto", dataset: str = "auto", **overrides) ->
             for i in range(4 * P.samples):
                 if len(kept) == P.samples:
                     break
-                seed = _seed(r, s, i, P.seed_base)
+                seed = _seed(r, s, i, config.seed_base(P))
                 u = float(np.random.default_rng(seed).random())
                 smp = sample(r, s, subspace.strength(s, u, rng), seed)
                 tried[s] += 1
