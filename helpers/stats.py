@@ -162,13 +162,15 @@ def sd_ratio_ci(a, b, unit: str = "runs", confidence: float = CONFIDENCE) -> Est
 
 def bootstrap(samples, statistic: Callable, *, paired: bool = False, unit: str = "runs",
               n_resamples: int = N_RESAMPLES, seed: int = 0, method: str = "BCa",
-              confidence: float = CONFIDENCE, vectorized: bool = False) -> Estimate:
+              confidence: float = CONFIDENCE, vectorized: bool = False,
+              batch: int | None = None) -> Estimate:
     """``statistic(*samples)`` with a ``scipy.stats.bootstrap`` interval.
 
     ``samples``: one 1-D array, or a tuple of them (independent groups, e.g. the runs of two
     rows, each resampled on its own; ``paired=True`` resamples one set of indices for all, e.g.
     two values per run, or two models' per-example correctness). BCa by default, the percentile
     interval where BCa is undefined (a degenerate sample). Fewer than 2 units: no interval.
+    ``batch``: resamples drawn at a time (scipy's; bounds memory for thousands of examples).
     """
     if isinstance(samples, np.ndarray) and samples.ndim == 1 or (
             len(samples) and np.ndim(samples[0]) == 0):
@@ -188,7 +190,7 @@ def bootstrap(samples, statistic: Callable, *, paired: bool = False, unit: str =
             warnings.simplefilter("ignore")
             res = _st.bootstrap(samples, statistic, paired=paired, vectorized=vectorized,
                                 n_resamples=n_resamples, confidence_level=confidence,
-                                method=how, rng=np.random.default_rng(seed))
+                                method=how, rng=np.random.default_rng(seed), batch=batch)
         lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
         if math.isfinite(lo) and math.isfinite(hi):
             break
@@ -317,6 +319,7 @@ def per_example(statistic: Callable, *arrays, **kw) -> Estimate:
     kw.setdefault("unit", "test examples")
     kw.setdefault("method", "percentile")
     kw.setdefault("n_resamples", 2000)
+    kw.setdefault("batch", 100)  # 100 x N at a time: a few MB for a full test set
     return bootstrap(tuple(np.asarray(a, dtype=np.float64) for a in arrays), statistic,
                      paired=True, **kw)
 
