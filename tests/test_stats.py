@@ -239,3 +239,19 @@ def test_welch_difference_textbook_and_coverage():
                for _ in range(400))
     assert 0.91 <= hits / 400 <= 0.99
     assert not stats.diff_t([1.0], [2.0, 3.0]).has_interval
+
+
+def test_sd_spread_is_not_fooled_by_the_noise_of_six_runs():
+    rng = np.random.default_rng(10)
+    reps, naive_over_2, differs, covers = 300, 0, 0, 0
+    for _ in range(reps):
+        groups = [rng.normal(0, 1.0, 6) for _ in range(7)]  # seven equal SDs, six runs each
+        e = stats.sd_spread(groups)
+        naive_over_2 += e.value > 2
+        differs += e.lo > 2          # would wrongly say "a row is 2x above another"
+        covers += e.lo <= 1.0 <= e.hi
+    assert naive_over_2 / reps > 0.5   # the review's point: the raw max/min exceeds 2 mostly
+    assert differs == 0 and covers / reps >= 0.95
+    big = [rng.normal(0, 1.0, 200)] + [rng.normal(0, 5.0, 200) for _ in range(2)]
+    e = stats.sd_spread(big)
+    assert e.lo > 3 and e.hi < 8 and "Bonferroni" in e.method
