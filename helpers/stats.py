@@ -224,7 +224,8 @@ def bootstrap(samples, statistic: Callable, *, paired: bool = False, unit: str =
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return Estimate(value, None, None, f"bootstrap over {where} undefined", n, unit)
     return Estimate(value, min(lo, value), max(hi, value),
-                    f"bootstrap over {where}; {how}, {n_resamples} resamples", n, unit)
+                    f"bootstrap over {where}; {how}, {n_resamples} resamples"
+                    + _few(min(sizes) if not paired else sizes[0], unit), n, unit)
 
 
 def bootstrap_runs(values, statistic: Callable = np.mean, **kw) -> Estimate:
@@ -261,15 +262,18 @@ def from_spread(value: float, sd: float, df: int, k: int = 2, what: str = "",
 def pair_mean(matrix, idx=None) -> float:
     """Mean of ``matrix[a, b]`` over the pairs of distinct runs among ``idx`` (default: all runs)
     -- what a mean over all pairs i < j becomes when runs are drawn with replacement: a run drawn
-    twice is one run, never a pair with itself. NaN when fewer than two distinct runs."""
+    twice is one run, never a pair with itself. NaN when fewer than two distinct runs. A stack
+    of matrices (..., R, R) over the same runs (e.g. one per layer) gives an array of means."""
     m = np.asarray(matrix, dtype=np.float64)
-    idx = np.arange(len(m)) if idx is None else np.asarray(idx, dtype=np.int64)
+    n = m.shape[-1]
+    idx = np.arange(n) if idx is None else np.asarray(idx, dtype=np.int64)
     a, b = np.triu_indices(len(idx), 1)
     keep = idx[a] != idx[b]
     if not keep.any():
-        return float("nan")
-    sym = 0.5 * (m + m.T)
-    return float(sym[idx[a][keep], idx[b][keep]].mean())
+        return float("nan") if m.ndim == 2 else np.full(m.shape[:-2], np.nan)
+    sym = 0.5 * (m + np.swapaxes(m, -1, -2))
+    out = sym[..., idx[a][keep], idx[b][keep]].mean(-1)
+    return float(out) if m.ndim == 2 else out
 
 
 def pairwise(matrices, combine: Callable | None = None, *, per_run=(),
@@ -283,17 +287,19 @@ def pairwise(matrices, combine: Callable | None = None, *, per_run=(),
     draws every group's runs with replacement; a draw with fewer than two distinct runs in a
     group is redrawn (it has no pair). ``per_run``: per-run value arrays of the *first* group's
     runs, resampled with the same draw; their means follow the pair means as arguments of
-    ``combine`` (e.g. cross-seed disagreement over a per-run within-trajectory one).
+    ``combine`` (e.g. cross-seed disagreement over a per-run within-trajectory one). A group
+    may be a stack (L, R, R) of matrices over the same runs (one per layer): the runs are
+    drawn once for the whole stack and ``combine`` receives an array of L pair means.
     """
-    single = np.ndim(matrices) == 2
+    single = not isinstance(matrices, (list, tuple))
     mats = [np.asarray(matrices, dtype=np.float64)] if single else \
         [np.asarray(m, dtype=np.float64) for m in matrices]
     combine = combine or (lambda *means: means[0])
     extra = [np.asarray(v, dtype=np.float64) for v in per_run]
-    if any(len(v) != len(mats[0]) for v in extra):
+    if any(len(v) != mats[0].shape[-1] for v in extra):
         raise ValueError("per_run arrays must have one value per run of the first group")
     value = float(combine(*[pair_mean(m) for m in mats], *[v.mean() for v in extra]))
-    sizes = [len(m) for m in mats]
+    sizes = [m.shape[-1] for m in mats]
     n = sum(sizes)
     where = _groups(sizes, "runs")
     method = f"bootstrap over {where}, resampling runs not pairs"
@@ -305,7 +311,7 @@ def pairwise(matrices, combine: Callable | None = None, *, per_run=(),
         means, first = [], None
         for m in mats:
             while True:
-                idx = rng.integers(0, len(m), len(m))
+                idx = rng.integers(0, m.shape[-1], m.shape[-1])
                 if len(np.unique(idx)) > 1:
                     break
             first = idx if first is None else first
@@ -316,8 +322,9 @@ def pairwise(matrices, combine: Callable | None = None, *, per_run=(),
         return Estimate(value, None, None, method + ": undefined", n, "runs")
     a = 1 - confidence
     lo, hi = np.quantile(out, [a / 2, 1 - a / 2])
-    return Estimate(value, float(min(lo, value)), float(max(hi, value)),
-                    f"{method}; percentile, {n_resamples} resamples", n, "runs")
+    return Estimate(value, float(np.min([lo, value])), float(np.max([hi, value])),
+                    f"{method}; percentile, {n_resamples} resamples" + _few(min(sizes), "runs"),
+                    n, "runs")
 
 
 def pair_matrix(fn: Callable, items) -> np.ndarray:
@@ -380,6 +387,14 @@ def detectable_sd_ratio(n_a: int, n_b: int, alpha: float = 0.05, power: float = 
         return float("nan")
     c = _st.f.ppf(1 - alpha / 2, d1, d2)
     return float(math.sqrt(c / _st.f.ppf(1 - power, d1, d2)))
+
+
+FEW = 5  # below this many units a bootstrap interval is known to be too narrow
+
+
+def _few(n: int, unit: str) -> str:
+    return (f"; with {n} {unit} a bootstrap interval is too narrow (read it as a lower bound on "
+            "the uncertainty)") if n < FEW else ""
 
 
 def _groups(sizes, unit: str) -> str:

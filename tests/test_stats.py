@@ -255,3 +255,16 @@ def test_sd_spread_is_not_fooled_by_the_noise_of_six_runs():
     big = [rng.normal(0, 1.0, 200)] + [rng.normal(0, 5.0, 200) for _ in range(2)]
     e = stats.sd_spread(big)
     assert e.lo > 3 and e.hi < 8 and "Bonferroni" in e.method
+
+
+def test_pairwise_over_a_stack_draws_the_runs_once_for_every_layer():
+    rng = np.random.default_rng(11)
+    stack = np.stack([_pair_world(rng, 6, mu=mu) for mu in (0.2, 0.5, 0.9)])  # (L, R, R)
+    assert np.allclose(stats.pair_mean(stack), [stats.pair_mean(m) for m in stack])
+    assert np.allclose(stats.pair_mean(stack, [0, 0, 1, 2, 2, 2]),
+                       [stats.pair_mean(m, [0, 0, 1, 2, 2, 2]) for m in stack])
+    e = stats.pairwise([stack, stack], lambda a, b: float(np.ptp(a) / np.ptp(b)),
+                       n_resamples=300)
+    assert e.value == pytest.approx(1.0) and e.lo < 1.0 < e.hi
+    few = stats.pairwise(_pair_world(rng, 4), n_resamples=200)
+    assert "too narrow" in few.method
