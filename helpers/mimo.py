@@ -39,7 +39,7 @@ def base_spec(P, width: float) -> train.Spec:
         n_test=P.n_test, epochs=P.epochs, batch_size=P.batch_size, optimizer=P.optimizer, lr=P.lr,
         momentum=P.momentum, weight_decay=P.weight_decay, schedule=P.schedule,
         warmup_epochs=P.warmup_epochs, augment=P.augment, deterministic=P.deterministic,
-    ).with_seed(SEED + config.seed_base(P))
+    ).with_seed(SEED)
 
 
 def mimo_spec(P, width: float, members: int, seed: int = SEED) -> train.Spec:
@@ -51,7 +51,8 @@ def mimo_spec(P, width: float, members: int, seed: int = SEED) -> train.Spec:
 
 def naive_spec(P, width: float) -> train.Spec:
     """The naive multi-head control: one input, ``P.naive_members`` heads, one example a step."""
-    return base_spec(P, width).replace(mimo=P.naive_members, mimo_naive=True)
+    return base_spec(P, width).replace(mimo=P.naive_members, mimo_naive=True).with_seed(
+        SEED + config.seed_base(P))
 
 
 def chapter_specs(P) -> dict:
