@@ -225,9 +225,10 @@ def plot_heads(table_rows, width, ax=None, title=None):
     return ax
 
 
-def plot_capacity(table_rows, widths, axes=None):
+def plot_capacity(table_rows, widths, axes=None, band: float | None = None):
     """Left: the averaged prediction's accuracy minus the M = 1 network's, against the backbone's
-    parameters, per model; right: D_dis against parameters."""
+    parameters, per model; right: D_dis against parameters. ``band`` (pp): the half-width of the
+    95% interval of a difference of two single runs (:func:`difference_band`), shaded around 0."""
     import matplotlib.pyplot as plt
 
 
@@ -243,6 +244,9 @@ def plot_capacity(table_rows, widths, axes=None):
         axes[0].plot(x, gain, **style)
         axes[1].plot(x, [r["d_dis"] for r in sel], **style)
     axes[0].axhline(0, color="grey", lw=1)
+    if band is not None and np.isfinite(band):
+        axes[0].axhspan(-band, band, color="grey", alpha=0.15, lw=0,
+                        label="95% interval of a difference\nof two single runs")
     axes[0].set(xscale="log", xlabel="parameters of the M = 1 network (log scale)",
                 ylabel="accuracy minus the M = 1 network's (pp)",
                 title="What the extra heads buy, by capacity")
@@ -307,6 +311,14 @@ def seed_spread(P, R) -> tuple[float, int]:
     freedom, across the widths: the run-to-run spread of one network."""
     return stats.pooled_sd([[100 * metrics.accuracy(r.probs(), r.labels) for r in R[(w, "M=1")]]
                             for w in P.widths])
+
+
+def difference_band(P, R) -> float:
+    """Half-width (pp) of the 95% interval of a difference of two single networks' accuracies,
+    from the M = 1 seeds' pooled spread (NaN without it)."""
+    sd, df = seed_spread(P, R)
+    e = stats.from_spread(0.0, sd, df, 2)
+    return e.hi if e.has_interval else float("nan")
 
 
 def detectable_sentences(P, R) -> list[str]:
