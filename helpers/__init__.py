@@ -13,7 +13,9 @@ landscape  interpolation, planes, directions, Hessian, curves (BN statistics rec
 subspace   samplers around an optimum (random direction, dropout, diagonal and low-rank Gaussian)
 pruning    magnitude (global / per layer) and random masks, overlap, masks stored by content
 plots      one house style for every figure
-claims     a source's claim, our figure and the verdict; the table and the scorecard
+claims     a source's claim, our figure, its interval and the verdict; the table and scorecard
+stats      intervals for the claims: bootstrap over runs / pairs (resampling runs) / examples,
+           exact intervals (Clopper-Pearson, Wilson, t, chi-square, F), detectable differences
 lottery    chapter 02: iterative magnitude pruning, reset / rewind, controls, ticket overlap
 modes      chapter 03's analyses over cached runs (a chapter's own module is named after it)
 instability chapter 05: the nondeterminism protocol, bit flips, CKA per layer, divergence

@@ -10,10 +10,32 @@ next to it, and applies a small, explicit test::
     table            # renders as an HTML table in the notebook
     table.save()     # book/claims/03_modes.json, read by the scorecard
 
-The verdict is one of three: ``holds``, ``differs``, or ``not testable at this profile`` (the
-``smoke`` profile, a claim the chapter cannot test at its scale, or no measurement). A claim that
-differs is a result and is reported with our explanation in ``note``.
-:func:`scorecard_markdown` gathers all chapters' JSON files into the book's scorecard page.
+``measured`` is best an :class:`helpers.stats.Estimate` -- the value with its 95% interval and
+the units it rests on (runs, pairs of runs, test examples) -- and the verdict then compares the
+whole interval with the test's band:
+
+* ``holds``: the interval lies inside the band;
+* ``differs``: the interval lies outside it;
+* ``inconclusive``: the interval straddles a boundary of the band;
+* ``not testable at this profile``: the ``smoke`` profile, a claim the chapter cannot test at its
+  scale, or no measurement.
+
+A plain number (no interval) is decided on the point and its row says "no interval". A property
+true by construction is a *check* (``T.check(...)``, or ``add(..., check=True)``): shown with its
+verdict, never counted as evidence. A claim that differs is a result and is reported with our
+explanation in ``note``. :func:`scorecard_markdown` gathers all chapters' JSON files (old ones,
+written before rows had intervals, included) into the book's scorecard page.
+
+One row of the JSON file (``book/claims/<chapter>.json``, ``{"chapter", "profile", "variant",
+"rows": [...]}``)::
+
+    {"chapter": "05_instability", "source": "seed 001 Table 3",
+     "statement": "...", "expected": "0.21 / 0.22 = 0.95",
+     "measured": 1.02, "measured_text": "1.02",
+     "interval": [0.45, 2.3], "interval_text": "0.45 to 2.30",
+     "uncertainty": "F interval, 6 and 6 runs", "units": 12,
+     "test": "between 0.5 and 2", "kind": "evidence",      # or "check"
+     "profile": "cpu", "variant": "cifar10-jpeg", "verdict": "inconclusive", "note": "..."}
 """
 from __future__ import annotations
 
@@ -27,20 +49,35 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .stats import Estimate
+
 HOLDS = "holds"
 DIFFERS = "differs"
+INCONCLUSIVE = "inconclusive"
 NOT_TESTABLE = "not testable at this profile"
+VERDICTS = (HOLDS, DIFFERS, INCONCLUSIVE, NOT_TESTABLE)
+EVIDENCE, CHECK = "evidence", "check"
+NO_INTERVAL = "—"
 
 REPO = Path(__file__).resolve().parents[1]
 CLAIMS_DIR = REPO / "book" / "claims"
 
-COLUMNS = ("Source", "Statement", "Source's figure", "Ours", "Test", "Verdict", "Note")
-COLOURS = {HOLDS: "#d4edda", DIFFERS: "#ffe5a0", NOT_TESTABLE: "#e2e3e5"}
+COLUMNS = ("Source", "Statement", "Source's figure", "Ours", "95% interval", "Test", "Verdict",
+           "Note")
+COLOURS = {HOLDS: "#d4edda", DIFFERS: "#ffe5a0", INCONCLUSIVE: "#d6e4f0",
+           NOT_TESTABLE: "#e2e3e5"}
 
 
 # --------------------------------------------------------------------------------------------
-# tests: a callable that says whether a measured value agrees, and a line that says how.
-# Lower-case names because they read as the sentence they stand for: within(89.95, 1.0).
+# tests: a callable that says whether a measured value agrees, and a line that says how;
+# ``decide(lo, hi)`` says whether an interval lies inside the band (holds), outside it (differs)
+# or straddles it (inconclusive). A point is the interval [v, v], so ``decide(v, v)`` agrees
+# with ``test(v)``. Lower-case names because they read as the sentence they stand for:
+# within(89.95, 1.0).
+
+
+def _decide(inside_all: bool, inside_none: bool) -> str:
+    return HOLDS if inside_all else DIFFERS if inside_none else INCONCLUSIVE
 
 
 @dataclass(frozen=True)
@@ -55,6 +92,10 @@ class within:
     def describe(self) -> str:
         return f"within ±{self.tol:g} of {self.target:g}"
 
+    def decide(self, lo: float, hi: float) -> str:
+        a, b = self.target - self.tol, self.target + self.tol
+        return _decide(lo >= a and hi <= b, hi < a or lo > b)
+
 
 @dataclass(frozen=True)
 class between:
@@ -68,6 +109,9 @@ class between:
     def describe(self) -> str:
         return f"between {self.lo:g} and {self.hi:g}"
 
+    def decide(self, lo: float, hi: float) -> str:
+        return _decide(lo >= self.lo and hi <= self.hi, hi < self.lo or lo > self.hi)
+
 
 @dataclass(frozen=True)
 class above:
@@ -79,6 +123,9 @@ class above:
 
     def describe(self) -> str:
         return f"> {self.x:g}"
+
+    def decide(self, lo: float, hi: float) -> str:
+        return _decide(lo > self.x, hi <= self.x)
 
 
 @dataclass(frozen=True)
@@ -92,6 +139,18 @@ class below:
     def describe(self) -> str:
         return f"< {self.x:g}"
 
+    def decide(self, lo: float, hi: float) -> str:
+        return _decide(hi < self.x, lo >= self.x)
+
+
+def decide(test, lo: float, hi: float) -> str:
+    """The three-way verdict of ``test`` for the interval [lo, hi] (a test without ``decide``:
+    holds when both ends pass, differs when neither does, else inconclusive)."""
+    if hasattr(test, "decide"):
+        return test.decide(float(lo), float(hi))
+    a, b = bool(test(lo)), bool(test(hi))
+    return _decide(a and b, not a and not b)
+
 
 # --------------------------------------------------------------------------------------------
 # one claim, and a chapter's table of them
@@ -99,7 +158,10 @@ class below:
 
 @dataclass
 class Claim:
-    """One row of a chapter's verdict table (all plain values, so it is its own JSON)."""
+    """One row of a chapter's verdict table (all plain values, so it is its own JSON).
+
+    Rows written before intervals existed load with the defaults of the last five fields (no
+    interval, shown as "—"; their verdict is kept as it was)."""
     chapter: str
     source: str           # file and table/figure, e.g. "seed 004 Fig 3"
     statement: str        # the claim in words
@@ -109,12 +171,45 @@ class Claim:
     test: str             # the test's describe() text
     profile: str
     variant: str          # 'cifar10', 'cifar10-jpeg' or 'synthetic'
-    verdict: str          # HOLDS / DIFFERS / NOT_TESTABLE
+    verdict: str          # HOLDS / DIFFERS / INCONCLUSIVE / NOT_TESTABLE
     note: str = ""
+    interval: list | None = None   # [lo, hi], the 95% interval of ``measured``
+    interval_text: str = NO_INTERVAL
+    uncertainty: str = ""          # how the interval was made and on what units
+    units: int | None = None       # how many independent units it rests on
+    kind: str = EVIDENCE           # EVIDENCE, or CHECK (true by construction: not counted)
+
+    @property
+    def is_check(self) -> bool:
+        return self.kind == CHECK
+
+    def interval_cell(self) -> str:
+        """The interval and, after it, how it was made ("—" when there is none)."""
+        if self.interval_text == NO_INTERVAL:
+            return NO_INTERVAL + (f" ({self.uncertainty})" if self.uncertainty else "")
+        return f"{self.interval_text} ({self.uncertainty})" if self.uncertainty \
+            else self.interval_text
+
+    def verdict_cell(self) -> str:
+        return f"check: {self.verdict}" if self.is_check else self.verdict
+
+
+def interval_format(fmt: str) -> str:
+    """The format for an interval's ends: ``fmt``'s first field and a short unit after it
+    ("{:.2f} pp" stays; "Brier {:+.4f} better" and "{:.0%} of 16 samples" lose their words)."""
+    m = re.match(r"^(.*?)(\{[^}]*\})(.*)$", fmt, flags=re.S)
+    if not m:
+        return fmt
+    suffix = m.group(3)
+    return m.group(2) + (suffix if len(suffix) <= 5 and "{" not in suffix else "")
 
 
 def _is_missing(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def _finite_or_none(x):
+    return None if x is None or not math.isfinite(float(x)) else float(x)
 
 
 class ClaimsTable:
@@ -125,45 +220,81 @@ class ClaimsTable:
         self.rows: list[Claim] = []
 
     def add(self, source, statement, expected, measured, test, fmt="{:.2f}", note="",
-            testable=True) -> Claim:
-        """Record a claim and decide its verdict; returns the new :class:`Claim`."""
-        if measured is not None:
-            measured = float(measured)  # numpy / torch scalars become plain floats
-        if _is_missing(measured):
-            measured, measured_text = None, "n/a"
+            testable=True, check=False) -> Claim:
+        """Record a claim and decide its verdict; returns the new :class:`Claim`.
+
+        ``measured``: a :class:`helpers.stats.Estimate` (value and 95% interval: three-way
+        verdict), a plain number (decided on the point, "no interval"), or None / NaN (not
+        testable). ``check=True`` marks a property true by construction (shown, not counted).
+        """
+        est = measured if isinstance(measured, Estimate) else None
+        value = est.value if est is not None else measured
+        if value is not None:
+            value = float(value)  # numpy / torch scalars become plain floats
+        if _is_missing(value):
+            value, measured_text = None, "n/a"
         else:
-            measured_text = fmt.format(measured)
-        if self.profile == "smoke" or not testable or measured is None:
+            measured_text = fmt.format(value)
+        interval, interval_text, uncertainty, units = None, NO_INTERVAL, "no interval", None
+        if est is not None:
+            uncertainty, units = est.method, est.n
+            if value is not None and est.has_interval:
+                interval = [float(est.lo), float(est.hi)]
+                ifmt = interval_format(fmt)
+                interval_text = f"{ifmt.format(est.lo)} to {ifmt.format(est.hi)}"
+        if self.profile == "smoke" or not testable or value is None:
             verdict = NOT_TESTABLE
+        elif interval is not None:
+            verdict = decide(test, *interval)
         else:
-            verdict = HOLDS if test(measured) else DIFFERS
+            verdict = HOLDS if test(value) else DIFFERS
         describe = getattr(test, "describe", None)
-        claim = Claim(self.chapter, source, statement, str(expected), measured, measured_text,
+        claim = Claim(self.chapter, source, statement, str(expected), value, measured_text,
                       describe() if describe else str(test), self.profile, self.variant,
-                      verdict, note)
+                      verdict, note, interval, interval_text, uncertainty, units,
+                      CHECK if check else EVIDENCE)
         self.rows.append(claim)
         return claim
+
+    def check(self, source, statement, expected, measured, test, **kw) -> Claim:
+        """A property true by construction: shown with its verdict, not counted as evidence."""
+        return self.add(source, statement, expected, measured, test, check=True, **kw)
+
+    def summary(self) -> str:
+        """The table in sentences, for the chapter's closing text: the counts, then every row
+        that differs or is inconclusive, by its statement."""
+        parts = [f"{self.chapter} at profile {self.profile}: {_tally_line(self.tally())}"]
+        for verdict, head in ((DIFFERS, "Differs"), (INCONCLUSIVE, "Inconclusive")):
+            rows = [r for r in self.rows if r.verdict == verdict and not r.is_check]
+            if rows:
+                parts.append(f"{head}: " + "; ".join(
+                    f"{r.statement} ({r.measured_text}, interval {r.interval_text})"
+                    for r in rows) + ".")
+        return "\n".join(parts)
 
     def caption(self) -> str:
         return f"Claims of {self.chapter}: profile {self.profile}, dataset {self.variant}"
 
     def tally(self) -> dict:
-        return {v: sum(r.verdict == v for r in self.rows) for v in (HOLDS, DIFFERS, NOT_TESTABLE)}
+        """Verdict counts over the evidence rows, plus ``'checks'``: the number of checks."""
+        return _tally(self.rows)
 
     def _repr_html_(self) -> str:
         cell = 'style="text-align:left; vertical-align:top; padding:4px 8px"'
         head = "".join(f"<th {cell}>{html.escape(c)}</th>" for c in COLUMNS)
         body = []
         for r in self.rows:
-            tds = [r.source, r.statement, r.expected, r.measured_text, r.test]
-            colour = COLOURS.get(r.verdict, "#ffffff")
+            tds = [r.source, r.statement, r.expected, r.measured_text, r.interval_cell(),
+                   r.test]
+            colour = "#ffffff" if r.is_check else COLOURS.get(r.verdict, "#ffffff")
             body.append(
                 "<tr>" + "".join(f"<td {cell}>{html.escape(str(t))}</td>" for t in tds)
                 + f'<td style="background:{colour}; padding:4px 8px; vertical-align:top">'
-                f"<b>{html.escape(r.verdict)}</b></td>"
+                f"<b>{html.escape(r.verdict_cell())}</b></td>"
                 + f"<td {cell}>{html.escape(r.note)}</td></tr>")
         return (f'<table style="border-collapse:collapse">'
-                f'<caption style="text-align:left">{html.escape(self.caption())}</caption>'
+                f'<caption style="text-align:left">{html.escape(self.caption())}; '
+                f"{html.escape(_tally_line(self.tally()))}</caption>"
                 f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
 
     def to_markdown(self) -> str:
@@ -174,6 +305,8 @@ class ClaimsTable:
         for r in rows:  # strict JSON: no NaN / Infinity
             if r["measured"] is not None and not math.isfinite(r["measured"]):
                 r["measured"] = None
+            if r["interval"] is not None:
+                r["interval"] = [_finite_or_none(x) for x in r["interval"]]
         data = {"chapter": self.chapter, "profile": self.profile, "variant": self.variant,
                 "rows": rows}
         return json.dumps(data, indent=1, ensure_ascii=False)
@@ -217,29 +350,72 @@ def _md_cell(x) -> str:
 def _markdown_table(rows) -> str:
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for r in rows:
-        cells = [r.source, r.statement, r.expected, r.measured_text, r.test, r.verdict, r.note]
+        cells = [r.source, r.statement, r.expected, r.measured_text, r.interval_cell(), r.test,
+                 r.verdict_cell(), r.note]
         lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
     return "\n".join(lines)
 
 
+def _tally(rows) -> dict:
+    evidence = [r for r in rows if not r.is_check]
+    counts = {v: sum(r.verdict == v for r in evidence) for v in VERDICTS}
+    counts["checks"] = len(rows) - len(evidence)
+    return counts
+
+
 def _tally_line(counts: dict) -> str:
-    return (f"{counts[HOLDS]} hold, {counts[DIFFERS]} differ, "
-            f"{counts[NOT_TESTABLE]} not testable.")
+    line = (f"{counts[HOLDS]} hold, {counts[DIFFERS]} differ, "
+            f"{counts[INCONCLUSIVE]} inconclusive, {counts[NOT_TESTABLE]} not testable")
+    checks = counts.get("checks", 0)
+    return line + (f"; {checks} check{'s' if checks != 1 else ''} not counted." if checks
+                   else ".")
 
 
 INTRO = """\
 Each chapter of this book ends with a table that sets a figure quoted from a source next to the
-figure we measured in the chapter's own run, and applies a stated test (a tolerance band or an
-inequality). A claim **holds** when our figure passes the test; it **differs** when it does not
-(the note gives our best explanation: a difference is a result, not a failure of the book); it is
-**not testable at this profile** when the chapter ran at the `smoke` profile (which exists only to
-check that the code runs), when the claim needs a scale the profile does not reach, or when
-nothing was measured. Each section below names the profile and dataset variant that produced it.
+figure we measured in the chapter's own run, with its 95% interval, and applies a stated test (a
+tolerance band or an inequality). The interval comes from a bootstrap over the independent units
+the figure rests on (runs; pairs of runs, resampling runs; test examples) or is exact where an
+exact interval exists; each row says which. A claim **holds** when the whole interval passes the
+test; it **differs** when none of it does (the note gives our best explanation: a difference is a
+result, not a failure of the book); it is **inconclusive** when the interval straddles the test's
+boundary (more runs would decide it); and it is **not testable at this profile** when the chapter
+ran at the `smoke` profile (which exists only to check that the code runs), when the claim needs
+a scale the profile does not reach, or when nothing was measured. Rows without an interval ("—",
+among them every row of a chapter executed before intervals existed) are decided on the point
+value and keep the verdict they were given. A **check** is a property true by construction (a
+control): it is shown but not counted as evidence. Each section below names the profile and
+dataset variant that produced it.
 """
+
+_COUNT_COLUMNS = ("holds", "differs", "inconclusive", "not testable", "checks",
+                  "rows with an interval")
+
+
+def _count_row(name: str, tables) -> str:
+    rows = [r for t in tables for r in t.rows]
+    c = _tally(rows)
+    with_interval = sum(r.interval is not None for r in rows)
+    cells = [name] + [str(c[v]) for v in VERDICTS] + [str(c["checks"]),
+                                                       f"{with_interval} of {len(rows)}"]
+    return "| " + " | ".join(_md_cell(x) for x in cells) + " |"
+
+
+def counts_markdown(tables) -> str:
+    """Verdict counts per chapter and per profile, as a markdown table."""
+    head = "| | " + " | ".join(_COUNT_COLUMNS) + " |"
+    lines = [head, "|" + "---|" * (len(_COUNT_COLUMNS) + 1)]
+    for t in tables:
+        lines.append(_count_row(f"{t.chapter} (`{t.profile}`)", [t]))
+    for prof in dict.fromkeys(t.profile for t in tables):
+        group = [t for t in tables if t.profile == prof]
+        lines.append(_count_row(f"**profile `{prof}`** ({len(group)} chapter(s))", group))
+    return "\n".join(lines)
 
 
 def scorecard_markdown(claims_dir=None) -> str:
-    """The scorecard page (MyST markdown): every chapter's claims, read from its JSON file."""
+    """The scorecard page (MyST markdown): every chapter's claims, read from its JSON file, with
+    the verdicts counted per chapter and per profile (checks apart)."""
     claims_dir = Path(claims_dir) if claims_dir is not None else CLAIMS_DIR
     files = sorted(claims_dir.glob("*.json")) if claims_dir.is_dir() else []
     parts = ["# Scorecard", "", INTRO]
@@ -247,8 +423,9 @@ def scorecard_markdown(claims_dir=None) -> str:
         parts.append("No chapter has been executed yet: run the notebooks to fill this page.\n")
         return "\n".join(parts)
     tables = [load(f) for f in files]
-    total = {v: sum(t.tally()[v] for t in tables) for v in (HOLDS, DIFFERS, NOT_TESTABLE)}
+    total = _tally([r for t in tables for r in t.rows])
     parts.append(f"Over {len(tables)} chapter(s): {_tally_line(total)}\n")
+    parts.append(counts_markdown(tables) + "\n")
     for t in tables:
         parts += [f"## {_md_cell(t.chapter)}", "",
                   f"Profile `{t.profile}`, dataset variant `{t.variant}`. "

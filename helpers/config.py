@@ -54,7 +54,12 @@ def resolve_profile(name: str) -> str:
 #                       the runs beside it); off at gpu where no claim rests on bits: the trainer
 #                       may then batch models with vmap and compile the step (helpers.train.fit)
 #   dataset             'auto' (real CIFAR-10, torchvision or the JPEG pack) or 'synthetic'
+#   seed_base           added to every seed a chapter builds (default 0, every profile; see
+#                       COMMON): rerun a chapter on fresh seeds with -p seed_base=1000
 # --------------------------------------------------------------------------------------------
+
+# Keys every chapter takes at every profile.
+COMMON = dict(seed_base=0)
 
 _MODES_COMMON = dict(
     width=1,
@@ -365,7 +370,7 @@ def chapter_params(chapter: str, profile: str = "auto", **overrides) -> types.Si
     if chapter not in CHAPTERS:
         raise ConfigError(f"unknown chapter {chapter!r}; choose one of: {', '.join(CHAPTERS)}")
     resolved = resolve_profile(profile)
-    preset = dict(CHAPTERS[chapter][resolved])
+    preset = dict(COMMON, **CHAPTERS[chapter][resolved])
     for key, value in overrides.items():
         if value is None:
             continue
@@ -377,3 +382,8 @@ def chapter_params(chapter: str, profile: str = "auto", **overrides) -> types.Si
             value = tuple(value)
         preset[key] = value
     return types.SimpleNamespace(chapter=chapter, profile=resolved, **preset)
+
+
+def seed_base(P) -> int:
+    """``P.seed_base``, or 0 for a parameters object made without it (e.g. by hand in a test)."""
+    return int(getattr(P, "seed_base", 0) or 0)

@@ -28,12 +28,13 @@ import itertools
 import numpy as np
 import torch
 
-from . import config, data, metrics, models, runs, train
+from . import claims, config, data, metrics, models, runs, stats, train
 from . import landscape as L
 
 CHAPTER = "01_loss_landscape"
 DEEP_MODELS = ("deepcnn", "deepcnn-bn", "deepcnn-res", "deepcnn-bn-res")
 CHILD_SEEDS = (101, 102)
+CHILD_SEED_FIELDS = ("seed_order", "seed_aug", "seed_dropout")  # a child keeps its init
 
 
 def params(profile: str = "auto", dataset: str = "auto", **overrides):
@@ -71,8 +72,9 @@ def independent(P, index: int, **changes) -> train.Spec:
     """Run ``index`` (0-based; seed index + 1) of the recipe with ``changes``. Where the changes
     leave the recipe as it is (width 1 in the width sweep, the chapter's batch size among the flat
     minima) it is the main run itself, kept epochs included, so the two share one cache entry."""
-    spec = base_spec(P, **changes).with_seed(index + 1)
-    main = base_spec(P).with_seed(index + 1)
+    seed = config.seed_base(P) + index + 1
+    spec = base_spec(P, **changes).with_seed(seed)
+    main = base_spec(P).with_seed(seed)
     if spec.replace(save_epochs=()) == main.replace(save_epochs=()):
         return main.replace(save_epochs=kept(P, index))
     return spec
@@ -150,10 +152,11 @@ def main_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     with cpu_threads(P):
         indep = runs.get([independent(P, i) for i in range(P.seeds)], device=P.device)
         parent = indep[0]
-        child = base.with_seed(1).replace(
+        child = base.with_seed(config.seed_base(P) + 1).replace(
             init_from=f"{parent.key}@{P.parent_epoch}", epochs=P.epochs - P.parent_epoch, lr=P.child_lr,
             warmup_epochs=0.0, save_epochs=())
-        kids = runs.get([child.replace(seed_order=s, seed_aug=s, seed_dropout=s) for s in CHILD_SEEDS],
+        kids = runs.get([child.replace(**{f: config.seed_base(P) + s for f in CHILD_SEED_FIELDS})
+                          for s in CHILD_SEEDS],
                         device=P.device)
     return P, {"independent": tuple(indep), "children": tuple(kids)}
 
@@ -164,7 +167,8 @@ def width_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     main runs' cache entries) and, if ``compare_model`` is set, that architecture's runs."""
     P = params(profile, dataset, **overrides)
     specs = {w: [independent(P, i, width=float(w)) for i in range(P.width_seeds)] for w in P.widths}
-    cmp = ([base_spec(P, model=P.compare_model, width=1.0).with_seed(s) for s in range(1, 3)]
+    cmp = ([base_spec(P, model=P.compare_model, width=1.0).with_seed(config.seed_base(P) + s)
+            for s in range(1, 3)]
            if P.compare_model else [])
     flat = [s for g in specs.values() for s in g] + cmp
     with cpu_threads(P):
@@ -179,7 +183,7 @@ def deep_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     P = params(profile, dataset, **overrides)
     keys = [(m, g) for m in DEEP_MODELS for g in P.init_gains]
     specs = [base_spec(P, model=m, width=1.0, init_gain=float(g), epochs=P.deep_epochs, lr=P.deep_lr,
-                       save_epochs=(0,)).with_seed(1) for m, g in keys]
+                       save_epochs=(0,)).with_seed(config.seed_base(P) + 1) for m, g in keys]
     with cpu_threads(P):
         return P, dict(zip(keys, runs.get(specs, device=P.device)))
 
@@ -425,3 +429,206 @@ def contour(ax, g: dict, values: np.ndarray, title: str, cbar: str, levels=12, c
     ax.set_title(title)
     ax.grid(False)
     return cs
+
+
+# ------------------------------------------------------------------------------- claims
+#
+# Most of this chapter's figures rest on one run, one pair or one curve: their rows say "no
+# interval" and why. Where there are several runs (the independent pairs, the width seeds, the
+# batch-size runs) the interval is over runs; the activation scales at initialization are cheap,
+# so their rows are measured over INIT_SEEDS fresh initializations.
+
+INIT_SEEDS = 5
+
+
+def init_scales(P, D, seeds: int = INIT_SEEDS) -> dict:
+    """``{(model, gain): (seeds, layers+1) activation RMS}`` over ``seeds`` initializations of
+    each DeepCNN of :func:`deep_runs` (no training: a forward pass of 256 training images)."""
+    x = train_sample(P, 256)[0].cpu()
+    return {k: np.stack([activation_scales(train.init_model(
+        run.spec.with_seed(config.seed_base(P) + s)), x) for s in range(1, seeds + 1)])
+        for k, run in D.items()}
+
+
+def _log_mean(values) -> stats.Estimate:
+    """Geometric mean of positive values with the t interval of their log10."""
+    return stats.mean_t(np.log10(np.asarray(values, dtype=np.float64)),
+                        unit="initializations").map(lambda v: 10 ** v)
+
+
+def _pairs_matrix(n: int, pairs, values) -> np.ndarray:
+    m = np.full((n, n), np.nan)
+    for (i, j), v in zip(pairs, values):
+        m[i, j] = m[j, i] = v
+    return m
+
+
+def detectable_sentences(P, W) -> list[str]:
+    """What the width sweep's seeds can detect (the chapter's main comparison with replicates)."""
+    k = P.width_seeds
+    sd = float(np.mean([np.std([r.accuracy for r in rs], ddof=1) for rs in W.values()])) \
+        if k > 1 else float("nan")
+    if k < 2:
+        return ["One seed per width: no comparison between widths can be decided here."]
+    return [f"With {k} seeds per width, a difference in test accuracy between two widths is "
+            f"detected when it exceeds {100 * stats.detectable_difference(sd, k, k):.1f} pp "
+            f"(80% power, 5% level; seed SD {100 * sd:.2f} pp); barriers, soups and curvature "
+            "rest on one pair, one curve or one run and carry no interval."]
+
+
+def claims_table(profile: str = "auto", dataset: str = "auto", **overrides):
+    """The chapter's claims, each with its interval where the chapter has replicates."""
+    P, G = main_runs(profile, dataset, **overrides)
+    LN = lines(profile, dataset, **overrides)
+    RP = radial(profile, dataset, **overrides)
+    TU = tunnel(profile, dataset, **overrides)
+    WS = width_sweep(profile, dataset, **overrides)
+    SD = saddles(profile, dataset, **overrides)
+    UV = unit_variance(profile, dataset, **overrides)
+    FM = flat_minima(profile, dataset, **overrides)
+    _, D = deep_runs(profile, dataset, **overrides)
+    with cpu_threads(P):
+        IS = init_scales(P, D)
+    ind, kid = LN["pairs"]["independent"], LN["pairs"]["children"][0]
+    n_ind = min(3, len(G["independent"]))
+    pairs = list(itertools.combinations(range(n_ind), 2))
+    t = alphas(P)
+    barrier_m = _pairs_matrix(n_ind, pairs, [L.barrier(x["train_loss"], t)
+                                             for x in LN["independent"]])
+    soup_m = _pairs_matrix(n_ind, pairs, [100 * (r["soup_acc"] - r["mean_acc"]) for r in ind])
+    ens_m = _pairs_matrix(n_ind, pairs, [100 * (r["ens_acc"] - r["mean_acc"]) for r in ind])
+    c = TU["curve"]
+    mid = len(c["alpha"]) // 2
+    ends_dis = 1 - c["agree0"][-1]
+    mid_dis = min(1 - c["agree0"][mid], 1 - c["agree1"][mid])
+    rows = {w: r for w, r in WS["rows"].items() if w != "compare"}
+    narrow, wide = rows[min(rows)], rows[max(rows)]
+    small_g, large_g = min(P.init_gains), max(P.init_gains)
+
+    def last_first(s):  # last over first activation RMS, per initialization
+        return s[:, -1] / s[:, 0]
+    one_run = "no interval: one run"
+    T = claims.ClaimsTable(CHAPTER, P.profile, G["independent"][0].variant)
+    T.add("seed 000 §1", "Init → solution is downhill all the way (largest rise of train loss "
+          "on the line)", "\"the optimizer rolls you downhill\"",
+          stats.point(LN["init_max_increase"], one_run), claims.below(0.01),
+          fmt="{:.4f} nats")
+    T.add("seed 004 §2 (Garipov, Draxler)", "The straight line between independent optima "
+          "crosses a high-loss barrier", "\"hits a high loss area in the middle\"",
+          stats.pairwise(barrier_m), claims.above(0.25), fmt="{:.3f} nats")
+    T.add("seed 000 §5", "Children fine-tuned from one shared parent: no barrier on the line",
+          "same broad basin", stats.point(LN["children_barrier"], "no interval: one pair"),
+          claims.below(0.05), fmt="{:.4f} nats")
+    T.add("seed 000 §5", "The soup of the children works (soup − mean member accuracy)",
+          "weight averaging works",
+          stats.point(100 * (kid["soup_acc"] - kid["mean_acc"]), "no interval: one pair"),
+          claims.above(-1.0), fmt="{:+.1f} pp")
+    T.add("seed 000 §5", "The soup of independent solutions fails (soup − mean member "
+          "accuracy)", "\"averaging their weights produces nonsense\"", stats.pairwise(soup_m),
+          claims.below(-10.0), fmt="{:+.1f} pp")
+    T.add("seed 000 §3", "The prediction ensemble of independent solutions beats its members",
+          "errors cancel", stats.pairwise(ens_m), claims.above(0.5), fmt="{:+.1f} pp",
+          note="per pair: " + ", ".join(f"{v:+.1f}" for v in ens_m[np.triu_indices(n_ind, 1)])
+          + " pp")
+    T.add("seed 004 Fig 5 / S1", "Two optima: similar accuracy (|difference|) ...",
+          "similar accuracy", stats.point(100 * abs(RP["optima_acc"][0] - RP["optima_acc"][1]),
+                                          "no interval: two runs"),
+          claims.below(3.0), fmt="{:.1f} pp")
+    T.add("seed 004 Fig 5 / S1", "... but different functions (disagreement / error rate of "
+          "optimum 2)", "functions different",
+          stats.point(RP["optima_disagreement"] / (1 - RP["optima_acc"][1]),
+                      "no interval: two runs"), claims.above(0.3), fmt="{:.2f}")
+    T.add("seed 004 Fig S2", "The trained tunnel is low-loss (barrier on the curve / barrier "
+          "on the line)", "\"the tunnel is indeed low-loss\"",
+          stats.point(c["barrier"] / max(TU["line"]["barrier"], 1e-9), "no interval: one curve"),
+          claims.below(0.25), fmt="{:.2f}")
+    T.add("seed 004 Fig S3", "Mid-tunnel predictions differ from both ends (min disagreement "
+          "with an end / ends' disagreement)",
+          "\"does not correspond to similar solutions in function space\"",
+          stats.point(mid_dis / max(ends_dis, 1e-9), "no interval: one curve"), claims.above(0.3),
+          fmt="{:.2f}")
+    T.add("seed 000 §1", "Wider networks reach lower training loss (narrowest − widest)",
+          "\"the landscape smooths out\"", stats.diff_t(narrow["train_loss"], wide["train_loss"]),
+          claims.above(0), fmt="{:+.3f} nats")
+    under = (f"widths {min(rows):g}-{max(rows):g} of a 3-layer CNN on {P.n_train} images for "
+             f"{P.epochs} epochs are all far from interpolation (widest: training loss "
+             f"{wide['train_loss'].mean():.2f} nats); the smoothing the source describes belongs "
+             "to heavily overparameterized networks, which this profile cannot train")
+    T.add("seed 000 §1", "Wider networks: lower barrier between seeds (narrowest − widest)",
+          "basins \"more connected\"",
+          stats.point(narrow["barrier"] - wide["barrier"], "no interval: one pair a width"),
+          claims.above(0), fmt="{:+.3f} nats",
+          note=under if narrow["barrier"] <= wide["barrier"] else "")
+    sharp_ratio = wide["sharpness"].mean() / narrow["sharpness"].mean()
+    T.add("seed 000 §1", "Wider networks: flatter minima (sharpness widest / narrowest)",
+          "basins \"become wider\"",
+          stats.bootstrap((wide["sharpness"], narrow["sharpness"]),
+                          lambda a, b: np.mean(a) / np.mean(b)),
+          claims.below(1), fmt="{:.2f}",
+          note=(under + "; a wider network also reaches lower loss, where curvature is "
+                "typically higher") if sharp_ratio >= 1 else "")
+    T.add("seed 002", "Critical points are saddles (negative curvature at initialization, "
+          "|λ_min| / λ_max at epoch 0)", "almost all critical points are saddle points",
+          stats.point(SD["ratio"][0], one_run), claims.above(0.2), fmt="{:.2f}", testable=False,
+          note="initialization is not a critical point, and the chapter does not locate "
+          "points of small gradient: the essay's claim is not tested here (the value is shown)")
+    lmin = np.abs(np.minimum(SD["lam_min"], 0))
+    T.add("seed 002", "Saddles are escaped: the most negative curvature shrinks along training "
+          "(|λ_min| at the last checkpoint / at initialization)", "saddles are escaped easily",
+          stats.point(lmin[-1] / lmin[0] if lmin[0] > 0 else float("nan"),
+                      "no interval: one run, one Lanczos start"),
+          claims.below(0.5), fmt="{:.2f}",
+          note=f"λ_min {SD['lam_min'][0]:+.3f} → {SD['lam_min'][-1]:+.3f}, λ_max "
+          f"{SD['lam_max'][0]:.3f} → {SD['lam_max'][-1]:.3f}: a falling |λ_min| / λ_max can "
+          "come from a growing λ_max alone, so the test is on λ_min")
+    plain = last_first(IS[("deepcnn", 1.0)]) if ("deepcnn", 1.0) in IS else np.array([np.nan])
+    T.add("seed 002 a", "He initialization keeps the activation scale over 20 plain layers "
+          f"(last / first RMS, geometric mean over {INIT_SEEDS} initializations)",
+          "unit variance", _log_mean(plain), claims.between(0.1, 10), fmt="{:.3g}",
+          note="He scaling preserves the expected second moment; with 8 channels (fan-in 72) "
+          "each layer's actual gain fluctuates around it and the product over 20 layers drifts")
+    depth = IS[("deepcnn", large_g)].shape[1] - 1
+    T.check("seed 002 a", f"Too small / too large a gain ({small_g:g} / {large_g:g}): the scale "
+            "vanishes / explodes (ratio of their last/first RMS, geometric mean over "
+            "initializations)", "vanishing / exploding",
+            _log_mean(last_first(IS[("deepcnn", large_g)])
+                      / last_first(IS[("deepcnn", small_g)])),
+            claims.above(1e4), fmt="{:.3g}",
+            note=f"true by construction: a bias-free ReLU network scales its activations by "
+            f"the gain at every layer, so the ratio is ({large_g:g}/{small_g:g})^{depth} = "
+            f"{(large_g / small_g) ** depth:.3g} whatever the initialization")
+    bn = np.stack([last_first(IS[("deepcnn-bn", g)]) for g in P.init_gains])  # (gains, seeds)
+    worst = np.maximum(bn, 1 / bn).max(0)
+    T.add("seed 002 c", "Batch norm keeps every layer near unit scale whatever the gain (worst "
+          "last/first RMS over gains, mean over initializations)",
+          "normalization forces unit variance", stats.mean_t(worst, unit="initializations"),
+          claims.below(3), fmt="{:.2f}",
+          note="last over the stem's RMS, as in the table above (not over layer 1); "
+          f"per initialization: {', '.join(f'{v:.2f}' for v in worst)}")
+    sharp = np.array([r["sharpness"] for r in FM["rows"]])
+    acc = np.array([r["test_acc"] for r in FM["rows"]])
+    batch = np.array([r["batch"] for r in FM["rows"]])
+    vol = np.array([r["log_volume"] for r in FM["rows"]])
+    rest = batch != batch.max()
+    rho_rest = stats.spearman(sharp[rest], acc[rest], n_resamples=1000).value \
+        if rest.sum() > 2 else float("nan")
+    rho_sv = stats.spearman(sharp, vol, n_resamples=200).value if len(sharp) > 2 \
+        else float("nan")
+    T.add("seed 002", "Flatter minima generalize better (Spearman ρ of sharpness with test "
+          "accuracy)", "flat minima generalize", stats.spearman(sharp, acc), claims.below(0),
+          fmt="{:+.2f}",
+          note=f"{len(sharp)} runs; without the largest batch ({batch.max()}, the least trained "
+          f"runs) ρ = {rho_rest:+.2f}; the log-volume proxy from the top {FM['top_k']} "
+          f"eigenvalues follows sharpness (ρ = {rho_sv:+.2f} between them) and is no independent "
+          "evidence")
+    big = [r["sharpness"] for r in FM["rows"] if r["batch"] == max(P.flat_batches)]
+    small_b = [r["sharpness"] for r in FM["rows"] if r["batch"] == min(P.flat_batches)]
+    T.add("Keskar et al. 2017 (the view seed 002 argues against)", f"Larger batches find "
+          f"sharper minima (sharpness, batch {max(P.flat_batches)} / batch "
+          f"{min(P.flat_batches)})", "SGD noise → flat minima",
+          stats.bootstrap((np.array(big), np.array(small_b)), lambda a, b: np.mean(a) / np.mean(b)),
+          claims.above(1), fmt="{:.2f}",
+          note="the essay (seed 002) says SGD's implicit bias is not the main reason for flat "
+          "minima (geometry is): this row tests the common view, not the essay's; the batch "
+          "size also changes how far training got at a fixed learning rate and epoch budget")
+    return T

@@ -23,7 +23,7 @@ import dataclasses
 import functools
 
 import numpy as np
-from . import config, metrics, models, pruning, runs, train
+from . import claims, config, metrics, models, pruning, runs, stats, train
 
 CHAPTER = "02_lottery_tickets"
 REINIT_OFFSET = 1000      # the control's fresh initialization: seed_init + 1000
@@ -58,7 +58,7 @@ def spec_from(P, prefix: str = "", seed: int = 1, **changes) -> train.Spec:
         save_epochs=() if not prefix else (0, P.rn_rewind_epoch, g("epochs")),
         logit_epochs=kept_epochs(g("epochs"), P.es_points)[1:] if not prefix else (),
     ).with_seed(seed)
-    return spec.replace(**changes)
+    return spec.with_seed(config.seed_base(P) + seed).replace(**changes)
 
 
 def kept_epochs(epochs: int, points: int) -> tuple:
@@ -269,3 +269,158 @@ def sparsity_axis(ax) -> None:
     if lo < hi:
         ax.invert_xaxis()
     ax.set_xlabel("weights remaining (%, log scale)")
+
+
+# ----------------------------------------------------------------------------------------------
+# uncertainty and the claims table
+#
+# The chains here are single runs (one per seed, control and width), so a comparison of two
+# networks gets a paired bootstrap over the images of the test half: it says how sure we are
+# about *these* networks, not about another seed. The notes say so row by row.
+
+
+def correct(run, at: str = "es") -> np.ndarray:
+    """0/1 per test-half image: the run's prediction at its early-stop epoch (``'es'``) or at the
+    end (``'final'``)."""
+    labels = run.labels
+    _, test = halves(len(labels))
+    epoch = early_stop(run)["epoch"] if at == "es" else None
+    return (run.probs(epoch)[test].argmax(1) == labels[test]).astype(np.float64)
+
+
+def detectable_sentences(P, chains) -> list[str]:
+    """What a comparison of two networks on the test half can detect, and what it leaves out."""
+    n = len(halves(len(chains[0][0].run.labels))[1])
+    acc = np.mean(correct(chains[0][0].run))
+    sd = float(np.sqrt(2 * acc * (1 - acc)))  # two independent models' 0/1 outcomes
+    mdd = 100 * stats.detectable_difference(sd, n)
+    out = [f"On {n} test-half images a comparison of two networks detects an accuracy "
+           f"difference of about {mdd:.1f} pp (80% power, 5% level; less when the two agree on "
+           f"most images, as a ticket and its control do)."]
+    if len(chains) > 1:
+        dense = [100 * early_stop(ch[0].run)["acc"] for ch in chains]
+        out.append(f"Another seed moves the dense accuracy by {abs(dense[1] - dense[0]):.1f} pp "
+                   f"here ({len(chains)} seeds); the controls, the ResNet part and the width sweep "
+                   f"are single runs, so their intervals do not include that spread.")
+    return out
+
+
+def claims_table(profile: str = "auto", dataset: str = "auto", **overrides):
+    """The chapter's claims, each with its 95% interval (see the comment above)."""
+    rn = {k: v for k, v in overrides.items() if k == "seed_base"}
+    wo = {k: v for k, v in overrides.items() if k != "seeds"}
+    P, chains, ctrl = experiment(profile, dataset=dataset, **overrides)
+    _, reset, rewind, reinit = resnet_experiment(profile, dataset=dataset, **rn)
+    _, wchains = width_experiment(profile, dataset=dataset, **wo)
+    tol = P.match_tol
+    tk = curve(list(chains[0]))
+    dense_acc = 100 * np.mean([early_stop(ch[0].run)["acc"] for ch in chains])
+    tk_acc = 100 * tk["acc"]
+    extent = matching_extent(tk["density"], tk_acc, dense_acc, tol)
+    sparse = tk["density"][1:] <= 0.2 + 1e-9   # the sparse regime: at most 20% of the weights left
+    if not sparse.any():
+        sparse = np.arange(len(sparse)) == len(sparse) - 1  # else the sparsest round
+    pruned = list(chains[0][1:])
+    c_tk = [correct(rd.run) for rd in pruned]
+
+    def gap_vs(kind):  # mean over the sparse rounds of (ticket - control), per test image, pp
+        c = [correct(rd.run) for rd in ctrl[kind]]
+        return 100 * np.mean([t - k for t, k, s in zip(c_tk, c, sparse) if s], 0)
+    matching = tk_acc >= dense_acc - tol
+    speedups = [tk["iteration"][0] / it for it, m in zip(tk["iteration"][1:], matching[1:]) if m]
+    big = [i for i, (d, m) in enumerate(zip(tk["density"][1:], matching[1:])) if m and d > 0.2]
+    big = big or [i for i, m in enumerate(matching[1:]) if m]
+    gain_each = 100 * np.mean([c_tk[i] - correct(chains[0][0].run) for i in big], 0) \
+        if big else None
+    variant = chains[0][0].run.variant
+    note_scale = (f"{P.model} width {P.width} on {P.n_train or 'all'} images, {P.epochs} epochs; "
+                  f"rates {rates(P)}" if P.profile != "gpu" else "")
+    one = "one chain (seed 1): the interval covers the test images, not another seed"
+
+    T = claims.ClaimsTable(CHAPTER, P.profile, variant)
+    T.add("seed 003; F&C 2019 abstract", "Tickets reset to θ0 match the dense network down to a "
+          "small fraction of its weights (smallest fraction left that still matches, seed 1)",
+          "less than 10-20% of the size",
+          stats.point(100 * extent, "no interval: the last matching round of one chain"),
+          claims.below(20.0), fmt="{:.1f} % left",
+          note=("the sparsest round run still matches, so this is an upper bound; "
+                if extent == tk["density"][-1] else "") + note_scale)
+    T.add("seed 003", "Randomly reinitializing the ticket's mask drops accuracy (ticket minus "
+          "reinit, mean over rounds with ≤ 20% left)", "performance drops",
+          stats.per_example(np.mean, gap_vs("reinit")), claims.above(tol), fmt="{:+.1f} pp",
+          note=one)
+    T.add("F&C 2019 Fig 1/4", "A random mask of the same sparsity does worse than the ticket "
+          "(mean over rounds with ≤ 20% left)", "random sparse networks fall behind",
+          stats.per_example(np.mean, gap_vs("random mask")), claims.above(tol),
+          fmt="{:+.1f} pp", note=one)
+    T.add("seed 003; F&C 2019 abstract", "Tickets sometimes train faster: dense early-stop "
+          "iteration / a matching ticket's (median over the matching rounds)",
+          "learn faster (Sometimes even faster)",
+          stats.point(float(np.median(speedups)) if speedups else float("nan"),
+                      "no interval: early stopping is read at whole epochs"),
+          claims.above(1.0), fmt="{:.2f}x",
+          note=f"validation loss read at epochs {list(chains[0][0].run.epochs)}; the median, "
+          "not the fastest, so that picking the best round does not make the claim")
+    T.add("F&C 2019 abstract", "Above that size, tickets reach higher test accuracy than the "
+          "dense network (ticket minus dense, mean over the matching rounds with > 20% left, "
+          "seed 1)", "reach higher test accuracy",
+          stats.per_example(np.mean, gain_each) if gain_each is not None else None,
+          claims.above(0.0), fmt="{:+.1f} pp",
+          note=one + "; a mean over rounds, not the best of them")
+    rs_c, rw_c, rr_c = (correct(x[-1].run, "final") for x in (reset, rewind, reinit))
+    rs, rw = (100 * curve(list(x))["final_acc"] for x in (reset, rewind))
+    T.add("F&C 2019 §5; Frankle et al. 2019", f"ResNet at lr {P.rn_lr}: rewinding beats "
+          f"resetting (accuracy at the sparsest round, {P.rn_model} width {P.rn_width})",
+          "reset fails, rewinding finds tickets", stats.per_example(np.mean, 100 * (rw_c - rs_c)),
+          claims.above(tol), fmt="{:+.1f} pp",
+          note=f"single runs; rewind to epoch {P.rn_rewind_epoch} of {P.rn_epochs}; dense "
+          f"{rs[0]:.1f}%, reset {rs[-1]:.1f}%, rewind {rw[-1]:.1f}% at "
+          f"{100 * rewind[-1].density:.1f}% left"
+          + ("" if P.profile == "gpu" else
+             f"; {P.rn_epochs * steps_per_epoch(reset[0].run.spec)} iterations on "
+             f"{P.rn_n_train} images leave the dense ResNet far from converged, and reset does "
+             "not fail there: the sources' failure of reset needs long training at lr 0.1 "
+             "(gpu profile)"))
+    T.add("Frankle et al. 2019", "The rewound weights matter, not only the mask (rewind minus "
+          "fresh init, sparsest round)", "random reinitialization fails",
+          stats.per_example(np.mean, 100 * (rw_c - rr_c)), claims.above(tol), fmt="{:+.1f} pp",
+          note="single runs")
+    widths = sorted(wchains)
+    lo_w, hi_w = wchains[widths[0]], wchains[widths[-1]]
+    drop = {w: 100 * (curve(list(wchains[w]))["acc"][-1] - curve(list(wchains[w]))["acc"][0])
+            for w in widths}
+    T.add("seed 000 §2", f"More width, more tickets: the widest net loses less at the sparsest "
+          f"round than the narrowest (widths {widths[0]} vs {widths[-1]})",
+          "overparameterization buys tickets",
+          stats.per_example(np.mean, 100 * ((correct(hi_w[-1].run) - correct(hi_w[0].run))
+                                             - (correct(lo_w[-1].run) - correct(lo_w[0].run)))),
+          claims.above(0.0), fmt="{:+.1f} pp",
+          note="single chains; " + ", ".join(f"width {w}: {drop[w]:+.1f} pp" for w in widths))
+    if len(chains) > 1:
+        ov = seed_overlap(list(chains[0]), list(chains[1]))
+        a, b = chains[0][-1], chains[1][-1]
+        kept = int(sum(int(m.sum()) for m in a.mask.values()))
+        shared = int(round(ov["overlap"][-1] * kept))
+        chance = float(ov["random"][-1])
+        T.add("seed 000 §2-3", "Different seeds find different tickets: the survivors two seeds "
+              "share at the sparsest round, over what random masks would share",
+              "each initialization reveals a different ticket; chance: 1x",
+              stats.proportion(shared, kept).scale(1 / chance), claims.below(2.0),
+              fmt="{:.2f}x chance",
+              note=f"{100 * ov['overlap'][-1]:.1f}% shared, chance {100 * chance:.1f}%; the "
+              "interval treats the surviving weights as independent trials, which they are not "
+              "quite")
+        _, test = halves(len(a.run.labels))
+        tp = [(x.run.probs()[test].argmax(1) != y.run.probs()[test].argmax(1)).astype(float)
+              for x, y in zip(chains[0][1:], chains[1][1:])]
+        dp = (chains[0][0].run.probs()[test].argmax(1)
+              != chains[1][0].run.probs()[test].argmax(1)).astype(float)
+        T.add("seed 000 §3", "Tickets of different seeds compute different functions "
+              "(ticket-pair disagreement / dense-pair disagreement, mean over rounds)",
+              "a different function, same accuracy",
+              stats.per_example(lambda t, d: np.mean(t) / np.mean(d) if np.mean(d) else np.nan,
+                                np.mean(tp, 0), dp),
+              claims.above(0.8), fmt="{:.2f}x",
+              note=f"dense pair: {100 * ov['dense_disagreement']:.1f}%; two chains, so the "
+              "interval covers the test images only")
+    return T

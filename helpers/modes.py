@@ -15,7 +15,7 @@ import time
 import numpy as np
 import torch
 
-from . import config, corruptions, data, metrics, runs, subspace, train
+from . import claims, config, corruptions, data, metrics, plots, runs, stats, subspace, train
 
 
 def specs(P, seeds: int | None = None) -> list[train.Spec]:
@@ -28,7 +28,7 @@ def specs(P, seeds: int | None = None) -> list[train.Spec]:
         augment=P.augment, deterministic=P.deterministic, precision=P.precision,
         save_epochs=tuple(sorted(set(P.save_epochs) | set(P.swag_epochs))),
     )
-    return [base.with_seed(s) for s in range(1, (seeds or P.seeds) + 1)]
+    return [base.with_seed(config.seed_base(P) + s) for s in range(1, (seeds or P.seeds) + 1)]
 
 
 def trajectory_matrix(run, fn, epochs=None, what: str = "probs") -> np.ndarray:
@@ -208,8 +208,9 @@ def _eval_setup(P):
     return dev, d, bn_x
 
 
-def _seed(run: int, sampler: str, i: int) -> int:
-    return 100_000 * (run + 1) + 1_000 * (subspace.SAMPLERS.index(sampler) + 1) + i
+def _seed(run: int, sampler: str, i: int, base: int = 0) -> int:
+    return (100_000 * (run + 1) + 1_000 * (subspace.SAMPLERS.index(sampler) + 1) + i
+            + 10_000_000 * base)
 
 
 @functools.lru_cache(maxsize=4)
@@ -242,7 +243,7 @@ def subspace_study(profile: str = "auto", dataset: str = "auto", **overrides) ->
         probs = subspace.evaluate(net, subs[r].draw(s, strength, seed), test_x, bn_x)
         return Sample(s, r, strength, seed, probs, metrics.accuracy(probs[val], labels[val]))
 
-    plane = [sample(0, s, subspace.strength(s, (i + 0.5) / P.plane_samples, rng), _seed(0, s, 900 + i))
+    plane = [sample(0, s, subspace.strength(s, (i + 0.5) / P.plane_samples, rng), _seed(0, s, 900 + i, config.seed_base(P)))
              for s in subspace.SAMPLERS for i in range(P.plane_samples)]
     members, tried = {}, {}
     for s in subspace.SAMPLERS:
@@ -252,7 +253,7 @@ def subspace_study(profile: str = "auto", dataset: str = "auto", **overrides) ->
             for i in range(4 * P.samples):
                 if len(kept) == P.samples:
                     break
-                seed = _seed(r, s, i)
+                seed = _seed(r, s, i, config.seed_base(P))
                 u = float(np.random.default_rng(seed).random())
                 smp = sample(r, s, subspace.strength(s, u, rng), seed)
                 tried[s] += 1
@@ -393,4 +394,241 @@ def shift_by_intensity(rows: list[dict], key: str) -> dict:
     for m in dict.fromkeys(r["method"] for r in rows):
         vals = [np.mean([r[key] for r in rows if r["method"] == m and r["intensity"] == i]) for i in range(6)]
         out[m] = np.array(vals)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# uncertainty and the claims table
+
+
+def neighbour_same(X: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Per row: whether its nearest other row belongs to the same group (the terms of
+    :func:`neighbour_purity`, so that it can be averaged run by run)."""
+    sq = (X ** 2).sum(1)
+    d = sq[:, None] + sq[None, :] - 2 * X @ X.T
+    np.fill_diagonal(d, np.inf)
+    return groups[d.argmin(1)] == groups
+
+
+def _by_run(values, who) -> np.ndarray:
+    """The mean of ``values`` within each run (``who``: the run of each value)."""
+    return np.array([np.mean(values[who == i]) for i in np.unique(who)])
+
+
+def _brier_each(p, y) -> np.ndarray:
+    p = np.asarray(p)
+    return ((p - np.eye(p.shape[1])[y]) ** 2).sum(1)
+
+
+def _correct(p, y) -> np.ndarray:
+    return (np.asarray(p).argmax(1) == y).astype(np.float64)
+
+
+def detectable_sentences(P, R) -> list[str]:
+    """What the chapter's R runs can detect: accuracy differences and the seed SD itself."""
+    labels = R[0].labels
+    acc = 100 * np.array([metrics.accuracy(r.probs(), labels) for r in R])
+    k = len(acc)
+    sd = stats.sd_ci(acc)
+    if k < 2:
+        return ["One run: nothing about seeds can be decided at this profile."]
+    return [f"With R = {k} runs, the seed-to-seed SD of accuracy ({sd.value:.2f} pp) is known "
+            f"only to within {sd.lo:.2f}-{sd.hi:.2f} pp (95%, chi-square); a mean accuracy "
+            f"against a fixed figure is decided when they differ by more than "
+            f"{stats.detectable_difference(acc.std(ddof=1), k):.2f} pp (80% power, 5% level), "
+            f"and two such groups of runs by more than "
+            f"{stats.detectable_difference(acc.std(ddof=1), k, k):.2f} pp."]
+
+
+def claims_table(profile: str = "auto", dataset: str = "auto", **overrides):
+    """The chapter's claims, every row with its 95% interval and the units it rests on."""
+    P, R = independent_runs(profile, dataset=dataset, **overrides)
+    labels = R[0].labels
+    n = len(labels)
+    acc = 100 * np.array([metrics.accuracy(r.probs(), labels) for r in R])
+    dis_m = 100 * cross_seed_matrix(R, metrics.disagreement)
+    cos_m = cross_seed_matrix(R, metrics.cosine_similarity, what="weights")
+    within = [100 * to_final(r, metrics.disagreement, late_epochs(r)) for r in R]
+    within_run = np.array([w.mean() if len(w) else np.nan for w in within])
+    within_all = np.concatenate(within)
+    late_cos = np.array([to_final(r, metrics.cosine_similarity, late_epochs(r),
+                                  what="weights").mean() for r in R])
+    X, who, _ = prediction_vectors(R, [e for e in P.save_epochs if e > 0],
+                                   n_examples=P.tsne_examples)
+    members = [r.probs() for r in R]
+    ens = metrics.ensemble_probs(members)
+    gain_each = 100 * (_correct(ens, labels) - np.mean([_correct(p, labels) for p in members], 0))
+    resnet = P.model == "resnet20" and P.n_train is None
+    small = P.model == "smallcnn" and P.n_train is None
+    why_model = "" if resnet else \
+        f"the source's figure is for ResNet20v1 on full CIFAR-10; this run is {P.model}"
+
+    T = claims.ClaimsTable("03_modes", P.profile, R[0].variant)
+    T.add("seed 000 §3", "ResNet20v1 test accuracy across seeds", "89.95 ± 0.18 %",
+          stats.mean_t(acc), claims.above(89.0 if R[0].variant == "cifar10-jpeg" else 90.0),
+          fmt="{:.2f} %", testable=resnet,
+          note=why_model or "the issue's bar: ≥ 89% on the JPEG pack, about 90% on the original")
+    e10 = 10 if all(10 in r.epochs for r in R) else None
+    acc10 = 100 * np.array([metrics.accuracy(r.probs(e10), labels) for r in R]) \
+        if e10 is not None else np.full(len(R), np.nan)
+    T.add("seed 004 §3", "SmallCNN reaches about 64% test accuracy (10 epochs)", "64 %",
+          stats.mean_t(acc10), claims.within(64, 5), fmt="{:.2f} %",
+          testable=small and e10 is not None,
+          note=(f"at the epoch-10 checkpoint of our {P.epochs}-epoch runs, as the source's 10 "
+                f"epochs (the learning rate halves every {P.milestones[0] if P.milestones else '-'}"
+                " epochs here, every 10 there); our reading of SmallCNN (3x3 'same' "
+                "convolutions, ReLU, 2x2 max pooling, dropout before one linear layer) may be "
+                "stronger than theirs") if small else "this run is not SmallCNN on full CIFAR-10")
+    T.add("seed 000 §3", "Different seeds reach effectively identical accuracy (sd across "
+          "seeds)", "± 0.18 pp", stats.sd_ci(acc), claims.below(0.5), fmt="{:.2f} pp",
+          note=f"{len(R)} runs: an SD from so few is uncertain by a factor of about two either "
+          "way (the interval)")
+    T.add("seed 000 §3", "Cross-seed disagreement of ResNet20v1 (mean over pairs)", "10.97 %",
+          stats.pairwise(dis_m), claims.between(9, 13), fmt="{:.2f} %", testable=resnet,
+          note=why_model)
+    T.add("seed 000 §3", "Within one ResNet20v1 trajectory, checkpoints disagree on only 1-5% "
+          "(late checkpoints vs final)", "1-5 %", stats.mean_t(within_run),
+          claims.between(1, 5), fmt="{:.2f} %", testable=resnet,
+          note=(f"range {within_all.min():.1f}-{within_all.max():.1f} %; " if len(within_all)
+                else "") + (why_model and why_model + f" at {100 - acc.mean():.0f}% test error; "
+                            "the scale-free form is the next row"))
+    T.add("seed 004 Figs 2-3", "Cross-seed disagreement far exceeds within-trajectory "
+          "disagreement (ratio of means)", "≈ 10.97 % vs 1-5 %",
+          stats.pairwise(dis_m, lambda d, w: d / w, per_run=[within_run]), claims.above(2),
+          fmt="{:.1f}x")
+    T.add("seed 000 §3 / seed 004 Fig 3", "Weights of different seeds are nearly orthogonal "
+          "(mean cosine)", "≈ 0.105", stats.pairwise(cos_m), claims.below(0.2), fmt="{:.3f}",
+          note="" if resnet else "the source's figure is for ResNet20v1; cosine similarity "
+          "depends on the architecture and on how far training moves the weights from their "
+          "initialization")
+    T.add("seed 004 Fig 2a", "Late checkpoints of a trajectory point the same way as its final "
+          "weights (mean cosine)", "high (Fig 2a)", stats.mean_t(late_cos), claims.above(0.8),
+          fmt="{:.3f}")
+    T.add("seed 000 §3 / seed 004 Fig 2c", "Each seed is its own island: nearest other "
+          "checkpoint is from the same run", "separate clusters (t-SNE)",
+          stats.bootstrap_runs(_by_run(neighbour_same(X, who).astype(float), who)),
+          claims.above(0.9), fmt="{:.2f}")
+    T.add("seed 000 §3", "Ensembles of independent seeds beat their members (gain of the "
+          "R-ensemble)", "errors cancel", stats.per_example(np.mean, gain_each),
+          claims.above(0.5), fmt="{:+.2f} pp",
+          note="the interval covers the test images, for these runs")
+
+    # ---- part 2: subspaces, the diversity-accuracy plane, ensembles, dataset shift, MC dropout
+    S = subspace_study(profile, dataset=dataset, **overrides)
+    rows = shift_study(profile, dataset=dataset, **overrides)
+    Xs, whos, kinds = tsne_with_samples(S, n_runs=3, per_sampler=5)
+    pts = plane_points(S)
+    a_star = metrics.accuracy(R[0].probs(), labels)
+    acc_all = np.concatenate([pts[s][0] for s in subspace.SAMPLERS])
+    nd_all = np.concatenate([pts[s][1] for s in subspace.SAMPLERS])
+    oa, od = pts["independent"]
+    band = acc_all >= oa.min() - 0.03
+    upper = metrics.diversity_limits(a_star, 10)[0]
+    e_fit = metrics.fit_diversity_exponent(acc_all, nd_all, a_star, 10)
+    mm = {k: v for k, v in method_members(S).items() if v}
+    y = labels[S.test]
+    samplers = [s for s in subspace.SAMPLERS if s in mm]
+    ind = mm["independent"]
+    full = {k: metrics.ensemble_probs(v) for k, v in mm.items()}
+    best_R = min(samplers, key=lambda s: metrics.brier(full[s], y))
+    best_1 = max(samplers, key=lambda s: np.mean([metrics.accuracy(p, y) for p in mm[s]]))
+    pairs_correct = np.mean([_correct(metrics.ensemble_probs([a, b]), y)
+                             for a, b in itertools.combinations(ind, 2)], 0)
+    one_sampler = np.mean([_correct(p, y) for p in mm[best_1]], 0)
+    js = shift_by_intensity(rows, "js")
+    others = [k for k in js if k not in ("independent", "single")]
+    gap = js["independent"] - np.max([js[k] for k in others], axis=0) if others else None
+    brier5 = {k: v[-1] for k, v in shift_by_intensity(rows, "brier").items()}
+    mc = mc_dropout_disagreement(S)
+    s_rows, c_rows = kinds < 0, kinds >= 0
+    if s_rows.any():
+        A, B = Xs[s_rows], Xs[c_rows]
+        d = (A ** 2).sum(1)[:, None] + (B ** 2).sum(1)[None, :] - 2 * A @ B.T
+        own = (whos[c_rows][d.argmin(1)] == whos[s_rows]).astype(float)
+        purity_s = stats.bootstrap_runs(_by_run(own, whos[s_rows]))
+    else:
+        purity_s = stats.point(float("nan"))
+    T.add("seed 004 Fig 4", "Subspace samples stay in their own run's neighbourhood (nearest "
+          "trajectory checkpoint is their run's)", "samples do not reach other runs", purity_s,
+          claims.above(0.9), fmt="{:.2f}")
+    k_band = int((nd_all[band] >= od.min()).sum())
+    T.add("seed 004 Fig 6", "At comparable accuracy (within 3 pp of the optima) no subspace "
+          "sample is as diverse as the least diverse independent optimum",
+          "optima dominate the plane",
+          stats.proportion(k_band, int(band.sum())) if band.any() else None,
+          claims.below(0.05), fmt="{:.0%}" + f" of {band.sum()} samples",
+          note="" if band.any() else "no subspace sample came within 3 pp of the optima's "
+          "accuracy")
+    share = od / upper(oa)
+    T.add("seed 004 App. D.1", "Even independent optima stay below the uncorrelated (upper) "
+          "limit (diversity / limit)", "below the limit",
+          stats.point(float(share.max()), f"largest of {len(share)} optima: no interval"),
+          claims.below(1.0), fmt="{:.2f}",
+          note=f"on average the optima reach {share.mean():.0%} of the uncorrelated limit: "
+          "their errors are strongly correlated, while seed 000 explains why ensembles work "
+          "by independent failure modes")
+    T.add("seed 004 App. D.3 / Fig S6", "The one-parameter family fits the samples with e < 1 "
+          "(mistakes flip before correct answers)", "e = 0.22 (ResNet20v1, CIFAR-100)",
+          stats.point(e_fit, "no interval: one least-squares fit"), claims.below(1.0),
+          fmt="e = {:.2f}",
+          note="the source's e is for another model and dataset; only e < 1 is tested")
+    T.add("seed 004 Fig 8", "A second independent run buys more accuracy than averaging one "
+          "run's subspace samples (best sampler)", "ensembling > subspace",
+          stats.per_example(np.mean, 100 * (pairs_correct - one_sampler)), claims.above(0),
+          fmt="{:+.2f} pp", note=f"best sampler at m = 1: {subspace.NAMES[best_1]}, "
+          f"{S.P.samples} samples per run; the interval covers the test images")
+    T.add("seed 004 Fig 8", "Subspace sampling and ensembling are complementary: R-ensemble "
+          "with samples beats the plain R-ensemble (Brier, best sampler)", "complementary",
+          stats.per_example(np.mean, _brier_each(full["independent"], y)
+                            - _brier_each(full[best_R], y)),
+          claims.above(0), fmt="Brier {:+.4f} better",
+          note=f"best sampler: {subspace.NAMES[best_R]}, R = {len(R)}; the best of "
+          f"{len(samplers)} samplers is picked, which favours the claim")
+    T.add("seed 004 §5 / Fig 8", "Weight averaging of late iterates is complementary to "
+          "ensembling (R-ensemble of WA vs of final weights, Brier)", "WA helps within each mode",
+          stats.per_example(np.mean, _brier_each(full["independent"], y)
+                            - _brier_each(full["WA"], y)),
+          claims.above(0), fmt="Brier {:+.4f} better")
+    if others:
+        closest = sorted({plots.METHOD_STYLE[max(others, key=lambda k: js[k][i])]["label"]
+                          for i in range(6)})
+        fam = _family_gaps(rows, others)
+        bad = [f"{f} at intensity {i}" for (f, i), g in fam.items() if g <= 0]
+    T.add("seed 004 Fig 9", "Members of independent runs disagree most under shift, on average "
+          "over corruption families: JS divergence above every subspace method at every "
+          "intensity", "highest for independent runs",
+          stats.point(float(gap.min()), "no interval: a minimum over intensities")
+          if others else None, claims.above(0), fmt="min gap {:+.4f} nats",
+          note=("closest: " + ", ".join(closest) + "; family by family, another method is "
+                "above at " + (", ".join(bad) if bad else "no intensity")) if others else "")
+    T.add("seed 004 Fig 9", "The JS gap between independent runs and the most diverse other "
+          "method grows with shift (intensity 5 minus clean, family average)", "gap grows",
+          stats.point(float(gap[-1] - gap[0]), "no interval: one value per intensity")
+          if others else None, claims.above(0), fmt="{:+.4f} nats",
+          note=f"gap clean {gap[0]:+.4f}, intensity 5 {gap[-1]:+.4f} nats" if others else "")
+    T.add("seed 004 Fig 9", "Under the strongest shift the ensemble of independent runs has "
+          "the lowest Brier score of all methods (family average)", "ensembles best under shift",
+          stats.point(float(min(v for k, v in brier5.items() if k != "independent")
+                            - brier5["independent"]), "no interval: family averages"),
+          claims.above(0), fmt="Brier {:+.4f} better")
+    mc_pair = (100 * stats.pair_matrix(metrics.disagreement, S.mc)) if mc else None
+    T.add("seed 000 §3", "MC dropout stays in its mode: passes disagree on only 1-5% "
+          "(ResNet20v1)", "1-5 %", stats.pairwise(mc_pair, n_resamples=1000) if mc else None,
+          claims.between(1, 5), fmt="{:.2f} %", testable=resnet, note=why_model or "")
+    T.add("seed 000 §3", "MC-dropout diversity is well below cross-seed diversity (ratio of "
+          "mean disagreements)", "≈ 10.97 % vs 1-5 %",
+          stats.pairwise([dis_m, mc_pair], lambda a, b: a / b if b else np.nan,
+                         n_resamples=1000) if mc else None, claims.above(2), fmt="{:.1f}x",
+          note="passes of one run, resampled like runs" if mc else "this model has no dropout")
+    return T
+
+
+def _family_gaps(rows: list[dict], others) -> dict:
+    """``{(family, intensity): JS of 'independent' minus the largest other method's}``."""
+    out = {}
+    for f in dict.fromkeys(r["family"] for r in rows):
+        for i in range(1, 6):
+            js = {r["method"]: r["js"] for r in rows if r["family"] == f and r["intensity"] == i}
+            if "independent" in js and any(k in js for k in others):
+                out[(f, i)] = js["independent"] - max(js[k] for k in others if k in js)
     return out

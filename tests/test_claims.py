@@ -4,8 +4,9 @@ import json
 import numpy as np
 import pytest
 
-from helpers.claims import (DIFFERS, HOLDS, NOT_TESTABLE, ClaimsTable, above, below, between,
-                            load, scorecard_markdown, within)
+from helpers.claims import (CHECK, DIFFERS, HOLDS, INCONCLUSIVE, NOT_TESTABLE, ClaimsTable,
+                            above, below, between, decide, load, scorecard_markdown, within)
+from helpers.stats import Estimate, mean_t
 
 
 def test_tests_pass_and_fail():
@@ -37,7 +38,7 @@ def test_verdicts():
     assert t.add("s", "h", "x", None, above(0)).verdict == NOT_TESTABLE
     assert t.add("s", "i", "x", 5.0, above(0), testable=False).verdict == NOT_TESTABLE
     assert [r.statement for r in t.rows] == list("abcdefghi")
-    assert t.tally() == {HOLDS: 3, DIFFERS: 3, NOT_TESTABLE: 3}
+    assert t.tally() == {HOLDS: 3, DIFFERS: 3, INCONCLUSIVE: 0, NOT_TESTABLE: 3, "checks": 0}
 
 
 def test_smoke_profile_is_never_tested():
@@ -85,7 +86,8 @@ def test_html_contains_everything():
     out = t._repr_html_()
     assert "cross-seed &lt;disagreement&gt; is high" in out  # escaped
     assert "subspace samples are less diverse" in out and "JS under shift" in out
-    for col in ("Source", "Statement", "Source&#x27;s figure", "Ours", "Test", "Verdict", "Note"):
+    for col in ("Source", "Statement", "Source&#x27;s figure", "Ours", "95% interval", "Test",
+                "Verdict", "Note"):
         assert col in out
     assert "profile cpu" in out and "dataset cifar10" in out and "03_modes" in out
     assert out.count("#d4edda") == 1 and out.count("#ffe5a0") == 1 and out.count("#e2e3e5") == 1
@@ -97,11 +99,11 @@ def test_markdown_escapes_pipes():
     md = t.to_markdown()
     row = md.strip().splitlines()[-1]
     assert "a \\| b" in row and "\\|x\\|" in row and "line one line two" in row
-    # 7 columns -> 8 unescaped pipes
+    # 8 columns -> 9 unescaped pipes
     # text that looks like a MyST role is escaped, so a `-W` build does not fail on it
     t.add("seed 004", "uses {eq}`x`", "1", 1.0, above(0))
     assert "\\{eq}`x`" in t.to_markdown()
-    assert row.replace("\\|", "").count("|") == 8
+    assert row.replace("\\|", "").count("|") == 9
 
 
 def test_scorecard_tallies(tmp_path):
@@ -119,11 +121,11 @@ def test_scorecard_tallies(tmp_path):
     assert md.count("\n## ") == 2
     assert md.index("## 01_loss_landscape") < md.index("## 03_modes")  # sorted by file name
     sec_a, sec_b = md.split("## 01_loss_landscape")[1].split("## 03_modes")
-    assert "1 hold, 1 differ, 1 not testable." in sec_a
-    assert "0 hold, 0 differ, 2 not testable." in sec_b
+    assert "1 hold, 1 differ, 0 inconclusive, 1 not testable." in sec_a
+    assert "0 hold, 0 differ, 0 inconclusive, 2 not testable." in sec_b
     assert "`smoke`" in sec_b and "`synthetic`" in sec_b
     assert "z \\| pipe" in sec_a
-    assert "1 hold, 1 differ, 3 not testable." in md  # the overall tally
+    assert "1 hold, 1 differ, 0 inconclusive, 3 not testable." in md  # the overall tally
     assert "holds" in md and "differs" in md and "not testable at this profile" in md
 
 
@@ -138,3 +140,122 @@ def test_default_claims_dir_is_in_the_repo():
     from helpers import claims
     assert claims.CLAIMS_DIR.parts[-2:] == ("book", "claims")
     assert (claims.REPO / "helpers" / "claims.py").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# intervals: three-way verdicts
+
+
+@pytest.mark.parametrize("test, lo, hi, verdict", [
+    (above(1), 1.0001, 2, HOLDS), (above(1), 1.0, 2, INCONCLUSIVE), (above(1), 0.5, 1.0, DIFFERS),
+    (above(1), 0.5, 0.9, DIFFERS), (below(1), 0.2, 0.9999, HOLDS), (below(1), 0.2, 1.0,
+                                                                   INCONCLUSIVE),
+    (below(1), 1.0, 3, DIFFERS), (within(0, 1), -1, 1, HOLDS), (within(0, 1), 1, 2, INCONCLUSIVE),
+    (within(0, 1), 1.0001, 2, DIFFERS), (within(0, 1), -2, 2, INCONCLUSIVE),
+    (within(0, 1), -3, -1.0001, DIFFERS), (between(1, 5), 1, 5, HOLDS),
+    (between(1, 5), 0.5, 1.5, INCONCLUSIVE), (between(1, 5), 5.5, 6, DIFFERS),
+    (between(1, 5), 0, 9, INCONCLUSIVE),
+])
+def test_three_way_verdict_at_the_boundaries(test, lo, hi, verdict):
+    assert decide(test, lo, hi) == verdict
+    t = ClaimsTable("03_modes", "cpu", "cifar10")
+    assert t.add("s", "x", "e", Estimate((lo + hi) / 2, lo, hi, "m", 5, "runs"),
+                 test).verdict == verdict
+
+
+def test_a_point_interval_agrees_with_the_point_test():
+    for test in (above(1), below(1), within(0, 1), between(1, 5)):
+        for v in (-3, -1, 0, 0.5, 1, 1.0001, 3, 5, 6):
+            assert decide(test, v, v) == (HOLDS if test(v) else DIFFERS)
+
+
+def test_estimate_row_fields_and_json(tmp_path):
+    t = ClaimsTable("05_instability", "cpu", "cifar10")
+    c = t.add("seed 001", "ratio", "0.95", Estimate(1.02, 0.45, 2.3, "F interval, 6 and 6 runs",
+                                                    12, "runs"), between(0.5, 2), fmt="{:.2f}")
+    assert c.verdict == INCONCLUSIVE
+    assert c.interval == [0.45, 2.3] and c.interval_text == "0.45 to 2.30"
+    assert c.uncertainty == "F interval, 6 and 6 runs" and c.units == 12 and c.kind == "evidence"
+    p = t.add("s", "point", "1", 3.0, above(1))
+    assert p.interval is None and p.interval_text == "—" and p.uncertainty == "no interval"
+    assert p.verdict == HOLDS
+    e = t.add("s", "one run", "1", Estimate(3.0, None, None, "one run: no interval"), above(1))
+    assert e.verdict == HOLDS and e.uncertainty == "one run: no interval"
+    n = t.add("s", "nan", "1", Estimate(float("nan"), None, None), above(1))
+    assert n.verdict == NOT_TESTABLE and n.measured is None
+    data = json.loads(t.save(tmp_path).read_text())
+    row = data["rows"][0]
+    assert row["interval"] == [0.45, 2.3] and row["kind"] == "evidence"
+    assert load(tmp_path / "05_instability.json").rows == t.rows
+
+
+def test_smoke_estimate_is_not_testable():
+    t = ClaimsTable("03_modes", "smoke", "synthetic")
+    c = t.add("s", "x", "1", mean_t([1.0, 1.1, 0.9]), above(0))
+    assert c.verdict == NOT_TESTABLE and c.interval is not None  # the interval is still shown
+
+
+def test_checks_are_shown_not_counted(tmp_path):
+    t = ClaimsTable("04_mimo", "cpu", "cifar10")
+    t.add("s", "evidence", "1", 1.0, within(1, 0.1))
+    c = t.check("s", "M = 1 has zero disagreement", "0", 0.0, within(0, 0))
+    assert c.kind == CHECK and c.verdict == HOLDS
+    assert t.tally() == {HOLDS: 1, DIFFERS: 0, INCONCLUSIVE: 0, NOT_TESTABLE: 0, "checks": 1}
+    assert "check: holds" in t._repr_html_() and "check: holds" in t.to_markdown()
+    t.save(tmp_path)
+    md = scorecard_markdown(tmp_path)
+    assert "1 hold, 0 differ, 0 inconclusive, 0 not testable; 1 check not counted." in md
+
+
+OLD_ROW = {"chapter": "03_modes", "source": "seed 000 §3", "statement": "old row",
+           "expected": "0.18", "measured": 0.36, "measured_text": "0.36 pp", "test": "< 0.5",
+           "profile": "cpu", "variant": "cifar10-jpeg", "verdict": "holds", "note": "n"}
+
+
+def test_old_json_without_intervals_still_renders(tmp_path):
+    (tmp_path / "03_modes.json").write_text(json.dumps(
+        {"chapter": "03_modes", "profile": "cpu", "variant": "cifar10-jpeg",
+         "rows": [OLD_ROW, dict(OLD_ROW, statement="old differs", verdict="differs")]}))
+    new = ClaimsTable("05_instability", "smoke", "synthetic")
+    new.add("s", "new row", "1", mean_t([1.0, 2.0, 3.0]), above(0))
+    new.save(tmp_path)
+    t = load(tmp_path / "03_modes.json")
+    assert [r.verdict for r in t.rows] == [HOLDS, DIFFERS]  # the verdicts are kept
+    assert t.rows[0].interval is None and t.rows[0].interval_cell() == "—"
+    md = scorecard_markdown(tmp_path)
+    row = next(line for line in md.splitlines() if "old row" in line)
+    assert "| — |" in row and "| holds |" in row
+    assert "03_modes (`cpu`) | 1 | 1 | 0 | 0 | 0 | 0 of 2 |" in md
+    assert "**profile `cpu`** (1 chapter(s)) | 1 | 1 | 0 | 0 | 0 | 0 of 2 |" in md
+    assert "**profile `smoke`** (1 chapter(s)) | 0 | 0 | 0 | 1 | 0 | 1 of 1 |" in md
+    assert "—" in t._repr_html_()
+
+
+def test_the_published_claims_files_render():
+    from helpers import claims
+    for path in sorted(claims.CLAIMS_DIR.glob("*.json")):
+        t = load(path)
+        assert t.rows and t._repr_html_() and t.to_markdown()
+    assert "## 05_instability" in scorecard_markdown()
+
+
+def test_summary_names_the_rows_that_differ_or_are_inconclusive():
+    t = ClaimsTable("05_instability", "cpu", "cifar10")
+    t.add("s", "holds row", "1", Estimate(2.0, 1.5, 2.5, "m"), above(1))
+    t.add("s", "differs row", "1", Estimate(0.5, 0.2, 0.8, "m"), above(1))
+    t.add("s", "unsure row", "1", Estimate(1.1, 0.8, 1.4, "m"), above(1))
+    t.check("s", "a check", "0", 1.0, within(0, 0))
+    s = t.summary()
+    assert "1 hold, 1 differ, 1 inconclusive, 0 not testable; 1 check not counted." in s
+    assert "Differs: differs row (0.50, interval 0.20 to 0.80)." in s
+    assert "Inconclusive: unsure row" in s and "holds row" not in s and "a check" not in s
+
+
+def test_interval_format_keeps_short_units_only():
+    from helpers.claims import interval_format
+    assert interval_format("{:.2f} pp") == "{:.2f} pp"
+    assert interval_format("{:.1e}x") == "{:.1e}x"
+    assert interval_format("Brier {:+.4f} better") == "{:+.4f}"
+    assert interval_format("{:.0%} of 16 samples") == "{:.0%}"
+    assert interval_format("e = {:.2f}") == "{:.2f}"
+    assert interval_format("min gap {:+.4f} nats") == "{:+.4f} nats"
