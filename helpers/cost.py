@@ -173,7 +173,7 @@ def recording():
 
     calls, stored = [], {}
 
-    def get(specs, device="auto", group_size=None, progress=True, deadline=None):
+    def get(specs, device="auto", group_size=None, progress=True, deadline=None, executor=None):
         specs = list(specs)
         calls.append(specs)
         return [_FakeRun(s) for s in specs]
@@ -206,31 +206,14 @@ def recording():
         yield calls
 
 
-def _gates(chapter: str) -> list:
-    """The chapter's cached-run gates in the order its notebook first calls them (unmemoized)."""
-    if chapter == "03_modes":
-        from . import modes
-        return [modes.independent_runs]
-    if chapter == "04_mimo":
-        from . import mimo
-        return [mimo._experiment]
-    if chapter == "05_instability":
-        from . import instability as m
-        return [m.main_runs, m.depth_runs, m.onset_runs, m.snapshot_runs]
-    if chapter == "01_loss_landscape":
-        from . import loss_landscape as m
-        return [m.main_runs, m.width_runs, m.deep_runs, m.batch_runs]
-    if chapter == "02_lottery_tickets":
-        from . import lottery as m
-        return [m.experiment, m.resnet_experiment, m.width_experiment]
-    raise config.ConfigError(f"unknown chapter {chapter!r}; choose one of: {', '.join(config.CHAPTERS)}")
-
-
 def record(chapter: str, profile: str = "gpu", **overrides) -> list[list]:
-    """The chapter's ``runs.get`` calls at ``profile``: a list of spec lists, in order."""
+    """The chapter's ``runs.get`` calls at ``profile``: a list of spec lists, in order. The gates
+    are :data:`helpers.gates.GATES` (unmemoized), given ``overrides`` as the notebook would pass
+    its parameters, plus any other preset key."""
+    from . import gates
+
     with recording() as calls:
-        for gate in _gates(chapter):
-            getattr(gate, "__wrapped__", gate)(profile, "auto", **overrides)
+        gates.record_calls(chapter, profile, **overrides)
     return calls
 
 
