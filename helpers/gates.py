@@ -100,3 +100,11 @@ def record_calls(chapter: str, profile: str, **overrides) -> None:
     """Run every gate unmemoized (for :func:`helpers.cost.record`, which replaces ``runs.get``)."""
     for gate in gates(chapter):
         gate.function(cached=False)(profile, "auto", **arguments(chapter, gate, overrides, presets=True))
+
+
+def cache_clear(chapter: str) -> None:
+    """Forget the gates' memoized results (e.g. after the runs cache moved: ``HELPERS_DATA_DIR``)."""
+    for gate in gates(chapter):
+        for fn in (gate.function(), getattr(importlib.import_module(f"helpers.{gate.module}"), gate.uncached or gate.name)):
+            if hasattr(fn, "cache_clear"):
+                fn.cache_clear()
