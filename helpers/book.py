@@ -428,10 +428,10 @@ def cmd_train(args) -> None:
         if nb.stem not in gates.GATES:
             raise CLIError(f"{nb.stem} has no gates in helpers.gates.GATES; choose among: {', '.join(gates.GATES)}")
         check_parameters(nb, overrides)
+    executor = _executor(args)  # first: a bad address or option fails at once
     set_budget(args.budget)
     if args.dataset != "synthetic":
         print("data:", describe_data(prepare_data()), flush=True)
-    executor = _executor(args)
     if executor is not None and args.profile == "auto":
         print(f"note: profile auto is {config.resolve_profile('auto')} on this machine (the driver); "
               "give --profile gpu for the gpu presets on a GPU cluster", flush=True)

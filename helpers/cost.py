@@ -233,6 +233,29 @@ def training_groups(calls: list[list], group_size: int = GROUP_SIZE) -> list[lis
     return groups
 
 
+def sweep(chapter: str, profile: str = "gpu", gpus: int = 8, group_size: int = 16, **overrides) -> dict:
+    """The estimated training of ``chapter`` as a Ray sweep on ``gpus`` GPUs (``python -m helpers
+    train NN --executor ray``), from the cost model above (an ESTIMATE): one task per group of up
+    to ``group_size`` runs (:data:`helpers.ray_executor.GPU_GROUP_SIZE`), the groups of one
+    ``runs.get`` call spread over the GPUs (longest first), the calls one after another (a
+    chapter's later stages need its earlier runs). Returns ``runs``, ``groups``, ``gpu_s`` (GPU
+    time in all), ``wall_s`` and ``cache_mib``."""
+    calls = record(chapter, profile, **overrides)
+    seen, gpu_s, wall_s, n_groups, cache = set(), 0.0, 0.0, 0, 0
+    for specs in calls:
+        fresh = [s for s in specs if runs.spec_key(s, VARIANT) not in seen]
+        groups = training_groups([fresh], group_size)
+        seen.update(runs.spec_key(s, VARIANT) for g in groups for s in g)
+        times = sorted((group_seconds(g) for g in groups), reverse=True)
+        load = [0.0] * max(1, gpus)
+        for t in times:  # each group to the GPU that frees first
+            load[load.index(min(load))] += t
+        gpu_s, wall_s, n_groups = gpu_s + sum(times), wall_s + max(load), n_groups + len(times)
+        cache += sum(run_bytes(s) for g in groups for s in g)
+    return dict(chapter=chapter, profile=profile, gpus=gpus, runs=len(seen), groups=n_groups,
+                gpu_s=gpu_s, wall_s=wall_s, cache_mib=cache / 2 ** 20)
+
+
 # ----------------------------------------------------------------------------- analyses
 
 

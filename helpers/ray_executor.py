@@ -28,6 +28,9 @@ machine (:data:`helpers.runs.LOCAL`) never does.
   on the same node resumes from. Groups that still fail are reported together at the end
   (:class:`helpers.runs.SweepFailed`) after every other group has been cached. An interrupted
   driver cancels its tasks; the same command later trains only what is not cached.
+* **Budget**: a deadline (``HELPERS_DEADLINE``) only keeps a call's tasks from being submitted
+  after it; tasks submitted run to their end (``python -m helpers train`` refuses ``--budget``
+  with Ray: stop a sweep with Ctrl-C, resume it with the same command).
 * **Progress**: a bar (runs done of total, failures, ETA) when stderr is a terminal (tqdm);
   otherwise a line at most every :data:`LOG_EVERY_S` seconds and one at the end.
 
@@ -196,8 +199,8 @@ class RayExecutor:
     def run(self, chunks: list, device, deadline, on_done, progress: bool) -> None:
         """Submit every chunk (a list of ``(key, spec)``) as a task, then hand each finished
         ``(chunk, results)`` to ``on_done`` (which caches them) as it arrives."""
-        if deadline is not None:
-            raise runs.ExecutorError("a training budget (--budget, HELPERS_DEADLINE) is for the local executor only")
+        if deadline is not None and time.time() >= deadline:  # a budget (HELPERS_DEADLINE): no task starts after it
+            raise train.BudgetExhausted(f"the training budget ran out before {len(chunks)} Ray task(s) could start")
         self.connect()
         on_gpu = self._on_gpu(device)
         opts = dict(num_gpus=1, num_cpus=self.cpus_per_task or 1) if on_gpu else dict(num_cpus=self._cpus())

@@ -62,6 +62,7 @@ def cache(tmp_path, monkeypatch):
         monkeypatch.setenv("HELPERS_DATA_DIR", str(path))
         return path
 
+    monkeypatch.delenv("HELPERS_DEADLINE", raising=False)
     folder("driver")
     return folder
 
