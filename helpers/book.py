@@ -545,7 +545,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--executor", choices=("local", "ray"), default="local",
                    help="local: in this process (default); ray: one Ray task per group of runs")
     s.add_argument("--address", default=None,
-                   help="the Ray cluster (host:port, ray://host:port, auto; default $RAY_ADDRESS, else a new "
+                   help="the Ray cluster (host:port, ray://host:port, auto, or local: a new instance; default "
+                        "$RAY_ADDRESS, else a new "
                         "local instance)")
     s.add_argument("--cpus-per-task", type=int, default=None, metavar="N",
                    help="CPUs (and torch threads) per Ray task on a cluster without GPUs (default: as local "

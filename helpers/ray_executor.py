@@ -27,7 +27,8 @@ machine (:data:`helpers.runs.LOCAL`) never does.
   progress in the worker's temporary folder every ``HELPERS_CHECKPOINT_S`` seconds, which a retry
   on the same node resumes from. Groups that still fail are reported together at the end
   (:class:`helpers.runs.SweepFailed`) after every other group has been cached. An interrupted
-  driver cancels its tasks; the same command later trains only what is not cached.
+  driver caches the results that are ready and cancels the other tasks; the same command later
+  trains only what is not cached.
 * **Budget**: a deadline (``HELPERS_DEADLINE``) only keeps a call's tasks from being submitted
   after it; tasks submitted run to their end (``python -m helpers train`` refuses ``--budget``
   with Ray: stop a sweep with Ctrl-C, resume it with the same command).
@@ -234,9 +235,12 @@ class RayExecutor:
                         bar.update(len(chunk), failed=True)
                     else:
                         bar.update(len(chunk))
-        except BaseException:  # interrupted (Ctrl-C) or the cache unwritable: stop the tasks
-            for ref in pending:
-                ray.cancel(ref, force=True)
+        except BaseException:  # interrupted (Ctrl-C) or the cache unwritable
+            try:
+                _salvage(pending, on_done)  # but first cache what had finished
+            finally:
+                for ref in pending:
+                    ray.cancel(ref, force=True)
             raise
         finally:
             bar.close()
@@ -245,6 +249,17 @@ class RayExecutor:
             raise runs.SweepFailed(
                 f"{len(failures)} of {len(chunks)} Ray tasks ({n_runs} runs) failed after {self.max_retries} "
                 f"retries; first: {failures[0][1]}. Every other run is cached; the same command retries the rest")
+
+
+def _salvage(pending: dict, on_done) -> None:
+    """Hand the results that are ready to ``on_done`` (an interrupted driver keeps what finished)."""
+    ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=0)
+    for ref in ready:
+        chunk = pending.pop(ref)
+        try:
+            on_done(chunk, ray.get(ref))
+        except Exception:  # a failed task, or the same error again: what was not cached is retrained later
+            pass
 
 
 def _why(err: BaseException) -> str:
