@@ -59,6 +59,8 @@ def test_arguments_as_the_notebook_and_presets_for_the_cost_model():
 
 TRAIN_THEN_CHECK = textwrap.dedent("""
     import sys
+    import helpers.runs
+    from helpers import *  # noqa: F403
     from helpers import book
     rc = book.main(["train", "01", "--profile", "smoke", "--dataset", "synthetic", "-p", "n_train=256"])
     assert rc == 0, rc
