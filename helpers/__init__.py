@@ -7,7 +7,9 @@ config     profiles (smoke, cpu, gpu, auto) and each chapter's presets; validati
 data       CIFAR-10 from its sources to a uint8 cache and device-resident, augmented batches
 models     ResNet20v1, the small CNNs, linear models, Conv-2/4/6, the MIMO wrapper
 train      the one trainer, with separate seeds for every source of randomness
-runs       the content-addressed cache of trained runs under ``data/runs/``
+runs       the content-addressed cache of trained runs under ``data/runs/``; its executors
+gates      every run a chapter needs, computed without its notebook (``python -m helpers train``)
+ray_executor runs.get's groups as Ray tasks (the only module that imports Ray)
 metrics    functions on predictions and weights (accuracy, disagreement, CKA, ...)
 landscape  interpolation, planes, directions, Hessian, curves (BN statistics recomputed)
 subspace   samplers around an optimum (random direction, dropout, diagonal and low-rank Gaussian)
@@ -20,7 +22,7 @@ lottery    chapter 02: iterative magnitude pruning, reset / rewind, controls, ti
 modes      chapter 03's analyses over cached runs (a chapter's own module is named after it)
 instability chapter 05: the nondeterminism protocol, bit flips, CKA per layer, divergence
 loss_landscape chapter 01: lines, soups, radial plane, tunnel, width, saddles, unit variance
-book       the command line, ``python -m helpers``: data, run, build, book, smoke, scorecard
+book       the command line, ``python -m helpers``: data, run, train, build, book, smoke, scorecard
 ========== ===================================================================================
 
 The table is the design; ``__all__`` names the modules present in this checkout. Nothing
@@ -36,4 +38,6 @@ import pkgutil as _pkgutil
 CUBLAS_WORKSPACE_CONFIG = ":4096:8"
 _os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_WORKSPACE_CONFIG)
 
-__all__ = sorted(m.name for m in _pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+# ray_executor is left out: ``from helpers import *`` must not import Ray
+__all__ = sorted(m.name for m in _pkgutil.iter_modules(__path__)
+                 if not m.name.startswith("_") and m.name != "ray_executor")

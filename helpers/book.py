@@ -1,8 +1,11 @@
-"""The command line, ``python -m helpers COMMAND``: data, run, build, book, smoke, scorecard.
+"""The command line, ``python -m helpers COMMAND``: data, run, train, build, book, smoke, scorecard.
 
 * ``data``      decode CIFAR-10 once into the cache and say which variant it is and where.
 * ``run``       execute source notebooks (``notebooks/NN_name.ipynb``) with papermill into the
                 book (``book/NN_name.ipynb``, claims in ``book/claims/``) or into ``--out``.
+* ``train``     compute (or find cached) every run a chapter needs at a profile, without executing
+                its notebook (its gates, ``helpers.gates``), here or as a Ray sweep
+                (``--executor ray``); ``run`` with the same parameters then trains nothing.
 * ``build``     write the scorecard and the table of contents, then build the HTML book with
                 jupyter-book, warnings as errors.
 * ``book``      data + run all + build: the main job (``make book``).
@@ -381,6 +384,79 @@ def cmd_run(args) -> None:
     _run(args, Path(args.out) if args.out else REPO / "book", args.names)
 
 
+def _executor(args):
+    """The executor ``train`` asks for: local (None), or a connected RayExecutor."""
+    if args.executor == "local":
+        if args.address or args.cpus_per_task:
+            raise CLIError("--address and --cpus-per-task are for --executor ray")
+        return None
+    if args.budget is not None:
+        raise CLIError("--budget is for the local executor; a Ray sweep is stopped with Ctrl-C and resumed "
+                       "by the same command")
+    if args.cpus_per_task is not None and args.cpus_per_task < 1:
+        raise CLIError(f"--cpus-per-task must be at least 1, got {args.cpus_per_task}")
+    try:
+        from helpers.ray_executor import RayExecutor
+    except ImportError as err:
+        raise CLIError(f"--executor ray needs Ray ({_first_line(err)}); install requirements.txt", 1) from None
+    from helpers import runs
+
+    try:
+        return RayExecutor(args.address, args.cpus_per_task).connect()
+    except runs.ExecutorError as err:
+        raise CLIError(str(err)) from None
+
+
+def _cached_runs() -> int:
+    from helpers import runs
+
+    folder = runs.runs_dir()
+    return sum(1 for p in folder.iterdir() if p.is_dir() and p.name[0] not in "._") if folder.is_dir() else 0
+
+
+def cmd_train(args) -> None:
+    """Every run of the chapters named, as their notebooks would ask for them; nothing else."""
+    check_profile(args.profile)
+    if args.dataset not in DATASETS:
+        raise CLIError(f"unknown dataset {args.dataset!r}; choose one of: {', '.join(DATASETS)}")
+    folder = Path(args.notebooks) if args.notebooks else notebooks_dir()
+    paths = select(args.names, chapters(folder))
+    overrides = parse_overrides(args.param)
+    from helpers import config, gates, runs, train
+
+    for nb in paths:
+        if nb.stem not in gates.GATES:
+            raise CLIError(f"{nb.stem} has no gates in helpers.gates.GATES; choose among: {', '.join(gates.GATES)}")
+        check_parameters(nb, overrides)
+    executor = _executor(args)  # first: a bad address or option fails at once
+    set_budget(args.budget)
+    if args.dataset != "synthetic":
+        print("data:", describe_data(prepare_data()), flush=True)
+    if executor is not None and args.profile == "auto":
+        print(f"note: profile auto is {config.resolve_profile('auto')} on this machine (the driver); "
+              "give --profile gpu for the gpu presets on a GPU cluster", flush=True)
+    try:
+        with runs.using(executor):
+            for nb in paths:
+                t0, before = time.perf_counter(), _cached_runs()
+                print(f"{nb.stem}: computing its runs (profile {args.profile}, dataset {args.dataset}"
+                      f"{', ' + ', '.join(args.param) if args.param else ''}) ...", flush=True)
+                gates.compute(nb.stem, args.profile, args.dataset, **overrides)
+                print(f"{nb.stem}: every run is cached ({_cached_runs() - before} trained now) in "
+                      f"{time.perf_counter() - t0:.1f} s; `python -m helpers run {nb.stem[:2]}` with the same "
+                      "parameters trains nothing", flush=True)
+    except train.BudgetExhausted as err:
+        raise BudgetSpent(f"training budget spent: {_first_line(err)}. Resume with the same command: "
+                          f"python -m helpers {' '.join(_ARGV)}") from None
+    except runs.SweepFailed as err:
+        raise CLIError(str(err), 1) from None
+    except (runs.ExecutorError, config.ConfigError) as err:
+        raise CLIError(_first_line(err)) from None
+    finally:
+        if executor is not None:
+            executor.close()
+
+
 def cmd_build(args) -> None:
     build(Path(args.root), Path(args.book_dir) if args.book_dir else None, args.strict)
 
@@ -456,6 +532,28 @@ def parser() -> argparse.ArgumentParser:
 
     sub.add_parser("data", help="decode CIFAR-10 into the cache; say which variant and where")
     runner("run", "execute notebooks with papermill into the book", names=True)
+    s = sub.add_parser("train", help="compute (or find cached) every run of chapters, without executing them",
+                       description="Compute (or find cached) every run the chapters need at a profile, as their "
+                                   "notebooks would ask for them, here (--executor local, the default) or as a "
+                                   "Ray sweep (--executor ray); `run` with the same parameters then trains nothing.")
+    s.add_argument("names", nargs="+", metavar="NAME",
+                   help="chapters by number, name or prefix (03, 03_modes, modes), or all")
+    s.add_argument("--profile", default="auto", help="smoke, cpu, gpu or auto (default)")
+    s.add_argument("-p", dest="param", action="append", default=[], metavar="KEY=VALUE",
+                   help="a notebook parameter, as `run -p` takes it")
+    s.add_argument("--dataset", default="auto", help="auto (CIFAR-10) or synthetic")
+    s.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="local: in this process (default); ray: one Ray task per group of runs")
+    s.add_argument("--address", default=None,
+                   help="the Ray cluster (host:port, ray://host:port, auto, or local: a new instance; default "
+                        "$RAY_ADDRESS, else a new "
+                        "local instance)")
+    s.add_argument("--cpus-per-task", type=int, default=None, metavar="N",
+                   help="CPUs (and torch threads) per Ray task on a cluster without GPUs (default: as local "
+                        "training, torch's thread count here)")
+    s.add_argument("--budget", type=float, default=None, metavar="MINUTES",
+                   help="local executor: stop training before MINUTES (resume with the same command)")
+    s.add_argument("--notebooks", help="source notebooks folder (default notebooks/ or $HELPERS_NOTEBOOKS_DIR)")
     s = sub.add_parser("build", help="write the scorecard and toc, build the HTML book strictly")
     s.add_argument("--root", default=str(REPO), help="book root with _config.yml (default: the repository)")
     s.add_argument("--book-dir", help="folder of the pages (default ROOT/book)")
@@ -469,7 +567,7 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-COMMANDS = {"data": cmd_data, "run": cmd_run, "build": cmd_build, "book": cmd_book,
+COMMANDS = {"data": cmd_data, "run": cmd_run, "train": cmd_train, "build": cmd_build, "book": cmd_book,
             "smoke": cmd_smoke, "scorecard": cmd_scorecard}
 
 

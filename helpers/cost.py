@@ -173,7 +173,7 @@ def recording():
 
     calls, stored = [], {}
 
-    def get(specs, device="auto", group_size=None, progress=True, deadline=None):
+    def get(specs, device="auto", group_size=None, progress=True, deadline=None, executor=None):
         specs = list(specs)
         calls.append(specs)
         return [_FakeRun(s) for s in specs]
@@ -206,31 +206,14 @@ def recording():
         yield calls
 
 
-def _gates(chapter: str) -> list:
-    """The chapter's cached-run gates in the order its notebook first calls them (unmemoized)."""
-    if chapter == "03_modes":
-        from . import modes
-        return [modes.independent_runs]
-    if chapter == "04_mimo":
-        from . import mimo
-        return [mimo._experiment]
-    if chapter == "05_instability":
-        from . import instability as m
-        return [m.main_runs, m.depth_runs, m.onset_runs, m.snapshot_runs]
-    if chapter == "01_loss_landscape":
-        from . import loss_landscape as m
-        return [m.main_runs, m.width_runs, m.deep_runs, m.batch_runs]
-    if chapter == "02_lottery_tickets":
-        from . import lottery as m
-        return [m.experiment, m.resnet_experiment, m.width_experiment]
-    raise config.ConfigError(f"unknown chapter {chapter!r}; choose one of: {', '.join(config.CHAPTERS)}")
-
-
 def record(chapter: str, profile: str = "gpu", **overrides) -> list[list]:
-    """The chapter's ``runs.get`` calls at ``profile``: a list of spec lists, in order."""
+    """The chapter's ``runs.get`` calls at ``profile``: a list of spec lists, in order. The gates
+    are :data:`helpers.gates.GATES` (unmemoized), given ``overrides`` as the notebook would pass
+    its parameters, plus any other preset key."""
+    from . import gates
+
     with recording() as calls:
-        for gate in _gates(chapter):
-            getattr(gate, "__wrapped__", gate)(profile, "auto", **overrides)
+        gates.record_calls(chapter, profile, **overrides)
     return calls
 
 
@@ -248,6 +231,29 @@ def training_groups(calls: list[list], group_size: int = GROUP_SIZE) -> list[lis
             items = list(group.values())
             groups += [items[i:i + group_size] for i in range(0, len(items), group_size)]
     return groups
+
+
+def sweep(chapter: str, profile: str = "gpu", gpus: int = 8, group_size: int = 16, **overrides) -> dict:
+    """The estimated training of ``chapter`` as a Ray sweep on ``gpus`` GPUs (``python -m helpers
+    train NN --executor ray``), from the cost model above (an ESTIMATE): one task per group of up
+    to ``group_size`` runs (:data:`helpers.ray_executor.GPU_GROUP_SIZE`), the groups of one
+    ``runs.get`` call spread over the GPUs (longest first), the calls one after another (a
+    chapter's later stages need its earlier runs). Returns ``runs``, ``groups``, ``gpu_s`` (GPU
+    time in all), ``wall_s`` and ``cache_mib``."""
+    calls = record(chapter, profile, **overrides)
+    seen, gpu_s, wall_s, n_groups, cache = set(), 0.0, 0.0, 0, 0
+    for specs in calls:
+        fresh = [s for s in specs if runs.spec_key(s, VARIANT) not in seen]
+        groups = training_groups([fresh], group_size)
+        seen.update(runs.spec_key(s, VARIANT) for g in groups for s in g)
+        times = sorted((group_seconds(g) for g in groups), reverse=True)
+        load = [0.0] * max(1, gpus)
+        for t in times:  # each group to the GPU that frees first
+            load[load.index(min(load))] += t
+        gpu_s, wall_s, n_groups = gpu_s + sum(times), wall_s + max(load), n_groups + len(times)
+        cache += sum(run_bytes(s) for g in groups for s in g)
+    return dict(chapter=chapter, profile=profile, gpus=gpus, runs=len(seen), groups=n_groups,
+                gpu_s=gpu_s, wall_s=wall_s, cache_mib=cache / 2 ** 20)
 
 
 # ----------------------------------------------------------------------------- analyses

@@ -23,6 +23,7 @@ lives with the chapter's analyses in ``helpers.lottery``; this module is pure te
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from pathlib import Path
@@ -204,8 +205,28 @@ def store(tensors: dict) -> str:
     return key
 
 
+# Tensors handed to this process with its work instead of read from disk: a Ray worker gets the
+# masks and starting states of its group with the task (see helpers.ray_executor), keyed by the
+# name a spec gives them (``Spec.mask``, ``Spec.init_from``), and reads no cache of the driver's.
+_shipped: dict[str, dict] = {}
+
+
+@contextlib.contextmanager
+def shipped(tensors: dict):
+    """Within the block, :func:`load` (and ``train.load_init_from``) find ``{name: tensors}``
+    here first, by the name a spec uses (a stored hash, or ``"<run key>@<epoch>"``)."""
+    _shipped.update(tensors)
+    try:
+        yield
+    finally:
+        for name in tensors:
+            _shipped.pop(name, None)
+
+
 def load(key: str) -> dict:
     """The tensors stored under ``key``; checked against their hash."""
+    if key in _shipped:
+        return _shipped[key]
     path = store_dir() / f"{key}.pt"
     if not path.exists():
         raise FileNotFoundError(f"no stored tensors {key!r} in {store_dir()} (masks and rewind states are "

@@ -13,9 +13,13 @@ cached run valid).
   group is written as soon as it finishes: an interrupted sweep resumes where it stopped.
 * A group in training saves its progress to ``data/runs/_partial/`` every two minutes and at
   the deadline (``HELPERS_DEADLINE``, set by ``--budget``); the same call resumes it bitwise.
+* Who trains a group is an *executor*: :data:`LOCAL` (this process, one group after another; the
+  default) or :class:`helpers.ray_executor.RayExecutor` (a Ray cluster or a local Ray instance,
+  one task per group, imported only when chosen); see :func:`using`.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -216,16 +220,75 @@ def partial_dir() -> Path:
     return runs_dir() / "_partial"
 
 
+class ExecutorError(RuntimeError):
+    """An executor cannot start (e.g. no Ray cluster at the address): one line, nothing trained."""
+
+
+class SweepFailed(RuntimeError):
+    """Some groups failed (after their retries); every run that finished is cached."""
+
+
+class LocalExecutor:
+    """Trains the missing groups one after another in this process (the default). A group that
+    would run past the deadline is checkpointed under :func:`partial_dir`; the same call resumes it."""
+
+    name = "local"
+
+    def group_size(self, device) -> int:
+        return default_group_size(device)
+
+    def describe(self, device) -> str:
+        return f"on {train.pick_device(device)}"
+
+    def run(self, chunks: list, device, deadline, on_done, progress: bool) -> None:
+        """Train each chunk (a list of ``(key, spec)``) and hand ``(chunk, results)`` to ``on_done``
+        (which caches them) as soon as it finishes."""
+        n_todo, done = sum(len(c) for c in chunks), 0
+        for chunk in chunks:
+            t0 = time.perf_counter()
+            chunk_specs = [s for _, s in chunk]
+            ckpt = partial_dir() / train.checkpoint_name(chunk_specs)
+            results = train.fit(chunk_specs, device=device, checkpoint=ckpt, deadline=deadline)
+            on_done(chunk, results)
+            ckpt.unlink(missing_ok=True)
+            done += len(chunk)
+            if progress:
+                print(f"  trained {done}/{n_todo} ({time.perf_counter() - t0:.0f} s for {len(chunk)})", flush=True)
+
+
+LOCAL = LocalExecutor()
+_executor = None  # set by using(): the executor runs.get uses when none is given
+
+
+@contextlib.contextmanager
+def using(executor):
+    """Within the block, :func:`get` trains through ``executor`` (e.g. a
+    :class:`helpers.ray_executor.RayExecutor`) unless a call names its own; None: local."""
+    global _executor
+    saved, _executor = _executor, executor
+    try:
+        yield executor
+    finally:
+        _executor = saved
+
+
 def get(specs: list[train.Spec], device: str | None = "auto", group_size: int | None = None,
-        progress: bool = True, deadline: float | None = None) -> list[Run]:
+        progress: bool = True, deadline: float | None = None, executor=None) -> list[Run]:
     """The runs of ``specs``, from the cache or trained now (and cached).
 
-    Training stops at ``deadline`` (``time.time()``; default ``HELPERS_DEADLINE``): no group
-    starts after it, and a group that would run past it is checkpointed under
+    Missing runs are trained in groups (specs that differ only in per-model fields, in chunks of
+    ``group_size``) by ``executor``: the one set by :func:`using`, else :data:`LOCAL` (one group
+    after another in this process). The Ray executor (:mod:`helpers.ray_executor`) runs every
+    group of this call at once, one Ray task each. Either way each group's results are written
+    here, atomically, as soon as it finishes: an interrupted call loses nothing that finished.
+
+    Training stops at ``deadline`` (``time.time()``; default ``HELPERS_DEADLINE``; local
+    executor): no group starts after it, and a group that would run past it is checkpointed under
     :func:`partial_dir` and :class:`helpers.train.BudgetExhausted` raised. The same call later
     resumes it and gives the same bits as an uninterrupted run (deterministic fits).
     """
     specs = list(specs)
+    executor = executor or _executor or LOCAL
     deadline = deadline_from_env() if deadline is None else deadline
     variants = {s.dataset: data_mod.load(s.dataset).variant for s in specs}
     keys = [spec_key(s, variants[s.dataset]) for s in specs]
@@ -234,29 +297,30 @@ def get(specs: list[train.Spec], device: str | None = "auto", group_size: int | 
     for k, s in zip(keys, specs):
         if k not in found:
             missing.setdefault(s.group_key(), {})[k] = s  # dict: identical specs train once
-    group_size = group_size or default_group_size(device)
-    n_todo = sum(len(g) for g in missing.values())
-    if progress and n_todo:
-        print(f"runs cache: {len(found)} of {len(set(keys))} runs cached; training {n_todo} "
-              f"on {train.pick_device(device)} in groups of up to {group_size}", flush=True)
-    done = 0
+    group_size = group_size or executor.group_size(device)
+    chunks = []
     for group in missing.values():
         items = list(group.items())
-        for i in range(0, len(items), group_size):
-            chunk = items[i:i + group_size]
-            t0 = time.perf_counter()
-            chunk_specs = [s for _, s in chunk]
-            ckpt = partial_dir() / train.checkpoint_name(chunk_specs)
-            try:
-                results = train.fit(chunk_specs, device=device, checkpoint=ckpt, deadline=deadline)
-            except train.BudgetExhausted as err:
-                raise train.BudgetExhausted(f"{err}; {done} of {n_todo} runs were trained and cached "
-                                            f"before it; the same call resumes") from None
-            for (k, s), trained in zip(chunk, results):
-                _write(trained, k)
-                found[k] = _open(s, k)
-            ckpt.unlink(missing_ok=True)
-            done += len(chunk)
-            if progress:
-                print(f"  trained {done}/{n_todo} ({time.perf_counter() - t0:.0f} s for {len(chunk)})", flush=True)
+        chunks += [items[i:i + group_size] for i in range(0, len(items), group_size)]
+    n_todo = sum(len(c) for c in chunks)
+    if progress and n_todo:
+        print(f"runs cache: {len(found)} of {len(set(keys))} runs cached; training {n_todo} "
+              f"{executor.describe(device)} in groups of up to {group_size}", flush=True)
+    done = [0]
+
+    def on_done(chunk, results):
+        for (k, s), trained in zip(chunk, results):
+            if trained.variant != variants[s.dataset]:
+                raise ValueError(f"run {k} was trained on dataset variant {trained.variant!r}, but this "
+                                 f"machine's is {variants[s.dataset]!r}: give every node the same CIFAR-10 source")
+            _write(trained, k)
+            found[k] = _open(s, k)
+        done[0] += len(chunk)
+
+    if chunks:
+        try:
+            executor.run(chunks, device, deadline, on_done, progress)
+        except train.BudgetExhausted as err:
+            raise train.BudgetExhausted(f"{err}; {done[0]} of {n_todo} runs were trained and cached "
+                                        f"before it; the same call resumes") from None
     return [found[k] for k in keys]

@@ -325,11 +325,12 @@ def load_init_from(init_from: str) -> dict:
     """The state dict a spec with ``init_from`` starts from: a kept epoch of a cached run (a
     shared parent that children are fine-tuned from; chapter 01), or a state stored by
     ``helpers.pruning.store`` (a rewinding point; chapter 02)."""
-    from . import runs  # runs imports train
+    from . import pruning, runs  # runs imports train
 
+    if init_from in pruning._shipped:  # handed over with a remote task (helpers.ray_executor)
+        return pruning._shipped[init_from]
     key, epoch = parse_init_from(init_from)
     if epoch is None:  # a state dict stored by helpers.pruning.store
-        from . import pruning
         return pruning.load(key)
     path = runs.runs_dir() / key / "states.pt"
     if not path.exists():

@@ -106,3 +106,17 @@ def test_gpu_presets_within_the_budgets():
     assert P.model == "resnet20" and 1 in P.widths and max(P.widths) > 1 and P.seeds >= 2
     P = config.chapter_params("02_lottery_tickets", "gpu")
     assert P.rn_model == "resnet20" and P.rn_n_train is None and P.rn_rewind_epoch >= 1
+
+
+def test_sweep_spreads_each_stage_over_the_gpus():
+    """cost.sweep (a Ray sweep's estimate): on one GPU its time is estimate()'s training time; on
+    many, the same GPU time in less wall time, never less than the stages' longest groups."""
+    one = cost.sweep("05_instability", "gpu", gpus=1, group_size=8)
+    est = cost.estimate("05_instability", "gpu", group_size=8)
+    assert (one["runs"], one["groups"]) == (est["runs"], est["groups"])
+    assert one["gpu_s"] == pytest.approx(est["train_s"]) and one["wall_s"] == pytest.approx(one["gpu_s"])
+    assert one["cache_mib"] == pytest.approx(est["cache_mib"])
+    many = cost.sweep("05_instability", "gpu", gpus=1000, group_size=8)
+    assert many["gpu_s"] == pytest.approx(one["gpu_s"]) and many["wall_s"] < one["wall_s"] / 3
+    longest = sum(max(cost.group_seconds(g) for g in cost.training_groups([c], 8)) for c in cost.record("05_instability", "gpu"))
+    assert many["wall_s"] <= longest + 1e-6
