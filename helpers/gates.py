@@ -37,11 +37,11 @@ class Gate:
         return fn if cached else getattr(fn, "__wrapped__", fn)
 
 
-_LL = ("seeds", "epochs", "n_train")
-_LOTTERY = ("rounds", "seeds", "epochs", "n_train")
-_MODES = ("seeds", "epochs", "model", "n_train")
-_MIMO = ("epochs", "model", "n_train", "widths")
-_INSTABILITY = ("seeds", "epochs", "model", "n_train")
+_LL = ("seeds", "epochs", "n_train", "seed_base")
+_LOTTERY = ("rounds", "seeds", "epochs", "n_train", "seed_base")
+_MODES = ("seeds", "epochs", "model", "n_train", "seed_base")
+_MIMO = ("epochs", "model", "n_train", "widths", "seed_base")
+_INSTABILITY = ("seeds", "epochs", "model", "n_train", "seed_base")
 
 GATES: dict[str, list[Gate]] = {
     # the notebook calls main_runs and analyses (helpers.loss_landscape.analysis) that start with
@@ -49,8 +49,8 @@ GATES: dict[str, list[Gate]] = {
     "01_loss_landscape": [Gate("loss_landscape", "main_runs", _LL), Gate("loss_landscape", "width_runs", _LL),
                           Gate("loss_landscape", "deep_runs", _LL), Gate("loss_landscape", "batch_runs", _LL)],
     "02_lottery_tickets": [Gate("lottery", "experiment", _LOTTERY),
-                           Gate("lottery", "resnet_experiment", ()),
-                           Gate("lottery", "width_experiment", ("rounds", "epochs", "n_train"))],
+                           Gate("lottery", "resnet_experiment", ("seed_base",)),
+                           Gate("lottery", "width_experiment", ("rounds", "epochs", "n_train", "seed_base"))],
     "03_modes": [Gate("modes", "independent_runs", _MODES)],
     # mimo.experiment turns lists (papermill's) into tuples, then calls the memoized _experiment
     "04_mimo": [Gate("mimo", "experiment", _MIMO, uncached="_experiment")],

@@ -49,8 +49,9 @@ def test_gates_get_what_the_notebook_passes(chapter):
 
 def test_arguments_as_the_notebook_and_presets_for_the_cost_model():
     g = gates.gates("02_lottery_tickets")
-    assert gates.arguments("02_lottery_tickets", g[1], dict(rounds=3, seeds=2)) == {}
-    assert gates.arguments("02_lottery_tickets", g[2], dict(rounds=3, seeds=2)) == dict(rounds=3, epochs=None, n_train=None)
+    assert gates.arguments("02_lottery_tickets", g[1], dict(rounds=3, seeds=2)) == dict(seed_base=None)
+    assert gates.arguments("02_lottery_tickets", g[2], dict(rounds=3, seeds=2)) == dict(
+        rounds=3, epochs=None, n_train=None, seed_base=None)
     assert gates.arguments("02_lottery_tickets", g[1], dict(rounds=3, rn_rounds=1), presets=True) == dict(rn_rounds=1)
     assert gates.arguments("04_mimo", gates.gates("04_mimo")[0], dict(widths=[1, 2]))["widths"] == (1, 2)
     with pytest.raises(ValueError, match="unknown chapter"):
