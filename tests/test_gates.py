@@ -52,7 +52,8 @@ def test_arguments_as_the_notebook_and_presets_for_the_cost_model():
     assert gates.arguments("02_lottery_tickets", g[1], dict(rounds=3, seeds=2)) == dict(seed_base=None)
     assert gates.arguments("02_lottery_tickets", g[2], dict(rounds=3, seeds=2)) == dict(
         rounds=3, epochs=None, n_train=None, seed_base=None)
-    assert gates.arguments("02_lottery_tickets", g[1], dict(rounds=3, rn_rounds=1), presets=True) == dict(rn_rounds=1)
+    assert gates.arguments("02_lottery_tickets", g[1], dict(rounds=3, rn_rounds=1), presets=True) == dict(
+        rn_rounds=1, seed_base=None)
     assert gates.arguments("04_mimo", gates.gates("04_mimo")[0], dict(widths=[1, 2]))["widths"] == (1, 2)
     with pytest.raises(ValueError, match="unknown chapter"):
         gates.gates("07_nothing")
