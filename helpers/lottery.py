@@ -359,7 +359,7 @@ def claims_table(profile: str = "auto", dataset: str = "auto", **overrides):
           stats.point(float(np.median(speedups)) if speedups else float("nan"),
                       "no interval: early stopping is read at whole epochs"),
           claims.above(1.0), fmt="{:.2f}x",
-          note=f"validation loss read at epochs {list(chains[0][0].run.epochs)}; the median, "
+          note=f"validation loss read at epochs {list(chains[0][0].run.logit_epochs)}; the median, "
           "not the fastest, so that picking the best round does not make the claim")
     T.add("F&C 2019 abstract", "Above that size, tickets reach higher test accuracy than the "
           "dense network (ticket minus dense, mean over the matching rounds with > 20% left, "
