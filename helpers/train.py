@@ -433,9 +433,9 @@ class Stack:
             self.masks = {n: torch.stack([m[n].to(self.device, torch.float32) if m and n in m
                                           else torch.ones_like(self.params[n][0]) for m in masks])
                           for n in names}
-        else:
-            self.masks = [{n: t.to(self.device, torch.float32) for n, t in m.items()} if m else None
-                          for m in masks]
+        else:  # (parameter, mask) pairs, looked up once here rather than at every step
+            self.masks = [(dict(net.named_parameters())[n], t.to(self.device, torch.float32))
+                          for net, m in zip(self.nets, masks) if m for n, t in m.items()]
 
     @torch.no_grad()
     def apply_masks(self) -> None:
@@ -446,11 +446,8 @@ class Stack:
             for n, m in self.masks.items():
                 self.params[n].mul_(m)
             return
-        for net, mask in zip(self.nets, self.masks):
-            if mask:
-                params = dict(net.named_parameters())
-                for n, m in mask.items():
-                    params[n].mul_(m)
+        for p, m in self.masks:
+            p.mul_(m)
 
     def train(self, on: bool = True) -> None:
         for m in ([self.base] if self.mode == "vmap" else self.nets):
