@@ -385,10 +385,11 @@ class BudgetExhausted(RuntimeError):
 # How models of one group run, by device, when the caller says mode='auto' (see fit). Chosen by
 # bench/bench_train.py: on a CPU a loop of channels-last modules beats vmap's grouped kernels.
 # Deterministic fits always loop: each model then runs exactly the kernels it would run alone.
-BATCHING = {"cpu": "loop", "cuda": "vmap"}
+# HELPERS_CUDA_BATCHING (loop|vmap) and HELPERS_CUDA_COMPILE (0|1) override the CUDA entries.
+BATCHING = {"cpu": "loop", "cuda": os.environ.get("HELPERS_CUDA_BATCHING", "vmap")}
 # torch.compile for fits that are not deterministic, by device ('auto'); off on a CPU, where
 # compiling costs more than it saves for the book's short fits.
-COMPILE = {"cpu": False, "cuda": True}
+COMPILE = {"cpu": False, "cuda": os.environ.get("HELPERS_CUDA_COMPILE", "1") != "0"}
 CHECKPOINT_EVERY_S = float(os.environ.get("HELPERS_CHECKPOINT_S", 120))
 
 
