@@ -8,20 +8,29 @@ fields, in chunks of ``group_size``, a chapter's later calls hitting what its ea
 trained), and prices them with the cost model below. The chapter's analyses are priced from the
 number of forward passes they make (and, for chapter 05's CKA, the CPU work).
 
-The cost model is an ESTIMATE until ``bench/`` has measured a GPU (replace the constants then):
+The cost model's constants were measured on one NVIDIA H200 (torch 2.11, 2026-11-30: the
+benchmark ``bench/bench_train.py`` and chapter 03 at ``gpu``; README, "GPU"); what was not
+measured there is marked ESTIMATE:
 
-* ResNet20v1 on full CIFAR-10 (50,000 images a model-epoch, batch 128, crops and flips) on one
-  H100 costs :data:`SECONDS_PER_MODEL_EPOCH` seconds per model-epoch: 0.25 s in bf16 with 8 or
-  more models trained together (issue 13's target), 0.6 s in fp32 (deterministic kernels); tf32
-  is put between them. Other models scale with their forward multiply-accumulates per image
-  (:func:`macs`; ResNet20v1 has about 41 M) and with the images they see an epoch
-  (``n_train``, times MIMO's batch repetition).
-* Small steps cannot fill the GPU: a group of models costs at least :data:`STEP_FLOOR` seconds per
-  optimizer step, however few and small its models (the per-step launch/overhead floor).
-* A forward pass without training costs a third of a training step per image
-  (:data:`TRAIN_PER_FORWARD`), in fp32 (the analyses do not autocast); a Hessian-vector product
-  costs :data:`HVP_FORWARDS` forward passes per example (forward, backward with its graph, the
-  second backward).
+* ResNet20v1 on full CIFAR-10 (50,000 images a model-epoch, batch 128, crops and flips) costs
+  :data:`SECONDS_PER_MODEL_EPOCH` seconds per model-epoch when a group trains as one vmap call:
+  0.41 s in bf16 with 16 models together (measured); fp32 and tf32 are ESTIMATES scaled from it.
+  Other models scale with their forward multiply-accumulates per image (:func:`macs`; ResNet20v1
+  has about 41 M) and with the images they see an epoch (``n_train``, times MIMO's batch
+  repetition).
+* A group that trains as a loop of modules (deterministic fits, dropout, one model; see
+  ``train.fit``) runs its models one after another, each step bound by kernel launches: at least
+  :data:`LOOP_STEP_S` seconds per model and step for ResNet20 (measured: the plain eager loop and
+  the compiled loop of 16 models both ran about 12 ms a step), scaled by the number of layers for
+  other networks (:func:`step_floor`, ESTIMATE).
+* A vmap group costs at least :data:`STEP_FLOOR` seconds per optimizer step (ESTIMATE, scaled
+  by layers likewise), and
+  :data:`COMPILE_S` seconds to compile its step once (measured, ResNet20 vmap of 16).
+* A forward pass without training costs :data:`EVAL_S_PER_IMAGE` seconds per image for ResNet20
+  (measured: chapter 03's 1,219 subspace evaluations of 11,000 images took 140 s in 250-image
+  chunks; the chunks are 2,500 images on a GPU since, not yet measured), scaled by the
+  multiply-accumulates; a Hessian-vector product costs :data:`HVP_FORWARDS` forward passes per
+  example (forward, backward with its graph, the second backward; ESTIMATE).
 * The runs cache holds, per run and kept epoch, the state dict (float32) and the test logits
   (float32, ``n_test`` x classes x heads).
 """
@@ -31,7 +40,6 @@ import contextlib
 import dataclasses
 import functools
 import hashlib
-import math
 from unittest import mock
 
 import torch
@@ -40,16 +48,18 @@ import torch.nn as nn
 from . import config, models, runs, train
 
 # ----------------------------------------------------------------------------- the cost model
-# All ESTIMATES (issue 13), to be replaced by bench/'s measurement on the GPU that builds the book.
-SECONDS_PER_MODEL_EPOCH = {"bf16": 0.25, "tf32": 0.40, "fp32": 0.60}  # ResNet20v1, one H100, >= 8 models
+# Measured on one H200 where the module doc says so; the rest are ESTIMATES.
+SECONDS_PER_MODEL_EPOCH = {"bf16": 0.41, "tf32": 0.66, "fp32": 1.0}  # ResNet20v1, vmap of 16 models
 REFERENCE_IMAGES = 50_000      # a ResNet20v1 model-epoch above
-STEP_FLOOR = 1.5e-3            # seconds per optimizer step per group of models, at least
+LOOP_STEP_S = 12e-3            # seconds per model and optimizer step in loop mode, at least
+STEP_FLOOR = 5e-3              # seconds per optimizer step of a vmap group, at least
+COMPILE_S = 50.0               # compiling a vmap group's step (bf16 / tf32 fits on a GPU)
 TRAIN_PER_FORWARD = 3.0        # a training step costs 3 forward passes (forward + backward)
 HVP_FORWARDS = 6.0             # a Hessian-vector product: forward passes per example
-FORWARD_CHUNK_FLOOR = 0.5e-3   # seconds per evaluated chunk (1,000 images), at least
+EVAL_S_PER_IMAGE = 1.04e-5     # a ResNet20 forward pass per image in evaluation (fp32, TF32 convs)
 CPU_MACS_PER_S = 3e10          # CPU forward passes (16 cores, fp32): chapter 05's CKA features
 CPU_F64_MACS_PER_S = 5e10      # CPU float64 matrix products (numpy): linear CKA's Gram matrices
-GROUP_SIZE = 8                 # runs.default_group_size on a GPU
+GROUP_SIZE = 16                # runs.default_group_size on a GPU
 VARIANT = "cifar10"            # the dataset variant put in the estimated cache keys
 TRAIN_N, TEST_N, CLASSES = 50_000, 10_000, 10
 
@@ -99,6 +109,19 @@ def state_bytes(model: str, width: float = 1.0, mimo: int = 0, naive: bool = Fal
     return sum(t.numel() * t.element_size() for t in net.state_dict().values())
 
 
+@functools.lru_cache(maxsize=None)
+def layers(model: str, width: float = 1.0, mimo: int = 0, naive: bool = False) -> int:
+    """Convolution and linear layers: a step's kernel launches grow with them."""
+    net = _network(model, width, mimo, naive)
+    return sum(isinstance(m, (nn.Conv2d, nn.Linear)) for m in net.modules())
+
+
+def step_floor(arch: tuple, per_resnet20: float) -> float:
+    """A launch-bound step's seconds, ``per_resnet20`` for ResNet20 and scaled by the layers
+    (at least a tenth of it: the data gather, crop/flip and optimizer launch too)."""
+    return per_resnet20 * max(layers(*arch) / layers("resnet20"), 0.1)
+
+
 def reference_macs() -> int:
     return macs("resnet20", 1.0)
 
@@ -110,8 +133,7 @@ def _arch(spec: train.Spec) -> tuple:
 def forward_seconds(spec_or_arch, images: int, precision: str = "fp32") -> float:
     """Forward passes of ``images`` images through one network (an analysis), in seconds."""
     arch = _arch(spec_or_arch) if isinstance(spec_or_arch, train.Spec) else spec_or_arch
-    per_image = SECONDS_PER_MODEL_EPOCH[precision] / REFERENCE_IMAGES / TRAIN_PER_FORWARD
-    return images * per_image * macs(*arch) / reference_macs() + math.ceil(images / 1000) * FORWARD_CHUNK_FLOOR
+    return images * EVAL_S_PER_IMAGE * max(macs(*arch) / reference_macs(), 0.05)
 
 
 # ----------------------------------------------------------------------------- one training run
@@ -129,14 +151,27 @@ def model_epoch_seconds(spec: train.Spec) -> float:
     return SECONDS_PER_MODEL_EPOCH[spec.precision] * macs(*_arch(spec)) / reference_macs() * images / REFERENCE_IMAGES
 
 
+def loops(specs: list) -> bool:
+    """Whether ``train.fit`` trains the group as a loop of modules on a GPU (mode 'auto')."""
+    s = specs[0]
+    return bool(s.deterministic or s.onset or len(specs) == 1 or s.dropout > 0
+                or train.BATCHING["cuda"] == "loop")
+
+
 def group_seconds(specs: list) -> float:
     """Training ``specs`` together (one ``train.fit`` call): every epoch costs the larger of the
-    models' compute and the step floor, plus the test-set predictions at each kept epoch."""
-    s = specs[0]
-    per_epoch = max(len(specs) * model_epoch_seconds(s), steps_per_epoch(s) * STEP_FLOOR)
+    models' compute and the step floor (per model in loop mode, per group under vmap), plus the
+    test-set predictions at each kept epoch and, for a compiled vmap group, the compilation."""
+    s, K = specs[0], len(specs)
+    if loops(specs):
+        per_epoch = K * max(model_epoch_seconds(s), steps_per_epoch(s) * step_floor(_arch(s), LOOP_STEP_S))
+        warm = 0.0
+    else:
+        per_epoch = max(K * model_epoch_seconds(s), steps_per_epoch(s) * step_floor(_arch(s), STEP_FLOOR))
+        warm = COMPILE_S
     kept = set().union(*(set(x.logit_kept_epochs()) for x in specs))
-    evals = len(kept) * forward_seconds(s, len(specs) * (s.n_test or TEST_N), s.precision)
-    return s.epochs * per_epoch + evals
+    evals = len(kept) * forward_seconds(s, K * (s.n_test or TEST_N), s.precision)
+    return s.epochs * per_epoch + evals + warm
 
 
 def run_bytes(spec: train.Spec) -> int:
@@ -298,7 +333,7 @@ def _analysis_01(P) -> dict:
     return out
 
 
-DRAWS_PER_ACCEPTED = 1.25  # chapter 03: samples drawn per accepted one (rejections below the floor)
+DRAWS_PER_ACCEPTED = 1.8   # chapter 03: samples drawn per accepted one (measured at gpu: 1,139 / 637)
 
 
 def _analysis_03(P) -> dict:
@@ -314,7 +349,7 @@ def _analysis_03(P) -> dict:
     shift_n = min(P.shift_examples or n_test, n_test)
     return {"subspace samples": _evals(arch, evals, per_eval),
             "dataset shift": _evals(arch, sets * members, P.bn_examples + shift_n),
-            "t-SNE and metrics (CPU, estimate)": 10.0}
+            "t-SNE, metrics and figures (measured about 30 s)": 30.0}
 
 
 def _cka_seconds(arch, n: int, runs_per_source: int, sources: int) -> float:

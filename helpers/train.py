@@ -390,6 +390,11 @@ BATCHING = {"cpu": "loop", "cuda": os.environ.get("HELPERS_CUDA_BATCHING", "vmap
 # torch.compile for fits that are not deterministic, by device ('auto'); off on a CPU, where
 # compiling costs more than it saves for the book's short fits.
 COMPILE = {"cpu": False, "cuda": os.environ.get("HELPERS_CUDA_COMPILE", "1") != "0"}
+# ... and for deterministic fits (a loop of modules): off until a GPU shows that a compiled step
+# keeps a run's bits independent of its group and its resume (tests/test_cuda.py). On an H200 the
+# eager loop ran at the plain loop's speed, launch-bound (README); HELPERS_CUDA_COMPILE_DET names a
+# torch.compile mode ('default', 'reduce-overhead') to try there.
+COMPILE_DETERMINISTIC = {"cpu": False, "cuda": os.environ.get("HELPERS_CUDA_COMPILE_DET") or False}
 CHECKPOINT_EVERY_S = float(os.environ.get("HELPERS_CHECKPOINT_S", 120))
 
 
@@ -630,7 +635,8 @@ def fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", prog
         else:
             opt = torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay)
         if compile == "auto":
-            compile = COMPILE[dev.type] and not spec.deterministic and not spec.onset and not dropout
+            compile = (False if spec.onset or dropout else
+                       COMPILE_DETERMINISTIC[dev.type] if spec.deterministic else COMPILE[dev.type])
         loss_fn = _LossFn(stack, spec, dev, ("default" if compile is True else compile) or None)
 
         def generators(before_onset: bool):

@@ -96,3 +96,16 @@ def test_unkept_epoch_is_a_clear_error():
     with pytest.raises(KeyError, match="kept epochs"):
         run.logits(epoch=5)
     assert isinstance(run.state(0)["fc.weight"], torch.Tensor)
+
+
+def test_states_are_read_once_per_run_and_handed_out_as_copies(monkeypatch):
+    (run,) = runs.get([SPEC], progress=False)
+    runs._states.cache_clear()
+    reads = []
+    real_load = torch.load
+    monkeypatch.setattr(torch, "load", lambda *a, **k: reads.append(a[0]) or real_load(*a, **k))
+    first = run.state(0)
+    first["fc.weight"].zero_()                      # a caller changing its copy ...
+    assert run.state(0)["fc.weight"].abs().sum() > 0  # ... changes nothing for the next one
+    assert np.array_equal(run.weights(1), run.weights(None))
+    assert len(reads) == 1                          # four reads of two epochs: one file read
