@@ -31,8 +31,8 @@ case "${1:-check}" in
       | tee "$OUT/chapter-$2.txt"
     echo "chapter $2: $((SECONDS - start)) s" | tee -a "$OUT/chapter-$2.txt" ;;
   session)
-    # One lent window (<= 10 min): CUDA tests while the pack decodes, a short benchmark whose K=16
-    # bf16 rows pick loop or vmap for the chapter, then chapter NN with the minutes that are left.
+    # One lent window (<= 10 min): CUDA tests while the pack decodes, a short benchmark, then
+    # chapter NN with the minutes that are left (END_S, BENCH_S: seconds).
     end=${END_S:-560}
     (python3 -c "from helpers import data; d = data.load('auto'); print('data:', d.describe())" \
       >> "$OUT/env.txt" 2>&1 &)
@@ -42,17 +42,8 @@ case "${1:-check}" in
     timeout 200 python3 bench/bench_train.py --budget-s "${BENCH_S:-70}" --json "$OUT/bench.json" 2>&1 \
       | tee "$OUT/bench.txt"
     echo "bench: $SECONDS s" | tee -a "$OUT/bench.txt"
-    export HELPERS_CUDA_BATCHING=$(python3 - "$OUT/bench.json" <<'PY'
-import json, sys
-try:
-    rows = [r for r in json.load(open(sys.argv[1]))["rows"] if r["K"] == 16 and r["precision"] == "bf16"]
-    print(max(rows, key=lambda r: r["images_per_s"])["mode"])
-except Exception:
-    print("vmap")
-PY
-)
     left=$((end - SECONDS))
-    echo "chapter $2 with HELPERS_CUDA_BATCHING=$HELPERS_CUDA_BATCHING, $left s left" | tee "$OUT/chapter.txt"
+    echo "chapter $2 with $left s left" | tee "$OUT/chapter.txt"
     timeout $((left > 30 ? left : 30)) python3 -m helpers run "$2" --profile "${3:-gpu}" \
       --budget "$(awk -v l="$left" 'BEGIN { b = (l - 90) / 60; printf "%.1f", (b > 1 ? b : 1) }')" --out "$OUT/book" 2>&1 | tee -a "$OUT/chapter.txt"
     echo "chapter $2 ended at $SECONDS s (rc ${PIPESTATUS[0]})" | tee -a "$OUT/chapter.txt"

@@ -156,7 +156,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
             control_runs=2, cka_runs=3, cka_examples=100,
             depth_models=("linear", "fc1", "conv1"), depth_lr=0.01, depth_epochs=2,
             onset_source="order+aug", onset_epochs=(1,), snapshots=2, vanilla_pool=4,
-            depth_seeds=3, div_epochs=None,
+            depth_seeds=3, div_epochs=None, group=0,
         ),
         # Two CPU cores: Fort et al.'s SmallCNN (no dropout) on a 4,000-image subset, 10 epochs of
         # batch 32 (1,250 SGD steps: a one-bit change needs a few hundred steps to grow).
@@ -168,7 +168,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
             control_runs=3, cka_runs=4, cka_examples=500,
             depth_models=("linear", "fc1", "conv1"), depth_lr=0.01, depth_epochs=10,
             onset_source="order+aug", onset_epochs=(1, 3, 5), snapshots=5, vanilla_pool=10,
-            depth_seeds=6, div_epochs=None,
+            depth_seeds=6, div_epochs=None, group=0,
         ),
         # The paper's ResNet-14 and recipe (max lr 0.4, batch 512, cosine, weight decay 5e-4, crops
         # and flips) on full CIFAR-10 in fp32 with deterministic kernels (every claim here rests on
@@ -190,6 +190,10 @@ CHAPTERS: dict[str, dict[str, dict]] = {
             depth_models=("linear", "fc1", "conv1"), depth_lr=0.01, depth_epochs=8,
             onset_source="order", onset_epochs=(1,), snapshots=4, vanilla_pool=16,
             depth_seeds=4, div_epochs=(0, 1, 2, 3),
+            # one vmap call of 16 runs (train.Spec.group): a loop of modules is launch-bound on a
+            # GPU (12 ms a ResNet step on an H200); bits independent of the neighbours is what
+            # tests/test_cuda.py checks before this chapter is published at gpu
+            group=16,
         ),
     },
     # Lottery tickets (Frankle & Carbin 2019, seed 003; seed 000 §2). Keys: the Conv-k part

@@ -154,6 +154,8 @@ def model_epoch_seconds(spec: train.Spec) -> float:
 def loops(specs: list) -> bool:
     """Whether ``train.fit`` trains the group as a loop of modules on a GPU (mode 'auto')."""
     s = specs[0]
+    if s.group:
+        return False
     return bool(s.deterministic or s.onset or len(specs) == 1 or s.dropout > 0
                 or train.BATCHING["cuda"] == "loop")
 
@@ -162,13 +164,14 @@ def group_seconds(specs: list) -> float:
     """Training ``specs`` together (one ``train.fit`` call): every epoch costs the larger of the
     models' compute and the step floor (per model in loop mode, per group under vmap), plus the
     test-set predictions at each kept epoch and, for a compiled vmap group, the compilation."""
-    s, K = specs[0], len(specs)
+    s, K = specs[0], max(len(specs), specs[0].group)   # a fixed vmap group trains G models
     if loops(specs):
         per_epoch = K * max(model_epoch_seconds(s), steps_per_epoch(s) * step_floor(_arch(s), LOOP_STEP_S))
         warm = 0.0
     else:
         per_epoch = max(K * model_epoch_seconds(s), steps_per_epoch(s) * step_floor(_arch(s), STEP_FLOOR))
-        warm = COMPILE_S
+        compiled = train.COMPILE_DETERMINISTIC["cuda"] if s.deterministic else train.COMPILE["cuda"]
+        warm = COMPILE_S if compiled else 0.0
     kept = set().union(*(set(x.logit_kept_epochs()) for x in specs))
     evals = len(kept) * forward_seconds(s, K * (s.n_test or TEST_N), s.precision)
     return s.epochs * per_epoch + evals + warm
@@ -264,7 +267,8 @@ def training_groups(calls: list[list], group_size: int = GROUP_SIZE) -> list[lis
         for group in missing.values():
             seen.update(group)
             items = list(group.values())
-            groups += [items[i:i + group_size] for i in range(0, len(items), group_size)]
+            size = min(group_size, items[0].group or group_size)
+            groups += [items[i:i + size] for i in range(0, len(items), size)]
     return groups
 
 

@@ -49,6 +49,7 @@ def base_spec(P, **changes) -> train.Spec:
         momentum=P.momentum, weight_decay=P.weight_decay, schedule=P.schedule,
         warmup_epochs=P.warmup_epochs, augment=P.augment,
         precision=P.precision,  # fp32 at every profile: the chapter's claims rest on bits
+        group=getattr(P, "group", 0),  # gpu: fixed vmap groups (bits independent of neighbours)
     ).with_seed(HELD)
     return spec.with_seed(HELD + config.seed_base(P)).replace(**changes)
 

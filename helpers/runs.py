@@ -316,7 +316,8 @@ def get(specs: list[train.Spec], device: str | None = "auto", group_size: int | 
     chunks = []
     for group in missing.values():
         items = list(group.items())
-        chunks += [items[i:i + group_size] for i in range(0, len(items), group_size)]
+        size = min(group_size, items[0][1].group or group_size)  # a fixed vmap group: at most G
+        chunks += [items[i:i + size] for i in range(0, len(items), size)]
     n_todo = sum(len(c) for c in chunks)
     if progress and n_todo:
         print(f"runs cache: {len(found)} of {len(set(keys))} runs cached; training {n_todo} "

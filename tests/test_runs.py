@@ -109,3 +109,10 @@ def test_states_are_read_once_per_run_and_handed_out_as_copies(monkeypatch):
     assert run.state(0)["fc.weight"].abs().sum() > 0  # ... changes nothing for the next one
     assert np.array_equal(run.weights(1), run.weights(None))
     assert len(reads) == 1                          # four reads of two epochs: one file read
+
+
+def test_a_sweep_of_fixed_vmap_groups_is_split_into_groups_of_at_most_g(monkeypatch):
+    calls = count_fits(monkeypatch)
+    spec = SPEC.replace(optimizer="sgd", group=2)
+    runs.get([spec.with_seed(s) for s in range(5)], group_size=16, progress=False)
+    assert calls == [2, 2, 1]

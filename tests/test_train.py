@@ -300,3 +300,21 @@ def test_a_bf16_runs_test_logits_are_evaluated_in_float32():
     with torch.no_grad():
         ref = net.eval()(x).numpy()
     assert np.allclose(r.logits[1], ref, atol=1e-4)
+
+
+def test_a_fixed_vmap_group_gives_bits_independent_of_neighbours_and_position():
+    # group=G: one vmap call of exactly G models (padded), so a deterministic run's bits depend
+    # on G, not on the runs beside it or its place among them (chapter 05 at gpu)
+    spec = BASE.replace(dropout=0.0, epochs=1, save_epochs=(), optimizer="sgd", momentum=0.9, group=4)
+    alone = train.fit([spec.with_seed(5)])
+    middle = train.fit([spec.with_seed(1), spec.with_seed(5), spec.with_seed(2)])
+    last = train.fit([spec.with_seed(s) for s in (7, 8, 9, 5)])
+    assert len(alone) == 1 and len(middle) == 3 and alone[0].mode == "vmap"
+    for other in (middle[1], last[3]):
+        assert states_equal(alone[0].states[1], other.states[1])
+        assert np.array_equal(alone[0].logits[1], other.logits[1])
+    assert not states_equal(alone[0].states[1], middle[0].states[1])
+    with pytest.raises(ValueError, match="at most 4"):
+        train.fit([spec.with_seed(s) for s in range(5)])
+    with pytest.raises(ValueError, match="dropout"):
+        train.validate(spec.replace(dropout=0.2))
