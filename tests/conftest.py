@@ -1,6 +1,7 @@
 """Fixtures shared by every test file.
 
-* every test runs with ``CIFAR10_DOWNLOAD=0`` (no test ever tries the network);
+* every test runs with ``CIFAR10_DOWNLOAD=0`` (no test ever tries the network) and its own
+  empty ``HELPERS_DATA_DIR`` (no test touches the repository's ``data/``);
 * ``no_data``: a private empty ``HELPERS_DATA_DIR`` and no CIFAR-10 source at all;
 * ``cifar10_pack``: the offline JPEG pack's path, or the test is skipped;
 * ``make_notebook``: writes a tiny parameterized source notebook into a temporary folder;
@@ -34,6 +35,16 @@ def _clear_data_caches() -> None:
 @pytest.fixture(autouse=True)
 def _never_download(monkeypatch):
     monkeypatch.setenv("CIFAR10_DOWNLOAD", "0")
+
+
+@pytest.fixture(autouse=True)
+def _private_data_dir(tmp_path_factory, monkeypatch):
+    """Every test gets its own ``HELPERS_DATA_DIR`` (beside its ``tmp_path``, not in it): no test
+    reads or writes the repository's ``data/`` (runs cache, masks, decoded dataset), also through
+    a subprocess."""
+    folder = tmp_path_factory.mktemp("helpers-data")
+    monkeypatch.setenv("HELPERS_DATA_DIR", str(folder))
+    return folder
 
 
 @pytest.fixture
