@@ -169,10 +169,6 @@ def apply(net: torch.nn.Module, mask: dict) -> torch.nn.Module:
     return net
 
 
-def masked_state(state: dict, mask: dict) -> dict:
-    """A copy of a state dict with the masked weights zeroed."""
-    return {n: (t * mask[n].to(t.dtype) if n in mask else t.clone()) for n, t in state.items()}
-
 
 # ----------------------------------------------------------------------------------------------
 # content-addressed storage of masks and of states to rewind to

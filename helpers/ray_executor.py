@@ -33,7 +33,7 @@ machine (:data:`helpers.runs.LOCAL`) never does.
   after it; tasks submitted run to their end (``python -m helpers train`` refuses ``--budget``
   with Ray: stop a sweep with Ctrl-C, resume it with the same command).
 * **Progress**: a bar (runs done of total, failures, ETA) when stderr is a terminal (tqdm);
-  otherwise a line at most every :data:`LOG_EVERY_S` seconds and one at the end.
+  otherwise a line at most every :data:`helpers.runs.LOG_EVERY_S` seconds and one at the end.
 
 Results are bitwise those of local training on the same kind of device (and, on a CPU, the same
 thread count) for deterministic specs: the task runs the same ``train.fit``.
@@ -55,7 +55,6 @@ from . import pruning, runs, train
 
 PACKAGE = Path(__file__).resolve().parent
 GPU_GROUP_SIZE = 16      # runs per task on a GPU (as runs.default_group_size on a GPU)
-LOG_EVERY_S = 60.0       # without a terminal: a progress line at most this often
 CONNECT_TIMEOUT_S = 10.0
 
 
@@ -80,44 +79,6 @@ def train_group(specs: list, device, shipped: dict, threads: int | None, variant
         results = train.fit(specs, device=device, checkpoint=ckpt)
     ckpt.unlink(missing_ok=True)
     return results
-
-
-class _Progress:
-    """Runs done of total, failures, ETA: a tqdm bar on a terminal, else occasional lines."""
-
-    def __init__(self, total: int, enabled: bool):
-        self.total, self.done, self.failed, self.t0 = total, 0, 0, time.perf_counter()
-        self.enabled, self.bar, self.last = enabled, None, self.t0
-        if enabled and sys.stderr.isatty():
-            try:
-                from tqdm import tqdm
-                self.bar = tqdm(total=total, unit="run", desc="ray", dynamic_ncols=True)
-            except ImportError:
-                pass
-
-    def update(self, n: int, failed: bool = False) -> None:
-        self.done += 0 if failed else n
-        self.failed += n if failed else 0
-        if self.bar is not None:
-            self.bar.update(n)
-            self.bar.set_postfix(failed=self.failed, refresh=False)
-        elif self.enabled and time.perf_counter() - self.last >= LOG_EVERY_S:
-            self.last = time.perf_counter()
-            print(f"  ray: {self.line()}", flush=True)
-
-    def line(self) -> str:
-        elapsed = time.perf_counter() - self.t0
-        finished = self.done + self.failed
-        eta = elapsed / finished * (self.total - finished) if finished else float("nan")
-        eta_text = f", ETA {eta / 60:.1f} min" if finished < self.total and finished else ""
-        return (f"{self.done}/{self.total} runs trained, {self.failed} failed, "
-                f"{elapsed:.0f} s{eta_text}")
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-        if self.enabled:
-            print(f"  ray: {self.line()}", flush=True)
 
 
 class RayExecutor:
@@ -221,7 +182,7 @@ class RayExecutor:
                         needed[name] = refs[name]
             pending[remote.remote(specs, device, needed, threads, variant(specs[0]))] = chunk
             self.submitted += 1
-        bar = _Progress(sum(len(c) for c in chunks), progress)
+        bar = runs.Progress(sum(len(c) for c in chunks), progress, "ray", runs.LOG_EVERY_S)
         failures = []
         try:
             while pending:

@@ -194,21 +194,26 @@ def _quarantine(path: Path, why: str) -> None:
     shutil.move(str(path), str(dst))
 
 
+def _verify(path: Path) -> None:
+    """Raise :class:`CorruptEntry` unless every file of the entry matches its manifest."""
+    manifest_path = path / "manifest.json"
+    if not manifest_path.exists():
+        raise CorruptEntry("no manifest (an interrupted write?)")
+    manifest = json.loads(manifest_path.read_text())
+    for name in FILES:
+        if not (path / name).exists():
+            raise CorruptEntry(f"{name} missing")
+        if _sha256(path / name) != manifest.get(name):
+            raise CorruptEntry(f"{name} does not match its checksum")
+
+
 def _open(spec: train.Spec, key: str) -> Run | None:
     """The cached run for ``key``, None if absent; a damaged entry is reported and moved aside."""
     path = runs_dir() / key
     if not path.exists():
         return None
     try:
-        manifest_path = path / "manifest.json"
-        if not manifest_path.exists():
-            raise CorruptEntry("no manifest (an interrupted write?)")
-        manifest = json.loads(manifest_path.read_text())
-        for name in FILES:
-            if not (path / name).exists():
-                raise CorruptEntry(f"{name} missing")
-            if _sha256(path / name) != manifest.get(name):
-                raise CorruptEntry(f"{name} does not match its checksum")
+        _verify(path)
         meta = json.loads((path / "meta.json").read_text())
         return Run(spec, key, path, meta)
     except (CorruptEntry, json.JSONDecodeError, OSError) as err:
@@ -216,6 +221,28 @@ def _open(spec: train.Spec, key: str) -> Run | None:
               file=sys.stderr)
         _quarantine(path, "corrupt")
         return None
+
+
+def initial_state(key: str, epoch: int) -> dict:
+    """Epoch ``epoch`` of cached run ``key`` (a parent that ``init_from`` starts from), read
+    through the same checksum check as every cached run; a damaged entry is moved aside."""
+    path = runs_dir() / key
+    if not path.exists():
+        raise ValueError(f"init_from {key}@{epoch}: no cached run {key} in {runs_dir()}; train it first")
+    try:
+        _verify(path)
+    except (CorruptEntry, json.JSONDecodeError, OSError) as err:
+        _quarantine(path, "corrupt")
+        raise ValueError(f"init_from {key}@{epoch}: the cached run is corrupt ({err}); moved to "
+                         f"{runs_dir() / '_corrupt'}: rerun the chapter to train it again") from None
+    f = path / "states.pt"
+    states = _states(str(f), f.stat().st_mtime_ns)
+    if epoch not in states:
+        raise ValueError(f"init_from {key}@{epoch}: epoch {epoch} was not kept; kept: {sorted(states)}")
+    return {k: v.clone() for k, v in states[epoch].items()}
+
+
+train.CHECKPOINT_READER = initial_state
 
 
 def default_group_size(device: str | None = "auto") -> int:
@@ -243,6 +270,57 @@ class SweepFailed(RuntimeError):
     """Some groups failed (after their retries); every run that finished is cached."""
 
 
+LOG_EVERY_S = 60.0  # without a terminal: a progress line at most this often
+
+
+class Progress:
+    """Runs done of total, the running group's epoch and images/s, ETA: a tqdm bar where stderr
+    is a terminal (``python -m helpers train``), else a line per finished group or, for Ray, at
+    most every :data:`LOG_EVERY_S` seconds (notebooks and CI logs stay readable);
+    ``HELPERS_PROGRESS=0`` silences both."""
+
+    def __init__(self, total: int, enabled: bool, name: str = "training", every_s: float = 0.0):
+        self.total, self.done, self.failed, self.t0 = total, 0, 0, time.perf_counter()
+        self.enabled = enabled and os.environ.get("HELPERS_PROGRESS", "1") != "0"
+        self.name, self.every_s, self.bar, self.last = name, every_s, None, self.t0
+        if self.enabled and sys.stderr.isatty():
+            try:
+                from tqdm import tqdm
+                self.bar = tqdm(total=total, unit="run", desc=name, dynamic_ncols=True)
+            except ImportError:
+                pass
+
+    def epoch(self, epoch: int, epochs: int, images_per_s: float) -> None:
+        """The running group finished ``epoch`` of ``epochs`` at ``images_per_s`` (all its models)."""
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"epoch {epoch}/{epochs}, {images_per_s:,.0f} images/s")
+
+    def update(self, n: int, failed: bool = False, note: str = "") -> None:
+        self.done += 0 if failed else n
+        self.failed += n if failed else 0
+        if self.bar is not None:
+            self.bar.update(n)
+            if self.failed:
+                self.bar.set_postfix(failed=self.failed, refresh=False)
+        elif self.enabled and time.perf_counter() - self.last >= self.every_s:
+            self.last = time.perf_counter()
+            print(f"  {self.name}: {self.line()}{note}", flush=True)
+
+    def line(self) -> str:
+        elapsed = time.perf_counter() - self.t0
+        finished = self.done + self.failed
+        eta = elapsed / finished * (self.total - finished) if finished else float("nan")
+        eta_text = f", ETA {eta / 60:.1f} min" if finished < self.total and finished else ""
+        failed = f", {self.failed} failed" if self.failed else ""
+        return f"{self.done}/{self.total} runs trained{failed}, {elapsed:.0f} s{eta_text}"
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        if self.enabled and (self.bar is not None or self.every_s):  # lines per group said it all
+            print(f"  {self.name}: {self.line()}", flush=True)
+
+
 class LocalExecutor:
     """Trains the missing groups one after another in this process (the default). A group that
     would run past the deadline is checkpointed under :func:`partial_dir`; the same call resumes it."""
@@ -258,17 +336,19 @@ class LocalExecutor:
     def run(self, chunks: list, device, deadline, on_done, progress: bool) -> None:
         """Train each chunk (a list of ``(key, spec)``) and hand ``(chunk, results)`` to ``on_done``
         (which caches them) as soon as it finishes."""
-        n_todo, done = sum(len(c) for c in chunks), 0
-        for chunk in chunks:
-            t0 = time.perf_counter()
-            chunk_specs = [s for _, s in chunk]
-            ckpt = partial_dir() / train.checkpoint_name(chunk_specs)
-            results = train.fit(chunk_specs, device=device, checkpoint=ckpt, deadline=deadline)
-            on_done(chunk, results)
-            ckpt.unlink(missing_ok=True)
-            done += len(chunk)
-            if progress:
-                print(f"  trained {done}/{n_todo} ({time.perf_counter() - t0:.0f} s for {len(chunk)})", flush=True)
+        bar = Progress(sum(len(c) for c in chunks), progress)
+        try:
+            for chunk in chunks:
+                t0 = time.perf_counter()
+                chunk_specs = [s for _, s in chunk]
+                ckpt = partial_dir() / train.checkpoint_name(chunk_specs)
+                results = train.fit(chunk_specs, device=device, checkpoint=ckpt, deadline=deadline,
+                                    on_epoch=bar.epoch)
+                on_done(chunk, results)
+                ckpt.unlink(missing_ok=True)
+                bar.update(len(chunk), note=f" ({time.perf_counter() - t0:.0f} s for the last {len(chunk)})")
+        finally:
+            bar.close()
 
 
 LOCAL = LocalExecutor()

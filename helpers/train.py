@@ -329,24 +329,25 @@ def parse_init_from(init_from: str) -> tuple[str, int | None]:
     return key, int(epoch)
 
 
+# Where a kept epoch of a cached run is read from (``init_from="<key>@<epoch>"``): the runs cache
+# sets this when it is imported (helpers.runs.initial_state), so train never imports runs.
+CHECKPOINT_READER = None
+
+
 def load_init_from(init_from: str) -> dict:
     """The state dict a spec with ``init_from`` starts from: a kept epoch of a cached run (a
     shared parent that children are fine-tuned from; chapter 01), or a state stored by
     ``helpers.pruning.store`` (a rewinding point; chapter 02)."""
-    from . import pruning, runs  # runs imports train
+    from . import pruning
 
     if init_from in pruning._shipped:  # handed over with a remote task (helpers.ray_executor)
         return pruning._shipped[init_from]
     key, epoch = parse_init_from(init_from)
     if epoch is None:  # a state dict stored by helpers.pruning.store
         return pruning.load(key)
-    path = runs.runs_dir() / key / "states.pt"
-    if not path.exists():
-        raise ValueError(f"init_from {init_from!r}: no cached run {key} in {runs.runs_dir()}; train it first")
-    states = torch.load(path, weights_only=True)
-    if epoch not in states:
-        raise ValueError(f"init_from {init_from!r}: epoch {epoch} was not kept; kept: {sorted(states)}")
-    return states[epoch]
+    if CHECKPOINT_READER is None:
+        raise RuntimeError(f"init_from {init_from!r} reads the runs cache: import helpers.runs first")
+    return CHECKPOINT_READER(key, epoch)
 
 
 def init_model(spec: Spec) -> torch.nn.Module:
@@ -598,23 +599,23 @@ def checkpoint_name(specs: list[Spec]) -> str:
 
 def fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", progress: bool = False,
         compile: bool | str = "auto", checkpoint: str | Path | None = None,
-        deadline: float | None = None) -> list[Trained]:
+        deadline: float | None = None, on_epoch=None) -> list[Trained]:
     """Train ``specs`` together; see :func:`_fit`. Specs with ``group=G`` train as one vmap call
     of exactly G models: the group is padded with copies of its own specs, whose results are
-    dropped."""
+    dropped. ``on_epoch(epoch, epochs, images_per_s)`` is called after every epoch (progress)."""
     G = specs[0].group if specs else 0
     if not G:
-        return _fit(specs, device, mode, progress, compile, checkpoint, deadline)
+        return _fit(specs, device, mode, progress, compile, checkpoint, deadline, on_epoch)
     if len(specs) > G or mode not in ("auto", "vmap"):
         raise ValueError(f"specs with group={G} train in vmap groups of at most {G} (got {len(specs)}, "
                          f"mode {mode!r}); runs.get splits them so")
     padded = list(specs) + [specs[i % len(specs)] for i in range(G - len(specs))]
-    return _fit(padded, device, "vmap", progress, compile, checkpoint, deadline)[:len(specs)]
+    return _fit(padded, device, "vmap", progress, compile, checkpoint, deadline, on_epoch)[:len(specs)]
 
 
 def _fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", progress: bool = False,
          compile: bool | str = "auto", checkpoint: str | Path | None = None,
-         deadline: float | None = None) -> list[Trained]:
+         deadline: float | None = None, on_epoch=None) -> list[Trained]:
     """Train ``specs`` (which must differ only in their seeds) together; see the module doc.
 
     * ``mode`` -- 'loop', 'vmap' or 'auto': a loop for deterministic fits (each model runs the
@@ -768,6 +769,8 @@ def _fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", pro
                                     test_acc=None if accs is None else accs[k],
                                     lr=lr_at(spec, step - 1, steps_per_epoch),
                                     seconds=epoch_s, train_seconds=train_s))
+            if on_epoch is not None:
+                on_epoch(epoch, spec.epochs, K * steps_per_epoch * bs * spec.mimo_batch_rep / train_s)
             if progress:
                 print(f"  epoch {epoch}/{spec.epochs}: train loss {np.mean([lg[-1]['train_loss'] for lg in logs]):.3f}"
                       f" ({epoch_s:.1f} s for {K} model(s))", flush=True)

@@ -116,3 +116,15 @@ def test_a_sweep_of_fixed_vmap_groups_is_split_into_groups_of_at_most_g(monkeypa
     spec = SPEC.replace(optimizer="sgd", group=2)
     runs.get([spec.with_seed(s) for s in range(5)], group_size=16, progress=False)
     assert calls == [2, 2, 1]
+
+
+def test_progress_reports_each_group_and_the_trainer_reports_each_epoch(monkeypatch, capsys):
+    epochs = []
+    train.fit([SPEC.replace(epochs=2)], on_epoch=lambda e, n, ips: epochs.append((e, n, ips > 0)))
+    assert epochs == [(1, 2, True), (2, 2, True)]
+    runs.get([SPEC.with_seed(s) for s in (1, 2)], progress=True)   # not a terminal: lines
+    out = capsys.readouterr().out
+    assert "1/2 runs trained" in out and "2/2 runs trained" in out
+    monkeypatch.setenv("HELPERS_PROGRESS", "0")
+    runs.get([SPEC.with_seed(s) for s in (3, 4)], progress=True)
+    assert "runs trained" not in capsys.readouterr().out

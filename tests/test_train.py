@@ -144,6 +144,15 @@ def test_init_from_starts_children_at_the_parents_checkpoint(tmp_path, monkeypat
         train.init_model(base.replace(init_from=parent.key))
     with pytest.raises(ValueError, match="no cached run"):
         train.init_model(base.replace(init_from="0123abc@1"))
+    with pytest.raises(ValueError, match="was not kept"):
+        train.init_model(base.replace(init_from=f"{parent.key}@7"))
+    # a damaged parent is caught by the cache's checksum, moved aside, and named in one line
+    with open(parent.path / "states.pt", "r+b") as f:
+        f.seek(100)
+        f.write(b"\x00" * 8)
+    with pytest.raises(ValueError, match="corrupt.*rerun the chapter"):
+        train.init_model(child)
+    assert (runs.runs_dir() / "_corrupt").exists() and not parent.path.exists()
 
 
 def test_init_gain_scales_weight_matrices_only_and_default_keeps_the_key():
