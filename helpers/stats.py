@@ -36,6 +36,7 @@ from scipy import stats as _st
 
 CONFIDENCE = 0.95
 N_RESAMPLES = 4000
+MIN_DEFINED = 0.95  # share of bootstrap resamples that must be defined for an interval
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,18 @@ def bootstrap(samples, statistic: Callable, *, paired: bool = False, unit: str =
         if math.isfinite(lo) and math.isfinite(hi):
             break
     if not (math.isfinite(lo) and math.isfinite(hi)):
-        return Estimate(value, None, None, f"bootstrap over {where} undefined", n, unit)
+        # A few degenerate resamples (a rank correlation of a resample whose values are all
+        # tied) make the statistic NaN and scipy's whole interval NaN. Where they are rare,
+        # the percentile interval of the defined resamples stands; where not, there is none.
+        dist = np.asarray(res.bootstrap_distribution, dtype=np.float64).ravel()
+        ok = dist[np.isfinite(dist)]
+        if not (math.isfinite(value) and len(ok) >= MIN_DEFINED * len(dist)):
+            return Estimate(value, None, None, f"bootstrap over {where} undefined", n, unit)
+        al = (1 - confidence) / 2
+        lo, hi = (float(v) for v in np.percentile(ok, [100 * al, 100 * (1 - al)]))
+        how = f"percentile over the {len(ok)} of {len(dist)} resamples where it is defined"
+        return Estimate(value, min(lo, value), max(hi, value), f"bootstrap over {where}; {how}"
+                        + _few(min(sizes) if not paired else sizes[0], unit), n, unit)
     return Estimate(value, min(lo, value), max(hi, value),
                     f"bootstrap over {where}; {how}, {n_resamples} resamples"
                     + _few(min(sizes) if not paired else sizes[0], unit), n, unit)

@@ -163,6 +163,23 @@ def test_spearman_and_per_example():
                                         rel=0.25)
 
 
+
+def test_spearman_interval_survives_rare_tied_resamples():
+    # Chapter 01's flat-minima row: 6 runs, two with the same accuracy. A resample drawing only
+    # those two has no rank correlation (NaN); that is rare, so the interval still stands.
+    sharp = np.array([12.7, 16.8, 33.8, 42.6, 79.5, 57.3])
+    acc = np.array([50.8, 47.8, 53.2, 52.5, 39.9, 39.9])
+    e = stats.spearman(sharp, acc)
+    assert e.has_interval and "where it is defined" in e.method
+    assert e.lo <= e.value <= e.hi and e.lo < 0 < e.hi  # six runs cannot decide the sign
+    assert stats.spearman(np.arange(8.0), np.arange(8.0) ** 2).method.count("defined") == 0
+
+
+def test_bootstrap_without_enough_defined_resamples_has_no_interval():
+    # one run differs from the rest: a third of the resamples miss it, and their rho is NaN
+    e = stats.spearman(np.arange(6.0), np.array([0, 0, 0, 0, 0, 1.0]))
+    assert not e.has_interval and "undefined" in e.method
+
 # --------------------------------------------------------------------------------------------
 # what a comparison can detect
 
