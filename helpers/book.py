@@ -499,6 +499,21 @@ def cmd_scorecard(args) -> None:
     print(f"scorecard: wrote {_rel(write_scorecard(book_dir))}")
 
 
+def cmd_compare(args) -> None:
+    """Two claims files of one chapter, verdict by verdict; exit status 1 if holds and differs swap."""
+    from . import claims
+
+    rows = claims.compare(claims.load(args.a), claims.load(args.b))
+    for r in rows:
+        mark = "SWAP" if r["swap"] else ("same" if r["a"] == r["b"] else "moved")
+        print(f"{mark:5s}  {r['a']:>28s} | {r['b']:<28s}  {r['statement'][:70]}")
+    same = sum(r["a"] == r["b"] for r in rows)
+    swaps = sum(r["swap"] for r in rows)
+    print(f"{len(rows)} rows: {same} with the same verdict, {swaps} swapped between holds and differs")
+    if swaps:
+        raise SystemExit(1)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error as one line and exit status 2."""
 
@@ -562,13 +577,17 @@ def parser() -> argparse.ArgumentParser:
     runner("book", "data + run all + build: the main job")
     s = runner("smoke", "every notebook at profile smoke into a scratch book, then a strict build")
     s.add_argument("--out", help="scratch folder to keep (default: a temporary one, removed on success)")
+    s = sub.add_parser("compare", help="two claims files of one chapter (e.g. a rerun with -p seed_base=1000 "
+                       "--out DIR), verdict by verdict; exit 1 if any swaps between holds and differs")
+    s.add_argument("a", help="a claims JSON (e.g. book/claims/04_mimo.json)")
+    s.add_argument("b", help="the other (e.g. DIR/claims/04_mimo.json)")
     s = sub.add_parser("scorecard", help="write book/scorecard.md from book/claims")
     s.add_argument("--book-dir", help="folder holding claims/ (default book/)")
     return p
 
 
 COMMANDS = {"data": cmd_data, "run": cmd_run, "train": cmd_train, "build": cmd_build, "book": cmd_book,
-            "smoke": cmd_smoke, "scorecard": cmd_scorecard}
+            "smoke": cmd_smoke, "scorecard": cmd_scorecard, "compare": cmd_compare}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -336,6 +336,18 @@ def load(path) -> ClaimsTable:
     return table
 
 
+def compare(a: ClaimsTable, b: ClaimsTable) -> list[dict]:
+    """Row by row, the verdicts of two runs of one chapter (e.g. the published one and a rerun on
+    fresh seeds, ``-p seed_base=1000``): ``[{statement, a, b, swap}]``, ``swap`` True where one
+    says holds and the other differs (what issue 15 forbids: the interval should have said
+    inconclusive). Rows are matched by position and must have the same statements."""
+    if a.chapter != b.chapter or [r.statement for r in a.rows] != [r.statement for r in b.rows]:
+        raise ValueError(f"cannot compare claims of {a.chapter} and {b.chapter}: their rows differ; "
+                         "compare two runs of the same chapter and code")
+    return [dict(statement=x.statement, a=x.verdict, b=y.verdict,
+                 swap={x.verdict, y.verdict} == {HOLDS, DIFFERS}) for x, y in zip(a.rows, b.rows)]
+
+
 # --------------------------------------------------------------------------------------------
 # markdown: one chapter's table, and the scorecard page of all chapters
 

@@ -259,3 +259,19 @@ def test_interval_format_keeps_short_units_only():
     assert interval_format("{:.0%} of 16 samples") == "{:.0%}"
     assert interval_format("e = {:.2f}") == "{:.2f}"
     assert interval_format("min gap {:+.4f} nats") == "{:+.4f} nats"
+
+
+def test_compare_finds_a_swap_between_holds_and_differs_and_refuses_other_chapters():
+    from helpers import claims
+
+    def table(values, chapter="04_mimo"):
+        t = ClaimsTable(chapter, "cpu", "cifar10")
+        for name, v in zip("abc", values):
+            t.add("s", name, "> 1", v, above(1))
+        return t
+
+    rows = claims.compare(table([2, 0.5, float("nan")]), table([0.5, 0.2, 3]))
+    assert [r["swap"] for r in rows] == [True, False, False]          # holds -> differs only
+    assert [(r["a"], r["b"]) for r in rows][2] == (NOT_TESTABLE, HOLDS)
+    with pytest.raises(ValueError, match="rows differ"):
+        claims.compare(table([2, 2, 2]), table([2, 2, 2], chapter="05_instability"))
