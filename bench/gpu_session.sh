@@ -5,7 +5,10 @@
 #   device: bash bench/gpu_session.sh [check|chapter NN [PROFILE]]   (carry .whl and .devdata)
 # check (default): make gpu-check, tests and benchmark, results in $OUT (or bench/results).
 # chapter NN: executes notebooks/NN_*.ipynb cold at PROFILE (default gpu) with a training budget
-# of BUDGET minutes (default 8), into $OUT/book (the executed notebook and its claims JSON).
+# of BUDGET minutes (default 8), into $OUT/book (the executed notebook and its claims JSON). If the
+# call's limit stops it, call the same command again at once: the machine stays warm for 30 s and
+# keeps the runs cache, so training resumes from its checkpoint (seen on an H200, 2026-11-30).
+# session NN: CUDA tests, a short benchmark, then chapter NN in what is left of END_S seconds.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 OUT=${OUT:-bench/results}
