@@ -407,13 +407,6 @@ def _executor(args):
         raise CLIError(str(err)) from None
 
 
-def _cached_runs() -> int:
-    from helpers import runs
-
-    folder = runs.runs_dir()
-    return sum(1 for p in folder.iterdir() if p.is_dir() and p.name[0] not in "._") if folder.is_dir() else 0
-
-
 def cmd_train(args) -> None:
     """Every run of the chapters named, as their notebooks would ask for them; nothing else."""
     check_profile(args.profile)
@@ -438,11 +431,11 @@ def cmd_train(args) -> None:
     try:
         with runs.using(executor):
             for nb in paths:
-                t0, before = time.perf_counter(), _cached_runs()
+                t0, before = time.perf_counter(), runs.written()
                 print(f"{nb.stem}: computing its runs (profile {args.profile}, dataset {args.dataset}"
                       f"{', ' + ', '.join(args.param) if args.param else ''}) ...", flush=True)
                 gates.compute(nb.stem, args.profile, args.dataset, **overrides)
-                print(f"{nb.stem}: every run is cached ({_cached_runs() - before} trained now) in "
+                print(f"{nb.stem}: every run is cached ({runs.written() - before} trained now) in "
                       f"{time.perf_counter() - t0:.1f} s; `python -m helpers run {nb.stem[:2]}` with the same "
                       "parameters trains nothing", flush=True)
     except train.BudgetExhausted as err:

@@ -158,6 +158,14 @@ def _parameter_names(spec: train.Spec) -> tuple:
     return tuple(n for n, _ in train.init_model(spec).named_parameters())
 
 
+_written = [0]  # runs this process has written into the cache (``python -m helpers train``)
+
+
+def written() -> int:
+    """How many runs this process has trained and written into the cache so far."""
+    return _written[0]
+
+
 def _write(trained: train.Trained, key: str) -> Path:
     final = runs_dir() / key
     tmp = runs_dir() / f".tmp-{key}-{os.getpid()}"
@@ -178,6 +186,7 @@ def _write(trained: train.Trained, key: str) -> Path:
     if final.exists():  # a concurrent writer got there first, or a stale entry: keep theirs aside
         _quarantine(final, "replaced")
     os.replace(tmp, final)
+    _written[0] += 1
     return final
 
 
