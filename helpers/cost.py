@@ -154,10 +154,7 @@ def model_epoch_seconds(spec: train.Spec) -> float:
 def loops(specs: list) -> bool:
     """Whether ``train.fit`` trains the group as a loop of modules on a GPU (mode 'auto')."""
     s = specs[0]
-    if s.group:
-        return False
-    return bool(s.deterministic or s.onset or len(specs) == 1 or s.dropout > 0
-                or train.BATCHING["cuda"] == "loop")
+    return train.auto_mode(s, max(len(specs), s.group), "cuda", s.dropout > 0) == "loop"
 
 
 def group_seconds(specs: list) -> float:
@@ -267,7 +264,7 @@ def training_groups(calls: list[list], group_size: int = GROUP_SIZE) -> list[lis
         for group in missing.values():
             seen.update(group)
             items = list(group.values())
-            size = min(group_size, items[0].group or group_size)
+            size = runs.chunk_size(items[0], group_size)
             groups += [items[i:i + size] for i in range(0, len(items), size)]
     return groups
 

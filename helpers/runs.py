@@ -125,9 +125,7 @@ class Run:
 
     def state(self, epoch: int | None = None) -> dict:
         """Parameters and buffers (a state dict) at ``epoch``: a copy, free to change."""
-        epoch = self._epoch(epoch)
-        f = self.path / "states.pt"
-        return {k: v.clone() for k, v in _states(str(f), f.stat().st_mtime_ns)[epoch].items()}
+        return _kept_state(self.path, self._epoch(epoch))
 
     def weights(self, epoch: int | None = None) -> np.ndarray:
         """The trainable parameters at ``epoch`` as one flat float64 vector (no BN statistics)."""
@@ -151,6 +149,12 @@ def _states(path: str, mtime_ns: int) -> dict:
     """Every kept epoch's state dict of one run, read once: an analysis that walks a run's
     checkpoints (chapter 03 reads 16 runs x 15 epochs) would otherwise read the whole file per epoch."""
     return torch.load(path, weights_only=True)
+
+
+def _kept_state(path: Path, epoch: int) -> dict:
+    """A copy of the state dict kept at ``epoch`` in the run folder ``path`` (KeyError if not kept)."""
+    f = path / "states.pt"
+    return {k: v.clone() for k, v in _states(str(f), f.stat().st_mtime_ns)[epoch].items()}
 
 
 @functools.lru_cache(maxsize=32)
@@ -244,14 +248,19 @@ def initial_state(key: str, epoch: int) -> dict:
         _quarantine(path, "corrupt")
         raise ValueError(f"init_from {key}@{epoch}: the cached run is corrupt ({err}); moved to "
                          f"{runs_dir() / '_corrupt'}: rerun the chapter to train it again") from None
-    f = path / "states.pt"
-    states = _states(str(f), f.stat().st_mtime_ns)
-    if epoch not in states:
-        raise ValueError(f"init_from {key}@{epoch}: epoch {epoch} was not kept; kept: {sorted(states)}")
-    return {k: v.clone() for k, v in states[epoch].items()}
+    try:
+        return _kept_state(path, epoch)
+    except KeyError:
+        kept = json.loads((path / "meta.json").read_text())["epochs"]
+        raise ValueError(f"init_from {key}@{epoch}: epoch {epoch} was not kept; kept: {kept}") from None
 
 
 train.CHECKPOINT_READER = initial_state
+
+
+def chunk_size(spec: train.Spec, group_size: int) -> int:
+    """Runs of ``spec``'s group per ``train.fit`` call: ``group_size``, at most ``spec.group``."""
+    return min(group_size, spec.group or group_size)
 
 
 def default_group_size(device: str | None = "auto") -> int:
@@ -405,7 +414,7 @@ def get(specs: list[train.Spec], device: str | None = "auto", group_size: int | 
     chunks = []
     for group in missing.values():
         items = list(group.items())
-        size = min(group_size, items[0][1].group or group_size)  # a fixed vmap group: at most G
+        size = chunk_size(items[0][1], group_size)
         chunks += [items[i:i + size] for i in range(0, len(items), size)]
     n_todo = sum(len(c) for c in chunks)
     if progress and n_todo:

@@ -408,6 +408,16 @@ COMPILE_DETERMINISTIC = {"cpu": False, "cuda": os.environ.get("HELPERS_CUDA_COMP
 CHECKPOINT_EVERY_S = float(os.environ.get("HELPERS_CHECKPOINT_S", 120))
 
 
+def auto_mode(spec: Spec, K: int, device_type: str, dropout: bool) -> str:
+    """How ``fit(mode='auto')`` runs a group of K models of ``spec``: 'loop' or 'vmap' (above;
+    a fixed ``group`` is always one vmap call)."""
+    if spec.group:
+        return "vmap"
+    if spec.deterministic or spec.onset or K == 1 or dropout:
+        return "loop"
+    return BATCHING[device_type]
+
+
 def _clock() -> float:
     """Wall-clock seconds (time.time), the clock that deadlines are given in."""
     return time.time()
@@ -648,7 +658,7 @@ def _fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", pro
         nets = [init_model(s) for s in specs]
         dropout = models.has_dropout(nets[0])
         if mode == "auto":
-            mode = "loop" if spec.deterministic or spec.onset or K == 1 or dropout else BATCHING[dev.type]
+            mode = auto_mode(spec, K, dev.type, dropout)
         if mode == "vmap" and dropout:
             raise ValueError("vmap mode cannot give each model its own dropout generator; use mode='loop'")
         stack = Stack(nets, dev, mode)
