@@ -17,7 +17,9 @@ import platform
 
 import torch
 
-from helpers import config, modes, train
+from helpers import config, train
+
+from helpers.chapters import modes
 
 
 def main():

@@ -3,6 +3,7 @@
 ========== ===================================================================================
 module     owns
 ========== ===================================================================================
+*the engine*
 config     profiles (smoke, cpu, gpu, auto) and each chapter's presets; validation
 data       CIFAR-10 from its sources to a uint8 cache and device-resident, augmented batches
 models     ResNet20v1, the small CNNs, linear models, Conv-2/4/6, the MIMO wrapper
@@ -10,19 +11,21 @@ train      the one trainer, with separate seeds for every source of randomness
 runs       the content-addressed cache of trained runs under ``data/runs/``; its executors
 gates      every run a chapter needs, computed without its notebook (``python -m helpers train``)
 ray_executor runs.get's groups as Ray tasks (the only module that imports Ray)
+cost       what a chapter costs at a profile: GPU seconds and cache bytes (a calibrated model)
 metrics    functions on predictions and weights (accuracy, disagreement, CKA, ...)
-landscape  interpolation, planes, directions, Hessian, curves (BN statistics recomputed)
-subspace   samplers around an optimum (random direction, dropout, diagonal and low-rank Gaussian)
-pruning    magnitude (global / per layer) and random masks, overlap, masks stored by content
-plots      one house style for every figure
-claims     a source's claim, our figure, its interval and the verdict; the table and scorecard
 stats      intervals for the claims: bootstrap over runs / pairs (resampling runs) / examples,
            exact intervals (Clopper-Pearson, Wilson, t, chi-square, F), detectable differences
-lottery    chapter 02: iterative magnitude pruning, reset / rewind, controls, ticket overlap
-modes      chapter 03's analyses over cached runs (a chapter's own module is named after it)
-instability chapter 05: the nondeterminism protocol, bit flips, CKA per layer, divergence
-loss_landscape chapter 01: lines, soups, radial plane, tunnel, width, saddles, unit variance
-book       the command line, ``python -m helpers``: data, run, train, build, book, smoke, scorecard
+claims     a source's claim, our figure, its interval and the verdict; the table and scorecard
+plots      one house style for every figure
+*the analysis toolkits*
+landscape  interpolation, planes, directions, Hessian, curves (BN statistics recomputed)
+subspace   samplers around an optimum (random direction, dropout, diagonal and low-rank Gaussian)
+pruning    magnitude (global / per layer) and random masks, overlap
+corruptions the dataset-shift corruptions (CIFAR-10-C style) at five intensities
+*the chapters*
+chapters   one module per chapter (``helpers.chapters.modes`` is chapter 03; see its table)
+*the command line*
+cli        ``python -m helpers``: data, params, run, train, build, book, smoke, compare, scorecard
 ========== ===================================================================================
 
 The table is the design; ``__all__`` names the modules present in this checkout. Nothing
@@ -34,7 +37,7 @@ import os as _os
 import pkgutil as _pkgutil
 
 # Read by cuBLAS once, at the first matmul of the process: deterministic fits need it, so it is set
-# before anything can touch CUDA (also in the papermill kernel's environment, helpers.book).
+# before anything can touch CUDA (also in the papermill kernel's environment, helpers.cli).
 CUBLAS_WORKSPACE_CONFIG = ":4096:8"
 _os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_WORKSPACE_CONFIG)
 

@@ -1,4 +1,4 @@
-"""``python -m helpers``: the book's command line (see :mod:`helpers.book`)."""
-from helpers.book import main
+"""``python -m helpers``: the book's command line (see :mod:`helpers.cli`)."""
+from helpers.cli import main
 
 raise SystemExit(main())

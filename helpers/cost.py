@@ -1,7 +1,7 @@
 """What a chapter costs at a profile: estimated seconds on one GPU and bytes in the runs cache.
 
 ``estimate(chapter, profile)`` enumerates the chapter's runs with the chapter module's own
-functions (its cached-run gates, e.g. :func:`helpers.modes.independent_runs`, run with
+functions (its cached-run gates, e.g. :func:`helpers.chapters.modes.independent_runs`, run with
 ``helpers.runs.get`` replaced by a recorder: nothing is trained, no data is read, nothing is
 written), groups them as ``runs.get`` would train them (specs that differ only in per-model
 fields, in chunks of ``group_size``, a chapter's later calls hitting what its earlier calls
@@ -300,7 +300,7 @@ def _evals(arch, calls: int, images: int) -> float:
 
 
 def _hessian(P, arch) -> float:
-    """One Lanczos run of ``helpers.loss_landscape.hessian``: BN reset plus ``lanczos_iters``
+    """One Lanczos run of ``helpers.chapters.loss_landscape.hessian``: BN reset plus ``lanczos_iters``
     Hessian-vector products on ``hessian_examples`` images."""
     n = P.hessian_examples
     return forward_seconds(arch, n) + P.lanczos_iters * forward_seconds(arch, int(HVP_FORWARDS * n))

@@ -1,7 +1,7 @@
 """Every run a chapter needs, computed without executing its notebook.
 
 A chapter's runs are asked of the runs cache by its *gates*: memoized functions such as
-:func:`helpers.modes.independent_runs` that every cell of the chapter starts with (called as
+:func:`helpers.chapters.modes.independent_runs` that every cell of the chapter starts with (called as
 ``gate(profile, dataset, **parameters)``). :data:`GATES` lists them per chapter, in the order the
 notebook first calls them, with the notebook parameters each receives (exactly as the notebook
 passes them). Two things use the list:
@@ -32,7 +32,7 @@ class Gate:
 
     def function(self, cached: bool = True):
         """The gate; ``cached=False``: the function under its ``lru_cache`` (fresh on every call)."""
-        mod = importlib.import_module(f"helpers.{self.module}")
+        mod = importlib.import_module(f"helpers.chapters.{self.module}")
         fn = getattr(mod, self.uncached or self.name) if not cached else getattr(mod, self.name)
         return fn if cached else getattr(fn, "__wrapped__", fn)
 
@@ -44,7 +44,7 @@ _MIMO = ("epochs", "model", "n_train", "widths", "seed_base")
 _INSTABILITY = ("seeds", "epochs", "model", "n_train", "seed_base")
 
 GATES: dict[str, list[Gate]] = {
-    # the notebook calls main_runs and analyses (helpers.loss_landscape.analysis) that start with
+    # the notebook calls main_runs and analyses (helpers.chapters.loss_landscape.analysis) that start with
     # main_runs, width_runs, deep_runs or batch_runs, all with the same parameters
     "01_loss_landscape": [Gate("loss_landscape", "main_runs", _LL), Gate("loss_landscape", "width_runs", _LL),
                           Gate("loss_landscape", "deep_runs", _LL), Gate("loss_landscape", "batch_runs", _LL)],
@@ -105,6 +105,6 @@ def record_calls(chapter: str, profile: str, **overrides) -> None:
 def cache_clear(chapter: str) -> None:
     """Forget the gates' memoized results (e.g. after the runs cache moved: ``HELPERS_DATA_DIR``)."""
     for gate in gates(chapter):
-        for fn in (gate.function(), getattr(importlib.import_module(f"helpers.{gate.module}"), gate.uncached or gate.name)):
+        for fn in (gate.function(), getattr(importlib.import_module(f"helpers.chapters.{gate.module}"), gate.uncached or gate.name)):
             if hasattr(fn, "cache_clear"):
                 fn.cache_clear()

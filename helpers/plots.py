@@ -177,7 +177,7 @@ def diversity_plane(points, a_star: float, limits, family=None, ax=None, classes
 def method_curves(curves: dict, key: str = "acc", ax=None, ylabel: str = "test accuracy (%)",
                   scale: float = 100.0, title: str = ""):
     """One line per method of a quantity against ensemble size (Fort et al. Fig 8); ``curves``
-    maps a method to :func:`helpers.modes.ensemble_curve` output."""
+    maps a method to :func:`helpers.chapters.modes.ensemble_curve` output."""
     ax = _ax(ax)
     for name, c in curves.items():
         st = METHOD_STYLE[name]

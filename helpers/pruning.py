@@ -19,7 +19,7 @@ biases and batch-norm parameters are never pruned, as in Frankle & Carbin 2019, 
   and ``Spec.init_from`` hold such names, so a mask is part of a run's cache key.
 
 Iterative magnitude pruning (train, prune, reset or rewind, retrain) needs trained runs, so it
-lives with the chapter's analyses in ``helpers.lottery``; this module is pure tensor work.
+lives with the chapter's analyses in ``helpers.chapters.lottery``; this module is pure tensor work.
 """
 from __future__ import annotations
 

@@ -4,7 +4,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from helpers import instability, lottery, mimo, modes, stats, train
+from helpers import stats, train
+
+from helpers.chapters import instability, lottery, mimo, modes
 
 
 def _run(spec, probs, labels):

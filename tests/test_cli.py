@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import book
+from helpers import cli
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -72,13 +72,13 @@ def test_run_refuses_missing_data_before_executing(cli, no_data, make_notebook, 
 
 @pytest.mark.parametrize("argv", [["frobnicate"], [], ["run", "--timeout", "soon"]])
 def test_usage_errors_are_one_line(argv, capsys):
-    assert book.main(argv) == 2
+    assert cli.main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ")
 
 
 def test_the_command_line_does_not_import_torch():
-    code = "import sys, helpers, helpers.book; assert 'torch' not in sys.modules"
+    code = "import sys, helpers, helpers.cli; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
 
 
@@ -86,38 +86,38 @@ def test_the_command_line_does_not_import_torch():
 
 def test_select_by_number_name_or_prefix(tmp_path):
     paths = [tmp_path / f"{n}.ipynb" for n in ("01_loss_landscape", "03_modes", "04_mimo")]
-    assert book.select(["03"], paths) == [paths[1]]
-    assert book.select(["3"], paths) == [paths[1]]
-    assert book.select(["modes", "03_modes.ipynb"], paths) == [paths[1]]
-    assert book.select(["loss"], paths) == [paths[0]]
-    assert book.select(["all"], paths) == book.select([], paths) == paths
-    with pytest.raises(book.CLIError, match="several"):
-        book.select(["0"], paths)
+    assert cli.select(["03"], paths) == [paths[1]]
+    assert cli.select(["3"], paths) == [paths[1]]
+    assert cli.select(["modes", "03_modes.ipynb"], paths) == [paths[1]]
+    assert cli.select(["loss"], paths) == [paths[0]]
+    assert cli.select(["all"], paths) == cli.select([], paths) == paths
+    with pytest.raises(cli.CLIError, match="several"):
+        cli.select(["0"], paths)
 
 
 def test_chapters_ignore_partial_and_unnumbered_notebooks(tmp_path):
     for name in ("03_modes.ipynb", "03_modes.partial.ipynb", "scratch.ipynb", "01_a.ipynb"):
         (tmp_path / name).write_text("{}")
-    assert [p.name for p in book.chapters(tmp_path)] == ["01_a.ipynb", "03_modes.ipynb"]
+    assert [p.name for p in cli.chapters(tmp_path)] == ["01_a.ipynb", "03_modes.ipynb"]
 
 
 def test_parse_overrides():
-    got = book.parse_overrides(["seeds=8", "lr=0.1", "model=resnet20", "save=(0, 5)", "x=None"])
+    got = cli.parse_overrides(["seeds=8", "lr=0.1", "model=resnet20", "save=(0, 5)", "x=None"])
     assert got == {"seeds": 8, "lr": 0.1, "model": "resnet20", "save": [0, 5], "x": None}
     for bad in ("seeds", "=3", "profile=gpu"):
-        with pytest.raises(book.CLIError):
-            book.parse_overrides([bad])
+        with pytest.raises(cli.CLIError):
+            cli.parse_overrides([bad])
 
 
 def test_toc_lists_only_the_chapters_given():
-    toc = book.toc_yaml("book", ["03_modes"])
+    toc = cli.toc_yaml("book", ["03_modes"])
     assert "root: book/intro" in toc and "file: book/03_modes" in toc
     assert "file: book/scorecard" in toc and "file: book/reproduce" in toc
-    assert "Chapters" not in book.toc_yaml("book", [])
+    assert "Chapters" not in cli.toc_yaml("book", [])
 
 
 def test_scratch_book_copies_configuration_and_prose_only(tmp_path):
-    dst = book.scratch_book(tmp_path / "scratch")
+    dst = cli.scratch_book(tmp_path / "scratch")
     for name in ("_config.yml", "_toc.yml", "book/intro.md", "book/reproduce.md", "book/references.bib"):
         assert (dst / name).is_file(), name
     assert not list((dst / "book").glob("*.ipynb"))

@@ -48,7 +48,7 @@ def test_precision_is_fp32_except_where_no_claim_rests_on_bits():
 
 
 def test_chapter_specs_carry_the_preset_precision():
-    from helpers import instability, lottery, mimo, modes
+    from helpers.chapters import instability, lottery, mimo, modes
 
     P = config.chapter_params("03_modes", "gpu")
     assert {s.precision for s in modes.specs(P)} == {P.precision}

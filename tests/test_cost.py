@@ -75,7 +75,7 @@ def test_recording_reads_and_writes_nothing(no_data):
 
 
 def test_trimmed_epochs_are_what_the_analyses_read():
-    from helpers import instability, loss_landscape
+    from helpers.chapters import instability, loss_landscape
 
     P = config.chapter_params("01_loss_landscape", "gpu")
     assert set(P.traj_epochs) <= set(loss_landscape.kept(P, 1))
@@ -104,7 +104,7 @@ def test_gpu_presets_have_the_sources_shape():
 
 def test_a_slower_step_costs_more_and_loops_pay_per_model():
     s = config.chapter_params("03_modes", "gpu")
-    from helpers import modes
+    from helpers.chapters import modes
     group = modes.specs(s)
     assert not cost.loops(group) and cost.loops(group[:1])
     det = [g.replace(deterministic=True) for g in group]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import book, gates, train
+from helpers import cli, gates, train
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -63,8 +63,8 @@ TRAIN_THEN_CHECK = textwrap.dedent("""
     import sys
     import helpers.runs
     from helpers import *  # noqa: F403
-    from helpers import book
-    rc = book.main(["train", "01", "--profile", "smoke", "--dataset", "synthetic", "-p", "n_train=256"])
+    from helpers import cli
+    rc = cli.main(["train", "01", "--profile", "smoke", "--dataset", "synthetic", "-p", "n_train=256"])
     assert rc == 0, rc
     assert not [m for m in sys.modules if m == "ray" or m.startswith("ray.")], "the local executor imported ray"
 """)
@@ -97,6 +97,6 @@ def test_train_command_computes_every_run_then_the_gates_train_nothing(no_data, 
     (["train", "01", "--profile", "huge"], "unknown profile"),
 ])
 def test_train_bad_input_is_one_line(argv, message, capsys, no_data):
-    assert book.main(argv + ["--dataset", "synthetic"]) == 2
+    assert cli.main(argv + ["--dataset", "synthetic"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and err.count("\n") == 1, err

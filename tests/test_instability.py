@@ -1,11 +1,13 @@
-"""helpers.instability (chapter 05) and the trainer hooks it relies on, against hand-computed cases."""
+"""helpers.chapters.instability (chapter 05) and the trainer hooks it relies on, against hand-computed cases."""
 import math
 
 import numpy as np
 import pytest
 import torch
 
-from helpers import instability, models, train
+from helpers import models, train
+
+from helpers.chapters import instability
 
 TINY = train.Spec(model="linear", dataset="synthetic", n_train=128, n_test=64, epochs=2, batch_size=32,
                   lr=0.01, augment=True).with_seed(1)

@@ -260,7 +260,8 @@ def test_bezier_ends_are_fixed_and_training_lowers_the_middle():
 
 
 # ------------------------------------------------------------------ the chapter's own analyses
-from helpers import config, loss_landscape as LL  # noqa: E402
+from helpers import config
+from helpers.chapters import loss_landscape as LL  # noqa: E402
 
 
 def test_chapter_presets_share_their_keys_and_lines_include_the_midpoint():

@@ -1,11 +1,13 @@
-"""helpers.lottery: early stopping, matching extent, seed overlap, and a tiny IMP chain end to end."""
+"""helpers.chapters.lottery: early stopping, matching extent, seed overlap, and a tiny IMP chain end to end."""
 import types
 
 import numpy as np
 import pytest
 import torch
 
-from helpers import lottery, pruning, train
+from helpers import pruning, train
+
+from helpers.chapters import lottery
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import config, mimo, models, runs, train
+from helpers import config, models, runs, train
+
+from helpers.chapters import mimo
 
 TINY = train.Spec(model="smallcnn", dataset="synthetic", n_train=128, n_test=32, epochs=2, batch_size=32,
                   optimizer="adam", lr=2e-3, augment=True).with_seed(1)

@@ -1,10 +1,12 @@
-"""helpers.modes: the analyses of chapter 03 on small hand-made cases."""
+"""helpers.chapters.modes: the analyses of chapter 03 on small hand-made cases."""
 import types
 
 import numpy as np
 import pytest
 
-from helpers import config, metrics, modes
+from helpers import config, metrics
+
+from helpers.chapters import modes
 
 
 class FakeRun:

@@ -4,7 +4,9 @@ import dataclasses
 
 import pytest
 
-from helpers import config, instability, lottery, mimo, modes, train
+from helpers import config, train
+
+from helpers.chapters import instability, lottery, mimo, modes
 
 
 def _assert_shifted(a: train.Spec, b: train.Spec, k: int, also=()):

@@ -19,7 +19,7 @@ import itertools
 
 import numpy as np
 
-from . import claims, config, metrics, models, plots, runs, stats, train
+from .. import claims, config, metrics, models, plots, runs, stats, train
 
 SEED = 1  # the seed of every single network; deep ensembles add seeds 2, 3, ...
 

@@ -268,7 +268,7 @@ def toc_yaml(book_rel: str, chapter_stems: list[str]) -> str:
     """The ``_toc.yml`` for the executed chapters present (nothing is listed that is not there)."""
     lines = [
         "# Written by `python -m helpers build`: it lists the executed chapters found in book/.",
-        "# To change the structure, edit helpers/book.py (toc_yaml), not this file.",
+        "# To change the structure, edit helpers/cli.py (toc_yaml), not this file.",
         "format: jb-book",
         f"root: {book_rel}/intro",
         "parts:",

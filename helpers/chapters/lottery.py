@@ -23,7 +23,7 @@ import dataclasses
 import functools
 
 import numpy as np
-from . import claims, config, metrics, models, pruning, runs, stats, train
+from .. import claims, config, metrics, models, pruning, runs, stats, train
 
 CHAPTER = "02_lottery_tickets"
 REINIT_OFFSET = 1000      # the control's fresh initialization: seed_init + 1000

@@ -15,7 +15,7 @@ import time
 import numpy as np
 import torch
 
-from . import claims, config, corruptions, data, metrics, plots, runs, stats, subspace, train
+from .. import claims, config, corruptions, data, metrics, plots, runs, stats, subspace, train
 
 
 def specs(P, seeds: int | None = None) -> list[train.Spec]:

@@ -28,8 +28,8 @@ import itertools
 import numpy as np
 import torch
 
-from . import claims, config, data, metrics, models, runs, stats, train
-from . import landscape as L
+from .. import claims, config, data, metrics, models, runs, stats, train
+from .. import landscape as L
 
 CHAPTER = "01_loss_landscape"
 DEEP_MODELS = ("deepcnn", "deepcnn-bn", "deepcnn-res", "deepcnn-bn-res")

@@ -21,7 +21,7 @@ import itertools
 import numpy as np
 import torch
 
-from . import claims, config, data, metrics, models, plots, runs, stats, train
+from .. import claims, config, data, metrics, models, plots, runs, stats, train
 
 HELD = 1          # the value every held seed takes
 SOURCE_NAMES = {
