@@ -1,6 +1,9 @@
-"""The command line, ``python -m helpers COMMAND``: data, run, train, build, book, smoke, scorecard.
+"""The command line, ``python -m helpers COMMAND``: data, params, run, train, build, book, smoke,
+compare, scorecard.
 
 * ``data``      decode CIFAR-10 once into the cache and say which variant it is and where.
+* ``params``    a chapter's parameters at a profile: every key, its value and its meaning; any
+                key can be overridden with ``-p key=value`` by ``run`` and ``train``.
 * ``run``       execute source notebooks (``notebooks/NN_name.ipynb``) with papermill into the
                 book (``book/NN_name.ipynb``, claims in ``book/claims/``) or into ``--out``.
 * ``train``     compute (or find cached) every run a chapter needs at a profile, without executing
@@ -139,7 +142,9 @@ def check_profile(name: str) -> None:
 
 
 def check_parameters(notebook: Path, overrides: dict) -> None:
-    """The notebook's parameters cell must define the required names and every override."""
+    """The notebook's parameters cell must define the required names; every override must be a
+    preset key of its chapter (any of them: ``python -m helpers params NN`` lists them) of the
+    right kind, or a name its parameters cell defines."""
     import papermill
 
     try:
@@ -151,10 +156,26 @@ def check_parameters(notebook: Path, overrides: dict) -> None:
     missing = [k for k in REQUIRED_PARAMS if k not in declared]
     if missing:
         raise CLIError(f"{notebook}: its parameters cell must define {', '.join(missing)}")
-    unknown = [k for k in overrides if k not in declared]
+    from helpers import config
+
+    keys = config.preset_keys(notebook.stem) if notebook.stem in config.CHAPTERS else []
+    unknown = [k for k in overrides if k not in declared and k not in keys]
     if unknown:
-        valid = ", ".join(k for k in declared if k not in REQUIRED_PARAMS) or "(none)"
-        raise CLIError(f"unknown parameter {unknown[0]!r} for {notebook.stem}; valid: {valid}")
+        valid = sorted((set(declared) | set(keys)) - set(REQUIRED_PARAMS)) or ["(none)"]
+        raise CLIError(f"unknown parameter {unknown[0]!r} for {notebook.stem}; valid: {', '.join(valid)}")
+    if keys:
+        try:
+            config.chapter_params(notebook.stem, "smoke", **_presets(notebook.stem, overrides))
+        except config.ConfigError as err:
+            raise CLIError(str(err)) from None
+
+
+def _presets(chapter: str, overrides: dict) -> dict:
+    """The overrides that are preset keys of ``chapter`` (not ``claims_dir`` and the like)."""
+    from helpers import config
+
+    keys = set(config.preset_keys(chapter))
+    return {k: v for k, v in overrides.items() if k in keys}
 
 
 def prepare_data() -> str:
@@ -354,6 +375,20 @@ def set_budget(minutes: float | None) -> None:
           "command resumes", flush=True)
 
 
+def cmd_params(args) -> None:
+    from helpers import config
+
+    check_profile(args.profile)
+    paths = select([args.name], [Path(c + ".ipynb") for c in sorted(config.CHAPTERS)])
+    if len(paths) != 1:
+        raise CLIError(f"name one chapter; choose one of: {', '.join(sorted(config.CHAPTERS))}")
+    path = paths[0]
+    try:
+        print(config.describe(path.stem, args.profile, **parse_overrides(args.param)))
+    except config.ConfigError as err:
+        raise CLIError(str(err)) from None
+
+
 def cmd_data(args) -> None:
     print(describe_data(prepare_data()))
 
@@ -434,7 +469,8 @@ def cmd_train(args) -> None:
                 t0, before = time.perf_counter(), runs.written()
                 print(f"{nb.stem}: computing its runs (profile {args.profile}, dataset {args.dataset}"
                       f"{', ' + ', '.join(args.param) if args.param else ''}) ...", flush=True)
-                gates.compute(nb.stem, args.profile, args.dataset, **overrides)
+                gates.compute(config.chapter_params(nb.stem, args.profile, dataset=args.dataset,
+                                                    **_presets(nb.stem, overrides)))
                 print(f"{nb.stem}: every run is cached ({runs.written() - before} trained now) in "
                       f"{time.perf_counter() - t0:.1f} s; `python -m helpers run {nb.stem[:2]}` with the same "
                       "parameters trains nothing", flush=True)
@@ -539,6 +575,13 @@ def parser() -> argparse.ArgumentParser:
         return s
 
     sub.add_parser("data", help="decode CIFAR-10 into the cache; say which variant and where")
+    s = sub.add_parser("params", help="a chapter's parameters at a profile: keys, values, meanings",
+                       description="Every parameter of a chapter at a profile, with its value and "
+                                   "one-line meaning; any of them can be set with `run -p key=value`.")
+    s.add_argument("name", metavar="NAME", help="a chapter by number, name or prefix (03, modes)")
+    s.add_argument("--profile", default="auto", help="smoke, cpu, gpu or auto (default)")
+    s.add_argument("-p", dest="param", action="append", default=[], metavar="KEY=VALUE",
+                   help="show the parameters with this override (marked *)")
     runner("run", "execute notebooks with papermill into the book", names=True)
     s = sub.add_parser("train", help="compute (or find cached) every run of chapters, without executing them",
                        description="Compute (or find cached) every run the chapters need at a profile, as their "
@@ -579,7 +622,7 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-COMMANDS = {"data": cmd_data, "run": cmd_run, "train": cmd_train, "build": cmd_build, "book": cmd_book,
+COMMANDS = {"data": cmd_data, "params": cmd_params, "run": cmd_run, "train": cmd_train, "build": cmd_build, "book": cmd_book,
             "smoke": cmd_smoke, "scorecard": cmd_scorecard, "compare": cmd_compare}
 
 

@@ -243,12 +243,12 @@ def recording():
 
 def record(chapter: str, profile: str = "gpu", **overrides) -> list[list]:
     """The chapter's ``runs.get`` calls at ``profile``: a list of spec lists, in order. The gates
-    are :data:`helpers.gates.GATES` (unmemoized), given ``overrides`` as the notebook would pass
+    are :data:`helpers.gates.GATES` (unmemoized), given the chapter's parameters with ``overrides``
     its parameters, plus any other preset key."""
     from . import gates
 
     with recording() as calls:
-        gates.record_calls(chapter, profile, **overrides)
+        gates.record_calls(config.chapter_params(chapter, profile, **overrides))
     return calls
 
 

@@ -163,6 +163,23 @@ class Spec:
         return tuple(sorted(set(self.kept_epochs()) | {e for e in self.logit_epochs if 0 <= e <= self.epochs}))
 
 
+def spec_from(P, prefix: str = "", **changes) -> Spec:
+    """The one way a chapter's parameters become a :class:`Spec`: every Spec field that ``P``
+    has, read as ``prefix + field`` where ``P`` has that (the lottery chapter's ResNet part:
+    ``rn_lr``, ``rn_epochs``, ...), else as ``field``; fields ``P`` lacks keep the Spec's
+    defaults; then ``changes``. Seeds stay 0 (:meth:`Spec.with_seed`). ``P`` is a
+    :class:`helpers.config.Params` or any namespace."""
+    values = P.values() if callable(getattr(P, "values", None)) else vars(P)
+    kw = {}
+    for f in dataclasses.fields(Spec):
+        for name in (prefix + f.name, f.name):
+            if name in values:
+                kw[f.name] = values[name]
+                break
+    kw = {k: tuple(v) if isinstance(v, list) else v for k, v in kw.items()}
+    return Spec(**kw).replace(**changes)
+
+
 SCHEDULES = ("const", "step", "halving", "cosine", "onecycle", "cyclic")
 OPTIMIZERS = ("sgd", "adam")
 

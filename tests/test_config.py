@@ -59,3 +59,44 @@ def test_chapter_specs_carry_the_preset_precision():
     P = config.chapter_params("05_instability", "gpu")
     spec = instability.base_spec(P)
     assert spec.precision == "fp32" and spec.deterministic
+
+
+def test_parameters_are_read_only_hashable_and_replace_checks_keys_and_kinds():
+    P = config.chapter_params("03_modes", "smoke", save_epochs=[0, 1])
+    Q = config.chapter_params("03_modes", "smoke", save_epochs=(0, 1))
+    assert P == Q and hash(P) == hash(Q) and P.save_epochs == (0, 1)
+    with pytest.raises(config.ConfigError, match=r"read-only.*P.replace\(seeds=...\)"):
+        P.seeds = 4
+    R = P.replace(seeds=4, n_train=None)
+    assert (R.seeds, R.n_train, P.seeds) == (4, None, 3) and R != P
+    with pytest.raises(config.ConfigError, match="unknown parameter 'sedes'"):
+        P.replace(sedes=4)
+    for bad, kind in [(dict(seeds="five"), "a number"), (dict(augment=1), "True or False"),
+                      (dict(save_epochs=5), "a list"), (dict(model=3), "a string")]:
+        with pytest.raises(config.ConfigError, match=kind) as err:
+            config.chapter_params("03_modes", "cpu", **bad)
+        assert "\n" not in str(err.value)
+
+
+def test_a_key_that_is_none_at_some_profile_takes_none_or_its_kind():
+    assert config.chapter_params("05_instability", "cpu", div_epochs=[0, 2]).div_epochs == (0, 2)
+    P = config.chapter_params("05_instability", "gpu")
+    assert P.replace(div_epochs=None).div_epochs is None
+    assert config.chapter_params("03_modes", "smoke", n_train=None).n_train == 512  # None: preset
+
+
+def test_from_cell_reads_profile_and_every_preset_key_in_the_namespace():
+    ns = dict(profile="smoke", dataset="synthetic", claims_dir=None, seed_base=0, seeds=None,
+              lr=0.01, milestones=[3], np=object(), unrelated=1)
+    P = config.from_cell("03_modes", ns)
+    assert (P.profile, P.dataset, P.lr, P.milestones, P.seeds) == ("smoke", "synthetic", 0.01, (3,), 3)
+
+
+def test_presets_are_a_base_and_differences_and_every_key_has_a_meaning():
+    for chapter, presets in config.CHAPTERS.items():
+        for key in presets["cpu"]:
+            assert config.meaning(chapter, key), (chapter, key)
+        text = config.describe(chapter, "gpu", seeds=7)
+        assert f"# {chapter} at profile gpu" in text and "7*" in text
+    # the base is the cpu edition: smoke and gpu only list what differs
+    assert config.CHAPTERS["04_mimo"]["smoke"]["lr"] == config.CHAPTERS["04_mimo"]["cpu"]["lr"]

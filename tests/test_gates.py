@@ -1,6 +1,6 @@
 """helpers.gates and ``python -m helpers train`` with the local executor (no Ray).
 
-* :data:`helpers.gates.GATES` passes each gate the parameters its notebook passes it;
+* every notebook makes its parameters object once and passes it, alone, to every gate;
 * ``train NN`` computes every run of the chapter; the gates then train nothing; nothing imported Ray;
 * the command's bad input is one line.
 """
@@ -15,46 +15,63 @@ from pathlib import Path
 
 import pytest
 
-from helpers import cli, gates, train
+from helpers import cli, config, gates, train
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _profile_calls(notebook) -> dict:
-    """``{function name: [keyword names]}`` of every call ``x.f(profile, ...)`` in the notebook
-    (the chapters' gates and analyses; ``dataset`` left out, positional or not)."""
+def _code(notebook) -> list[tuple[list, str]]:
+    """``(tags, source)`` of every code cell, without its IPython magics."""
     cells = json.loads(notebook.read_text())["cells"]
-    src = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
-    src = "\n".join(line for line in src.splitlines() if not line.lstrip().startswith(("%", "!")))
-    out: dict = {}
-    for node in ast.walk(ast.parse(src)):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args
-                and isinstance(node.args[0], ast.Name) and node.args[0].id == "profile"):
-            out.setdefault(node.func.attr, []).append(tuple(sorted(k.arg for k in node.keywords if k.arg != "dataset")))
-    return out
+    return [(c["metadata"].get("tags", []),
+             "\n".join(line for line in "".join(c["source"]).splitlines()
+                       if not line.lstrip().startswith(("%", "!"))))
+            for c in cells if c["cell_type"] == "code"]
 
 
 @pytest.mark.parametrize("chapter", sorted(gates.GATES))
-def test_gates_get_what_the_notebook_passes(chapter):
-    calls = _profile_calls(REPO / "notebooks" / f"{chapter}.ipynb")
-    assert calls, f"no calls with the notebook's parameters in {chapter}"
-    for gate in gates.gates(chapter):
-        want = tuple(sorted(gate.params))
-        # a gate the notebook calls: as it calls it; one it reaches through the chapter's analyses
-        # (chapter 01): the notebook passes one parameter set to everything
-        seen = calls.get(gate.name) or [k for v in calls.values() for k in v]
-        assert set(seen) == {want}, f"{chapter}: {gate.name} gets {gate.params}, the notebook passes {set(seen)}"
-        assert callable(gate.function()) and callable(gate.function(cached=False))
+def test_notebook_cells_take_one_parameter_object(chapter):
+    """The notebook makes ``P`` once, from its parameters cell, right after it; every gate it
+    calls gets ``P`` alone; no other cell assigns a name that is a preset key (``from_cell``
+    would read it)."""
+    cells = _code(REPO / "notebooks" / f"{chapter}.ipynb")
+    at = [i for i, (tags, _) in enumerate(cells) if "parameters" in tags]
+    assert len(at) == 1, "one parameters cell"
+    setup = cells[at[0] + 1][1]
+    assert f'P = config.from_cell("{chapter}", globals())' in setup
+    keys = set(config.preset_keys(chapter))
+    names = {g.name for g in gates.gates(chapter)}
+    called = set()
+    for i, (tags, src) in enumerate(cells):
+        if i == at[0]:
+            continue
+        for node in ast.walk(ast.parse(src)):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                assert node.id not in keys, f"cell {i} assigns {node.id!r}, a preset key"
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in names | {"claims_table"}):
+                called.add(node.func.attr)
+                args = [a.id for a in node.args if isinstance(a, ast.Name)]
+                assert args == ["P"] and not node.keywords, f"{node.func.attr} gets {ast.unparse(node)}"
+    assert called, f"no gate called in {chapter}"
+    for g in gates.gates(chapter):
+        assert callable(g.function()) and callable(g.function(cached=False))
 
 
-def test_arguments_as_the_notebook_and_presets_for_the_cost_model():
-    g = gates.gates("02_lottery_tickets")
-    assert gates.arguments("02_lottery_tickets", g[1], dict(rounds=3, seeds=2)) == dict(seed_base=None)
-    assert gates.arguments("02_lottery_tickets", g[2], dict(rounds=3, seeds=2)) == dict(
-        rounds=3, epochs=None, n_train=None, seed_base=None)
-    assert gates.arguments("02_lottery_tickets", g[1], dict(rounds=3, rn_rounds=1), presets=True) == dict(
-        rn_rounds=1, seed_base=None)
-    assert gates.arguments("04_mimo", gates.gates("04_mimo")[0], dict(widths=[1, 2]))["widths"] == (1, 2)
+def test_a_gate_memoizes_on_the_parameters_and_takes_a_profile_too(monkeypatch):
+    calls = []
+
+    @gates.gate("03_modes")
+    def probe(P):
+        calls.append(P)
+        return P.seeds
+
+    P = config.chapter_params("03_modes", "smoke")
+    assert probe(P) == probe(P) == probe("smoke") == 3 and len(calls) == 1
+    assert probe(P, seeds=4) == probe("smoke", seeds=4) == 4 and len(calls) == 2
+    assert probe(P, seeds=None) == 3 and len(calls) == 2  # None keeps the value
+    with pytest.raises(config.ConfigError, match="takes the parameters of chapter 03_modes"):
+        probe(config.chapter_params("04_mimo", "smoke"))
     with pytest.raises(ValueError, match="unknown chapter"):
         gates.gates("07_nothing")
 
@@ -83,7 +100,9 @@ def test_train_command_computes_every_run_then_the_gates_train_nothing(no_data, 
     monkeypatch.setattr(train, "fit", no_training)
     gates.cache_clear("01_loss_landscape")
     try:
-        gates.compute("01_loss_landscape", "smoke", "synthetic", n_train=256)  # as the notebook: all cached
+        # as the notebook: all cached
+        gates.compute(config.chapter_params("01_loss_landscape", "smoke", dataset="synthetic",
+                                            n_train=256))
     finally:
         gates.cache_clear("01_loss_landscape")
 

@@ -24,7 +24,7 @@ import pytest
 import ray
 import torch
 
-from helpers import gates, pruning, ray_executor, runs, train
+from helpers import config, gates, pruning, ray_executor, runs, train
 
 pytestmark = pytest.mark.ray
 REPO = Path(__file__).resolve().parents[1]
@@ -87,12 +87,12 @@ def test_smoke_chapter_through_ray_equals_local(cluster, cache):
     chapter = "01_loss_landscape"
     local = cache("local")
     gates.cache_clear(chapter)
-    gates.compute(chapter, "smoke", "synthetic")
+    gates.compute(config.chapter_params(chapter, "smoke", dataset="synthetic"))
     through_ray = cache("ray")
     gates.cache_clear(chapter)
     executor = ray_executor.RayExecutor()
     with runs.using(executor):
-        gates.compute(chapter, "smoke", "synthetic")
+        gates.compute(config.chapter_params(chapter, "smoke", dataset="synthetic"))
     gates.cache_clear(chapter)
     a, b = _folder_bits(local), _folder_bits(through_ray)
     assert len(a) == 19 and a.keys() == b.keys()

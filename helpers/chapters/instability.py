@@ -15,13 +15,12 @@ first layer to its float32 neighbour (``Spec.perturb``). Everything here works o
 """
 from __future__ import annotations
 
-import functools
 import itertools
 
 import numpy as np
 import torch
 
-from .. import claims, config, data, metrics, models, plots, runs, stats, train
+from .. import claims, config, data, gates, metrics, models, plots, runs, stats, train
 
 HELD = 1          # the value every held seed takes
 SOURCE_NAMES = {
@@ -42,16 +41,10 @@ def source_label(source: str) -> str:
 
 
 def base_spec(P, **changes) -> train.Spec:
-    """The chapter's spec with every seed held at 1 (from a chapter's parameters ``P``)."""
-    spec = train.Spec(
-        model=P.model, width=P.width, dropout=P.dropout, dataset=P.dataset, n_train=P.n_train,
-        n_test=P.n_test, epochs=P.epochs, batch_size=P.batch_size, optimizer=P.optimizer, lr=P.lr,
-        momentum=P.momentum, weight_decay=P.weight_decay, schedule=P.schedule,
-        warmup_epochs=P.warmup_epochs, augment=P.augment,
-        precision=P.precision,  # fp32 at every profile: the chapter's claims rest on bits
-        group=getattr(P, "group", 0),  # gpu: fixed vmap groups (bits independent of neighbours)
-    ).with_seed(HELD)
-    return spec.with_seed(HELD + config.seed_base(P)).replace(**changes)
+    """The chapter's spec with every seed held at 1 (from a chapter's parameters ``P``): fp32 at
+    every profile (the chapter's claims rest on bits), deterministic kernels (the Spec's default),
+    and at gpu fixed vmap groups (``P.group``: bits independent of the neighbours)."""
+    return train.spec_from(P).with_seed(HELD + config.seed_base(P)).replace(**changes)
 
 
 def bitflips(spec: train.Spec, R: int, seed: int = 0) -> list[str]:
@@ -247,8 +240,7 @@ def vanilla_ensembles(pool_probs, size: int, count: int, seed: int = 0) -> list[
 # the chapter's experiments, trained once and cached (every notebook cell starts with one)
 
 
-def params(profile: str = "auto", dataset: str = "auto", **overrides):
-    return config.chapter_params("05_instability", profile, dataset=dataset, **overrides)
+CHAPTER = "05_instability"
 
 
 def cudnn_testable(P) -> bool:
@@ -270,11 +262,10 @@ def divergence_epochs(P, epochs=None) -> tuple:
     return tuple(sorted({e for e in P.div_epochs if 0 <= e <= last} | {last}))
 
 
-@functools.lru_cache(maxsize=4)
-def main_runs(profile: str = "auto", dataset: str = "auto", **overrides):
+@gates.gate(CHAPTER, maxsize=4)
+def main_runs(P):
     """Table 1 + Table 3: ``(P, {source: runs or None})``, plus 'reference' (the base run with
     every epoch kept) and 'control'. The bit-flip runs keep every epoch (for the divergence)."""
-    P = params(profile, dataset, **overrides)
     base = base_spec(P)
     cud = cudnn_testable(P)
     groups = {s: source_specs(base, s, P.seeds, cud, config.seed_base(P)) for s in P.sources}
@@ -286,13 +277,12 @@ def main_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     return P, {k: (None if g is None else tuple(got[s] for s in g)) for k, g in groups.items()}
 
 
-@functools.lru_cache(maxsize=4)
-def depth_runs(profile: str = "auto", dataset: str = "auto", **overrides):
+@gates.gate(CHAPTER, maxsize=4)
+def depth_runs(P):
     """Table 8: ``(P, {model: {'init'|'bitflip'|'reference': runs}})`` for the linear and
     one-hidden-layer models, ``P.depth_seeds`` runs a row; the bit-flip runs and the reference keep
     :func:`divergence_epochs`, the 'init' runs only their last epoch (all that Table 8 reads; what
     a run keeps does not change how it trains, bit for bit)."""
-    P = params(profile, dataset, **overrides)
     out, flat = {}, []
     for m in P.depth_models:
         base = base_spec(P, model=m, width=1, lr=P.depth_lr, epochs=P.depth_epochs,
@@ -307,11 +297,10 @@ def depth_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     return P, {m: {k: tuple(got[s] for s in g) for k, g in d.items()} for m, d in out.items()}
 
 
-@functools.lru_cache(maxsize=4)
-def onset_runs(profile: str = "auto", dataset: str = "auto", **overrides):
+@gates.gate(CHAPTER, maxsize=4)
+def onset_runs(P):
     """Fig 2: ``(P, {N: runs})`` -- deterministic (sources held) for N epochs, then
     ``P.onset_source`` on; N = 0 is the source's own Table 1 row."""
-    P = params(profile, dataset, **overrides)
     base = base_spec(P)
     cud = cudnn_testable(P)
     groups = {0: source_specs(base, P.onset_source, P.seeds, cud, config.seed_base(P))}
@@ -322,12 +311,11 @@ def onset_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     return P, {n: tuple(got[s] for s in g) for n, g in groups.items()}
 
 
-@functools.lru_cache(maxsize=4)
-def snapshot_runs(profile: str = "auto", dataset: str = "auto", **overrides):
+@gates.gate(CHAPTER, maxsize=4)
+def snapshot_runs(P):
     """Table 5: ``(P, snapshot_runs, pool)`` -- R all-source runs with a cyclic schedule of
     ``P.snapshots`` cycles in the same number of epochs (a snapshot kept at the end of each cycle),
     and a pool of ``P.vanilla_pool`` independent all-source runs (the Table 1 'all' row and more)."""
-    P = params(profile, dataset, **overrides)
     if P.epochs % P.snapshots:
         raise config.ConfigError(f"epochs ({P.epochs}) must be a multiple of snapshots ({P.snapshots})")
     cycle = P.epochs // P.snapshots
@@ -410,12 +398,13 @@ def detectable_sentences(P, G) -> list[str]:
     ]
 
 
-def claims_table(profile: str = "auto", dataset: str = "auto", **overrides):
+@gates.gate(CHAPTER, maxsize=0)  # not memoized: a fresh table each call
+def claims_table(P):
     """The chapter's claims table: every row with its 95% interval over the runs it rests on."""
-    P, G = main_runs(profile, dataset, **overrides)
-    _, D = depth_runs(profile, dataset, **overrides)
-    _, O = onset_runs(profile, dataset, **overrides)
-    _, S, pool = snapshot_runs(profile, dataset, **overrides)
+    P, G = main_runs(P)
+    _, D = depth_runs(P)
+    _, O = onset_runs(P)
+    _, S, pool = snapshot_runs(P)
     ref = G["reference"][0]
     labels = ref.labels
     rows = {s: per_run(G[s]) for s in P.sources if G[s] is not None}

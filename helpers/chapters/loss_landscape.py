@@ -28,7 +28,7 @@ import itertools
 import numpy as np
 import torch
 
-from .. import claims, config, data, metrics, models, runs, stats, train
+from .. import claims, config, data, gates, metrics, models, runs, stats, train
 from .. import landscape as L
 
 CHAPTER = "01_loss_landscape"
@@ -37,22 +37,9 @@ CHILD_SEEDS = (101, 102)
 CHILD_SEED_FIELDS = ("seed_order", "seed_aug", "seed_dropout")  # a child keeps its init
 
 
-def params(profile: str = "auto", dataset: str = "auto", **overrides):
-    P = config.chapter_params(CHAPTER, profile, dataset=dataset, **overrides)
-    P.variant = data.load(P.dataset).variant
-    return P
-
-
 def base_spec(P, **changes) -> train.Spec:
     """The chapter's recipe as a spec (kept epochs: ``kept(P, None)``), with ``changes`` applied."""
-    spec = train.Spec(
-        model=P.model, width=P.width, dropout=P.dropout, dataset=P.dataset, n_train=P.n_train,
-        n_test=P.n_test, epochs=P.epochs, batch_size=P.batch_size, optimizer=P.optimizer, lr=P.lr,
-        momentum=P.momentum, weight_decay=P.weight_decay, schedule=P.schedule,
-        warmup_epochs=P.warmup_epochs, augment=P.augment, save_epochs=kept(P, None),
-        precision=P.precision, deterministic=P.deterministic,
-    )
-    return spec.replace(**changes)
+    return train.spec_from(P, save_epochs=kept(P, None)).replace(**changes)
 
 
 def kept(P, index: int | None) -> tuple:
@@ -142,12 +129,11 @@ def alphas(P) -> np.ndarray:
 
 # ------------------------------------------------------------------------------- the runs
 
-@functools.lru_cache(maxsize=4)
-def main_runs(profile: str = "auto", dataset: str = "auto", **overrides):
+@gates.gate(CHAPTER, maxsize=4)
+def main_runs(P):
     """``(P, {'independent': R runs, 'children': 2 runs})``; the children start from run 1's
     checkpoint at ``parent_epoch`` and train the remaining epochs at ``child_lr`` with their own
     data order (everything else as run 1)."""
-    P = params(profile, dataset, **overrides)
     base = base_spec(P)
     with cpu_threads(P):
         indep = runs.get([independent(P, i) for i in range(P.seeds)], device=P.device)
@@ -161,11 +147,10 @@ def main_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     return P, {"independent": tuple(indep), "children": tuple(kids)}
 
 
-@functools.lru_cache(maxsize=4)
-def width_runs(profile: str = "auto", dataset: str = "auto", **overrides):
+@gates.gate(CHAPTER, maxsize=4)
+def width_runs(P):
     """``(P, {width: runs}, compare_runs)``: ``width_seeds`` runs per width (width 1 shares the
     main runs' cache entries) and, if ``compare_model`` is set, that architecture's runs."""
-    P = params(profile, dataset, **overrides)
     specs = {w: [independent(P, i, width=float(w)) for i in range(P.width_seeds)] for w in P.widths}
     cmp = ([base_spec(P, model=P.compare_model, width=1.0).with_seed(config.seed_base(P) + s)
             for s in range(1, 3)]
@@ -176,11 +161,10 @@ def width_runs(profile: str = "auto", dataset: str = "auto", **overrides):
     return P, {w: tuple(got[s] for s in g) for w, g in specs.items()}, tuple(got[s] for s in cmp)
 
 
-@functools.lru_cache(maxsize=4)
-def deep_runs(profile: str = "auto", dataset: str = "auto", **overrides):
+@gates.gate(CHAPTER, maxsize=4)
+def deep_runs(P):
     """``(P, {(model, gain): run})``: DeepCNN (20 layers) plain / BN / residual / both, at each
     initialization gain, trained ``deep_epochs`` at ``deep_lr`` (seed 1)."""
-    P = params(profile, dataset, **overrides)
     keys = [(m, g) for m in DEEP_MODELS for g in P.init_gains]
     specs = [base_spec(P, model=m, width=1.0, init_gain=float(g), epochs=P.deep_epochs, lr=P.deep_lr,
                        save_epochs=(0,)).with_seed(config.seed_base(P) + 1) for m, g in keys]
@@ -188,11 +172,10 @@ def deep_runs(profile: str = "auto", dataset: str = "auto", **overrides):
         return P, dict(zip(keys, runs.get(specs, device=P.device)))
 
 
-@functools.lru_cache(maxsize=4)
-def batch_runs(profile: str = "auto", dataset: str = "auto", **overrides):
+@gates.gate(CHAPTER, maxsize=4)
+def batch_runs(P):
     """``(P, {batch_size: runs})``: ``flat_seeds`` runs per batch size, the recipe otherwise
     unchanged (the learning rate too); the chapter's own batch size shares the main runs."""
-    P = params(profile, dataset, **overrides)
     specs = {b: [independent(P, i, batch_size=int(b)) for i in range(P.flat_seeds)] for b in P.flat_batches}
     flat = [s for g in specs.values() for s in g]
     with cpu_threads(P):
@@ -203,14 +186,13 @@ def batch_runs(profile: str = "auto", dataset: str = "auto", **overrides):
 # ------------------------------------------------------------------------------- analyses
 
 def analysis(runs_fn):
-    """Turn ``body(*runs_fn(...))`` into a memoized ``f(profile, dataset, **overrides)``: the runs
-    are trained or loaded first, then the body runs, both under
-    :func:`cpu_threads`."""
+    """Turn ``body(*runs_fn(P))`` into a memoized ``f(P)`` (a gate, :func:`helpers.gates.gate`):
+    the runs are trained or loaded first, then the body runs, both under :func:`cpu_threads`."""
     def deco(body):
-        @functools.lru_cache(maxsize=4)
+        @gates.gate(CHAPTER, maxsize=4)
         @functools.wraps(body)
-        def wrapper(profile: str = "auto", dataset: str = "auto", **overrides):
-            got = runs_fn(profile, dataset, **overrides)
+        def wrapper(P):
+            got = runs_fn(P)
             with cpu_threads(got[0]):
                 return body(*got)
         return wrapper
@@ -476,17 +458,18 @@ def detectable_sentences(P, W) -> list[str]:
             "rest on one pair, one curve or one run and carry no interval."]
 
 
-def claims_table(profile: str = "auto", dataset: str = "auto", **overrides):
+@gates.gate(CHAPTER, maxsize=0)  # not memoized: a fresh table each call
+def claims_table(P):
     """The chapter's claims, each with its interval where the chapter has replicates."""
-    P, G = main_runs(profile, dataset, **overrides)
-    LN = lines(profile, dataset, **overrides)
-    RP = radial(profile, dataset, **overrides)
-    TU = tunnel(profile, dataset, **overrides)
-    WS = width_sweep(profile, dataset, **overrides)
-    SD = saddles(profile, dataset, **overrides)
-    UV = unit_variance(profile, dataset, **overrides)
-    FM = flat_minima(profile, dataset, **overrides)
-    _, D = deep_runs(profile, dataset, **overrides)
+    P, G = main_runs(P)
+    LN = lines(P)
+    RP = radial(P)
+    TU = tunnel(P)
+    WS = width_sweep(P)
+    SD = saddles(P)
+    UV = unit_variance(P)
+    FM = flat_minima(P)
+    _, D = deep_runs(P)
     with cpu_threads(P):
         IS = init_scales(P, D)
     ind, kid = LN["pairs"]["independent"], LN["pairs"]["children"][0]

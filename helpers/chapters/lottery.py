@@ -14,16 +14,15 @@ analyses of Frankle & Carbin (2019; seed 003) and of seed 000 §2.
 * :func:`curve`, :func:`matching_extent`, :func:`seed_overlap` -- the figures' numbers.
 
 The cached-run gates :func:`experiment`, :func:`resnet_experiment` and :func:`width_experiment`
-are ``lru_cache``-d: every cell of the chapter starts with one of them, so any cell can run on
-its own after the imports and parameters cells.
+are memoized on the chapter's parameters (:func:`helpers.gates.gate`): every cell of the chapter
+starts with one of them, so any cell can run on its own after the notebook's top cells.
 """
 from __future__ import annotations
 
 import dataclasses
-import functools
 
 import numpy as np
-from .. import claims, config, metrics, models, pruning, runs, stats, train
+from .. import claims, config, gates, metrics, models, pruning, runs, stats, train
 
 CHAPTER = "02_lottery_tickets"
 REINIT_OFFSET = 1000      # the control's fresh initialization: seed_init + 1000
@@ -48,16 +47,12 @@ def spec_from(P, prefix: str = "", seed: int = 1, **changes) -> train.Spec:
     spaced epochs (every epoch when it equals ``epochs``: early stopping reads the validation loss
     there) and the final weights (the next round's mask); the ResNet part (``rn_``) keeps the initialization, the rewind epoch and the last one
     (its figures use the final accuracy: evaluating a ResNet every epoch costs too much on a CPU)."""
-    g = lambda k: getattr(P, prefix + k)  # noqa: E731
-    spec = train.Spec(
-        model=g("model"), width=g("width"), dataset=P.dataset, n_train=g("n_train"), n_test=P.n_test,
-        epochs=g("epochs"), batch_size=g("batch_size"), optimizer=g("optimizer"), lr=g("lr"),
-        momentum=P.momentum, weight_decay=g("weight_decay"), schedule=g("schedule"),
-        warmup_epochs=g("warmup_epochs"), augment=g("augment"), precision=P.precision,
-        deterministic=P.deterministic,
-        save_epochs=() if not prefix else (0, P.rn_rewind_epoch, g("epochs")),
-        logit_epochs=kept_epochs(g("epochs"), P.es_points)[1:] if not prefix else (),
-    ).with_seed(seed)
+    epochs = getattr(P, prefix + "epochs")
+    spec = train.spec_from(
+        P, prefix,
+        save_epochs=() if not prefix else (0, P.rn_rewind_epoch, epochs),
+        logit_epochs=kept_epochs(epochs, P.es_points)[1:] if not prefix else (),
+    )
     return spec.with_seed(config.seed_base(P) + seed).replace(**changes)
 
 
@@ -218,21 +213,19 @@ def rates(P):
     return P.rate_fc
 
 
-@functools.lru_cache(maxsize=8)
-def experiment(profile: str = "auto", dataset: str = "auto", **overrides):
+@gates.gate(CHAPTER)
+def experiment(P):
     """Parameters, the IMP chains of ``P.seeds`` seeds (reset to θ0) and seed 1's controls."""
-    P = config.chapter_params(CHAPTER, profile, dataset=dataset, **overrides)
     chains = tuple(tuple(c) for c in imp_chains([(spec_from(P, seed=s), "reset") for s in range(1, P.seeds + 1)],
                                                 P.rounds, rates(P), P.scope, device=P.device))
     ctrl = controls(list(chains[0]), device=P.device)
     return P, chains, {k: tuple(v) for k, v in ctrl.items()}
 
 
-@functools.lru_cache(maxsize=8)
-def resnet_experiment(profile: str = "auto", dataset: str = "auto", **overrides):
+@gates.gate(CHAPTER)
+def resnet_experiment(P):
     """Parameters and, for the ResNet: the reset chain, the rewind chain, and the rewind chain's
     reinitialized controls (global pruning at ``rn_rate`` a round)."""
-    P = config.chapter_params(CHAPTER, profile, dataset=dataset, **overrides)
     base = spec_from(P, "rn_")
     reset, rewind = imp_chains([(base, "reset"), (base, "rewind")], P.rn_rounds, P.rn_rate, "global",
                                P.rn_rewind_epoch, device=P.device)  # in lockstep: they train together
@@ -240,10 +233,9 @@ def resnet_experiment(profile: str = "auto", dataset: str = "auto", **overrides)
     return P, tuple(reset), tuple(rewind), tuple(reinit)
 
 
-@functools.lru_cache(maxsize=8)
-def width_experiment(profile: str = "auto", dataset: str = "auto", **overrides):
+@gates.gate(CHAPTER)
+def width_experiment(P):
     """Parameters and ``{width: IMP chain}`` (seed 1, reset) for every width in ``P.widths``."""
-    P = config.chapter_params(CHAPTER, profile, dataset=dataset, **overrides)
     chains = {w: tuple(imp(spec_from(P, seed=1, width=w), P.rounds, rates(P), P.scope, "reset", device=P.device))
               for w in P.widths}
     return P, chains
@@ -305,13 +297,12 @@ def detectable_sentences(P, chains) -> list[str]:
     return out
 
 
-def claims_table(profile: str = "auto", dataset: str = "auto", **overrides):
+@gates.gate(CHAPTER, maxsize=0)  # not memoized: a fresh table each call
+def claims_table(P):
     """The chapter's claims, each with its 95% interval (see the comment above)."""
-    rn = {k: v for k, v in overrides.items() if k == "seed_base"}
-    wo = {k: v for k, v in overrides.items() if k != "seeds"}
-    P, chains, ctrl = experiment(profile, dataset=dataset, **overrides)
-    _, reset, rewind, reinit = resnet_experiment(profile, dataset=dataset, **rn)
-    _, wchains = width_experiment(profile, dataset=dataset, **wo)
+    P, chains, ctrl = experiment(P)
+    _, reset, rewind, reinit = resnet_experiment(P)
+    _, wchains = width_experiment(P)
     tol = P.match_tol
     tk = curve(list(chains[0]))
     dense_acc = 100 * np.mean([early_stop(ch[0].run)["acc"] for ch in chains])

@@ -19,7 +19,7 @@ import itertools
 
 import numpy as np
 
-from .. import claims, config, metrics, models, plots, runs, stats, train
+from .. import claims, config, gates, metrics, models, plots, runs, stats, train
 
 SEED = 1  # the seed of every single network; deep ensembles add seeds 2, 3, ...
 
@@ -28,19 +28,12 @@ SEED = 1  # the seed of every single network; deep ensembles add seeds 2, 3, ...
 # specs
 
 
-def params(profile: str = "auto", dataset: str = "auto", **overrides):
-    return config.chapter_params("04_mimo", profile, dataset=dataset, **overrides)
+CHAPTER = "04_mimo"
 
 
 def base_spec(P, width: float) -> train.Spec:
     """An ordinary network of the chapter at ``width`` (seed 1), from the chapter's parameters."""
-    return train.Spec(
-        model=P.model, width=width, dropout=P.dropout, dataset=P.dataset, n_train=P.n_train,
-        n_test=P.n_test, epochs=P.epochs, batch_size=P.batch_size, optimizer=P.optimizer, lr=P.lr,
-        momentum=P.momentum, weight_decay=P.weight_decay, schedule=P.schedule,
-        warmup_epochs=P.warmup_epochs, augment=P.augment, deterministic=P.deterministic,
-        precision=P.precision,
-    ).with_seed(SEED)
+    return train.spec_from(P, width=width).with_seed(SEED)
 
 
 def mimo_spec(P, width: float, members: int, seed: int = SEED) -> train.Spec:
@@ -69,17 +62,10 @@ def chapter_specs(P) -> dict:
     return out
 
 
-def experiment(profile: str = "auto", dataset: str = "auto", **overrides):
+@gates.gate(CHAPTER, maxsize=4)
+def experiment(P):
     """The chapter's parameters and runs, ``(P, {(width, name): tuple of runs})``, trained once
-    and cached: every cell of the chapter starts with this call. (Lists, e.g. ``widths`` from
-    papermill, are taken as tuples.)"""
-    overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
-    return _experiment(profile, dataset, **overrides)
-
-
-@functools.lru_cache(maxsize=4)
-def _experiment(profile: str, dataset: str, **overrides):
-    P = params(profile, dataset, **overrides)
+    and cached: every cell of the chapter starts with this call."""
     groups = chapter_specs(P)
     flat = [s for g in groups.values() for s in g]
     got = dict(zip(flat, runs.get(flat, device=P.device)))
@@ -337,9 +323,10 @@ def detectable_sentences(P, R) -> list[str]:
             f"power, 5% level): smaller gaps in the table are inconclusive, not zero."]
 
 
-def claims_table(profile: str = "auto", dataset: str = "auto", **overrides):
+@gates.gate(CHAPTER, maxsize=0)  # not memoized: a fresh table each call
+def claims_table(P):
     """The chapter's claims, every row with its 95% interval (see the comment above)."""
-    P, R = experiment(profile, dataset, **overrides)
+    P, R = experiment(P)
     rows_ = rows(P, R)
     w, wide, narrow = P.ref_width, max(P.widths), min(P.widths)
     m1, m2, m3 = (pick(rows_, w, f"MIMO M={m}") for m in (1, 2, 3))

@@ -8,26 +8,20 @@ nearest-neighbour test of "each seed is its own island", and ensembles of 1..R m
 from __future__ import annotations
 
 import dataclasses
-import functools
 import itertools
 import time
 
 import numpy as np
 import torch
 
-from .. import claims, config, corruptions, data, metrics, plots, runs, stats, subspace, train
+from .. import (claims, config, corruptions, data, gates, metrics, plots, runs, stats, subspace,
+               train)
 
 
 def specs(P, seeds: int | None = None) -> list[train.Spec]:
-    """One spec per independent seed (1..R) from a chapter's parameters ``P``."""
-    base = train.Spec(
-        model=P.model, width=P.width, dropout=P.dropout, dataset=P.dataset, n_train=P.n_train,
-        n_test=P.n_test, epochs=P.epochs, batch_size=P.batch_size, optimizer=P.optimizer, lr=P.lr,
-        momentum=P.momentum, weight_decay=P.weight_decay, schedule=P.schedule,
-        warmup_epochs=P.warmup_epochs, milestones=tuple(P.milestones), gamma=P.gamma,
-        augment=P.augment, deterministic=P.deterministic, precision=P.precision,
-        save_epochs=tuple(sorted(set(P.save_epochs) | set(P.swag_epochs))),
-    )
+    """One spec per independent seed (1..R) from a chapter's parameters ``P``; each keeps the
+    shown checkpoints and the late iterates of part 2."""
+    base = train.spec_from(P, save_epochs=tuple(sorted(set(P.save_epochs) | set(P.swag_epochs))))
     return [base.with_seed(config.seed_base(P) + s) for s in range(1, (seeds or P.seeds) + 1)]
 
 
@@ -141,15 +135,18 @@ def neighbour_purity(X: np.ndarray, groups: np.ndarray) -> float:
     return float((groups[d.argmin(1)] == groups).mean())
 
 
-@functools.lru_cache(maxsize=8)
-def independent_runs(profile: str = "auto", dataset: str = "auto", **overrides):
-    """The chapter's parameters and its R independently seeded runs (trained once, then cached).
+CHAPTER = "03_modes"
 
-    Every cell of the chapter starts with this call, so any cell can run on its own after the
-    imports and the parameters cell: the first call trains (or loads from ``data/runs``), later
+
+@gates.gate(CHAPTER)
+def independent_runs(P):
+    """``(P, R)``: the chapter's parameters and its R independently seeded runs (trained once,
+    then cached).
+
+    Every cell of the chapter starts with this call on the notebook's ``P``, so any cell can run
+    on its own after the top cells: the first call trains (or loads from ``data/runs``), later
     calls return the same objects at once.
     """
-    P = config.chapter_params("03_modes", profile, dataset=dataset, **overrides)
     return P, tuple(runs.get(specs(P), device=P.device))
 
 
@@ -213,8 +210,8 @@ def _seed(run: int, sampler: str, i: int, base: int = 0) -> int:
             + 10_000_000 * base)
 
 
-@functools.lru_cache(maxsize=4)
-def subspace_study(profile: str = "auto", dataset: str = "auto", **overrides) -> Study:
+@gates.gate(CHAPTER, maxsize=4)
+def subspace_study(P) -> Study:
     """Subspace samples around every run of :func:`independent_runs`, with their predictions.
 
     * ``plane``: ``P.plane_samples`` samples per sampler around the first run, strengths spread
@@ -228,7 +225,7 @@ def subspace_study(profile: str = "auto", dataset: str = "auto", **overrides) ->
     are scored only on ``test``.
     """
     t0 = time.perf_counter()
-    P, R = independent_runs(profile, dataset=dataset, **overrides)
+    P, R = independent_runs(P)
     dev, d, bn_x = _eval_setup(P)
     test_x = d.test_x.contiguous(memory_format=torch.channels_last)  # once, not in every evaluate
     labels = R[0].labels
@@ -339,8 +336,8 @@ def mc_dropout_disagreement(study: Study) -> dict:
                 to_final=float(np.mean([metrics.disagreement(p, final) for p in study.mc])))
 
 
-@functools.lru_cache(maxsize=4)
-def shift_study(profile: str = "auto", dataset: str = "auto", **overrides) -> list[dict]:
+@gates.gate(CHAPTER, maxsize=4)
+def shift_study(P) -> list[dict]:
     """Accuracy, Brier score and Jensen-Shannon divergence under dataset shift (Fort et al. Fig 9).
 
     On ``P.shift_examples`` test images, for every corruption family and intensity 0..5
@@ -351,7 +348,7 @@ def shift_study(profile: str = "auto", dataset: str = "auto", **overrides) -> li
     member_acc)``: acc and brier of the members' averaged probabilities, js between the members,
     member_acc the members' mean accuracy. Intensity 0 (clean) is computed once, under family 'clean'.
     """
-    study = subspace_study(profile, dataset=dataset, **overrides)
+    study = subspace_study(P)
     P, R = study.P, study.R
     dev, _, bn_x = _eval_setup(P)
     ds = data.load(P.dataset)
@@ -440,9 +437,10 @@ def detectable_sentences(P, R) -> list[str]:
             f"{stats.detectable_difference(acc.std(ddof=1), k, k):.2f} pp."]
 
 
-def claims_table(profile: str = "auto", dataset: str = "auto", **overrides):
+@gates.gate(CHAPTER, maxsize=0)  # not memoized: a fresh table each call
+def claims_table(P):
     """The chapter's claims, every row with its 95% interval and the units it rests on."""
-    P, R = independent_runs(profile, dataset=dataset, **overrides)
+    P, R = independent_runs(P)
     labels = R[0].labels
     n = len(labels)
     acc = 100 * np.array([metrics.accuracy(r.probs(), labels) for r in R])
@@ -514,8 +512,8 @@ def claims_table(profile: str = "auto", dataset: str = "auto", **overrides):
           note="the interval covers the test images, for these runs")
 
     # ---- part 2: subspaces, the diversity-accuracy plane, ensembles, dataset shift, MC dropout
-    S = subspace_study(profile, dataset=dataset, **overrides)
-    rows = shift_study(profile, dataset=dataset, **overrides)
+    S = subspace_study(P)
+    rows = shift_study(P)
     Xs, whos, kinds = tsne_with_samples(S, n_runs=3, per_sampler=5)
     pts = plane_points(S)
     a_star = metrics.accuracy(R[0].probs(), labels)

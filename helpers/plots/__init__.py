@@ -1,7 +1,12 @@
 """One house style for every figure: titles, labelled axes with units, legends, readable colours.
 
 Each function draws one kind of figure on a given (or new) matplotlib ``Axes`` and returns it, so
-a notebook cell is one call plus, at most, a caption.
+a notebook cell that shows a figure is one call into ``helpers.plots``. This module holds the
+house style and the kinds of figure several chapters share (heatmaps, strips, curves, tables);
+each chapter's own figures are in a submodule named after its chapter module
+(``helpers.plots.modes`` draws chapter 03's), importable as ``from helpers.plots import modes``
+next to the chapter module of the same name, or called as ``plots.modes.figure(...)`` after
+``from helpers import plots`` (the submodules are loaded on first use).
 """
 from __future__ import annotations
 
@@ -208,7 +213,7 @@ def tsne_with_samples(Y, who, kind, ax=None, labels=None,
                       title: str = "t-SNE of trajectories and subspace samples"):
     """Fort et al. Fig 4: trajectories as in :func:`tsne_trajectories` (kind >= 0 is the epoch)
     plus subspace samples (kind = -1 - sampler index) as hollow markers in their run's colour."""
-    from .subspace import SAMPLERS
+    from ..subspace import SAMPLERS
 
     traj = kind >= 0
     ax = tsne_trajectories(Y[traj], who[traj], kind[traj], ax=ax, labels=labels, title=title)
@@ -245,3 +250,19 @@ class TextTable:
         lines = [" | ".join(c.ljust(w) for c, w in zip(self.columns, widths))]
         lines += [" | ".join(v.ljust(w) for v, w in zip(r, widths)) for r in self.rows]
         return "\n".join(lines)
+
+
+_CHAPTER_FIGURES = ("loss_landscape", "lottery", "modes", "mimo", "instability")
+
+
+def __getattr__(name: str):
+    """``plots.modes`` and the like: a chapter's figures, imported on first use."""
+    if name in _CHAPTER_FIGURES:
+        import importlib
+
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"{__name__}.{name}":
+                raise
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
