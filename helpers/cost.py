@@ -222,7 +222,7 @@ def recording():
         return {f"random{seed}-{n}": m for n, m in mask.items()}
 
     def store(tensors):
-        key = pruning.content_hash(tensors)
+        key = runs.content_hash(tensors)
         stored[key] = {n: t.detach().clone() for n, t in tensors.items()}
         return key
 
@@ -232,8 +232,8 @@ def recording():
     fake_data = type("Dataset", (), {"variant": VARIANT})()
     with contextlib.ExitStack() as stack:
         stack.enter_context(mock.patch.object(runs, "get", get))
-        stack.enter_context(mock.patch.object(pruning, "store", store))
-        stack.enter_context(mock.patch.object(pruning, "load", lambda key: stored[key]))
+        stack.enter_context(mock.patch.object(runs, "store", store))
+        stack.enter_context(mock.patch.object(runs, "stored", lambda key: stored[key]))
         stack.enter_context(mock.patch.object(pruning, "magnitude_mask", magnitude_mask))
         stack.enter_context(mock.patch.object(pruning, "random_mask_like", random_mask_like))
         stack.enter_context(mock.patch.object(train, "pick_device", pick_device))

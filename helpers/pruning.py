@@ -1,4 +1,4 @@
-"""Pruning: magnitude and random masks, iterative magnitude pruning, masks stored by content.
+"""Pruning: magnitude and random masks, their density and overlap (pure tensor work).
 
 A *mask* is a dict ``{parameter name: bool tensor}`` over the prunable weights of a network (the
 weights of its convolutions and linear layers: every parameter with two or more dimensions;
@@ -14,24 +14,18 @@ biases and batch-norm parameters are never pruned, as in Frankle & Carbin 2019, 
 * :func:`density`, :func:`layer_density`, :func:`overlap`, :func:`expected_random_overlap`,
   :func:`jaccard` -- what fraction survives, and how much two masks share against what two
   random masks of the same per-layer sparsity would share by chance.
-* :func:`store` / :func:`load` -- tensors (a mask, or a state dict to rewind to) saved under
-  ``data/masks/<sha>.pt``, named by the SHA-256 of their content. The trainer's ``Spec.mask``
-  and ``Spec.init_from`` hold such names, so a mask is part of a run's cache key.
+
+Masks and states to rewind to are stored by the runs cache (:func:`helpers.runs.store`, named by
+the SHA-256 of their content); the trainer's ``Spec.mask`` and ``Spec.init_from`` hold such
+names, so a mask is part of a run's cache key.
 
 Iterative magnitude pruning (train, prune, reset or rewind, retrain) needs trained runs, so it
 lives with the chapter's analyses in ``helpers.chapters.lottery``; this module is pure tensor work.
 """
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import os
-from pathlib import Path
-
 import numpy as np
 import torch
-
-from . import data as data_mod
 
 KINDS = ("conv", "fc", "output")
 
@@ -168,69 +162,6 @@ def apply(net: torch.nn.Module, mask: dict) -> torch.nn.Module:
         params[n].mul_(m.to(params[n].device, params[n].dtype))
     return net
 
-
-
-# ----------------------------------------------------------------------------------------------
-# content-addressed storage of masks and of states to rewind to
-
-
-def store_dir() -> Path:
-    return data_mod.data_dir() / "masks"
-
-
-def content_hash(tensors: dict) -> str:
-    """SHA-256 (first 20 hex digits) of names, dtypes, shapes and bytes, in sorted name order."""
-    h = hashlib.sha256()
-    for n in sorted(tensors):
-        t = tensors[n].detach().cpu().contiguous()
-        h.update(f"{n}|{t.dtype}|{tuple(t.shape)}|".encode())
-        h.update(t.numpy().tobytes() if t.dtype != torch.bfloat16 else t.float().numpy().tobytes())
-    return h.hexdigest()[:20]
-
-
-def store(tensors: dict) -> str:
-    """Save ``{name: tensor}`` under ``data/masks/<hash>.pt`` (atomically, once) and return the hash."""
-    tensors = {n: t.detach().cpu().contiguous().clone() for n, t in tensors.items()}
-    key = content_hash(tensors)
-    path = store_dir() / f"{key}.pt"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        torch.save(tensors, tmp)
-        os.replace(tmp, path)
-    return key
-
-
-# Tensors handed to this process with its work instead of read from disk: a Ray worker gets the
-# masks and starting states of its group with the task (see helpers.ray_executor), keyed by the
-# name a spec gives them (``Spec.mask``, ``Spec.init_from``), and reads no cache of the driver's.
-_shipped: dict[str, dict] = {}
-
-
-@contextlib.contextmanager
-def shipped(tensors: dict):
-    """Within the block, :func:`load` (and ``train.load_init_from``) find ``{name: tensors}``
-    here first, by the name a spec uses (a stored hash, or ``"<run key>@<epoch>"``)."""
-    _shipped.update(tensors)
-    try:
-        yield
-    finally:
-        for name in tensors:
-            _shipped.pop(name, None)
-
-
-def load(key: str) -> dict:
-    """The tensors stored under ``key``; checked against their hash."""
-    if key in _shipped:
-        return _shipped[key]
-    path = store_dir() / f"{key}.pt"
-    if not path.exists():
-        raise FileNotFoundError(f"no stored tensors {key!r} in {store_dir()} (masks and rewind states are "
-                                "written by helpers.pruning.store before the runs that use them)")
-    tensors = torch.load(path, weights_only=True)
-    if content_hash(tensors) != key:
-        raise ValueError(f"{path} does not match its content hash; delete it and re-create it")
-    return tensors
 
 
 def summary(mask: dict) -> str:

@@ -19,7 +19,7 @@ machine (:data:`helpers.runs.LOCAL`) never does.
   parallelism is within a call.
 * **Data a task needs**: the masks and starting states its specs name (``Spec.mask``,
   ``Spec.init_from``) are read by the driver and handed to the task through Ray's object store
-  (:func:`helpers.pruning.shipped`); a worker reads no cache of the driver's and writes none: it
+  (:func:`helpers.runs.shipped`); a worker reads no cache of the driver's and writes none: it
   returns the trained states and logits, and the driver writes each run into its runs cache
   atomically (``runs._write``) as it arrives.
 * **Failures**: a task that raises or whose worker dies is retried (``max_retries``; Ray
@@ -51,7 +51,7 @@ from pathlib import Path
 import ray
 import torch
 
-from . import pruning, runs, train
+from . import runs, train
 
 PACKAGE = Path(__file__).resolve().parent
 GPU_GROUP_SIZE = 16      # runs per task on a GPU (as runs.default_group_size on a GPU)
@@ -75,7 +75,7 @@ def train_group(specs: list, device, shipped: dict, threads: int | None, variant
         torch.set_num_threads(threads)
     tensors = {name: ray.get(ref) if isinstance(ref, ray.ObjectRef) else ref for name, ref in shipped.items()}
     ckpt = Path(tempfile.gettempdir()) / f"helpers-ray-{os.getuid()}" / variant / train.checkpoint_name(specs)
-    with pruning.shipped(tensors):
+    with runs.shipped(tensors):
         results = train.fit(specs, device=device, checkpoint=ckpt)
     ckpt.unlink(missing_ok=True)
     return results
@@ -175,7 +175,7 @@ class RayExecutor:
             specs = [s for _, s in chunk]
             needed = {}
             for s in specs:
-                for name, read in ((s.mask, pruning.load), (s.init_from, train.load_init_from)):
+                for name, read in ((s.mask, runs.stored), (s.init_from, runs.stored)):
                     if name:
                         if name not in refs:
                             refs[name] = ray.put(read(name))

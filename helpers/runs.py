@@ -255,7 +255,96 @@ def initial_state(key: str, epoch: int) -> dict:
         raise ValueError(f"init_from {key}@{epoch}: epoch {epoch} was not kept; kept: {kept}") from None
 
 
-train.CHECKPOINT_READER = initial_state
+# ---------------------------------------------------------------------------------------------
+# Stored tensors: masks and states to rewind to (chapter 02), named by the SHA-256 of their
+# content, in data/runs/_tensors/; with the checkpoints of cached runs, everything a spec can
+# name (``Spec.mask``, ``Spec.init_from``) is read here, through a checksum.
+
+
+def tensors_dir() -> Path:
+    return runs_dir() / "_tensors"
+
+
+def content_hash(tensors: dict) -> str:
+    """SHA-256 (first 20 hex digits) of names, dtypes, shapes and bytes, in sorted name order."""
+    h = hashlib.sha256()
+    for n in sorted(tensors):
+        t = tensors[n].detach().cpu().contiguous()
+        h.update(f"{n}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.numpy().tobytes() if t.dtype != torch.bfloat16 else t.float().numpy().tobytes())
+    return h.hexdigest()[:20]
+
+
+def _read_tensors(path: Path, key: str) -> dict:
+    tensors = torch.load(path, weights_only=True)
+    if content_hash(tensors) != key:
+        raise CorruptEntry("its content does not match its hash")
+    return tensors
+
+
+def store(tensors: dict) -> str:
+    """Save ``{name: tensor}`` (a mask, a state dict to rewind to) under its content hash,
+    atomically and once, and return the hash. A stored copy that fails its check is moved to
+    ``data/runs/_corrupt/`` and written again: storing is how a damaged entry recovers."""
+    tensors = {n: t.detach().cpu().contiguous().clone() for n, t in tensors.items()}
+    key = content_hash(tensors)
+    path = tensors_dir() / f"{key}.pt"
+    if path.exists():
+        try:
+            _read_tensors(path, key)
+            return key
+        except (CorruptEntry, OSError, RuntimeError, EOFError) as err:
+            print(f"runs cache: stored tensors {key} are corrupt ({err}); moved to "
+                  f"{runs_dir() / '_corrupt'} and written again", file=sys.stderr)
+            _quarantine(path, "corrupt")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    torch.save(tensors, tmp)
+    os.replace(tmp, path)
+    return key
+
+
+# Tensors handed to this process with its work instead of read from disk: a Ray worker gets the
+# masks and starting states of its group with the task (see helpers.ray_executor), keyed by the
+# name a spec gives them, and reads no cache of the driver's.
+_shipped: dict[str, dict] = {}
+
+
+@contextlib.contextmanager
+def shipped(tensors: dict):
+    """Within the block, :func:`stored` finds ``{name: tensors}`` here first, by the name a spec
+    uses (a stored hash, or ``"<run key>@<epoch>"``)."""
+    _shipped.update(tensors)
+    try:
+        yield
+    finally:
+        for name in tensors:
+            _shipped.pop(name, None)
+
+
+def stored(name: str) -> dict:
+    """What a spec names: ``"<run key>@<epoch>"`` a cached run's checkpoint
+    (:func:`initial_state`), ``"<hash>"`` tensors saved by :func:`store`; both checked against
+    their checksums. A damaged entry is moved aside and the error says how to recover."""
+    if name in _shipped:
+        return _shipped[name]
+    key, epoch = train.parse_init_from(name)
+    if epoch is not None:
+        return initial_state(key, epoch)
+    path = tensors_dir() / f"{key}.pt"
+    if not path.exists():
+        raise ValueError(f"no stored tensors {key!r} in {tensors_dir()}: masks and rewinding states "
+                         "are stored (helpers.runs.store) by the chapter before the runs that use them; "
+                         "rerun the chapter")
+    try:
+        return _read_tensors(path, key)
+    except (CorruptEntry, OSError, RuntimeError, EOFError) as err:
+        _quarantine(path, "corrupt")
+        raise ValueError(f"stored tensors {key} are corrupt ({err}); moved to {runs_dir() / '_corrupt'}: "
+                         "rerun the chapter to store them again") from None
+
+
+train.READER = stored
 
 
 def chunk_size(spec: train.Spec, group_size: int) -> int:

@@ -23,7 +23,7 @@ change nothing:
   exactly (§3.4, Fig 2);
 * ``replica=k`` changes nothing in training, only the cache key, so that R runs of one spec (the
   control with nothing varied, or cuDNN's unseedable nondeterminism) are R separate runs;
-* ``mask="<hash>"`` (chapter 02): the stored mask ``helpers.pruning.load(hash)`` is applied right
+* ``mask="<hash>"`` (chapter 02): the stored mask ``helpers.runs.stored(hash)`` is applied right
   after initialization and after every optimizer step, so pruned weights are exactly zero
   throughout training (their momentum may be non-zero; it never reaches the weights);
 * ``init_from="<hash>"`` (chapter 02): the initial parameters and buffers are the stored state
@@ -121,10 +121,10 @@ class Spec:
     perturb: str = ""                # "" or "bitflip:<flat index>:<+1|-1>" (first layer's weight)
     onset: int = 0                   # epochs trained with order/aug/dropout seeds 0, deterministic
     replica: int = 0                 # changes nothing but the cache key: R runs of one spec are R runs
-    mask: str = ""                   # "" or the hash of a stored mask (helpers.pruning.store)
+    mask: str = ""                   # "" or the hash of a stored mask (helpers.runs.store)
     # "" or where the initial weights come from: "<cached run key>@<epoch>" (a run's checkpoint,
     # e.g. the shared parent of fine-tuned children), or the hash of a state dict stored by
-    # helpers.pruning.store (rewinding a lottery ticket)
+    # helpers.runs.store (rewinding a lottery ticket)
     init_from: str = ""
     mimo: int = 0                    # M > 0: a MIMO network of M members (models.build_mimo); 0 = ordinary
     mimo_rho: float = 0.0            # MIMO input repetition: share of each batch all members see alike
@@ -346,25 +346,25 @@ def parse_init_from(init_from: str) -> tuple[str, int | None]:
     return key, int(epoch)
 
 
-# Where a kept epoch of a cached run is read from (``init_from="<key>@<epoch>"``): the runs cache
-# sets this when it is imported (helpers.runs.initial_state), so train never imports runs.
-CHECKPOINT_READER = None
+# The runs cache owns every stored tensor: cached runs' checkpoints ("<run key>@<epoch>"), masks
+# and states to rewind to ("<content hash>"). helpers.runs sets this reader when it is imported
+# (helpers.runs.stored: the checksum checked, a damaged entry moved aside), so train never
+# imports runs.
+READER = None
+
+
+def stored(name: str) -> dict:
+    """The tensors a spec names (``Spec.mask``, ``Spec.init_from``), read by the runs cache."""
+    if READER is None:
+        raise RuntimeError(f"{name!r} is read from the runs cache: import helpers.runs first")
+    return READER(name)
 
 
 def load_init_from(init_from: str) -> dict:
     """The state dict a spec with ``init_from`` starts from: a kept epoch of a cached run (a
     shared parent that children are fine-tuned from; chapter 01), or a state stored by
-    ``helpers.pruning.store`` (a rewinding point; chapter 02)."""
-    from . import pruning
-
-    if init_from in pruning._shipped:  # handed over with a remote task (helpers.ray_executor)
-        return pruning._shipped[init_from]
-    key, epoch = parse_init_from(init_from)
-    if epoch is None:  # a state dict stored by helpers.pruning.store
-        return pruning.load(key)
-    if CHECKPOINT_READER is None:
-        raise RuntimeError(f"init_from {init_from!r} reads the runs cache: import helpers.runs first")
-    return CHECKPOINT_READER(key, epoch)
+    :func:`helpers.runs.store` (a rewinding point; chapter 02)."""
+    return stored(init_from)
 
 
 def init_model(spec: Spec) -> torch.nn.Module:
@@ -384,7 +384,7 @@ def init_model(spec: Spec) -> torch.nn.Module:
     net = apply_perturbation(net, spec.perturb)
     if spec.mask:
         from . import pruning
-        pruning.apply(net, pruning.load(spec.mask))
+        pruning.apply(net, stored(spec.mask))
     return net
 
 
@@ -680,8 +680,7 @@ def _fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", pro
             raise ValueError("vmap mode cannot give each model its own dropout generator; use mode='loop'")
         stack = Stack(nets, dev, mode)
         if any(s.mask for s in specs):
-            from . import pruning
-            stack.set_masks([pruning.load(s.mask) if s.mask else None for s in specs])
+            stack.set_masks([stored(s.mask) if s.mask else None for s in specs])
         params = stack.parameters()
         if spec.optimizer == "sgd":
             opt = torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay)

@@ -55,17 +55,23 @@ def test_random_mask_keeps_per_layer_counts_and_overlap_statistics():
     assert pruning.jaccard(h, {"z": torch.tensor([True, False, True, False])}) == pytest.approx(1 / 3)
 
 
-def test_store_is_content_addressed_and_checked():
+def test_the_runs_cache_stores_tensors_by_content_checks_them_and_recovers(capsys):
     m = {"w": torch.tensor([True, False])}
-    k1 = pruning.store(m)
-    assert pruning.store({"w": torch.tensor([True, False])}) == k1
-    assert pruning.store({"w": torch.tensor([False, True])}) != k1
-    assert torch.equal(pruning.load(k1)["w"], m["w"])
-    torch.save({"w": torch.tensor([False, False])}, pruning.store_dir() / f"{k1}.pt")
-    with pytest.raises(ValueError, match="hash"):
-        pruning.load(k1)
-    with pytest.raises(FileNotFoundError):
-        pruning.load("0" * 20)
+    k1 = runs.store(m)
+    assert runs.store({"w": torch.tensor([True, False])}) == k1
+    assert runs.store({"w": torch.tensor([False, True])}) != k1
+    assert torch.equal(runs.stored(k1)["w"], m["w"]) and train.stored(k1).keys() == m.keys()
+    path = runs.tensors_dir() / f"{k1}.pt"
+    torch.save({"w": torch.tensor([False, False])}, path)       # damaged on disk
+    with pytest.raises(ValueError, match=r"corrupt .*moved to .*_corrupt.*rerun the chapter") as err:
+        runs.stored(k1)
+    assert "\n" not in str(err.value) and not path.exists()      # moved aside, nothing deleted
+    assert list((runs.runs_dir() / "_corrupt").glob(f"{k1}.pt-*"))
+    torch.save({"w": torch.tensor([False, False])}, path)       # damaged again: storing recovers
+    assert runs.store(m) == k1 and torch.equal(runs.stored(k1)["w"], m["w"])
+    assert "written again" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="no stored tensors"):
+        runs.stored("0" * 20)
 
 
 def test_rounds_to():
@@ -86,7 +92,7 @@ def test_pruned_weights_stay_exactly_zero_and_reset_gives_masked_init(mode):
     net = train.init_model(BASE.with_seed(1))
     mask = pruning.magnitude_mask({n: p for n, p in net.named_parameters() if p.dim() >= 2},
                                   rate=0.7, scope="global")
-    key = pruning.store(mask)
+    key = runs.store(mask)
     specs = [BASE.with_seed(1).replace(mask=key), BASE.with_seed(2)]
     out = train.fit(specs, mode=mode)
     init = net.state_dict()
@@ -102,12 +108,12 @@ def test_pruned_weights_stay_exactly_zero_and_reset_gives_masked_init(mode):
 
 def test_init_from_rewinds_to_a_stored_state():
     first = train.fit([BASE.with_seed(1)])[0]
-    key = pruning.store(first.states[1])
+    key = runs.store(first.states[1])
     net = train.init_model(BASE.with_seed(5).replace(init_from=key))
     assert all(torch.equal(net.state_dict()[n], t) for n, t in first.states[1].items())
     mask = {n: torch.rand(t.shape, generator=torch.Generator().manual_seed(0)) < 0.5
             for n, t in first.states[1].items() if t.dim() >= 2}
-    rewound = train.init_model(BASE.with_seed(5).replace(init_from=key, mask=pruning.store(mask)))
+    rewound = train.init_model(BASE.with_seed(5).replace(init_from=key, mask=runs.store(mask)))
     for n, m in mask.items():
         assert torch.equal(rewound.state_dict()[n], first.states[1][n] * m)
     assert np.isfinite(train.fit([BASE.with_seed(5).replace(init_from=key)])[0].log[-1]["train_loss"])

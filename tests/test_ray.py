@@ -118,14 +118,14 @@ def kill_first_attempt(specs, device, shipped, threads, variant):
 def test_a_killed_worker_is_retried(cluster, cache):
     dense = runs.get([tiny(save_epochs=(0,))])[0]
     mask = pruning.magnitude_mask({n: t for n, t in dense.state().items() if t.dim() >= 2}, rate=0.5)
-    start = pruning.store(dense.state(0))  # a rewinding point (a stored state's hash)
-    specs = [tiny(seed_init=2, replica=7, mask=pruning.store(mask), init_from=start), tiny(seed_init=3)]
+    start = runs.store(dense.state(0))  # a rewinding point (a stored state's hash)
+    specs = [tiny(seed_init=2, replica=7, mask=runs.store(mask), init_from=start), tiny(seed_init=3)]
     executor = ray_executor.RayExecutor(task=kill_first_attempt)
     got = runs.get(specs, executor=executor)
     assert (cluster / "killed-once").exists()  # in the workers' data folder, not the driver's
     assert executor.submitted == 2 and len(got) == 2
     cache("local")
-    pruning.store(mask), pruning.store(dense.state(0))
+    runs.store(mask), runs.store(dense.state(0))
     assert [_bits(r) for r in got] == [_bits(r) for r in runs.get(specs)]
 
 

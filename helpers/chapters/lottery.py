@@ -86,7 +86,7 @@ def imp_chains(chains, rounds: int, rate, scope: str, rewind_epoch: int = 1, dev
             raise ValueError(f"unknown reinit {reinit!r}; choose one of: reset, rewind")
     dense = runs.get([b for b, _ in chains], device=device)
     out = [[Round(0, 1.0, None, d)] for d in dense]
-    starts = [pruning.store(d.state(rewind_epoch)) if reinit == "rewind" else "" for d, (_, reinit) in zip(dense, chains)]
+    starts = [runs.store(d.state(rewind_epoch)) if reinit == "rewind" else "" for d, (_, reinit) in zip(dense, chains)]
     masks = [None] * len(chains)
     for r in range(1, rounds + 1):
         specs = []
@@ -94,7 +94,7 @@ def imp_chains(chains, rounds: int, rate, scope: str, rewind_epoch: int = 1, dev
             masks[k] = pruning.magnitude_mask(prunable_weights(out[k][-1].run.state()), masks[k], rate, scope)
             # a pruned round's weights are read at its end only (the next mask); its logits
             # wherever the dense run keeps them
-            specs.append(b.replace(mask=pruning.store(masks[k]), init_from=starts[k], save_epochs=(),
+            specs.append(b.replace(mask=runs.store(masks[k]), init_from=starts[k], save_epochs=(),
                                    logit_epochs=tuple(sorted({*b.save_epochs, *b.logit_epochs}))))
         for k, got in enumerate(runs.get(specs, device=device)):
             out[k].append(Round(r, pruning.density(masks[k]), masks[k], got))
@@ -108,7 +108,7 @@ def control_specs(chain: list[Round]) -> tuple[list, list]:
         s = rd.run.spec
         reinit.append(s.replace(seed_init=s.seed_init + REINIT_OFFSET, init_from=""))
         rmask = pruning.random_mask_like(rd.mask, seed=s.seed_init + RANDOM_MASK_OFFSET + rd.round)
-        rand.append(s.replace(mask=pruning.store(rmask)))
+        rand.append(s.replace(mask=runs.store(rmask)))
     return reinit, rand
 
 
@@ -120,7 +120,7 @@ def controls(chain: list[Round], which=("reinit", "random mask"), device="auto")
         if kind not in which:
             continue
         got = runs.get(specs, device=device)
-        out[kind] = [Round(rd.round, rd.density, pruning.load(s.mask), g, kind)
+        out[kind] = [Round(rd.round, rd.density, runs.stored(s.mask), g, kind)
                      for rd, s, g in zip(chain[1:], specs, got)]
     return out
 
