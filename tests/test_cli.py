@@ -143,3 +143,24 @@ def test_a_spent_budget_stops_the_run_and_says_how_to_resume(cli, make_notebook,
     assert not (tmp_path / "out" / "02_next.ipynb").exists()
     proc = cli(*args[:-4], "--budget", "0", env={"HELPERS_NOTEBOOKS_DIR": nb.parent})
     assert proc.returncode == 2 and "positive" in one_error_line(proc)
+
+
+def test_params_prints_every_key_with_its_meaning_and_refuses_bad_input(capsys):
+    assert cli.main(["params", "04", "--profile", "cpu", "-p", "epochs=3"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# 04_mimo at profile cpu (* = overridden)")
+    assert "3*" in out and "the M of the MIMO networks" in out
+    for argv, msg in [(["params", "04", "-p", "epochz=3"], "unknown parameter 'epochz'"),
+                      (["params", "04", "-p", "epochs=many"], "takes a number"),
+                      (["params", "all"], "name one chapter")]:
+        assert cli.main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and msg in err and err.count("\n") == 1, err
+
+
+def test_run_takes_any_preset_key_and_refuses_a_wrong_kind(capsys):
+    nb = cli.notebooks_dir() / "04_mimo.ipynb"
+    cli.check_parameters(nb, {"lr": 0.01, "members": [1, 2, 3]})  # not in the parameters cell
+    for bad, msg in [({"lr": "fast"}, "takes a number"), ({"lrr": 1}, "unknown parameter 'lrr'")]:
+        with pytest.raises(cli.CLIError, match=msg):
+            cli.check_parameters(nb, bad)
