@@ -512,7 +512,7 @@ def from_cell(chapter: str, namespace: dict) -> Params:
     injected cell): ``profile`` and every preset key defined there (None keeps the preset). Any
     preset key can be set this way: in the parameters cell, by ``papermill -p KEY VALUE`` or by
     ``python -m helpers run NN -p key=value``. The notebook's other cells must not assign a name
-    that is a preset key (``tests/test_book.py`` checks), so rerunning this cell is safe."""
+    that is a preset key (``tests/test_gates.py`` checks), so rerunning this cell is safe."""
     keys = preset_keys(chapter)
     overrides = {k: namespace[k] for k in keys if k in namespace}
     return chapter_params(chapter, namespace.get("profile", "auto"), **overrides)

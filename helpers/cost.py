@@ -243,8 +243,8 @@ def recording():
 
 def record(chapter: str, profile: str = "gpu", **overrides) -> list[list]:
     """The chapter's ``runs.get`` calls at ``profile``: a list of spec lists, in order. The gates
-    are :data:`helpers.gates.GATES` (unmemoized), given the chapter's parameters with ``overrides``
-    its parameters, plus any other preset key."""
+    are :data:`helpers.gates.GATES` (unmemoized), given the chapter's parameters with
+    ``overrides`` (any preset key)."""
     from . import gates
 
     with recording() as calls:
