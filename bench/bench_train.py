@@ -1,4 +1,4 @@
-"""ResNet20v1 training throughput: the book's trainer at K = 1, 4, 8, 16 models, beside a plain loop.
+"""ResNet20v1 training throughput: the book's trainer at K = 1, 4, 8, 16 (and 32) models, beside a plain loop.
 
     python bench/bench_train.py [--device auto|cpu|cuda] [--model resnet20] [--rows core|full]
                                 [--n-train N] [--budget-s S] [--json OUT.json]
@@ -41,6 +41,7 @@ BATCH = 128
 # few minutes on one GPU; full adds the remaining combinations.
 CORE_GPU = [
     (16, "bf16", False, "vmap", True),                                      # chapter 03's mode
+    (32, "bf16", False, "vmap", True),   # more models a step: the 16-model step is overhead-bound
     (16, "fp32", True, "vmap", False), (16, "fp32", True, "loop", False),   # chapter 05's numerics:
     (16, "fp32", True, "loop", "reduce-overhead"), (16, "fp32", True, "vmap", True),  # group=16
     (16, "fp32", True, "loop", True), (1, "fp32", True, "loop", False),     # or a loop
