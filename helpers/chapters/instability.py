@@ -697,15 +697,21 @@ def cka_lines(cka: dict) -> str:
                      for name, c in cka.items())
 
 
-def divergence_lines(div: dict) -> str:
+def divergence_lines(div: dict, new_init=None) -> str:
     """Figure 3's numbers, epoch by epoch: mean (and largest) accuracy gap, disagreement and
-    weight distance of the bit-flip runs to the reference."""
+    weight distance of the bit-flip runs to the reference; then, given ``new_init``
+    (:func:`new_init_disagreement`), a new initialization's final disagreement with it."""
     out = []
     for j, e in enumerate(div["epochs"]):
         gap = 100 * div["acc_gap"][:, j]
         out.append(f"epoch {e}: accuracy gap {gap.mean():.2f} pp (max {gap.max():.2f}), "
                    f"disagreement {100 * div['disagree'][:, j].mean():.2f}%, weight distance "
                    f"{div['weight_dist'][:, j].mean():.2e}")
+    if new_init is not None:
+        ci = (f", 95% interval {100 * new_init.lo:.1f} to {100 * new_init.hi:.1f}%"
+              if new_init.has_interval else "")
+        out.append(f"a new initialization, final ({new_init.n} runs): disagreement "
+                   f"{100 * new_init.value:.2f}%{ci}")
     return "\n".join(out)
 
 
