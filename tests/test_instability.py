@@ -120,3 +120,75 @@ def test_divergence_and_vanilla_ensembles():
     assert 0 < d["weight_dist"][0, 0] < 1e-6  # one ulp apart at initialization
     assert d["weight_dist"][0, -1] < 1e-3      # a linear model stays on its trajectory
 
+
+
+# --------------------------------------------------------------------------------------------
+# what the notebook shows (helpers.chapters.instability's report functions, plots.instability)
+
+
+def _fake_run(probs, labels, spec=None):
+    from types import SimpleNamespace
+    return SimpleNamespace(probs=lambda epoch=None: probs, logits=lambda epoch=None: np.log(probs),
+                           labels=labels, spec=spec, accuracy=float(np.mean(probs.argmax(1) == labels)))
+
+
+def _fake_rows():
+    """Three 'sources' of three runs on 6 examples: 'init' diverse, 'bitflip' nearly not."""
+    rng = np.random.default_rng(0)
+    labels = np.array([0, 1, 2, 0, 1, 2])
+
+    def runs(noise):
+        return tuple(_fake_run(np.clip(np.eye(3)[labels] + noise * rng.random((6, 3)), 1e-3, None)
+                               / (1 + 3 * noise), labels) for _ in range(3))
+    return {"init": runs(2.0), "order": runs(1.5), "bitflip": runs(0.3)}
+
+
+def test_least_diverse_names_every_metric_where_the_bit_change_is_lowest():
+    G = _fake_rows()
+    rows = {s: instability.run_row(G[s]) for s in G}
+    words = instability.least_diverse(G, ["init", "order", "bitflip"])
+    expected = [w for k, w, f in (("disagree", "disagreement", min), ("corr", "correlation", max),
+                                  ("ens_gain", "ensemble gain", min))
+                if rows["bitflip"][k] == f(r[k] for r in rows.values())]
+    assert all(w in words for w in expected) and (words == "") == (not expected)
+    assert instability.least_diverse(G, ["init", "order"]) == ""
+
+
+def test_overlap_sentence_says_whether_the_intervals_share_a_value():
+    from helpers import stats
+    e = lambda v, lo, hi: stats.Estimate(v, lo, hi)  # noqa: E731
+    share = {n: dict(acc_sd=e(1, 0.5, 2), ce_sd=e(1, 0.5, 2), disagree=e(40, 35, 45))
+             for n in ("A", "B")}
+    assert instability.overlap_sentence(share).count("share a common value") == 3
+    apart = dict(share, C=dict(acc_sd=e(5, 3, 9), ce_sd=e(1, 0.5, 2), disagree=e(40, 35, 45)))
+    text = instability.overlap_sentence(apart)
+    assert "accuracy SD: C's interval lies wholly above A's" in text
+    assert text.count("share a common value") == 2
+
+
+def test_chapter_figures_are_titled_labelled_and_returned():
+    import matplotlib
+    matplotlib.use("Agg")
+    from helpers import plots, stats
+    from helpers.plots import instability as figs
+
+    plots.style()
+    e = lambda v: stats.Estimate(v, 0.8 * v, 1.2 * v)  # noqa: E731
+    intervals = {n: dict(acc=np.array([40.0, 41, 43]), bitflip=n == "bit", acc_sd=e(1.5),
+                         ce_sd=e(0.02), disagree=e(40.0)) for n in ("init", "bit")}
+    cka = {"init": {"block1": e(0.8), "logits": e(0.9)},
+           "Random bit change": {"block1": e(0.85), "logits": e(0.95)}}
+    div = dict(epochs=np.array([0, 1, 2]), acc_gap=np.full((2, 3), 0.01),
+               disagree=np.full((2, 3), 0.1), weight_dist=np.array([[1e-9, 1, 2], [1e-9, 2, 3]]),
+               ce_gap=np.full((2, 3), 0.01))
+    onset = {n: dict(acc_sd=e(1.0), ce_sd=e(0.01), disagree=e(30.0)) for n in (0, 1, 3)}
+    made = [figs.sources_figure(intervals), figs.cka_figure(cka, 100),
+            figs.divergence_figure(div, stats.Estimate(0.4, 0.3, 1.7)),
+            figs.depth_figure({"linear": div, "fc1": div}), figs.onset_figure(onset)]
+    for fig in made:
+        assert isinstance(fig, matplotlib.figure.Figure)
+        for ax in fig.axes:
+            assert ax.get_title() and ax.get_xlabel()
+        assert fig.axes[0].get_ylabel() and any(ax.get_legend() for ax in fig.axes)
+    # the new initialization's band (interval 30-170 %) is cut at 100 %
+    assert made[2].axes[1].get_ylim()[1] < 110

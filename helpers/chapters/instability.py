@@ -162,16 +162,9 @@ def table(rows: dict, ce_sci: bool = False) -> Table:
 # CKA per layer (Fig 1)
 
 
-def cka_by_layer(run_list, x: torch.Tensor) -> dict:
-    """Mean pairwise linear CKA of the runs' representations of ``x``, layer by layer
-    (:func:`helpers.models.layer_features`): ``{layer: mean CKA}`` in the network's order."""
-    feats = [{k: v.double().numpy() for k, v in models.layer_features(r.model(), x).items()} for r in run_list]
-    return {layer: metrics.mean_pairwise(metrics.linear_cka, [f[layer] for f in feats]) for layer in feats[0]}
-
-
 def cka_stack(run_list, x: torch.Tensor) -> tuple[list, np.ndarray]:
     """``(layers, (L, R, R) linear CKA of every pair of runs at every layer)``: the units of
-    :func:`cka_by_layer`'s means, for an interval that resamples runs."""
+    mean pairwise CKA per layer (:func:`stats.pair_mean`), for an interval that resamples runs."""
     feats = [{k: v.double().numpy() for k, v in models.layer_features(r.model(), x).items()}
              for r in run_list]
     layers = list(feats[0])
@@ -459,15 +452,11 @@ def claims_table(P):
           "initialization)", "1.82 / 1.82 = 1.00",
           stats.pairwise([bit["ens_gain"], init["ens_gain"]], _ratio),
           claims.between(0.5, 2), fmt="{:.2f}")
-    least = [k for k in ("disagree", "ens_gain") if stats.pair_mean(bit[k]) ==
-             min(stats.pair_mean(rows[s][k]) for s in rows)]
+    least = least_diverse(G, P.sources)
     if least:
-        T.rows[-1].note = ("the bit change is the least diverse row on "
-                           + " and ".join({"disagree": "disagreement",
-                                           "ens_gain": "ensemble gain"}[k] for k in least))
+        T.rows[-1].note = f"the bit change is the least diverse row on {least}"
 
-    x = cka_inputs(P, P.cka_examples)
-    stacks = {s: cka_stack(G[s][:P.cka_runs], x) for s in rows}
+    stacks = cka_stacks(P)
     layers = stacks[varied[0]][0]
     cka = {s: dict(zip(layers, stats.pair_mean(st))) for s, (_, st) in stacks.items()}
     spread = {l: np.ptp([cka[s][l] for s in cka]) for l in layers}
@@ -539,7 +528,7 @@ def claims_table(P):
               stats.sd_ratio_ci(b["ce"], lin["ce"]), claims.above(1e4), fmt="{:.1e}x",
               note=f"accuracy SD {100 * _sd(b['acc']):.2f} pp, disagreement "
               f"{100 * stats.pair_mean(b['disagree']):.1f} %")
-        paper_dis = {"fc1": "14.2 / 24.2 = 0.59", "conv1": "6.4 / 12.5 = 0.51"}[m]
+        paper_dis = {"fc1": "23.4 / 24.2 = 0.97", "conv1": "6.4 / 12.5 = 0.51"}[m]
         T.add("seed 001 Table 8", f"One hidden layer ({kind}): a one-bit change gives a "
               "substantial share of a new initialization's disagreement (ratio)", paper_dis,
               stats.pairwise([b["disagree"], dep[m]["init"]["disagree"]], _ratio),
@@ -578,3 +567,252 @@ def per_run_probs(probs_list, labels) -> dict:
         ce=np.array([metrics.nll(p, labels) for p in probs_list]),
         disagree=stats.pair_matrix(metrics.disagreement, probs_list),
         ens_gain=stats.pair_matrix(lambda a, b: metrics.ensemble_gain(a, b, labels), probs_list))
+
+
+# --------------------------------------------------------------------------------------------
+# what the notebook shows: its tables, the numbers under its figures, the units of its error bars
+
+
+def labels_of(P, G) -> dict:
+    """``{source: row label}`` of Table 1's rows that were run (the testable sources), in
+    ``P.sources`` order; 'all' says '(+ cuDNN)' where kernels vary too."""
+    gpu = cudnn_testable(P)
+    return {s: source_label(s) + (" (+ cuDNN)" if s == "all" and gpu else "")
+            for s in P.sources if G.get(s) is not None}
+
+
+def setup_report(P, G) -> str:
+    """The chapter's opening lines: data, machine, profile, recipe, run counts, cuDNN."""
+    ref = G["reference"][0]
+    n_runs = len({r.key for g in G.values() if g for r in g})
+    secs = np.mean([r.meta["seconds"] for g in G.values() if g for r in g])
+    cudnn = ("varied (GPU)" if cudnn_testable(P) else "cannot vary on a CPU (its kernels are "
+             "deterministic): the cuDNN row is not testable here")
+    return "\n".join([
+        data.report(P.dataset, P.device),
+        f"profile: {P.profile}; model: {P.model} (width {P.width}); training images: "
+        f"{P.n_train or 'all'}; test images: {len(ref.labels)}; epochs: {P.epochs}; batch "
+        f"{P.batch_size}; {P.optimizer} lr {P.lr} ({P.schedule}, warmup {P.warmup_epochs}), "
+        f"weight decay {P.weight_decay}, augmentation {'on' if P.augment else 'off'}",
+        f"R = {P.seeds} runs per row; {n_runs} distinct runs; {secs:.0f} s of training per run "
+        f"on {ref.meta['device_name']}",
+        f"cuDNN nondeterminism: {cudnn}"])
+
+
+def control_report(G) -> str:
+    """The control runs and the reference compared bit for bit."""
+    ctrl = list(G["control"]) + [G["reference"][0]]
+    w = [r.weights() for r in ctrl]
+    max_dw = max(float(np.abs(a - w[0]).max()) for a in w[1:])
+    same = all(np.array_equal(r.logits(), ctrl[0].logits()) for r in ctrl[1:])
+    acc = np.array([r.accuracy for r in ctrl])
+    return (f"{len(ctrl)} runs with nothing varied: largest |weight difference| = {max_dw:.1e}; "
+            f"identical test logits: {same}; accuracy SD = {100 * acc.std(ddof=1):.4f} pp")
+
+
+def main_table(P, G) -> Table:
+    """Tables 1 and 3: every source in ``P.sources`` (None: not testable) and the control."""
+    names = labels_of(P, G)
+    rows = {names.get(s, source_label(s)): None if G[s] is None else run_row(G[s])
+            for s in list(P.sources) + ["control"]}
+    return table(rows)
+
+
+def least_diverse(G, sources) -> str:
+    """The function metrics on which the bit change is the least diverse of the rows (lowest
+    disagreement and ensemble gain, highest correlation), as words ('' when none)."""
+    rows = {s: run_row(G[s]) for s in sources if G.get(s) is not None}
+    if "bitflip" not in rows:
+        return ""
+    pick = {"disagree": min, "corr": max, "ens_gain": min}
+    words = {"disagree": "disagreement", "corr": "correlation", "ens_gain": "ensemble gain"}
+    least = [words[k] for k, f in pick.items()
+             if rows["bitflip"][k] == f(r[k] for r in rows.values())]
+    return ", ".join(least[:-1]) + (" and " if len(least) > 1 else "") + least[-1] if least else ""
+
+
+def source_intervals(P, G) -> dict:
+    """Figure 1's units: per testable source (its label as key) the per-run accuracies
+    (``acc``, %), and the accuracy SD (pp), cross-entropy SD and pairwise disagreement (%) as
+    :class:`stats.Estimate` with *simultaneous* 95% intervals over the k rows (Bonferroni, each
+    at 1 - 0.05/k: chi-square for the SDs, a bootstrap over runs for the disagreement), the
+    intervals the claims table's max/min rows rest on."""
+    names = labels_of(P, G)
+    k = len(names)
+    level = 1 - (1 - stats.CONFIDENCE) / k
+    out = {}
+    for s, name in names.items():
+        u = per_run(G[s])
+        out[name] = dict(
+            acc=100 * u["acc"], bitflip=s == "bitflip",
+            acc_sd=stats.sd_ci(100 * u["acc"], confidence=level),
+            ce_sd=stats.sd_ci(u["ce"], confidence=level),
+            disagree=stats.pairwise(u["disagree"], confidence=level,
+                                    n_resamples=1000).scale(100))
+    return out
+
+
+def overlap_sentence(intervals: dict) -> str:
+    """Per column of Figure 1: whether every row's simultaneous interval shares a common value
+    (then the data allow equal effects) or which row's interval lies wholly above which."""
+    words = {"acc_sd": "accuracy SD", "ce_sd": "cross-entropy SD",
+             "disagree": "disagreement"}
+    parts = []
+    for key, word in words.items():
+        est = {n: v[key] for n, v in intervals.items()}
+        top = max(est, key=lambda n: est[n].lo)
+        low = min(est, key=lambda n: est[n].hi)
+        if est[top].lo <= est[low].hi:
+            parts.append(f"{word}: all {len(est)} intervals share a common value")
+        else:
+            parts.append(f"{word}: {top}'s interval lies wholly above {low}'s")
+    return ("Simultaneous 95% intervals (Bonferroni over the rows): " + "; ".join(parts) + ".")
+
+
+@gates.gate(CHAPTER, maxsize=4)
+def cka_stacks(P) -> dict:
+    """``{source: (layers, (L, R', R') pairwise linear CKA)}`` of the first ``P.cka_runs`` runs
+    of every testable source on ``P.cka_examples`` test images: computed once for Figure 2 and
+    the claims table."""
+    _, G = main_runs(P)
+    x = cka_inputs(P, P.cka_examples)
+    return {s: cka_stack(G[s][:P.cka_runs], x) for s in P.sources if G.get(s) is not None}
+
+
+def cka_intervals(P) -> dict:
+    """Figure 2's points: ``{row label: {layer: Estimate}}``, the mean pairwise CKA with a 95%
+    bootstrap over the runs (too narrow with a handful of runs: a lower bound on the
+    uncertainty)."""
+    _, G = main_runs(P)
+    names = labels_of(P, G)
+    return {names[s]: {layer: stats.pairwise(m, n_resamples=1000)
+                       for layer, m in zip(layers, stack)}
+            for s, (layers, stack) in cka_stacks(P).items()}
+
+
+def cka_lines(cka: dict) -> str:
+    """One line per row: its mean pairwise CKA at every layer."""
+    return "\n".join(f"{name:45s} " + "  ".join(f"{layer} {e.value:.3f}"
+                                                for layer, e in c.items())
+                     for name, c in cka.items())
+
+
+def divergence_lines(div: dict, new_init=None) -> str:
+    """Figure 3's numbers, epoch by epoch: mean (and largest) accuracy gap, disagreement and
+    weight distance of the bit-flip runs to the reference; then, given ``new_init``
+    (:func:`new_init_disagreement`), a new initialization's final disagreement with it."""
+    out = []
+    for j, e in enumerate(div["epochs"]):
+        gap = 100 * div["acc_gap"][:, j]
+        out.append(f"epoch {e}: accuracy gap {gap.mean():.2f} pp (max {gap.max():.2f}), "
+                   f"disagreement {100 * div['disagree'][:, j].mean():.2f}%, weight distance "
+                   f"{div['weight_dist'][:, j].mean():.2e}")
+    if new_init is not None:
+        ci = (f", 95% interval {100 * new_init.lo:.1f} to {100 * new_init.hi:.1f}%"
+              if new_init.has_interval else "")
+        out.append(f"a new initialization, final ({new_init.n} runs): disagreement "
+                   f"{100 * new_init.value:.2f}%{ci}")
+    return "\n".join(out)
+
+
+def condition_report(G) -> str:
+    """§4.1 end to end: each bit-flip run's |Δw| and final changes, and the condition numbers."""
+    ref, flips = G["reference"][0], G["bitflip"]
+    dx = np.array([perturbation_size(r.spec) for r in flips])
+    dacc = np.array([100 * (r.accuracy - ref.accuracy) for r in flips])
+    ce0 = metrics.nll(ref.probs(), ref.labels)
+    dce = np.array([metrics.nll(r.probs(), r.labels) - ce0 for r in flips])
+    k_acc = np.array([condition_number(a, d) for a, d in zip(dacc, dx)])
+    k_ce = np.array([condition_number(c, d) for c, d in zip(dce, dx)])
+    out = [f"{r.spec.perturb:22s} |Δw| = {d:.2e}; final Δaccuracy {a:+.2f} pp, "
+           f"Δcross-entropy {c:+.4f}" for r, d, a, c in zip(flips, dx, dacc, dce)]
+    out.append(f"condition number, accuracy (pp per unit weight): median "
+               f"{np.median(k_acc):.1e}, max {k_acc.max():.1e}")
+    out.append(f"condition number, cross-entropy: median {np.median(k_ce):.1e}, "
+               f"max {k_ce.max():.1e}")
+    return "\n".join(out)
+
+
+def depth_table(D) -> Table:
+    """Table 8: a new initialization and a bit change per model, cross-entropy SD in
+    scientific notation (the linear model's is tiny)."""
+    rows = {}
+    for m, g in D.items():
+        for s in ("init", "bitflip"):
+            rows[f"{m}: {source_label(s)}"] = run_row(g[s])
+    return table(rows, ce_sci=True)
+
+
+def depth_divergence(D) -> dict:
+    """``{model: divergence of its bit-flip runs from its unperturbed run}`` (Figure 4)."""
+    return {m: divergence(g["reference"][0], g["bitflip"]) for m, g in D.items()}
+
+
+def depth_lines(dv: dict) -> str:
+    """Figure 4's numbers: weight distance at the start, largest and at the end; final
+    |Δ cross-entropy|, per model (means over the bit-flip runs)."""
+    return "\n".join(
+        f"{m:7s} weight distance to the unperturbed run: start "
+        f"{d['weight_dist'].mean(0)[0]:.1e}, max {d['weight_dist'].max():.1e}, end "
+        f"{d['weight_dist'].mean(0)[-1]:.1e}; final |Δcross-entropy| "
+        f"{d['ce_gap'][:, -1].mean():.1e}" for m, d in dv.items())
+
+
+def onset_intervals(O) -> dict:
+    """Figure 5's points: ``{N: {"acc_sd" (pp), "ce_sd", "disagree" (%): Estimate}}`` with 95%
+    intervals (chi-square for the SDs, a bootstrap over runs for the disagreement)."""
+    out = {}
+    for n, rs in sorted(O.items()):
+        u = per_run(rs)
+        out[n] = dict(acc_sd=stats.sd_ci(100 * u["acc"]), ce_sd=stats.sd_ci(u["ce"]),
+                      disagree=stats.pairwise(u["disagree"], n_resamples=1000).scale(100))
+    return out
+
+
+def onset_lines(P, O) -> str:
+    """Figure 5's numbers: the source turned on, and per onset N the accuracy SD (± the
+    bootstrap error of the SD, the paper's '±'), cross-entropy SD and disagreement."""
+    out = [f"source turned on: {source_label(P.onset_source)}; {P.epochs} epochs in all"]
+    for n, rs in sorted(O.items()):
+        r = run_row(rs)
+        out.append(f"N = {n}: accuracy SD {100 * r['acc_sd']:.2f} ± {100 * r['acc_sd_err']:.2f}"
+                   f" pp, cross-entropy SD {r['ce_sd']:.4f}, disagreement "
+                   f"{100 * r['disagree']:.1f}%")
+    return "\n".join(out)
+
+
+def snapshot_rows(P, S, pool) -> dict:
+    """Table 5's rows: the R snapshot ensembles, and vanilla ensembles of 1..5 pool runs."""
+    labels = S[0].labels
+    snap = [snapshot_probs(r) for r in S]
+    rows = {f"Snapshot ({len(S[0].epochs)} snapshots, one run each)": variability(snap, labels)}
+    pool_probs = [r.probs() for r in pool]
+    for size in range(1, min(5, len(pool) - 1) + 1):
+        ens = vanilla_ensembles(pool_probs, size, count=P.seeds, seed=size)
+        rows[f"Vanilla (N = {size})"] = variability(ens, labels)
+    return rows
+
+
+def snapshot_report(S, pool) -> str:
+    """What Table 5 rests on: the pool, the snapshot epochs, a cyclic run's accuracy."""
+    return (f"pool of {len(pool)} independent runs; snapshots kept at epochs {S[0].epochs}; "
+            f"single cyclic-run accuracy {100 * np.mean([r.accuracy for r in S]):.2f}%")
+
+
+def cost_report(P, started: float) -> str:
+    """The chapter's training cost (every distinct run, as measured when it was trained) and
+    this execution's wall time since ``started`` (a ``time.time()``)."""
+    import time
+
+    _, G = main_runs(P)
+    _, D = depth_runs(P)
+    _, O = onset_runs(P)
+    _, S, pool = snapshot_runs(P)
+    every = {r.key: r for g in list(G.values()) + list(O.values()) + [S, pool] if g for r in g}
+    every.update({r.key: r for d in D.values() for g in d.values() for r in g})
+    train_s = sum(r.meta["seconds"] for r in every.values())
+    return (f"{len(every)} distinct training runs in this chapter; their training took "
+            f"{train_s / 60:.1f} min in all (measured when each was trained, on "
+            f"{G['reference'][0].meta['device_name']})\n"
+            f"this execution of the notebook: {time.time() - started:.0f} s (less than the "
+            "above when runs came from the cache)")
