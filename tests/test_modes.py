@@ -122,3 +122,59 @@ def test_subspace_study_on_a_synthetic_smoke_run():
     assert len(S.wa) == len(S.R) and len(S.mc) == P.mc_samples
     members = modes.method_members(S)
     assert all(v[0].shape == (len(S.test), 10) for v in members.values())
+
+
+def test_js_per_example_averages_to_the_js_divergence():
+    rng = np.random.default_rng(0)
+    probs = [rng.dirichlet(np.ones(4), size=50) for _ in range(3)]
+    each = modes.js_per_example(probs)
+    assert each.shape == (50,) and (each >= -1e-12).all()
+    assert each.mean() == pytest.approx(metrics.js_divergence(probs))
+    # two one-hot members that disagree: ln 2; identical members: 0
+    a, b = onehot([0, 1]), onehot([1, 1])
+    np.testing.assert_allclose(modes.js_per_example([a, b]), [np.log(2), 0], atol=1e-12)
+
+
+def _shift_rows(n=40, seed=0):
+    """Rows of shift_study's form for two methods: 'independent' leads 'x' by 0.1 + 0.02 i."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for fam, inten in [("clean", 0)] + [(f, i) for f in ("f", "g") for i in range(1, 6)]:
+        for m, base in (("independent", 0.3 + 0.02 * inten), ("x", 0.2)):
+            js = base + rng.normal(0, 0.05, n)
+            rows.append(dict(family=fam, intensity=inten, method=m, js=js.mean(),
+                             js_each=js, brier=1 - js.mean(), brier_each=1 - js))
+    return rows
+
+
+def test_shift_per_example_means_are_shift_by_intensity():
+    rows = _shift_rows()
+    E = modes.shift_per_example(rows, "js", ["independent", "x"])
+    assert E.shape == (2, 6, 40)
+    by = modes.shift_by_intensity(rows, "js")
+    np.testing.assert_allclose(E.mean(-1), [by["independent"], by["x"]])
+
+
+def test_shift_estimate_bootstraps_images_around_the_gap():
+    rows = _shift_rows()
+    est = modes.shift_estimate(rows, "js", ["independent", "x"], lambda V: modes.js_gap(V).min())
+    by = modes.shift_by_intensity(rows, "js")
+    assert est.value == pytest.approx((by["independent"] - by["x"]).min())
+    assert est.unit == "test examples" and est.n == 40
+    assert est.lo < est.value < est.hi and est.lo > 0.03
+    growth = modes.shift_estimate(rows, "js", ["independent", "x"],
+                                  lambda V: modes.js_gap(V)[-1] - modes.js_gap(V)[0])
+    assert growth.lo > 0            # a true growth of 0.1 is found on 40 images
+    np.testing.assert_allclose(modes.js_gap(np.array([[1.0, 2], [0.5, 3], [0.8, 1]])),
+                               [0.2, -1.0])
+
+
+def test_exponent_estimate_refits_the_least_squares_exponent():
+    a_star, e_true = 0.8, 0.3
+    rng = np.random.default_rng(1)
+    a, d = metrics.diversity_family(a_star, 10, e_true, rng.uniform(0.01, 0.5, 40))
+    a, d = a + rng.normal(0, 0.005, 40), d + rng.normal(0, 0.02, 40)
+    est = modes.exponent_estimate(a, d, a_star, 10)
+    assert est.value == pytest.approx(metrics.fit_diversity_exponent(a, d, a_star, 10))
+    assert est.unit == "subspace samples" and est.n == 40
+    assert est.lo <= e_true <= est.hi and est.hi < 1

@@ -379,9 +379,67 @@ def shift_study(P) -> list[dict]:
 
 def _shift_row(fam, inten, name, probs, y) -> dict:
     p = metrics.ensemble_probs(probs)
+    js_each = js_per_example(probs)
     return dict(family=fam, intensity=inten, method=name, acc=metrics.accuracy(p, y),
-                brier=metrics.brier(p, y), js=metrics.js_divergence(probs) if len(probs) > 1 else 0.0,
-                member_acc=float(np.mean([metrics.accuracy(q, y) for q in probs])))
+                brier=metrics.brier(p, y), js=float(js_each.mean()),
+                member_acc=float(np.mean([metrics.accuracy(q, y) for q in probs])),
+                brier_each=_brier_each(p, y).astype(np.float32),
+                js_each=js_each.astype(np.float32))
+
+
+def js_per_example(list_of_probs) -> np.ndarray:
+    """Per test example, the Jensen-Shannon divergence of the members' predicted distributions
+    (nats; the terms whose mean is :func:`helpers.metrics.js_divergence`; 0 for one member)."""
+    from scipy.stats import entropy
+
+    p = np.stack([np.asarray(q, dtype=np.float64) for q in list_of_probs])  # (M, N, C)
+    return entropy(p.mean(0), axis=-1) - entropy(p, axis=-1).mean(0)
+
+
+def shift_per_example(rows: list[dict], key: str, methods) -> np.ndarray:
+    """(len(methods), 6, n): per test image, ``key + '_each'`` ('brier' or 'js') of each method
+    at intensity 0..5, averaged over the corruption families. The mean over the last axis is
+    :func:`shift_by_intensity`'s value; every set holds the same n images, so the images are
+    the units a bootstrap resamples (all methods and intensities together)."""
+    return np.stack([np.stack([np.mean([r[f"{key}_each"] for r in rows if r["method"] == m
+                                        and r["intensity"] == i], axis=0, dtype=np.float64)
+                               for i in range(6)]) for m in methods])
+
+
+def shift_estimate(rows: list[dict], key: str, methods, statistic) -> stats.Estimate:
+    """``statistic(V)`` of the family-averaged means ``V`` (methods x intensity 0..5, of
+    :func:`shift_per_example`), with a bootstrap over the test images (each resample draws
+    images once for every method, family and intensity: the comparison is paired)."""
+    E = shift_per_example(rows, key, methods)
+    shape = E.shape[:2]
+    return stats.per_example(lambda *cols: statistic(np.array([c.mean() for c in cols])
+                                                     .reshape(shape)),
+                             *E.reshape(-1, E.shape[-1]))
+
+
+def js_gap(V: np.ndarray) -> np.ndarray:
+    """Per intensity, the first method's value minus the largest of the others' (rows of ``V``,
+    methods x intensities): how far independent runs lead the most diverse other method."""
+    return V[0] - V[1:].max(0)
+
+
+def exponent_estimate(acc, ndis, a_star: float, C: int = 10, grid=None) -> stats.Estimate:
+    """The D.3 exponent of :func:`helpers.metrics.fit_diversity_exponent` with a bootstrap over
+    the plane's samples: each resample refits e to samples drawn with replacement. A point's
+    squared distance to each curve of the grid is computed once; a resample's fit is then the
+    grid value that minimises the sum over its points (the same least squares)."""
+    acc, ndis = np.asarray(acc, dtype=np.float64), np.asarray(ndis, dtype=np.float64)
+    ok = np.isfinite(acc) & np.isfinite(ndis)
+    acc, ndis = acc[ok], ndis[ok]
+    grid = np.linspace(0.02, 3.0, 300) if grid is None else np.asarray(grid)
+    p = np.linspace(0.0, 1.0, 2000)
+    cost = np.empty((len(acc), len(grid)))
+    for j, e in enumerate(grid):
+        a, d = metrics.diversity_family(a_star, C, e, p)
+        cost[:, j] = ((acc[:, None] - a[None]) ** 2 + (ndis[:, None] - d[None]) ** 2).min(1)
+    return stats.bootstrap((np.arange(len(acc), dtype=np.float64),),
+                           lambda i: grid[np.argmin(cost[i.astype(np.int64)].sum(0))],
+                           unit="subspace samples", method="percentile", n_resamples=2000)
 
 
 def shift_by_intensity(rows: list[dict], key: str) -> dict:
@@ -515,14 +573,9 @@ def claims_table(P):
     S = subspace_study(P)
     rows = shift_study(P)
     Xs, whos, kinds = tsne_with_samples(S, n_runs=3, per_sampler=5)
-    pts = plane_points(S)
-    a_star = metrics.accuracy(R[0].probs(), labels)
-    acc_all = np.concatenate([pts[s][0] for s in subspace.SAMPLERS])
-    nd_all = np.concatenate([pts[s][1] for s in subspace.SAMPLERS])
-    oa, od = pts["independent"]
-    band = acc_all >= oa.min() - 0.03
-    upper = metrics.diversity_limits(a_star, 10)[0]
-    e_fit = metrics.fit_diversity_exponent(acc_all, nd_all, a_star, 10)
+    pl = plane_summary(S)
+    acc_all, nd_all, band, share = pl.acc, pl.nd, pl.band, pl.share
+    od = pl.points["independent"][1]
     mm = {k: v for k, v in method_members(S).items() if v}
     y = labels[S.test]
     samplers = [s for s in subspace.SAMPLERS if s in mm]
@@ -557,19 +610,22 @@ def claims_table(P):
           claims.below(0.05), fmt="{:.0%}" + f" of {band.sum()} samples",
           note="" if band.any() else "no subspace sample came within 3 pp of the optima's "
           "accuracy")
-    share = od / upper(oa)
     T.add("seed 004 App. D.1", "Even independent optima stay below the uncorrelated (upper) "
           "limit (diversity / limit)", "below the limit",
-          stats.point(float(share.max()), f"largest of {len(share)} optima: no interval"),
+          stats.mean_t(share, unit="runs (the optima other than the reference; the mean of "
+                       "their diversity / limit)"),
           claims.below(1.0), fmt="{:.2f}",
-          note=f"on average the optima reach {share.mean():.0%} of the uncorrelated limit: "
-          "their errors are strongly correlated, while seed 000 explains why ensembles work "
-          "by independent failure modes")
+          note=f"on average the {len(share)} optima reach {share.mean():.0%} of the "
+          f"uncorrelated limit (each: {share.min():.0%} to {share.max():.0%}): their errors "
+          "are strongly correlated, while seed 000 explains why ensembles work by independent "
+          "failure modes")
     T.add("seed 004 App. D.3 / Fig S6", "The one-parameter family fits the samples with e < 1 "
           "(mistakes flip before correct answers)", "e = 0.22 (ResNet20v1, CIFAR-100)",
-          stats.point(e_fit, "no interval: one least-squares fit"), claims.below(1.0),
+          exponent_estimate(acc_all, nd_all, pl.a_star, 10), claims.below(1.0),
           fmt="e = {:.2f}",
-          note="the source's e is for another model and dataset; only e < 1 is tested")
+          note="the source's e is for another model and dataset; only e < 1 is tested; the "
+          "interval refits e to the plane's samples drawn with replacement (all around the "
+          "first run: it covers the samples, not other reference runs)")
     T.add("seed 004 Fig 8", "A second independent run buys more accuracy than averaging one "
           "run's subspace samples (best sampler)", "ensembling > subspace",
           stats.per_example(np.mean, 100 * (pairs_correct - one_sampler)), claims.above(0),
@@ -592,23 +648,29 @@ def claims_table(P):
                           for i in range(6)})
         fam = _family_gaps(rows, others)
         bad = [f"{f} at intensity {i}" for (f, i), g in fam.items() if g <= 0]
+        gaps = ["independent"] + others
+        min_gap = shift_estimate(rows, "js", gaps, lambda V: js_gap(V).min())
+        growth = shift_estimate(rows, "js", gaps, lambda V: js_gap(V)[-1] - js_gap(V)[0])
     T.add("seed 004 Fig 9", "Members of independent runs disagree most under shift, on average "
           "over corruption families: JS divergence above every subspace method at every "
-          "intensity", "highest for independent runs",
-          stats.point(float(gap.min()), "no interval: a minimum over intensities")
-          if others else None, claims.above(0), fmt="min gap {:+.4f} nats",
-          note=("closest: " + ", ".join(closest) + "; family by family, another method is "
-                "above at " + (", ".join(bad) if bad else "no intensity")) if others else "")
+          "intensity", "highest for independent runs", min_gap if others else None,
+          claims.above(0), fmt="min gap {:+.4f} nats",
+          note=("the smallest gap over intensities 0-5; closest: " + ", ".join(closest)
+                + "; family by family, another method is above at "
+                + (", ".join(bad) if bad else "no intensity")
+                + "; the interval covers the test images, for these members")
+          if others else "")
     T.add("seed 004 Fig 9", "The JS gap between independent runs and the most diverse other "
           "method grows with shift (intensity 5 minus clean, family average)", "gap grows",
-          stats.point(float(gap[-1] - gap[0]), "no interval: one value per intensity")
-          if others else None, claims.above(0), fmt="{:+.4f} nats",
-          note=f"gap clean {gap[0]:+.4f}, intensity 5 {gap[-1]:+.4f} nats" if others else "")
+          growth if others else None, claims.above(0), fmt="{:+.4f} nats",
+          note=(f"gap clean {gap[0]:+.4f}, intensity 5 {gap[-1]:+.4f} nats; the interval "
+                "covers the test images, for these members") if others else "")
+    brier_methods = ["independent"] + [k for k in brier5 if k != "independent"]
     T.add("seed 004 Fig 9", "Under the strongest shift the ensemble of independent runs has "
           "the lowest Brier score of all methods (family average)", "ensembles best under shift",
-          stats.point(float(min(v for k, v in brier5.items() if k != "independent")
-                            - brier5["independent"]), "no interval: family averages"),
-          claims.above(0), fmt="Brier {:+.4f} better")
+          shift_estimate(rows, "brier", brier_methods, lambda V: V[1:, -1].min() - V[0, -1]),
+          claims.above(0), fmt="Brier {:+.4f} better",
+          note="intensity 5; the interval covers the test images, for these members")
     mc_pair = (100 * stats.pair_matrix(metrics.disagreement, S.mc)) if mc else None
     T.add("seed 000 §3", "MC dropout stays in its mode: passes disagree on only 1-5% "
           "(ResNet20v1)", "1-5 %", stats.pairwise(mc_pair, n_resamples=1000) if mc else None,
@@ -630,3 +692,199 @@ def _family_gaps(rows: list[dict], others) -> dict:
             if "independent" in js and any(k in js for k in others):
                 out[(f, i)] = js["independent"] - max(js[k] for k in others if k in js)
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# the diversity-accuracy plane in one object, and the sentences the notebook prints
+
+
+@dataclasses.dataclass
+class Plane:
+    """The diversity-accuracy plane around the first run (Fort et al. Fig 6, App. D)."""
+
+    points: dict         # plane_points(study)
+    a_star: float        # the reference's accuracy
+    acc: np.ndarray      # every plane sample's accuracy (all samplers)
+    nd: np.ndarray       # and its normalised disagreement with the reference
+    e: float             # the fitted D.3 exponent
+    share: np.ndarray    # each other optimum's diversity / the uncorrelated limit
+    band: np.ndarray     # samples within 3 pp of the least accurate optimum
+
+
+def plane_summary(study: Study) -> Plane:
+    """Everything the chapter reads off the diversity-accuracy plane of ``study``."""
+    pts = plane_points(study)
+    a_star = metrics.accuracy(study.R[0].probs(), study.labels)
+    acc = np.concatenate([pts[s][0] for s in subspace.SAMPLERS])
+    nd = np.concatenate([pts[s][1] for s in subspace.SAMPLERS])
+    oa, od = pts["independent"]
+    upper = metrics.diversity_limits(a_star, 10)[0]
+    return Plane(pts, a_star, acc, nd, metrics.fit_diversity_exponent(acc, nd, a_star, 10),
+                 od / upper(oa), acc >= oa.min() - 0.03)
+
+
+def describe_runs(P, R) -> str:
+    """The runs' setup: model, data, schedule, checkpoints and training time."""
+    ms = f" milestones {list(P.milestones)}" if P.milestones else ""
+    return "\n".join([
+        f"profile: {P.profile}; model: {P.model} (width {P.width}); training images: "
+        f"{P.n_train or 'all'}; epochs: {P.epochs}; batch {P.batch_size}; {P.optimizer} lr "
+        f"{P.lr}, schedule {P.schedule}{ms}, weight decay {P.weight_decay}, augmentation "
+        f"{'on' if P.augment else 'off'}, dropout {P.dropout}, deterministic kernels "
+        f"{'on' if P.deterministic else 'off'}",
+        f"R = {len(R)} runs; checkpoints shown at epochs {list(P.save_epochs)}; late iterates "
+        f"kept for part 2: epochs {list(P.swag_epochs)}; test examples: {len(R[0].labels)}",
+        f"training time per run: {np.mean([r.meta['seconds'] for r in R]):.0f} s on "
+        f"{R[0].meta['device_name']}"])
+
+
+def accuracy_text(R) -> str:
+    """Each seed's final test accuracy, and their mean and SD."""
+    acc = 100 * np.array([metrics.accuracy(r.probs(), r.labels) for r in R])
+    lines = [f"seed {r.spec.seed_init}: test accuracy {a:.2f}%" for r, a in zip(R, acc)]
+    return "\n".join(lines + [f"mean ± sd over {len(R)} seeds: {acc.mean():.2f}% ± "
+                              f"{acc.std(ddof=1):.2f}%"])
+
+
+def cross_seed_text(R) -> str:
+    """Cross-seed disagreement (mean, range, 95% interval) and weight cosine similarity."""
+    dis = 100 * cross_seed_matrix(R, metrics.disagreement)
+    d = off_diagonal(dis)
+    c = off_diagonal(cross_seed_matrix(R, metrics.cosine_similarity, what="weights"))
+    err = 100 * (1 - np.mean([metrics.accuracy(r.probs(), r.labels) for r in R]))
+    ci = stats.pairwise(dis)
+    return (f"cross-seed disagreement: mean {d.mean():.2f}% (range {d.min():.2f}-"
+            f"{d.max():.2f}%), while the test error is {err:.2f}%\n"
+            f"95% interval of the mean disagreement (bootstrap over the {len(R)} runs, "
+            f"resampling runs, not pairs): {ci.lo:.2f}-{ci.hi:.2f}%\n"
+            f"cross-seed cosine similarity: mean {c.mean():.3f} (range {c.min():.3f} to "
+            f"{c.max():.3f})")
+
+
+def within_text(R) -> str:
+    """Late-checkpoint-to-final disagreement against cross-seed disagreement."""
+    w = np.concatenate([100 * to_final(r, metrics.disagreement, late_epochs(r)) for r in R])
+    a = 100 * off_diagonal(cross_seed_matrix(R, metrics.disagreement))
+    return (f"within a trajectory (checkpoints in the last half of training vs final): "
+            f"{w.min():.2f}-{w.max():.2f}% (mean {w.mean():.2f}%, {len(w)} pairs)\n"
+            f"across seeds: {a.min():.2f}-{a.max():.2f}% (mean {a.mean():.2f}%, {len(a)} "
+            f"pairs); ratio of means {a.mean() / w.mean():.1f}x")
+
+
+def purity_text(X, who, when, R) -> str:
+    """Nearest-neighbour purity of the checkpoints: all after epoch 0, and the second half."""
+    ep = np.unique(when)
+    late = when >= ep[len(ep) // 2]
+    return (f"nearest-neighbour purity (same run), all checkpoints after epoch 0: "
+            f"{neighbour_purity(X, who):.2f}; second half of training: "
+            f"{neighbour_purity(X[late], who[late]):.2f}; chance about {1 / len(R):.2f}")
+
+
+def ensemble_text(curve) -> str:
+    """Accuracy and NLL of the ensembles of each size."""
+    return "\n".join(f"m = {m}: accuracy {100 * a:.2f}%, NLL {n:.3f}"
+                     for m, a, n in zip(curve["size"], curve["acc"], curve["nll"]))
+
+
+def study_text(S: Study) -> str:
+    """Part 2's setup: late iterates, strengths, the floor and the two halves of the test set."""
+    P = S.P
+    return (f"late iterates: epochs {list(P.swag_epochs)} ({len(P.swag_epochs)} per run); "
+            f"low-rank Gaussian rank {len(S.subspaces[0].components)}\n"
+            f"strengths: random t in {P.random_range} (log-uniform), p_keep in "
+            f"{P.dropout_range}, Gaussian scale in {P.gauss_range} (log-uniform)\n"
+            f"accuracy floor {P.accuracy_floor:.2f} on the validation half ({len(S.val)} "
+            f"images); ensembles scored on {len(S.test)} images")
+
+
+def sampler_table(S: Study):
+    """Per sampler: the plane samples' accuracy range, members kept of drawn, the members'
+    mean accuracy and disagreement with their own optimum (a :class:`plots.TextTable`)."""
+    y, rows = S.labels, []
+    for s in subspace.SAMPLERS:
+        pa = [metrics.accuracy(p.probs, y) for p in S.plane if p.sampler == s]
+        ms = [m for run_ms in S.members[s] for m in run_ms]
+        acc = [metrics.accuracy(m.probs, y) for m in ms] or [np.nan]
+        dis = [metrics.disagreement(m.probs, S.R[m.run].probs()) for m in ms] or [np.nan]
+        rows.append([subspace.NAMES[s], f"{100 * min(pa):.1f}-{100 * max(pa):.1f}%",
+                     f"{S.accepted(s)} / {S.tried[s]}", f"{100 * np.mean(acc):.2f}%",
+                     f"{100 * np.mean(dis):.2f}%"])
+    return plots.TextTable(["sampler", "plane samples: accuracy range", "members kept / drawn",
+                            "mean member acc", "disagreement w/ own optimum"], rows)
+
+
+def wa_text(S: Study) -> str:
+    """The weight averages' accuracy against the final weights', and the time the study took."""
+    y = S.labels
+    wa = np.mean([metrics.accuracy(w, y) for w in S.wa])
+    fin = np.mean([metrics.accuracy(r.probs(), y) for r in S.R])
+    return (f"weight average of the late iterates: {100 * wa:.2f}% vs final weights "
+            f"{100 * fin:.2f}% (mean over {len(S.R)} runs)\n"
+            f"forward passes for all samples: {S.seconds:.0f} s")
+
+
+def sample_purity_text(X, who, kind, R) -> str:
+    """How many samples, and the share whose nearest checkpoint is their own run's."""
+    return (f"{int((kind < 0).sum())} samples; nearest trajectory checkpoint from the run "
+            f"they were drawn around: {sample_purity(X, who, kind):.2f} (chance about "
+            f"{1 / min(3, len(R)):.2f})")
+
+
+def plane_text(S: Study) -> str:
+    """The plane's numbers: a*, e, the optima's accuracy, diversity and share of the limit."""
+    pl = plane_summary(S)
+    oa, od = pl.points["independent"]
+    top = pl.nd[pl.band].max() if pl.band.any() else float("nan")
+    return (f"reference accuracy a* = {100 * pl.a_star:.2f}%; fitted D.3 exponent e = "
+            f"{pl.e:.2f} (source: 0.22, ResNet20v1 on CIFAR-100)\n"
+            f"independent optima ({len(oa)}): accuracy {100 * oa.min():.2f}-"
+            f"{100 * oa.max():.2f}%, normalised diversity {od.min():.2f}-{od.max():.2f}, i.e. "
+            f"on average {100 * pl.share.mean():.0f}% of the uncorrelated limit at their "
+            f"accuracy (each {100 * pl.share.min():.0f}-{100 * pl.share.max():.0f}%)\n"
+            f"subspace samples within 3 pp of the optima's accuracy: {pl.band.sum()}; their "
+            f"normalised diversity at most {top:.2f}")
+
+
+def method_curves(S: Study) -> dict:
+    """Per method, :func:`ensemble_curve` on the scoring half of the test set (Fig 8)."""
+    yt = S.labels[S.test]
+    return {k: ensemble_curve(v, yt) for k, v in method_members(S).items() if v}
+
+
+def method_table(curves: dict):
+    """Accuracy, Brier and NLL of each method at m = 1 and m = R (a :class:`plots.TextTable`)."""
+    R = len(next(iter(curves.values()))["size"])
+    rows = [[plots.METHOD_STYLE[k]["label"], f"{100 * c['acc'][0]:.2f}%",
+             f"{100 * c['acc'][-1]:.2f}%", f"{c['brier'][0]:.4f}", f"{c['brier'][-1]:.4f}",
+             f"{c['nll'][0]:.3f}", f"{c['nll'][-1]:.3f}"] for k, c in curves.items()]
+    return plots.TextTable(["method", "acc m=1", f"acc m={R}", "Brier m=1", f"Brier m={R}",
+                            "NLL m=1", f"NLL m={R}"], rows)
+
+
+def shift_text(rows: list[dict], P) -> str:
+    """The shift study's size, and per family at intensity 5: the ensemble's and the single
+    model's accuracy, and the JS divergence of independent members against the largest
+    subspace method's."""
+    n = len(next(r["js_each"] for r in rows))
+    out = [f"{n} test images per corrupted set; {P.shift_members} members per method; "
+           f"families: {', '.join(corruptions.FAMILIES)}"]
+    for fam in corruptions.FAMILIES:
+        r5 = {r["method"]: r for r in rows if r["family"] == fam and r["intensity"] == 5}
+        js = max(v["js"] for k, v in r5.items() if k not in ("independent", "single"))
+        out.append(f"  {fam:<15} intensity 5: ensemble acc "
+                   f"{100 * r5['independent']['acc']:.1f}%, single model "
+                   f"{100 * r5['single']['acc']:.1f}%; JS independent "
+                   f"{r5['independent']['js']:.3f} vs largest subspace {js:.3f}")
+    return "\n".join(out)
+
+
+def mc_text(S: Study) -> str:
+    """MC-dropout disagreement (pass vs pass, pass vs network) against cross-seed's."""
+    mc = mc_dropout_disagreement(S)
+    if not mc:
+        return "this model was trained without dropout: nothing to sample"
+    cross = 100 * off_diagonal(cross_seed_matrix(S.R, metrics.disagreement)).mean()
+    return (f"MC dropout, {len(S.mc)} passes of seed {S.R[0].spec.seed_init}: pass vs pass "
+            f"{mc['pairwise'] * 100:.2f}%, pass vs deterministic network "
+            f"{mc['to_final'] * 100:.2f}%; across seeds {cross:.2f}% "
+            f"({cross / (100 * mc['pairwise']):.1f}x)")
