@@ -283,7 +283,7 @@ CHAPTERS["02_lottery_tickets"] = _profiles(
     # images, 8 epochs of SGD at 0.1 without warmup, pruned globally at 70% a round for 2 rounds
     # (9% left); rewinding goes to the end of epoch 1 (23 of 184 iterations, 12.5% of training;
     # the sources rewind to about 1-2%: the trainer keeps whole epochs). Four IMP chains (seeds;
-    # their controls for the first two, lottery.CONTROL_CHAINS), so that every Conv-2 row has
+    # their controls for the first three, lottery.CONTROL_CHAINS), so that every Conv-2 row has
     # an interval over seeds: a chain is 6 runs of about 16-22 s each here (the cache's
     # meta['seconds']), a chain's controls 10 more.
     dict(

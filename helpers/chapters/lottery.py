@@ -29,7 +29,7 @@ REINIT_OFFSET = 1000      # the control's fresh initialization: seed_init + 1000
 RANDOM_MASK_OFFSET = 2000  # the random mask's seed: chain seed + 2000 + round
 # chains that get the two controls (each control is a run per round: on two CPU cores the
 # controls of every chain cost more than the chains themselves)
-CONTROL_CHAINS = 2
+CONTROL_CHAINS = 3
 
 
 @dataclasses.dataclass
