@@ -172,7 +172,7 @@ def test_seed_rule_keeps_single_runs_out_of_holds_and_differs():
     flat = stats.mean_t([1.0, 1.0, 1.0], "chains")          # no spread: a zero-width interval
     r = lottery.seed_row(T, "s", "flat", "e", flat, claims.above(1.0))
     assert r.verdict == claims.INCONCLUSIVE and "no width" in r.note
-    lone = stats.mean_t([1.4], "disjoint pairs of chains")  # one pair: no interval
+    lone = lottery.pairs_jackknife({(0, 1): 1.4}, 2)         # one pair: no interval
     r = lottery.seed_row(T, "s", "lone", "e", lone, claims.above(1.0))
     assert r.verdict == claims.INCONCLUSIVE and "missing" in r.note
     # an undecided row stays as it is
@@ -187,3 +187,15 @@ def test_plots_t95_is_the_t_interval_over_chains():
     est = lottery.stats.mean_t([1.0, 2.0, 3.0], "chains")
     assert (lo, hi) == (est.lo, est.hi)
     assert figs.t95([2.0]) == (2.0, 2.0)
+
+
+def test_pairs_jackknife_by_hand():
+    from scipy import stats as st
+
+    est = lottery.pairs_jackknife({(0, 1): 1.0, (0, 2): 2.0, (1, 2): 3.0}, 3)
+    # leave chain 0 out: pair 1-2 (3.0); chain 1: 0-2 (2.0); chain 2: 0-1 (1.0)
+    se = np.sqrt(2 / 3 * ((3 - 2) ** 2 + 0 + (1 - 2) ** 2))
+    assert est.value == 2.0 and est.unit == "chains" and est.n == 3
+    assert est.hi - est.value == pytest.approx(st.t.ppf(0.975, 2) * se)
+    same = lottery.pairs_jackknife({(0, 1): 1.0, (0, 2): 1.0, (1, 2): 1.0}, 3)
+    assert same.lo == same.hi == 1.0

@@ -20,8 +20,10 @@ starts with one of them, so any cell can run on its own after the notebook's top
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import numpy as np
+from scipy.stats import t as _t
 from .. import claims, config, gates, metrics, models, pruning, runs, stats, train
 
 CHAPTER = "02_lottery_tickets"
@@ -259,13 +261,14 @@ def n_weights(spec: train.Spec) -> int:
 # A claim about what IMP *finds* is a claim about training from a random seed, so its interval
 # must cover the seed-to-seed spread: every Conv-2 row is a mean of per-chain values (one value
 # per IMP chain, each chain with its own controls) with Student's t interval over the chains;
-# a row about two seeds' tickets takes one value per *disjoint* pair of chains (1-2, 3-4, ...),
-# independent units, with the t interval over those pairs. A row that rests on single runs (the
+# a row about two seeds' tickets takes the mean over every pair of chains, with a jackknife
+# over chains (:func:`pairs_jackknife`: pairs that share a chain are not independent, chains
+# are). A row that rests on single runs (the
 # ResNet part) has only an interval over the test images; the seed rule (:func:`seed_rule`)
 # keeps such a row out of holds and differs.
 
 SPARSE = 0.2        # the sparse regime: at most 20% of the weights left
-SEED_UNITS = ("chains", "seeds", "disjoint pairs of chains")
+SEED_UNITS = ("chains", "seeds")
 
 
 def correct(run, at: str = "es") -> np.ndarray:
@@ -316,25 +319,41 @@ def per_chain(chains, ctrls, tol: float) -> dict:
 
 
 def disjoint_pairs(n: int) -> list[tuple[int, int]]:
-    """The disjoint pairs (0, 1), (2, 3), ... of ``n`` chains: independent units."""
+    """The disjoint pairs (0, 1), (2, 3), ... of ``n`` chains (the figure's pairs)."""
     return [(i, i + 1) for i in range(0, n - 1, 2)]
 
 
+def pairs_jackknife(values: dict, n: int, confidence: float = stats.CONFIDENCE) -> stats.Estimate:
+    """The mean of a pairwise quantity over the pairs ``{(i, j): value}`` of ``n`` chains, with
+    a leave-one-chain-out jackknife interval: the mean over the pairs without chain k, for each
+    k; SE² = (n - 1)/n Σ (loo_k - mean loo)², and Student's t with n - 1 degrees of freedom.
+    Pairs that share a chain are not independent; the chains are, so they are the units."""
+    v = float(np.mean(list(values.values())))
+    if n < 3:
+        return stats.Estimate(v, None, None, f"{n} chains: one pair, no interval", n, "chains")
+    loo = np.array([np.mean([x for p, x in values.items() if k not in p]) for k in range(n)])
+    se = float(np.sqrt((n - 1) / n * np.sum((loo - loo.mean()) ** 2)))
+    h = float(_t.ppf(0.5 + confidence / 2, n - 1)) * se
+    return stats.Estimate(v, v - h, v + h, f"jackknife over {n} chains (leave one out), "
+                          f"t interval, {n - 1} df; {len(values)} pairs", n, "chains")
+
+
 def pair_values(chains) -> dict:
-    """Per disjoint pair of chains: the survivors shared at the sparsest round over what random
-    masks would share, and the tickets' disagreement over the dense networks' (mean over the
-    rounds); also the pairs and each pair's :func:`seed_overlap`."""
-    pairs = disjoint_pairs(len(chains))
-    ovs = [seed_overlap(list(chains[i]), list(chains[j])) for i, j in pairs]
+    """For every pair i < j of chains: the survivors shared at the sparsest round over what
+    random masks would share (``shared``), the tickets' disagreement over the dense networks'
+    (mean over the rounds; ``disagreement``), and the pair's :func:`seed_overlap`
+    (``overlaps``), each a dict keyed by the pair."""
+    pairs = list(itertools.combinations(range(len(chains)), 2))
+    ovs = {(i, j): seed_overlap(list(chains[i]), list(chains[j])) for i, j in pairs}
     return dict(pairs=pairs, overlaps=ovs,
-                shared=np.array([o["overlap"][-1] / o["random"][-1] for o in ovs]),
-                disagreement=np.array([np.mean(o["disagreement"]) / o["dense_disagreement"]
-                                       for o in ovs]))
+                shared={p: float(o["overlap"][-1] / o["random"][-1]) for p, o in ovs.items()},
+                disagreement={p: float(np.mean(o["disagreement"]) / o["dense_disagreement"])
+                              for p, o in ovs.items()})
 
 
 def seed_rule(claim: claims.Claim, est) -> claims.Claim:
     """Keep a row out of holds and differs unless its interval covers the seed-to-seed spread
-    (an interval over chains, seeds or disjoint pairs of chains): a row on single runs, or
+    (an interval over chains or seeds): a row on single runs, or
     without an interval, becomes inconclusive, and its note says why."""
     has = isinstance(est, stats.Estimate) and est.has_interval
     over_seeds = has and est.unit in SEED_UNITS and est.hi > est.lo
@@ -367,15 +386,11 @@ def detectable_sentences(P, chains, ctrls=()) -> list[str]:
                 f"(set seeds >= 2; dense accuracy {dense[0]:.1f}%)."]
     sd = float(np.std(dense, ddof=1))
     mdd = stats.detectable_difference(sd, len(chains))
-    npairs = len(disjoint_pairs(len(chains)))
-    out = [f"{len(chains)} IMP chains (seeds), the first {len(ctrls)} with their two "
-           f"controls: the dense accuracy varies by an SD of {sd:.1f} pp from seed to seed, "
-           f"so a mean over {len(chains)} chains detects a departure of about {mdd:.1f} pp "
-           f"from a fixed value (80% power, 5% level) in a quantity that varies as much."]
-    out.append(f"Rows on two seeds' tickets rest on {npairs} disjoint pairs of chains "
-               f"({npairs - 1} degree(s) of freedom): they decide only large effects."
-               if npairs > 1 else "Rows on two seeds' tickets rest on one pair of chains: "
-               "no interval over seeds, so they are inconclusive.")
+    out.append(f"Rows on two seeds' tickets average over the {len(chains) * (len(chains) - 1) // 2}"
+               f" pairs of chains, with a jackknife over the {len(chains)} chains "
+               f"({len(chains) - 1} degrees of freedom)." if len(chains) > 2 else
+               "Rows on two seeds' tickets rest on one pair of chains: no interval over seeds, "
+               "so they are inconclusive.")
     out.append("The ResNet part and the width sweep are single runs (one chain per width): "
                "their rows are inconclusive by the seed rule.")
     return out
@@ -458,24 +473,24 @@ def claims_table(P):
                                                           for w in widths))
     if n > 1:
         pv = pair_values(chains)
-        names = ", ".join(f"{i + 1}-{j + 1}" for i, j in pv["pairs"])
-        chance = float(pv["overlaps"][0]["random"][-1])
+        chance = float(pv["overlaps"][pv["pairs"][0]]["random"][-1])
+
+        def each(d, f):
+            return ", ".join(f"{i + 1}-{j + 1}: {f.format(v)}" for (i, j), v in d.items())
         seed_row(T, "seed 000 §2-3", "Different seeds find different tickets: the survivors two "
                  "seeds share at the sparsest round, over what random masks would share (mean "
-                 "over disjoint pairs of chains)", "each initialization reveals a different "
-                 "ticket; chance: 1x",
-                 stats.mean_t(pv["shared"], "disjoint pairs of chains"), claims.below(2.0),
+                 "over every pair of chains)", "each initialization reveals a different "
+                 "ticket; chance: 1x", pairs_jackknife(pv["shared"], n), claims.below(2.0),
                  fmt="{:.2f}x chance",
-                 note=f"pairs {names}: {_each(pv['shared'], '{:.2f}x')}; chance "
-                 f"{100 * chance:.1f}% of the survivors")
+                 note=f"pairs {each(pv['shared'], '{:.2f}x')}; chance {100 * chance:.1f}% of "
+                 "the survivors")
         seed_row(T, "seed 000 §3", "Tickets of different seeds compute different functions "
                  "(ticket-pair disagreement / dense-pair disagreement, mean over rounds, mean "
-                 "over disjoint pairs of chains)", "a different function, same accuracy",
-                 stats.mean_t(pv["disagreement"], "disjoint pairs of chains"),
-                 claims.above(0.8), fmt="{:.2f}x",
-                 note=f"pairs {names}: {_each(pv['disagreement'], '{:.2f}x')}; dense pairs "
-                 "disagree on " + _each([100 * o["dense_disagreement"] for o in pv["overlaps"]],
-                                        "{:.1f}%"))
+                 "over every pair of chains)", "a different function, same accuracy",
+                 pairs_jackknife(pv["disagreement"], n), claims.above(0.8), fmt="{:.2f}x",
+                 note=f"pairs {each(pv['disagreement'], '{:.2f}x')}; dense pairs disagree on "
+                 + _each([100 * o["dense_disagreement"] for o in pv["overlaps"].values()],
+                         "{:.1f}%"))
     return T
 
 
@@ -556,19 +571,24 @@ def width_lines(P, wchains) -> list[str]:
 
 
 def pair_lines(chains) -> list[str]:
-    """Per density, for every disjoint pair of chains: shared survivors against chance, and the
-    two tickets' disagreement; then the dense pairs' disagreement."""
+    """Per density, for the figure's disjoint pairs of chains: shared survivors against chance,
+    and the two tickets' disagreement; then every pair's two summaries (the claims' values)."""
     if len(chains) < 2:
         return ["one chain: nothing to compare (set seeds >= 2)"]
     pv = pair_values(chains)
     out = []
-    for (i, j), ov in zip(pv["pairs"], pv["overlaps"]):
+    for i, j in disjoint_pairs(len(chains)):
+        ov = pv["overlaps"][(i, j)]
         out.append(f"chains {i + 1} and {j + 1}:")
         out += [f"  {100 * d:5.1f}% left: shared {100 * o:5.1f}% (random {100 * r:5.1f}%, "
                 f"{o / r:.2f}x), Jaccard {jc:.3f}; disagreement {100 * dis:.1f}%"
                 for d, o, r, jc, dis in zip(ov["density"], ov["overlap"], ov["random"],
                                             ov["jaccard"], ov["disagreement"])]
         out.append(f"  dense networks disagree on {100 * ov['dense_disagreement']:.1f}%")
+    out.append("every pair: shared at the sparsest round (x chance); ticket / dense "
+               "disagreement")
+    out += [f"  chains {i + 1}-{j + 1}: {pv['shared'][(i, j)]:.2f}x; "
+            f"{pv['disagreement'][(i, j)]:.2f}x" for i, j in pv["pairs"]]
     return out
 
 

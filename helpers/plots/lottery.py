@@ -130,8 +130,9 @@ def widths(P, wchains):
 
 
 def seed_pairs(chains):
-    """Figure 4: for every disjoint pair of chains, the survivors the two tickets share against
-    two random masks, and the two tickets' disagreement against the two dense networks'."""
+    """Figure 4: for the disjoint pairs of chains (1-2, 3-4, ...), the survivors the two
+    tickets share against two random masks, and the two tickets' disagreement against the two
+    dense networks'."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     if len(chains) < 2:
         for ax in axes:
@@ -139,14 +140,15 @@ def seed_pairs(chains):
                     ha="center", transform=ax.transAxes)
         return fig
     pv = lottery.pair_values(chains)
-    for k, ((i, j), ov) in enumerate(zip(pv["pairs"], pv["overlaps"])):
+    for k, (i, j) in enumerate(lottery.disjoint_pairs(len(chains))):
+        ov = pv["overlaps"][(i, j)]
         x, name = 100 * ov["density"], f"chains {i + 1} and {j + 1}"
         axes[0].plot(x, 100 * ov["overlap"], marker="o", color=color(k), label=name)
         axes[1].plot(x, 100 * ov["disagreement"], marker="o", color=color(k),
                      label=f"tickets, {name}")
         axes[1].axhline(100 * ov["dense_disagreement"], color=color(k), ls=":",
                         label=f"dense networks, {name}")
-    ov = pv["overlaps"][0]
+    ov = pv["overlaps"][(0, 1)]
     axes[0].plot(100 * ov["density"], 100 * ov["random"], marker="s", ls="--", color="grey",
                  label="two random masks (expected)")
     axes[0].set(ylabel="survivors shared (% of the first chain's)",
