@@ -386,7 +386,12 @@ def detectable_sentences(P, chains, ctrls=()) -> list[str]:
                 f"(set seeds >= 2; dense accuracy {dense[0]:.1f}%)."]
     sd = float(np.std(dense, ddof=1))
     mdd = stats.detectable_difference(sd, len(chains))
-    out.append(f"Rows on two seeds' tickets average over the {len(chains) * (len(chains) - 1) // 2}"
+    out = [f"{len(chains)} IMP chains (seeds), the first {len(ctrls)} with their two "
+           f"controls: the dense accuracy varies by an SD of {sd:.1f} pp from seed to seed, "
+           f"so a mean over {len(chains)} chains detects a departure of about {mdd:.1f} pp "
+           f"from a fixed value (80% power, 5% level) in a quantity that varies as much."]
+    npairs = len(chains) * (len(chains) - 1) // 2
+    out.append(f"Rows on two seeds' tickets average over the {npairs}"
                f" pairs of chains, with a jackknife over the {len(chains)} chains "
                f"({len(chains) - 1} degrees of freedom)." if len(chains) > 2 else
                "Rows on two seeds' tickets rest on one pair of chains: no interval over seeds, "
