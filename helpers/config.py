@@ -282,12 +282,15 @@ CHAPTERS["02_lottery_tickets"] = _profiles(
     # and 1/4 of Conv-2 for the overparameterization sweep. ResNet20v1 at half width on 1,500
     # images, 8 epochs of SGD at 0.1 without warmup, pruned globally at 70% a round for 2 rounds
     # (9% left); rewinding goes to the end of epoch 1 (23 of 184 iterations, 12.5% of training;
-    # the sources rewind to about 1-2%: the trainer keeps whole epochs).
+    # the sources rewind to about 1-2%: the trainer keeps whole epochs). Four IMP chains (seeds;
+    # their controls for the first three, lottery.CONTROL_CHAINS), so that every Conv-2 row has
+    # an interval over seeds: a chain is 6 runs of about 16-22 s each here (the cache's
+    # meta['seconds']), a chain's controls 10 more.
     dict(
         _RECIPE, deterministic=True, model="conv2", width=0.25, n_train=4000, n_test=2000, epochs=8, batch_size=60,
         optimizer="adam", lr=1e-3, momentum=0.9, weight_decay=0.0, schedule="const",
         warmup_epochs=0, augment=False, scope="layer", rate_conv=0.25, rate_fc=0.45,
-        rate_output=0.25, rounds=5, seeds=2, widths=(0.0625, 0.125, 0.25), match_tol=1.5,
+        rate_output=0.25, rounds=5, seeds=4, widths=(0.0625, 0.125, 0.25), match_tol=1.5,
         es_points=8,
         rn_model="resnet20", rn_width=0.5, rn_n_train=1500, rn_epochs=8, rn_batch_size=64,
         rn_optimizer="sgd", rn_lr=0.1, rn_weight_decay=5e-4, rn_schedule="const",
@@ -295,7 +298,7 @@ CHAPTERS["02_lottery_tickets"] = _profiles(
     ),
     smoke=dict(
         width=0.125, n_train=500, n_test=400, epochs=2, rate_conv=0.2, rate_fc=0.4,
-        rate_output=0.2, rounds=2, widths=(0.0625, 0.125), es_points=2,
+        rate_output=0.2, rounds=2, seeds=2, widths=(0.0625, 0.125), es_points=2,
         # rn_width 0.5, not 0.25: with 4 input channels, the channels-last 1x1 stride-2
         # shortcut's weight gradient never returns in torch 2.14.1's oneDNN kernel on an AMD EPYC
         # (measured)

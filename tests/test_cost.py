@@ -60,9 +60,9 @@ def test_instability_smoke_runs_deduplicated_as_the_cache_does():
 
 
 def test_lottery_and_landscape_smoke_counted_by_hand():
-    # lottery: 2 chains x 3 rounds, 2 + 2 controls, ResNet dense + reset + rewind + reinit, and
-    # the width sweep's width 1/16 chain (its 1/8 chain is seed 1's chain itself)
-    assert cost.estimate("02_lottery_tickets", "smoke")["runs"] == 6 + 4 + 4 + 3
+    # lottery: 2 chains x 3 rounds, 2 + 2 controls for each chain, ResNet dense + reset + rewind
+    # + reinit, and the width sweep's width 1/16 chain (its 1/8 chain is seed 1's chain itself)
+    assert cost.estimate("02_lottery_tickets", "smoke")["runs"] == 6 + 8 + 4 + 3
     # landscape: 2 runs + 2 children, width 0.5 x 2 seeds (width 1 shares), 4 DeepCNNs x 3 gains,
     # batch 32 x 1 seed (batch 64 is run 1)
     assert cost.estimate("01_loss_landscape", "smoke")["runs"] == 2 + 2 + 2 + 12 + 1

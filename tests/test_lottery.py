@@ -117,3 +117,85 @@ def test_kept_epochs_are_evenly_spaced_and_include_the_start():
     assert lottery.kept_epochs(8, 8) == tuple(range(9))
     assert lottery.kept_epochs(24, 12) == (0,) + tuple(range(2, 25, 2))
     assert lottery.kept_epochs(3, 10) == (0, 1, 2, 3)
+
+
+# ----------------------------------------------------------------------------------------------
+# intervals over seeds (issue 15): per-chain values, disjoint pairs, the seed rule
+
+
+class R:
+    """A stand-in round for chain_values: its density, accuracy and early-stop iteration."""
+    def __init__(self, d, acc, it):
+        self.density, self.acc, self.it = d, acc, it
+
+
+def fake_curve(rounds):
+    return dict(density=np.array([r.density for r in rounds]), acc=np.array([r.acc for r in rounds]),
+                iteration=np.array([r.it for r in rounds]), final_acc=np.array([r.acc for r in rounds]))
+
+
+def test_chain_values_by_hand(monkeypatch):
+    monkeypatch.setattr(lottery, "curve", fake_curve)
+    chain = [R(1.0, 0.50, 300), R(0.5, 0.51, 200), R(0.15, 0.495, 300), R(0.05, 0.48, 400)]
+    ctrl = {"reinit": [R(0.5, 0.45, 0), R(0.15, 0.40, 0), R(0.05, 0.35, 0)]}
+    v = lottery.chain_values(chain, ctrl, tol=1.5)
+    assert v["dense"] == pytest.approx(50.0)
+    assert v["sparse_gap"] == pytest.approx((-0.5 - 2.0) / 2)     # rounds with <= 20% left
+    assert v["extent"] == 0.15                                     # 48.0 < 50 - 1.5 stops it
+    assert v["speedup"] == pytest.approx(np.median([300 / 200, 300 / 300]))
+    assert v["gain"] == pytest.approx(1.0)                         # matching rounds > 20% left
+    assert v["reinit"] == pytest.approx((9.5 + 13.0) / 2)
+    # a chain without controls gets NaN there, and a mean over chains skips it
+    V = lottery.per_chain([chain, chain], [ctrl], tol=1.5)
+    assert V["reinit"][0] == pytest.approx(11.25) and np.isnan(V["reinit"][1])
+    assert lottery.stats.mean_t(V["reinit"], "chains").n == 1
+
+
+def test_disjoint_pairs_are_independent_units():
+    assert lottery.disjoint_pairs(4) == [(0, 1), (2, 3)]
+    assert lottery.disjoint_pairs(5) == [(0, 1), (2, 3)]
+    assert lottery.disjoint_pairs(1) == []
+
+
+def test_seed_rule_keeps_single_runs_out_of_holds_and_differs():
+    from helpers import claims, stats
+
+    T = claims.ClaimsTable(lottery.CHAPTER, "cpu", "synthetic")
+    one_run = stats.per_example(np.mean, np.r_[np.ones(90), np.zeros(10)])   # ~0.9, narrow
+    r = lottery.seed_row(T, "s", "single", "e", one_run, claims.above(0.5))
+    assert r.verdict == claims.INCONCLUSIVE and "single runs" in r.note
+    r = lottery.seed_row(T, "s", "single, differs", "e", one_run, claims.below(0.5), note="n")
+    assert r.verdict == claims.INCONCLUSIVE and r.note.startswith("n; kept inconclusive")
+    chains = stats.mean_t([0.9, 0.92, 0.88, 0.91], "chains")
+    assert lottery.seed_row(T, "s", "chains", "e", chains, claims.above(0.5)).verdict == claims.HOLDS
+    assert lottery.seed_row(T, "s", "chains", "e", chains, claims.below(0.5)).verdict == claims.DIFFERS
+    flat = stats.mean_t([1.0, 1.0, 1.0], "chains")          # no spread: a zero-width interval
+    r = lottery.seed_row(T, "s", "flat", "e", flat, claims.above(1.0))
+    assert r.verdict == claims.INCONCLUSIVE and "no width" in r.note
+    lone = lottery.pairs_jackknife({(0, 1): 1.4}, 2)         # one pair: no interval
+    r = lottery.seed_row(T, "s", "lone", "e", lone, claims.above(1.0))
+    assert r.verdict == claims.INCONCLUSIVE and "missing" in r.note
+    # an undecided row stays as it is
+    wide = stats.mean_t([0.2, 0.9], "chains")
+    assert lottery.seed_row(T, "s", "wide", "e", wide, claims.above(0.5)).verdict == claims.INCONCLUSIVE
+
+
+def test_plots_t95_is_the_t_interval_over_chains():
+    from helpers.plots import lottery as figs
+
+    lo, hi = figs.t95([1.0, 2.0, 3.0])
+    est = lottery.stats.mean_t([1.0, 2.0, 3.0], "chains")
+    assert (lo, hi) == (est.lo, est.hi)
+    assert figs.t95([2.0]) == (2.0, 2.0)
+
+
+def test_pairs_jackknife_by_hand():
+    from scipy import stats as st
+
+    est = lottery.pairs_jackknife({(0, 1): 1.0, (0, 2): 2.0, (1, 2): 3.0}, 3)
+    # leave chain 0 out: pair 1-2 (3.0); chain 1: 0-2 (2.0); chain 2: 0-1 (1.0)
+    se = np.sqrt(2 / 3 * ((3 - 2) ** 2 + 0 + (1 - 2) ** 2))
+    assert est.value == 2.0 and est.unit == "chains" and est.n == 3
+    assert est.hi - est.value == pytest.approx(st.t.ppf(0.975, 2) * se)
+    same = lottery.pairs_jackknife({(0, 1): 1.0, (0, 2): 1.0, (1, 2): 1.0}, 3)
+    assert same.lo == same.hi == 1.0

@@ -20,13 +20,18 @@ starts with one of them, so any cell can run on its own after the notebook's top
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import numpy as np
+from scipy.stats import t as _t
 from .. import claims, config, gates, metrics, models, pruning, runs, stats, train
 
 CHAPTER = "02_lottery_tickets"
 REINIT_OFFSET = 1000      # the control's fresh initialization: seed_init + 1000
 RANDOM_MASK_OFFSET = 2000  # the random mask's seed: chain seed + 2000 + round
+# chains that get the two controls (each control is a run per round: on two CPU cores the
+# controls of every chain cost more than the chains themselves)
+CONTROL_CHAINS = 3
 
 
 @dataclasses.dataclass
@@ -215,11 +220,14 @@ def rates(P):
 
 @gates.gate(CHAPTER)
 def experiment(P):
-    """Parameters, the IMP chains of ``P.seeds`` seeds (reset to θ0) and seed 1's controls."""
+    """Parameters, the IMP chains of ``P.seeds`` seeds (reset to θ0) and the controls of the
+    first :data:`CONTROL_CHAINS` chains: ``(P, chains, ctrls)``, ``ctrls[i]`` = ``{'reinit':
+    rounds, 'random mask': rounds}`` of chain i."""
     chains = tuple(tuple(c) for c in imp_chains([(spec_from(P, seed=s), "reset") for s in range(1, P.seeds + 1)],
                                                 P.rounds, rates(P), P.scope, device=P.device))
-    ctrl = controls(list(chains[0]), device=P.device)
-    return P, chains, {k: tuple(v) for k, v in ctrl.items()}
+    ctrls = tuple({k: tuple(v) for k, v in controls(list(ch), device=P.device).items()}
+                  for ch in chains[:CONTROL_CHAINS])
+    return P, chains, ctrls
 
 
 @gates.gate(CHAPTER)
@@ -247,28 +255,20 @@ def n_weights(spec: train.Spec) -> int:
     return sum(p.numel() for n, p in net.named_parameters() if p.dim() >= 2)
 
 
-def sparsity_axis(ax) -> None:
-    """A log-scale x axis of "weights remaining (%)", dense on the left, with plain percent ticks."""
-    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
-
-    ax.set_xscale("log")
-    lo, hi = ax.get_xlim()
-    ticks = [t for t in (100, 50, 30, 20, 10, 5, 3, 2, 1, 0.5) if min(lo, hi) <= t <= max(lo, hi)]
-    ax.xaxis.set_major_locator(FixedLocator(ticks))
-    ax.xaxis.set_major_formatter(lambda x, _: f"{x:g}")
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    if lo < hi:
-        ax.invert_xaxis()
-    ax.set_xlabel("weights remaining (%, log scale)")
-
-
 # ----------------------------------------------------------------------------------------------
 # uncertainty and the claims table
 #
-# The chains here are single runs (one per seed, control and width), so a comparison of two
-# networks gets a paired bootstrap over the images of the test half: it says how sure we are
-# about *these* networks, not about another seed. The notes say so row by row.
+# A claim about what IMP *finds* is a claim about training from a random seed, so its interval
+# must cover the seed-to-seed spread: every Conv-2 row is a mean of per-chain values (one value
+# per IMP chain, each chain with its own controls) with Student's t interval over the chains;
+# a row about two seeds' tickets takes the mean over every pair of chains, with a jackknife
+# over chains (:func:`pairs_jackknife`: pairs that share a chain are not independent, chains
+# are). A row that rests on single runs (the
+# ResNet part) has only an interval over the test images; the seed rule (:func:`seed_rule`)
+# keeps such a row out of holds and differs.
+
+SPARSE = 0.2        # the sparse regime: at most 20% of the weights left
+SEED_UNITS = ("chains", "seeds")
 
 
 def correct(run, at: str = "es") -> np.ndarray:
@@ -280,138 +280,338 @@ def correct(run, at: str = "es") -> np.ndarray:
     return (run.probs(epoch)[test].argmax(1) == labels[test]).astype(np.float64)
 
 
-def detectable_sentences(P, chains) -> list[str]:
-    """What a comparison of two networks on the test half can detect, and what it leaves out."""
-    n = len(halves(len(chains[0][0].run.labels))[1])
-    acc = np.mean(correct(chains[0][0].run))
-    sd = float(np.sqrt(2 * acc * (1 - acc)))  # two independent models' 0/1 outcomes
-    mdd = 100 * stats.detectable_difference(sd, n)
-    out = [f"On {n} test-half images a comparison of two networks detects an accuracy "
-           f"difference of about {mdd:.1f} pp (80% power, 5% level; less when the two agree on "
-           f"most images, as a ticket and its control do)."]
-    if len(chains) > 1:
-        dense = [100 * early_stop(ch[0].run)["acc"] for ch in chains]
-        out.append(f"Another seed moves the dense accuracy by {abs(dense[1] - dense[0]):.1f} pp "
-                   f"here ({len(chains)} seeds); the controls, the ResNet part and the width sweep "
-                   f"are single runs, so their intervals do not include that spread.")
+def sparse_rounds(density) -> np.ndarray:
+    """Boolean per pruned round: at most :data:`SPARSE` of the weights left (else the sparsest)."""
+    density = np.asarray(density)
+    sparse = density <= SPARSE + 1e-9
+    return sparse if sparse.any() else np.arange(len(density)) == len(density) - 1
+
+
+def chain_values(chain, ctrl: dict, tol: float) -> dict:
+    """One chain's values for the claims (accuracies in pp, against the chain's own dense
+    network): the sparse-regime gap to dense, the gaps to both controls there, the matching
+    extent, the median speed-up over the matching rounds and the mean gain over the matching
+    rounds with more than :data:`SPARSE` left (NaN where no round qualifies)."""
+    c = curve(list(chain))
+    acc, dense = 100 * c["acc"], 100 * c["acc"][0]
+    sparse = sparse_rounds(c["density"][1:])
+    matching = acc[1:] >= dense - tol
+    big = matching & (c["density"][1:] > SPARSE + 1e-9)
+    big = big if big.any() else matching
+    out = dict(dense=dense, sparse_gap=float(np.mean((acc[1:] - dense)[sparse])),
+               extent=matching_extent(c["density"], acc, dense, tol),
+               speedup=float(np.median(c["iteration"][0] / c["iteration"][1:][matching]))
+               if matching.any() else float("nan"),
+               gain=float(np.mean(acc[1:][big] - dense)) if big.any() else float("nan"))
+    for kind, rds in ctrl.items():
+        k = 100 * curve(list(rds))["acc"]
+        out[kind] = float(np.mean((acc[1:] - k)[sparse]))
+    return out
+
+
+def per_chain(chains, ctrls, tol: float) -> dict:
+    """:func:`chain_values` of every chain, as arrays over the chains (NaN for the controls of
+    a chain that has none)."""
+    rows = [chain_values(ch, ctrls[i] if i < len(ctrls) else {}, tol)
+            for i, ch in enumerate(chains)]
+    keys = dict.fromkeys(k for r in rows for k in r)
+    return {k: np.array([r.get(k, np.nan) for r in rows]) for k in keys}
+
+
+def disjoint_pairs(n: int) -> list[tuple[int, int]]:
+    """The disjoint pairs (0, 1), (2, 3), ... of ``n`` chains (the figure's pairs)."""
+    return [(i, i + 1) for i in range(0, n - 1, 2)]
+
+
+def pairs_jackknife(values: dict, n: int, confidence: float = stats.CONFIDENCE) -> stats.Estimate:
+    """The mean of a pairwise quantity over the pairs ``{(i, j): value}`` of ``n`` chains, with
+    a leave-one-chain-out jackknife interval: the mean over the pairs without chain k, for each
+    k; SE² = (n - 1)/n Σ (loo_k - mean loo)², and Student's t with n - 1 degrees of freedom.
+    Pairs that share a chain are not independent; the chains are, so they are the units."""
+    v = float(np.mean(list(values.values())))
+    if n < 3:
+        return stats.Estimate(v, None, None, f"{n} chains: one pair, no interval", n, "chains")
+    loo = np.array([np.mean([x for p, x in values.items() if k not in p]) for k in range(n)])
+    se = float(np.sqrt((n - 1) / n * np.sum((loo - loo.mean()) ** 2)))
+    h = float(_t.ppf(0.5 + confidence / 2, n - 1)) * se
+    return stats.Estimate(v, v - h, v + h, f"jackknife over {n} chains (leave one out), "
+                          f"t interval, {n - 1} df; {len(values)} pairs", n, "chains")
+
+
+def pair_values(chains) -> dict:
+    """For every pair i < j of chains: the survivors shared at the sparsest round over what
+    random masks would share (``shared``), the tickets' disagreement over the dense networks'
+    (mean over the rounds; ``disagreement``), and the pair's :func:`seed_overlap`
+    (``overlaps``), each a dict keyed by the pair."""
+    pairs = list(itertools.combinations(range(len(chains)), 2))
+    ovs = {(i, j): seed_overlap(list(chains[i]), list(chains[j])) for i, j in pairs}
+    return dict(pairs=pairs, overlaps=ovs,
+                shared={p: float(o["overlap"][-1] / o["random"][-1]) for p, o in ovs.items()},
+                disagreement={p: float(np.mean(o["disagreement"]) / o["dense_disagreement"])
+                              for p, o in ovs.items()})
+
+
+def seed_rule(claim: claims.Claim, est) -> claims.Claim:
+    """Keep a row out of holds and differs unless its interval covers the seed-to-seed spread
+    (an interval over chains or seeds): a row on single runs, or
+    without an interval, becomes inconclusive, and its note says why."""
+    has = isinstance(est, stats.Estimate) and est.has_interval
+    over_seeds = has and est.unit in SEED_UNITS and est.hi > est.lo
+    if claim.verdict in (claims.HOLDS, claims.DIFFERS) and not over_seeds:
+        why = ("covers the test images of single runs, not another seed"
+               if has and est.unit not in SEED_UNITS else
+               f"has no width (the {est.n} {est.unit} agree exactly)" if has else
+               "is missing (fewer than two independent units)")
+        why = (f"kept inconclusive (the point says '{claim.verdict}'): its interval {why}, "
+               "so another seed could swap the verdict")
+        claim.verdict = claims.INCONCLUSIVE
+        claim.note = f"{claim.note}; {why}" if claim.note else why
+    return claim
+
+
+def seed_row(T: claims.ClaimsTable, *args, **kw) -> claims.Claim:
+    """``T.add(source, statement, expected, measured, test, ...)`` under :func:`seed_rule`."""
+    return seed_rule(T.add(*args, **kw), args[3] if len(args) > 3 else kw.get("measured"))
+
+
+def _each(values, fmt: str = "{:+.1f}") -> str:
+    return ", ".join(fmt.format(v) for v in values)
+
+
+def detectable_sentences(P, chains, ctrls=()) -> list[str]:
+    """What the chains can detect, and what rests on single runs."""
+    dense = [100 * early_stop(ch[0].run)["acc"] for ch in chains]
+    if len(chains) < 2:
+        return [f"One chain: no row has a seed-to-seed interval, so none is decided "
+                f"(set seeds >= 2; dense accuracy {dense[0]:.1f}%)."]
+    sd = float(np.std(dense, ddof=1))
+    mdd = stats.detectable_difference(sd, len(chains))
+    out = [f"{len(chains)} IMP chains (seeds), the first {len(ctrls)} with their two "
+           f"controls: the dense accuracy varies by an SD of {sd:.1f} pp from seed to seed, "
+           f"so a mean over {len(chains)} chains detects a departure of about {mdd:.1f} pp "
+           f"from a fixed value (80% power, 5% level) in a quantity that varies as much."]
+    npairs = len(chains) * (len(chains) - 1) // 2
+    out.append(f"Rows on two seeds' tickets average over the {npairs}"
+               f" pairs of chains, with a jackknife over the {len(chains)} chains "
+               f"({len(chains) - 1} degrees of freedom)." if len(chains) > 2 else
+               "Rows on two seeds' tickets rest on one pair of chains: no interval over seeds, "
+               "so they are inconclusive.")
+    out.append("The ResNet part and the width sweep are single runs (one chain per width): "
+               "their rows are inconclusive by the seed rule.")
     return out
 
 
 @gates.gate(CHAPTER, maxsize=0)  # not memoized: a fresh table each call
 def claims_table(P):
     """The chapter's claims, each with its 95% interval (see the comment above)."""
-    P, chains, ctrl = experiment(P)
+    P, chains, ctrls = experiment(P)
     _, reset, rewind, reinit = resnet_experiment(P)
     _, wchains = width_experiment(P)
     tol = P.match_tol
+    V = per_chain(chains, ctrls, tol)
+    n = len(chains)
     tk = curve(list(chains[0]))
-    dense_acc = 100 * np.mean([early_stop(ch[0].run)["acc"] for ch in chains])
-    tk_acc = 100 * tk["acc"]
-    extent = matching_extent(tk["density"], tk_acc, dense_acc, tol)
-    sparse = tk["density"][1:] <= 0.2 + 1e-9   # the sparse regime: at most 20% of the weights left
-    if not sparse.any():
-        sparse = np.arange(len(sparse)) == len(sparse) - 1  # else the sparsest round
-    pruned = list(chains[0][1:])
-    c_tk = [correct(rd.run) for rd in pruned]
-
-    def gap_vs(kind):  # mean over the sparse rounds of (ticket - control), per test image, pp
-        c = [correct(rd.run) for rd in ctrl[kind]]
-        return 100 * np.mean([t - k for t, k, s in zip(c_tk, c, sparse) if s], 0)
-    matching = tk_acc >= dense_acc - tol
-    speedups = [tk["iteration"][0] / it for it, m in zip(tk["iteration"][1:], matching[1:]) if m]
-    big = [i for i, (d, m) in enumerate(zip(tk["density"][1:], matching[1:])) if m and d > 0.2]
-    big = big or [i for i, m in enumerate(matching[1:]) if m]
-    gain_each = 100 * np.mean([c_tk[i] - correct(chains[0][0].run) for i in big], 0) \
-        if big else None
+    sparse_d = tk["density"][1:][sparse_rounds(tk["density"][1:])]
+    where = f"rounds with {_each(100 * sparse_d, '{:.1f}')}% left"
     variant = chains[0][0].run.variant
     note_scale = (f"{P.model} width {P.width} on {P.n_train or 'all'} images, {P.epochs} epochs; "
-                  f"rates {rates(P)}" if P.profile != "gpu" else "")
-    one = "one chain (seed 1): the interval covers the test images, not another seed"
+                  f"rates {rates(P)}; " if P.profile != "gpu" else "")
+    per = "per chain (pp): "
 
     T = claims.ClaimsTable(CHAPTER, P.profile, variant)
-    T.add("seed 003; F&C 2019 abstract", "Tickets reset to θ0 match the dense network down to a "
-          "small fraction of its weights (smallest fraction left that still matches, seed 1)",
-          "less than 10-20% of the size",
-          stats.point(100 * extent, "no interval: the last matching round of one chain"),
-          claims.below(20.0), fmt="{:.1f} % left",
-          note=("the sparsest round run still matches, so this is an upper bound; "
-                if extent == tk["density"][-1] else "") + note_scale)
-    T.add("seed 003", "Randomly reinitializing the ticket's mask drops accuracy (ticket minus "
-          "reinit, mean over rounds with ≤ 20% left)", "performance drops",
-          stats.per_example(np.mean, gap_vs("reinit")), claims.above(tol), fmt="{:+.1f} pp",
-          note=one)
-    T.add("F&C 2019 Fig 1/4", "A random mask of the same sparsity does worse than the ticket "
-          "(mean over rounds with ≤ 20% left)", "random sparse networks fall behind",
-          stats.per_example(np.mean, gap_vs("random mask")), claims.above(tol),
-          fmt="{:+.1f} pp", note=one)
-    T.add("seed 003; F&C 2019 abstract", "Tickets sometimes train faster: dense early-stop "
-          "iteration / a matching ticket's (median over the matching rounds)",
-          "learn faster (Sometimes even faster)",
-          stats.point(float(np.median(speedups)) if speedups else float("nan"),
-                      "no interval: early stopping is read at whole epochs"),
-          claims.above(1.0), fmt="{:.2f}x",
-          note=f"validation loss read at epochs {list(chains[0][0].run.logit_epochs)}; the median, "
-          "not the fastest, so that picking the best round does not make the claim")
-    T.add("F&C 2019 abstract", "Above that size, tickets reach higher test accuracy than the "
-          "dense network (ticket minus dense, mean over the matching rounds with > 20% left, "
-          "seed 1)", "reach higher test accuracy",
-          stats.per_example(np.mean, gain_each) if gain_each is not None else None,
-          claims.above(0.0), fmt="{:+.1f} pp",
-          note=one + "; a mean over rounds, not the best of them")
+    seed_row(T, "seed 003; F&C 2019 abstract", "Tickets reset to θ0 match the dense network with "
+             "at most 20% of its weights left (ticket minus its own dense network, mean over the "
+             "rounds with ≤ 20% left, mean over chains)", "less than 10-20% of the size",
+             stats.mean_t(V["sparse_gap"], "chains"), claims.above(-tol), fmt="{:+.1f} pp",
+             note=note_scale + f"{where}; {per}{_each(V['sparse_gap'])}; sparsest matching "
+             f"round per chain: {_each(100 * V['extent'], '{:.1f}')}% left")
+    for kind, what, src, expected in (
+            ("reinit", "Randomly reinitializing the ticket's mask drops accuracy (ticket minus "
+             "the same mask from a fresh init", "seed 003", "performance drops"),
+            ("random mask", "A random mask of the same sparsity does worse than the ticket "
+             "(ticket minus random mask", "F&C 2019 Fig 1/4", "random sparse networks fall behind")):
+        seed_row(T, src, f"{what}, mean over the rounds with ≤ 20% left, mean over chains)",
+                 expected, stats.mean_t(V[kind], "chains"), claims.above(tol), fmt="{:+.1f} pp",
+                 note=f"chains 1-{len(ctrls)}, each against its own controls; "
+                 f"{per}{_each(V[kind][:len(ctrls)])}")
+    seed_row(T, "seed 003; F&C 2019 abstract", "Tickets sometimes train faster: dense early-stop "
+             "iteration / a matching ticket's (median over a chain's matching rounds, mean over "
+             "chains)", "learn faster (Sometimes even faster)",
+             stats.mean_t(V["speedup"], "chains"), claims.above(1.0), fmt="{:.2f}x",
+             note=f"validation loss read at epochs {list(chains[0][0].run.logit_epochs)}, so a "
+             f"chain's speed-up is a ratio of whole epochs; per chain: "
+             f"{_each(V['speedup'], '{:.2f}x')}; the median, not the fastest round")
+    seed_row(T, "F&C 2019 abstract", "Above that size, tickets reach higher test accuracy than "
+             "the dense network (ticket minus dense, mean over a chain's matching rounds with "
+             "> 20% left, mean over chains)", "reach higher test accuracy",
+             stats.mean_t(V["gain"], "chains"), claims.above(0.0), fmt="{:+.1f} pp",
+             note=f"{per}{_each(V['gain'])}; a mean over rounds, not the best of them")
     rs_c, rw_c, rr_c = (correct(x[-1].run, "final") for x in (reset, rewind, reinit))
     rs, rw = (100 * curve(list(x))["final_acc"] for x in (reset, rewind))
-    T.add("F&C 2019 §5; Frankle et al. 2019", f"ResNet at lr {P.rn_lr}: rewinding beats "
-          f"resetting (accuracy at the sparsest round, {P.rn_model} width {P.rn_width})",
-          "reset fails, rewinding finds tickets", stats.per_example(np.mean, 100 * (rw_c - rs_c)),
-          claims.above(tol), fmt="{:+.1f} pp",
-          note=f"single runs; rewind to epoch {P.rn_rewind_epoch} of {P.rn_epochs}; dense "
-          f"{rs[0]:.1f}%, reset {rs[-1]:.1f}%, rewind {rw[-1]:.1f}% at "
-          f"{100 * rewind[-1].density:.1f}% left"
-          + ("" if P.profile == "gpu" else
-             f"; {P.rn_epochs * steps_per_epoch(reset[0].run.spec)} iterations on "
-             f"{P.rn_n_train} images leave the dense ResNet far from converged, and reset does "
-             "not fail there: the sources' failure of reset needs long training at lr 0.1 "
-             "(gpu profile)"))
-    T.add("Frankle et al. 2019", "The rewound weights matter, not only the mask (rewind minus "
-          "fresh init, sparsest round)", "random reinitialization fails",
-          stats.per_example(np.mean, 100 * (rw_c - rr_c)), claims.above(tol), fmt="{:+.1f} pp",
-          note="single runs")
+    seed_row(T, "F&C 2019 §5; Frankle et al. 2019", f"ResNet at lr {P.rn_lr}: rewinding beats "
+             f"resetting (accuracy at the sparsest round, {P.rn_model} width {P.rn_width})",
+             "reset fails, rewinding finds tickets",
+             stats.per_example(np.mean, 100 * (rw_c - rs_c)), claims.above(tol),
+             fmt="{:+.1f} pp",
+             note=f"single runs; rewind to epoch {P.rn_rewind_epoch} of {P.rn_epochs}; dense "
+             f"{rs[0]:.1f}%, reset {rs[-1]:.1f}%, rewind {rw[-1]:.1f}% at "
+             f"{100 * rewind[-1].density:.1f}% left"
+             + ("" if P.profile == "gpu" else
+                f"; {P.rn_epochs * steps_per_epoch(reset[0].run.spec)} iterations on "
+                f"{P.rn_n_train} images leave the dense ResNet far from converged, and the "
+                "sources' failure of reset needs long training at lr 0.1 (gpu profile)"))
+    seed_row(T, "Frankle et al. 2019", "The rewound weights matter, not only the mask (rewind "
+             "minus fresh init, sparsest round)", "random reinitialization fails",
+             stats.per_example(np.mean, 100 * (rw_c - rr_c)), claims.above(tol),
+             fmt="{:+.1f} pp", note="single runs")
     widths = sorted(wchains)
     lo_w, hi_w = wchains[widths[0]], wchains[widths[-1]]
     drop = {w: 100 * (curve(list(wchains[w]))["acc"][-1] - curve(list(wchains[w]))["acc"][0])
             for w in widths}
-    T.add("seed 000 §2", f"More width, more tickets: the widest net loses less at the sparsest "
-          f"round than the narrowest (widths {widths[0]} vs {widths[-1]})",
-          "overparameterization buys tickets",
-          stats.per_example(np.mean, 100 * ((correct(hi_w[-1].run) - correct(hi_w[0].run))
-                                             - (correct(lo_w[-1].run) - correct(lo_w[0].run)))),
-          claims.above(0.0), fmt="{:+.1f} pp",
-          note="single chains; " + ", ".join(f"width {w}: {drop[w]:+.1f} pp" for w in widths))
-    if len(chains) > 1:
-        ov = seed_overlap(list(chains[0]), list(chains[1]))
-        a, b = chains[0][-1], chains[1][-1]
-        kept = int(sum(int(m.sum()) for m in a.mask.values()))
-        shared = int(round(ov["overlap"][-1] * kept))
-        chance = float(ov["random"][-1])
-        T.add("seed 000 §2-3", "Different seeds find different tickets: the survivors two seeds "
-              "share at the sparsest round, over what random masks would share",
-              "each initialization reveals a different ticket; chance: 1x",
-              stats.proportion(shared, kept).scale(1 / chance), claims.below(2.0),
-              fmt="{:.2f}x chance",
-              note=f"{100 * ov['overlap'][-1]:.1f}% shared, chance {100 * chance:.1f}%; the "
-              "interval treats the surviving weights as independent trials, which they are not "
-              "quite")
-        _, test = halves(len(a.run.labels))
-        tp = [(x.run.probs()[test].argmax(1) != y.run.probs()[test].argmax(1)).astype(float)
-              for x, y in zip(chains[0][1:], chains[1][1:])]
-        dp = (chains[0][0].run.probs()[test].argmax(1)
-              != chains[1][0].run.probs()[test].argmax(1)).astype(float)
-        T.add("seed 000 §3", "Tickets of different seeds compute different functions "
-              "(ticket-pair disagreement / dense-pair disagreement, mean over rounds)",
-              "a different function, same accuracy",
-              stats.per_example(lambda t, d: np.mean(t) / np.mean(d) if np.mean(d) else np.nan,
-                                np.mean(tp, 0), dp),
-              claims.above(0.8), fmt="{:.2f}x",
-              note=f"dense pair: {100 * ov['dense_disagreement']:.1f}%; two chains, so the "
-              "interval covers the test images only")
+    seed_row(T, "seed 000 §2", f"More width, more tickets: the widest net loses less at the "
+             f"sparsest round than the narrowest (widths {widths[0]} vs {widths[-1]})",
+             "overparameterization buys tickets",
+             stats.per_example(np.mean, 100 * ((correct(hi_w[-1].run) - correct(hi_w[0].run))
+                                                - (correct(lo_w[-1].run) - correct(lo_w[0].run)))),
+             claims.above(0.0), fmt="{:+.1f} pp",
+             note="single chains (seed 1); " + ", ".join(f"width {w}: {drop[w]:+.1f} pp"
+                                                          for w in widths))
+    if n > 1:
+        pv = pair_values(chains)
+        chance = float(pv["overlaps"][pv["pairs"][0]]["random"][-1])
+
+        def each(d, f):
+            return ", ".join(f"{i + 1}-{j + 1}: {f.format(v)}" for (i, j), v in d.items())
+        seed_row(T, "seed 000 §2-3", "Different seeds find different tickets: the survivors two "
+                 "seeds share at the sparsest round, over what random masks would share (mean "
+                 "over every pair of chains)", "each initialization reveals a different "
+                 "ticket; chance: 1x", pairs_jackknife(pv["shared"], n), claims.below(2.0),
+                 fmt="{:.2f}x chance",
+                 note=f"pairs {each(pv['shared'], '{:.2f}x')}; chance {100 * chance:.1f}% of "
+                 "the survivors")
+        seed_row(T, "seed 000 §3", "Tickets of different seeds compute different functions "
+                 "(ticket-pair disagreement / dense-pair disagreement, mean over rounds, mean "
+                 "over every pair of chains)", "a different function, same accuracy",
+                 pairs_jackknife(pv["disagreement"], n), claims.above(0.8), fmt="{:.2f}x",
+                 note=f"pairs {each(pv['disagreement'], '{:.2f}x')}; dense pairs disagree on "
+                 + _each([100 * o["dense_disagreement"] for o in pv["overlaps"].values()],
+                         "{:.1f}%"))
     return T
+
+
+# ----------------------------------------------------------------------------------------------
+# the printed lines under the figures (the notebook prints them; no logic in the notebook)
+
+
+def setup_lines(P, chains, ctrls) -> list[str]:
+    """The chapter's settings, the masks of chain 1, and the training cost of these runs."""
+    spec = chains[0][0].run.spec
+    zeros = [zero_fraction_kept(rd) for ch in chains for rd in ch[1:]]
+    allruns = [rd.run for ch in chains for rd in ch] + \
+        [rd.run for ct in ctrls for v in ct.values() for rd in v]
+    out = [f"profile: {P.profile}; model: {P.model} (width {P.width}, "
+           f"{n_weights(spec):,} prunable weights); training images: {P.n_train or 'all'}; "
+           f"{P.epochs} epochs of batch {P.batch_size} "
+           f"({P.epochs * steps_per_epoch(spec)} iterations); {P.optimizer} lr {P.lr}; "
+           f"test subset {len(chains[0][0].run.labels)} (half validation, half test)",
+           f"pruning: {P.scope}-wise, per round {rates(P)} of the surviving weights; "
+           f"{P.rounds} rounds; {len(chains)} chain(s), the first {len(ctrls)} with their "
+           "two controls"]
+    out += [f"round {rd.round}: {pruning.summary(rd.mask)}" for rd in chains[0][1:]]
+    out += [f"pruned weights exactly zero after training: {100 * min(zeros):.2f}% (worst run)",
+            f"{len(allruns)} runs; training time per run: "
+            f"{np.mean([r.meta['seconds'] for r in allruns]):.0f} s on "
+            f"{allruns[0].meta['device_name']}"]
+    return out
+
+
+def accuracy_lines(chains, ctrls) -> list[str]:
+    """Mean accuracy over the chains (and its range) at every density, tickets and controls."""
+    def line(name, groups):
+        acc = 100 * np.array([curve(list(g))["acc"] for g in groups])
+        dens = 100 * curve(list(groups[0]))["density"]
+        return f"{name:>11}: " + ", ".join(
+            f"{d:.1f}% left: {a.mean():.1f}% ({a.min():.1f}-{a.max():.1f})"
+            for d, a in zip(dens, acc.T))
+    out = [line("ticket", chains)]
+    for kind in ctrls[0]:
+        out.append(line(kind, [ct[kind] for ct in ctrls]))
+    return out + ["(mean over the chains, their range in brackets)"]
+
+
+def resnet_lines(P, reset, rewind, reinit) -> list[str]:
+    """The ResNet part's settings and its three curves' final accuracies."""
+    spec = reset[0].run.spec
+    out = [f"{P.rn_model} width {P.rn_width} ({n_weights(spec):,} prunable weights); training "
+           f"images: {P.rn_n_train or 'all'}; {P.rn_epochs} epochs of batch {P.rn_batch_size} "
+           f"({P.rn_epochs * steps_per_epoch(spec)} iterations); {P.rn_optimizer} lr "
+           f"{P.rn_lr}, schedule {P.rn_schedule}, warmup {P.rn_warmup_epochs}, augmentation "
+           f"{'on' if P.rn_augment else 'off'}",
+           f"global pruning, {100 * P.rn_rate:.0f}% of the survivors per round, {P.rn_rounds} "
+           f"rounds; rewinding to the end of epoch {P.rn_rewind_epoch} (iteration "
+           f"{P.rn_rewind_epoch * steps_per_epoch(spec)})"]
+    for name, rds in resnet_curves(P, reset, rewind, reinit).items():
+        c = curve(list(rds))
+        out.append(f"{name:>32}: " + ", ".join(f"{100 * d:.1f}% left: {100 * a:.1f}%"
+                                               for d, a in zip(c["density"], c["final_acc"])))
+    return out
+
+
+def resnet_curves(P, reset, rewind, reinit) -> dict:
+    """``{name: rounds}`` of the ResNet figure (the fresh-init curve starts at the dense run)."""
+    return {"reset to θ0": reset, f"rewind to epoch {P.rn_rewind_epoch}": rewind,
+            "rewind masks, fresh random init": (reset[0],) + tuple(reinit)}
+
+
+def width_lines(P, wchains) -> list[str]:
+    """Per width: dense and sparsest-ticket accuracy, and how far it stays within tolerance."""
+    out = []
+    for w, ch in wchains.items():
+        c = curve(list(ch))
+        ext = matching_extent(c["density"], 100 * c["acc"], 100 * c["acc"][0], P.match_tol)
+        out.append(f"width {w}: dense {100 * c['acc'][0]:.1f}%; sparsest ticket "
+                   f"({100 * c['density'][-1]:.1f}% left) {100 * c['acc'][-1]:.1f}%; within "
+                   f"{P.match_tol} pp of dense down to {100 * ext:.1f}% of the weights")
+    return out
+
+
+def pair_lines(chains) -> list[str]:
+    """Per density, for the figure's disjoint pairs of chains: shared survivors against chance,
+    and the two tickets' disagreement; then every pair's two summaries (the claims' values)."""
+    if len(chains) < 2:
+        return ["one chain: nothing to compare (set seeds >= 2)"]
+    pv = pair_values(chains)
+    out = []
+    for i, j in disjoint_pairs(len(chains)):
+        ov = pv["overlaps"][(i, j)]
+        out.append(f"chains {i + 1} and {j + 1}:")
+        out += [f"  {100 * d:5.1f}% left: shared {100 * o:5.1f}% (random {100 * r:5.1f}%, "
+                f"{o / r:.2f}x), Jaccard {jc:.3f}; disagreement {100 * dis:.1f}%"
+                for d, o, r, jc, dis in zip(ov["density"], ov["overlap"], ov["random"],
+                                            ov["jaccard"], ov["disagreement"])]
+        out.append(f"  dense networks disagree on {100 * ov['dense_disagreement']:.1f}%")
+    out.append("every pair: shared at the sparsest round (x chance); ticket / dense "
+               "disagreement")
+    out += [f"  chains {i + 1}-{j + 1}: {pv['shared'][(i, j)]:.2f}x; "
+            f"{pv['disagreement'][(i, j)]:.2f}x" for i, j in pv["pairs"]]
+    return out
+
+
+def cost_lines(P, t0: float | None = None) -> list[str]:
+    """How many distinct runs the chapter used and what their training cost (cache records)."""
+    import time
+
+    _, chains, ctrls = experiment(P)
+    _, reset, rewind, reinit = resnet_experiment(P)
+    _, wchains = width_experiment(P)
+    groups = (*chains, *(v for ct in ctrls for v in ct.values()), reset, rewind, reinit,
+              *wchains.values())
+    every = {rd.run.key: rd.run for g in groups for rd in g}
+    first = next(iter(every.values()))
+    out = [f"{len(every)} distinct runs; their training took "
+           f"{sum(r.meta['seconds'] for r in every.values()):.0f} s in all on "
+           f"{first.meta['device_name']} (from the runs cache's records)"]
+    if t0 is not None:
+        out.append(f"chapter wall time: {time.time() - t0:.0f} s (training included unless "
+                   "the runs were cached)")
+    return out

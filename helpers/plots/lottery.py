@@ -1,0 +1,162 @@
+"""Chapter 02's figures (lottery tickets): each function draws one figure from the chapter's
+gates' results (:mod:`helpers.chapters.lottery`) and returns it.
+
+Where several IMP chains (seeds) give a value at the same sparsity, the figure shows every
+chain's value (dots) and their mean with its 95% t interval over the chains (error bars): the
+spread the claims table's intervals are about.
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
+from .. import stats
+from ..chapters import lottery
+from . import color
+
+X_LABEL = "weights remaining (%, log scale)"
+
+
+def sparsity_axis(ax) -> None:
+    """A log-scale x axis of "weights remaining (%)", dense on the left, with plain percent ticks."""
+    ax.set_xscale("log")
+    lo, hi = ax.get_xlim()
+    ticks = [t for t in (100, 50, 30, 20, 10, 5, 3, 2, 1, 0.5) if min(lo, hi) <= t <= max(lo, hi)]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(lambda x, _: f"{x:g}")
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    if lo < hi:
+        ax.invert_xaxis()
+    ax.set_xlabel(X_LABEL)
+
+
+def t95(values) -> tuple[float, float]:
+    """The 95% t interval of the mean of ``values`` (the mean itself with one value): seaborn's
+    ``errorbar`` for a mean over chains."""
+    est = stats.mean_t(values, "chains")
+    return (est.lo, est.hi) if est.has_interval else (est.value, est.value)
+
+
+def long_table(groups: dict) -> pd.DataFrame:
+    """One row per (curve, chain, round): density and early-stop accuracy (%) and iteration.
+    ``groups``: ``{curve name: [rounds of chain 1, rounds of chain 2, ...]}``."""
+    rows = []
+    for name, chains in groups.items():
+        for i, rounds in enumerate(chains):
+            c = lottery.curve(list(rounds))
+            rows += [dict(curve=name, chain=i + 1, density=100 * d, acc=100 * a, iteration=it)
+                     for d, a, it in zip(c["density"], c["acc"], c["iteration"])]
+    return pd.DataFrame(rows)
+
+
+def _means_with_dots(df: pd.DataFrame, y: str, ax, palette: dict) -> None:
+    """Every chain's value (dots) and the mean over chains with its 95% t interval."""
+    sns.scatterplot(data=df, x="density", y=y, hue="curve", palette=palette, alpha=0.35, s=16,
+                    legend=False, ax=ax)
+    sns.lineplot(data=df, x="density", y=y, hue="curve", style="curve", palette=palette,
+                 estimator="mean", errorbar=t95, err_style="bars", markers=True, dashes=False,
+                 err_kws=dict(capsize=3), ax=ax)
+
+
+def accuracy_and_speed(P, chains, ctrls):
+    """Figure 1: test accuracy at early stop and the early-stopping iteration against sparsity,
+    for the tickets (every chain) and the two controls (the chains that have them)."""
+    n = len(ctrls)
+    groups = {f"ticket (reset to θ0), {len(chains)} chains": [list(ch) for ch in chains],
+              f"same mask, fresh random init, {n} chains":
+                  [[ch[0]] + list(ct["reinit"]) for ch, ct in zip(chains, ctrls)],
+              f"random mask, same init, {n} chains":
+                  [[ch[0]] + list(ct["random mask"]) for ch, ct in zip(chains, ctrls)]}
+    df = long_table(groups)
+    palette = {g: color(i) for i, g in enumerate(groups)}
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
+    dense = df[df.density == 100].groupby("chain").acc.first().mean()
+    axes[0].axhspan(dense - P.match_tol, dense + P.match_tol, color="grey", alpha=0.2,
+                    label=f"dense (mean) ± {P.match_tol} pp")
+    _means_with_dots(df, "acc", axes[0], palette)
+    _means_with_dots(df, "iteration", axes[1], palette)
+    axes[0].set(ylabel="test accuracy at early stop (%)", title="Test accuracy vs sparsity")
+    axes[1].set(ylabel="iteration of minimum validation loss",
+                title="Early-stopping iteration vs sparsity")
+    for ax in axes:
+        sparsity_axis(ax)
+        ax.legend(fontsize=8)
+    return fig
+
+
+def resnet(P, reset, rewind, reinit):
+    """Figure 2: final test accuracy of the ResNet's reset, rewound and re-initialized
+    subnetworks against sparsity (single runs)."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    d = 100 * lottery.curve([reset[0]])["final_acc"][0]
+    ax.axhspan(d - P.match_tol, d + P.match_tol, color="grey", alpha=0.2,
+               label=f"dense ± {P.match_tol} pp")
+    for i, (name, rds) in enumerate(lottery.resnet_curves(P, reset, rewind, reinit).items()):
+        c = lottery.curve(list(rds))
+        ax.plot(100 * c["density"], 100 * c["final_acc"], marker="o",
+                ls="--" if "fresh" in name else "-", color=color(i), label=name)
+    ax.set(ylabel="final test accuracy (%)",
+           title=f"{P.rn_model} (width {P.rn_width}): reset vs rewind, single runs")
+    sparsity_axis(ax)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def widths(P, wchains):
+    """Figure 3: the tickets of several widths (one chain each) against sparsity, absolute and
+    relative to each width's own dense accuracy."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for i, (w, ch) in enumerate(wchains.items()):
+        c = lottery.curve(list(ch))
+        n = lottery.n_weights(ch[0].run.spec)
+        axes[0].plot(100 * c["density"], 100 * c["acc"], marker="o", color=color(i),
+                     label=f"width {w} ({n:,} weights)")
+        axes[1].plot(100 * c["density"], 100 * (c["acc"] - c["acc"][0]), marker="o",
+                     color=color(i), label=f"width {w}")
+    axes[1].axhspan(-P.match_tol, P.match_tol, color="grey", alpha=0.2,
+                    label=f"± {P.match_tol} pp")
+    axes[0].set(ylabel="test accuracy at early stop (%)",
+                title="Tickets at several widths (seed 1)")
+    axes[1].set(ylabel="change from own dense accuracy (pp)",
+                title="Relative to each width's dense network")
+    for ax in axes:
+        sparsity_axis(ax)
+        ax.legend(fontsize=8)
+    return fig
+
+
+def seed_pairs(chains):
+    """Figure 4: for the disjoint pairs of chains (1-2, 3-4, ...), the survivors the two
+    tickets share against two random masks, and the two tickets' disagreement against the two
+    dense networks'."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    if len(chains) < 2:
+        for ax in axes:
+            ax.text(0.5, 0.5, "one chain: nothing to compare (set seeds >= 2)",
+                    ha="center", transform=ax.transAxes)
+        return fig
+    pv = lottery.pair_values(chains)
+    for k, (i, j) in enumerate(lottery.disjoint_pairs(len(chains))):
+        ov = pv["overlaps"][(i, j)]
+        x, name = 100 * ov["density"], f"chains {i + 1} and {j + 1}"
+        axes[0].plot(x, 100 * ov["overlap"], marker="o", color=color(k), label=name)
+        axes[1].plot(x, 100 * ov["disagreement"], marker="o", color=color(k),
+                     label=f"tickets, {name}")
+        axes[1].axhline(100 * ov["dense_disagreement"], color=color(k), ls=":",
+                        label=f"dense networks, {name}")
+    ov = pv["overlaps"][(0, 1)]
+    axes[0].plot(100 * ov["density"], 100 * ov["random"], marker="s", ls="--", color="grey",
+                 label="two random masks (expected)")
+    axes[0].set(ylabel="survivors shared (% of the first chain's)",
+                title="Overlap of the masks found from two seeds")
+    axes[1].set(ylabel="disagreement (% of test half)",
+                title="Do two seeds' tickets compute the same function?")
+    axes[1].set_ylim(0, None)
+    for ax in axes:
+        sparsity_axis(ax)
+        ax.legend(fontsize=8)
+    return fig
