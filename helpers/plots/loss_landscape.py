@@ -67,6 +67,7 @@ def soups(LN):
     ax.axhline(10, color="grey", ls=":", label="chance (10 classes)")
     ax.set(xticks=x, xticklabels=names, ylabel="test accuracy (%)", xlabel="pair of networks",
            title="Averaging weights vs averaging predictions")
+    ax.grid(axis="x", visible=False)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
