@@ -318,3 +318,88 @@ def test_cpu_threads_restores_the_thread_count():
     with LL.cpu_threads(P):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+
+
+# ------------------------------------------------------------------ figures and sentences
+def fake_analyses(seed=0):
+    """Small stand-ins for the outputs of the chapter's analyses, shaped as the real ones."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 1, 5)
+
+    def line():
+        return dict(alpha=t, train_loss=rng.uniform(0.5, 2, 5), test_loss=rng.uniform(0.5, 2, 5),
+                    test_acc=rng.uniform(0.1, 0.5, 5), agree0=np.linspace(1, 0.5, 5),
+                    agree1=np.linspace(0.5, 1, 5), barrier=0.5)
+
+    def pair():
+        return dict(acc_a=0.5, acc_b=0.48, mean_acc=0.49, soup_acc=0.12, ens_acc=0.52,
+                    disagreement=0.3)
+
+    xs = np.linspace(-0.2, 1.2, 4)
+    LN = dict(init=line(), independent=[line(), line(), line()], children=line(),
+              pairs=dict(independent=[pair(), pair(), pair()], children=[pair()]),
+              init_max_increase=0.0, independent_barrier=1.234, children_barrier=0.0123)
+    RP = dict(xs=xs, ys=xs, test_acc=rng.uniform(0.1, 0.5, (4, 4)),
+              agree1=rng.uniform(0, 1, (4, 4)), agree2=rng.uniform(0, 1, (4, 4)),
+              traj=[rng.uniform(0, 1, (3, 2)), rng.uniform(0, 1, (3, 2))],
+              optima_acc=(0.5, 0.49), optima_disagreement=0.3, cosine=0.1)
+    TU = dict(curve=line(), line=line(), steps=7)
+    width_row = dict(params=1234, train_loss=rng.uniform(1, 2, 3), test_acc=rng.uniform(.3, .5, 3),
+                     barrier=0.3, sharpness=rng.uniform(5, 9, 2))
+    grid = dict(xs=xs, ys=xs, train_loss=rng.uniform(1, 3, (4, 4)))
+    WS = dict(rows={0.5: width_row, 1: dict(width_row), "compare": dict(width_row, model="resnet8")},
+              slices={"narrow": grid, "wide": dict(grid)})
+    ritz = [np.sort(rng.normal(0, 3, 6)) for _ in range(3)]
+    SD = dict(epochs=np.array([0, 1, 2]), ritz=ritz, weights=[np.full(6, 1 / 6)] * 3,
+              lam_min=np.array([r[0] for r in ritz]), lam_max=np.array([r[-1] for r in ritz]),
+              ratio=np.array([0.5, 0.3, 0.2]), train_loss=[2.3, 1.9, 1.5])
+    UV = {(m, g): dict(scales=np.geomspace(1, g ** 20, 21), train_loss=2.3, test_acc=0.1)
+          for m in LL.DEEP_MODELS for g in (0.6, 1.0, 1.6)}
+    FM = dict(rows=[dict(batch=b, seed=s, sharpness=rng.uniform(5, 20), log_volume=-3.0,
+                         test_acc=rng.uniform(.3, .5), train_loss=1.5)
+                    for b in (32, 128) for s in (1, 2)],
+              rho_sharpness=-0.2, rho_volume=0.2, top_k=5)
+    return LN, RP, TU, WS, SD, UV, FM
+
+
+def test_every_chapter_figure_is_one_titled_labelled_figure():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from helpers import plots
+
+    LN, RP, TU, WS, SD, UV, FM = fake_analyses()
+    P = plots.loss_landscape
+    figs = [P.lines(LN), P.soups(LN), P.radial(RP), P.tunnel(TU), P.width_sweep(WS, "smallcnn"),
+            P.slices(WS), P.saddles(SD), P.unit_variance(UV, LL.DEEP_MODELS, (0.6, 1.0, 1.6)),
+            P.flat_minima(FM)]
+    for fig in figs:
+        assert isinstance(fig, matplotlib.figure.Figure)
+        for ax in fig.axes:
+            if ax.get_label() == "<colorbar>":
+                continue
+            assert ax.get_title() or not ax.get_xlabel(), fig  # twin axes carry no title
+    assert [len(f.axes) for f in figs[:2]] == [3, 1]
+    sweep = figs[4].axes[0]
+    assert sweep.get_ylabel() and sweep.get_xlabel() and sweep.get_legend() is not None
+    assert len(sweep.containers) == 1  # the mean's error bar: the 95% interval over seeds
+    plt.close("all")
+
+
+def test_the_printed_sentences_carry_the_analyses_numbers():
+    LN, RP, TU, WS, SD, UV, FM = fake_analyses()
+    assert "independent pairs: 1.234 nats (mean); children: 0.0123 nats" in LL.lines_text(LN)
+    names = [n for n, _ in LL.pair_rows(LN)]
+    assert names == ["independent pair 1", "independent pair 2", "independent pair 3", "children"]
+    soup = LL.soups_text(LN).splitlines()
+    assert len(soup) == 4 and "soup 12.0%, ensemble 52.0%" in soup[-1]
+    assert "disagree on 30.0% of test images; cosine of the weights 0.100" in LL.radial_text(RP)
+    assert LL.tunnel_text(TU).startswith("curve trained for 7 steps")
+    width = LL.width_text(WS).splitlines()
+    assert [w.split(" (")[0] for w in width] == ["width 0.5", "width 1", "resnet8"]
+    assert len(LL.slices_text(WS).splitlines()) == 2
+    assert LL.saddles_text(SD).splitlines()[0].startswith("epoch 0: train loss 2.300")
+    uv = LL.unit_variance_text(UV).splitlines()
+    assert len(uv) == 1 + len(UV) and uv[0].split()[:2] == ["model", "gain"]
+    assert LL.flat_minima_text(FM).endswith("sharpness -0.20, log-volume +0.20")

@@ -205,22 +205,48 @@ def test_chapter_presets_resolve_at_every_profile():
     assert config.chapter_params("04_mimo", "gpu").model == "resnet20"
 
 
+def _fake_rows():
+    rng = np.random.default_rng(0)
+    rows = []
+    for w, params in ((0.5, 100), (1, 300)):
+        for name, kind, m in (("MIMO M=1", "mimo", 1), ("MIMO M=2", "mimo", 2),
+                              ("naive M=3", "naive", 3), ("deep ensemble of 2", "ensemble", 2)):
+            rows.append(dict(width=w, name=name, kind=kind, M=m,
+                             head_acc=list(rng.uniform(.5, .7, m)), acc=rng.uniform(.5, .7),
+                             d_dis=rng.uniform(0, .3), params=params * m, seconds=10.0 * m,
+                             train_images=1000 * m, passes=m if kind == "ensemble" else 1))
+    return rows
+
+
 def test_figures_have_titles_labels_and_legends():
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rng = np.random.default_rng(0)
-    rows = []
-    for w, params in ((0.5, 100), (1, 300)):
-        for name, kind, m in (("MIMO M=1", "mimo", 1), ("MIMO M=2", "mimo", 2), ("naive M=3", "naive", 3),
-                              ("deep ensemble of 2", "ensemble", 2)):
-            rows.append(dict(width=w, name=name, kind=kind, M=m, head_acc=list(rng.uniform(.5, .7, m)),
-                             acc=rng.uniform(.5, .7), d_dis=rng.uniform(0, .3), params=params * m,
-                             seconds=10.0 * m, train_images=1000 * m, passes=m if kind == "ensemble" else 1))
-    axes = [mimo.plot_heads(rows, 1), *mimo.plot_capacity(rows, (0.5, 1)), mimo.plot_cost(rows)]
+    from helpers import plots
+
+    rows = _fake_rows()
+    figs = [plots.mimo.heads(rows, 1), plots.mimo.capacity(rows, (0.5, 1), band=1.0),
+            plots.mimo.cost(rows)]
+    assert all(isinstance(f, matplotlib.figure.Figure) for f in figs)
+    axes = [figs[0].axes[0], *figs[1].axes[:2], figs[2].axes[0]]
     for ax in axes:
         assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
     assert all(axes[i].get_legend() is not None for i in (0, 1, 3))
     assert len(axes[1].get_lines()) >= 3  # one line per model besides M = 1, plus the zero line
     plt.close("all")
+
+
+def test_the_printed_sentences_follow_the_rows():
+    import types
+
+    rows = _fake_rows()
+    P = types.SimpleNamespace(widths=(0.5, 1), members=(1, 2))
+    heads = mimo.heads_text(rows, 1).splitlines()
+    assert len(heads) == 4 and heads[0].strip().startswith("MIMO M=1: heads")
+    cap = mimo.capacity_text(P, rows).splitlines()
+    assert [c.split(":")[0] for c in cap] == ["width 0.5", "width 1"]
+    gain = 100 * (mimo.pick(rows, 1, "MIMO M=2")["acc"] - mimo.pick(rows, 1, "MIMO M=1")["acc"])
+    assert f"MIMO M=2 {gain:+.2f} pp" in cap[1]
+    cost = mimo.cost_text(P, rows).splitlines()
+    assert len(cost) == 2 and "deep ensemble 2x, 2x (20 s), 2 passes" in cost[1]

@@ -396,21 +396,130 @@ def flat_minima(P, B, top_k: int = 5) -> dict:
     return {"rows": rows, "rho_sharpness": rho_s, "rho_volume": rho_v, "top_k": top_k}
 
 
-# ------------------------------------------------------------------------------- plots
+# ------------------------------------------------------------------------------- sentences
+#
+# What the notebook prints under each figure (the figures: helpers.plots.loss_landscape).
 
-def contour(ax, g: dict, values: np.ndarray, title: str, cbar: str, levels=12, cmap="viridis", log=False):
-    """A filled contour of ``values`` over a grid's ``xs, ys`` with a labelled colour bar."""
-    import matplotlib.colors as mcolors
 
-    X, Y = np.meshgrid(g["xs"], g["ys"])
-    v = np.asarray(values, dtype=float)
-    if log:
-        v = np.log10(np.clip(v, 1e-6, None))
-    cs = ax.contourf(X, Y, v, levels=levels, cmap=cmap)
-    ax.figure.colorbar(cs, ax=ax, label=cbar, shrink=0.85)
-    ax.set_title(title)
-    ax.grid(False)
-    return cs
+def runs_text(P, G) -> str:
+    """The recipe, the landscape's evaluation settings, and every run's test accuracy."""
+    R, kids = G["independent"], G["children"]
+    lines = [
+        f"profile: {P.profile}; model: {P.model} (width {P.width}); training images: "
+        f"{P.n_train or 'all'}; test images: {len(R[0].labels)}; {P.epochs} epochs of batch "
+        f"{P.batch_size}, {P.optimizer} lr {P.lr} ({P.schedule}), weight decay "
+        f"{P.weight_decay}, augmentation {'on' if P.augment else 'off'}",
+        f"landscape points: loss on {P.n_eval} training images, BN statistics from "
+        f"{P.bn_examples}; Hessians: {P.lanczos_iters} Lanczos steps on {P.hessian_examples} "
+        "training images"]
+    lines += [f"independent run {i}: test accuracy {100 * r.accuracy:.1f}%"
+              for i, r in enumerate(R, 1)]
+    lines += [f"child {i} (from run 1 at epoch {P.parent_epoch}, lr {P.child_lr}): test "
+              f"accuracy {100 * r.accuracy:.1f}%" for i, r in enumerate(kids, 1)]
+    return "\n".join(lines)
+
+
+def lines_text(LN) -> str:
+    """The rise along init -> solution, and the barriers of the independent pairs and children."""
+    init = LN["init"]["train_loss"]
+    return (f"init → solution: largest rise of the training loss along the line "
+            f"{LN['init_max_increase']:.4f} nats (from {init[0]:.3f} to {init[-1]:.3f})\n"
+            f"barrier (training loss above the chord), independent pairs: "
+            f"{LN['independent_barrier']:.3f} nats (mean); children: "
+            f"{LN['children_barrier']:.4f} nats")
+
+
+def pair_rows(LN) -> list[tuple[str, dict]]:
+    """``[(name, pair summary)]``: each independent pair of :func:`lines`, then the children."""
+    ind = LN["pairs"]["independent"]
+    return ([(f"independent pair {i + 1}", r) for i, r in enumerate(ind)]
+            + [("children", LN["pairs"]["children"][0])])
+
+
+def soups_text(LN) -> str:
+    """Per pair: the members' accuracies, the soup's and the ensemble's, and the disagreement."""
+    return "\n".join(
+        f"{n:20s} members {100 * r['acc_a']:.1f}% / {100 * r['acc_b']:.1f}%, soup "
+        f"{100 * r['soup_acc']:.1f}%, ensemble {100 * r['ens_acc']:.1f}%, disagreement of the "
+        f"members {100 * r['disagreement']:.1f}%" for n, r in pair_rows(LN))
+
+
+def radial_text(RP) -> str:
+    """The two optima of the radial plane: accuracies, disagreement, cosine of the weights."""
+    acc = RP["optima_acc"]
+    return (f"optima: test accuracy {100 * acc[0]:.1f}% and {100 * acc[1]:.1f}%, they disagree "
+            f"on {100 * RP['optima_disagreement']:.1f}% of test images; cosine of the weights "
+            f"{RP['cosine']:.3f}")
+
+
+def tunnel_text(TU) -> str:
+    """The curve's training steps and barriers, and accuracy and agreement at its middle."""
+    c, line = TU["curve"], TU["line"]
+    mid = len(c["alpha"]) // 2
+    return (f"curve trained for {TU['steps']} steps; barrier on the line {line['barrier']:.3f} "
+            f"nats, on the curve {c['barrier']:.3f} nats\n"
+            f"middle of the curve: test accuracy {100 * c['test_acc'][mid]:.1f}% (ends "
+            f"{100 * c['test_acc'][0]:.1f}% / {100 * c['test_acc'][-1]:.1f}%); agrees with "
+            f"optimum 1 on {100 * c['agree0'][mid]:.1f}% and with optimum 2 on "
+            f"{100 * c['agree1'][mid]:.1f}%; the optima agree with each other on "
+            f"{100 * c['agree0'][-1]:.1f}%")
+
+
+def width_text(WS) -> str:
+    """Per width (and the comparison architecture): parameters, training loss (mean ± SD over
+    seeds), test accuracy, barrier and sharpness."""
+    rows = {w: r for w, r in WS["rows"].items() if w != "compare"}
+    lines = [f"width {w:g} ({r['params']:,} parameters): train loss "
+             f"{r['train_loss'].mean():.3f} ± {r['train_loss'].std(ddof=1):.3f}, test accuracy "
+             f"{100 * r['test_acc'].mean():.1f}%, barrier {r['barrier']:.3f} nats, sharpness "
+             f"{r['sharpness'].mean():.2f}" for w, r in sorted(rows.items())]
+    if "compare" in WS["rows"]:
+        r = WS["rows"]["compare"]
+        lines.append(f"{r['model']} ({r['params']:,} parameters): train loss "
+                     f"{r['train_loss'].mean():.3f}, test accuracy "
+                     f"{100 * r['test_acc'].mean():.1f}%, barrier {r['barrier']:.3f} nats, "
+                     f"sharpness {r['sharpness'].mean():.2f}")
+    return "\n".join(lines)
+
+
+def slices_text(WS) -> str:
+    """Per 2D slice: the loss at the solution and the mean loss on the slice's border."""
+    lines = []
+    for name, g in WS["slices"].items():
+        loss = g["train_loss"]
+        c = len(g["xs"]) // 2
+        edge = np.concatenate([loss[0], loss[-1], loss[:, 0], loss[:, -1]])
+        lines.append(f"{name}: loss at the solution {loss[c, c]:.3f}, mean on the border of "
+                     f"the slice {edge.mean():.3f} nats")
+    return "\n".join(lines)
+
+
+def saddles_text(SD) -> str:
+    """Per checkpoint: training loss, extreme eigenvalues and their ratio."""
+    return "\n".join(
+        f"epoch {e}: train loss {tl:.3f}, λ_min {lo:+.3f}, λ_max {hi:.3f}, |λ_min|/λ_max "
+        f"{100 * r:.1f}%" for e, lo, hi, r, tl in
+        zip(SD["epochs"], SD["lam_min"], SD["lam_max"], SD["ratio"], SD["train_loss"]))
+
+
+def unit_variance_text(UV) -> str:
+    """A table: per DeepCNN and gain, last over first activation RMS and the training outcome."""
+    lines = [f"{'model':16s} {'gain':>5s} {'RMS last/first':>15s} {'final train loss':>17s} "
+             f"{'test acc':>9s}"]
+    lines += [f"{m:16s} {g:5g} {u['scales'][-1] / u['scales'][0]:15.3g} {u['train_loss']:17.3f} "
+              f"{100 * u['test_acc']:8.1f}%" for (m, g), u in UV.items()]
+    return "\n".join(lines)
+
+
+def flat_minima_text(FM) -> str:
+    """Per run: sharpness, log-volume, training loss, test accuracy; then the Spearman
+    correlations with test accuracy."""
+    lines = [f"batch {r['batch']:4d} seed {r['seed']}: sharpness {r['sharpness']:.2f}, "
+             f"log-volume {r['log_volume']:.2f}, train loss {r['train_loss']:.3f}, test accuracy "
+             f"{100 * r['test_acc']:.1f}%" for r in FM["rows"]]
+    lines.append(f"Spearman correlation with test accuracy: sharpness "
+                 f"{FM['rho_sharpness']:+.2f}, log-volume {FM['rho_volume']:+.2f}")
+    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------------------- claims

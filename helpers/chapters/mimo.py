@@ -179,99 +179,64 @@ def table(table_rows) -> Table:
 
 
 # --------------------------------------------------------------------------------------------
-# figures (house style from helpers.plots)
+# the sentences printed under the chapter's cells (figures: helpers.plots.mimo)
 
 
-def plot_heads(table_rows, width, ax=None, title=None):
-    """Per-head accuracies (dots) and the averaged prediction's accuracy (bar) of every model at
-    one width."""
-    import matplotlib.pyplot as plt
+def describe(P, R) -> str:
+    """The runs in words: the profile, backbone, data, recipe, number of networks, their
+    measured training time and each width's parameter counts."""
+    every = [r for g in R.values() for r in g]
+    lines = [
+        f"profile: {P.profile}; backbone: {P.model} at widths "
+        f"{', '.join(f'{w:g}' for w in P.widths)}; training images: {P.n_train or 'all'}; "
+        f"test images: {len(R[(P.widths[0], 'M=1')][0].labels)}",
+        f"{P.epochs} epochs, batch {P.batch_size}, {P.optimizer} lr {P.lr} ({P.schedule}), "
+        f"weight decay {P.weight_decay}, augmentation {'on' if P.augment else 'off'}; MIMO: "
+        f"input repetition rho = {P.rho}, batch repetition {P.batch_rep}",
+        f"{len(every)} networks; their training took "
+        f"{sum(r.meta['seconds'] for r in every) / 60:.1f} min in all (measured when each was "
+        f"trained, on {every[0].meta['device_name']})"]
+    names = [f"M={m}" for m in P.members] + ["naive"]
+    lines += [f"width {w:g}: " + ", ".join(f"{n} {n_params(R[(w, n)][0].spec):,} parameters"
+                                          for n in names) for w in P.widths]
+    return "\n".join(lines)
 
 
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7.5, 4.0))
-    sel = [r for r in table_rows if r["width"] == width]
-    colour = {"mimo": plots.color(0), "naive": plots.color(1), "ensemble": plots.color(2)}
-    done = set()
-    for i, r in enumerate(sel):
-        label = {"mimo": "MIMO", "naive": "naive multi-head", "ensemble": "deep ensemble"}[r["kind"]]
-        ax.bar(i, 100 * r["acc"], color=colour[r["kind"]], alpha=0.35,
-               label=None if r["kind"] in done else f"{label}: averaged prediction")
-        ax.scatter([i] * len(r["head_acc"]), 100 * np.array(r["head_acc"]), color=colour[r["kind"]],
-                   zorder=3, s=18, label=None if r["kind"] in done else f"{label}: each head / member")
-        done.add(r["kind"])
-    base = 100 * pick(table_rows, width, "MIMO M=1")["acc"]
-    ax.axhline(base, color="grey", ls="--", lw=1, label="M = 1 network")
-    lo = min(100 * min(min(r["head_acc"]), r["acc"]) for r in sel)
-    hi = max(100 * max(max(r["head_acc"]), r["acc"]) for r in sel)
-    ax.set_ylim(lo - 2, hi + 2)
-    ax.set_xticks(range(len(sel)), [r["name"].replace("deep ensemble of ", "ensemble ") for r in sel])
-    ax.set_xlabel("model")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title(title or f"Heads and their average at width {width:g}")
-    ax.legend(fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.16))
-    return ax
+def heads_text(table_rows, width) -> str:
+    """Each model's head accuracies, averaged accuracy and D_dis at ``width``, a line each."""
+    return "\n".join(
+        f"{r['name']:>20}: heads {', '.join(f'{100 * a:.2f}' for a in r['head_acc'])} %; "
+        f"averaged {100 * r['acc']:.2f} %; D_dis {r['d_dis']:.3f}"
+        for r in table_rows if r["width"] == width)
 
 
-def plot_capacity(table_rows, widths, axes=None, band: float | None = None):
-    """Left: the averaged prediction's accuracy minus the M = 1 network's, against the backbone's
-    parameters, per model; right: D_dis against parameters. ``band`` (pp): the half-width of the
-    95% interval of a difference of two single runs (:func:`difference_band`), shaded around 0."""
-    import matplotlib.pyplot as plt
+def capacity_text(P, table_rows) -> str:
+    """Per width: each model's averaged accuracy minus the M = 1 network's, and its D_dis."""
+    lines = []
+    for w in P.widths:
+        base = pick(table_rows, w, "MIMO M=1")["acc"]
+        lines.append(f"width {w:g}: " + "; ".join(
+            f"{r['name']} {100 * (r['acc'] - base):+.2f} pp (D_dis {r['d_dis']:.3f})"
+            for r in table_rows if r["width"] == w and r["name"] != "MIMO M=1"))
+    return "\n".join(lines)
 
 
-    if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(11, 4.0))
-    names = sorted({r["name"] for r in table_rows if r["name"] != "MIMO M=1"},
-                   key=lambda n: (n.startswith("naive"), n.startswith("deep"), n))
-    x = [pick(table_rows, w, "MIMO M=1")["params"] for w in widths]
-    for i, name in enumerate(names):
-        sel = [pick(table_rows, w, name) for w in widths]
-        gain = [100 * (r["acc"] - pick(table_rows, w, "MIMO M=1")["acc"]) for r, w in zip(sel, widths)]
-        style = dict(marker="o", color=plots.color(i), label=name, ls=":" if name.startswith("deep") else "-")
-        axes[0].plot(x, gain, **style)
-        axes[1].plot(x, [r["d_dis"] for r in sel], **style)
-    axes[0].axhline(0, color="grey", lw=1)
-    if band is not None and np.isfinite(band):
-        axes[0].axhspan(-band, band, color="grey", alpha=0.15, lw=0,
-                        label="95% interval of a difference\nof two single runs")
-    axes[0].set(xscale="log", xlabel="parameters of the M = 1 network (log scale)",
-                ylabel="accuracy minus the M = 1 network's (pp)",
-                title="What the extra heads buy, by capacity")
-    axes[1].set(xscale="log", xlabel="parameters of the M = 1 network (log scale)",
-                ylabel="D_dis (fraction of test set)", title="Diversity between heads (D_dis)")
-    for ax in axes:
-        ax.set_xticks(x, [f"{v / 1000:.0f}k\n(width {w:g})" for v, w in zip(x, widths)])
-        ax.minorticks_off()
-    axes[0].legend(fontsize=8)
-    return axes
-
-
-def plot_cost(table_rows, ax=None):
-    """The averaged prediction's accuracy against training compute (images pushed through the
-    network, summed over an ensemble's members); marker area ~ inference passes."""
-    import matplotlib.pyplot as plt
-
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4.2))
-    kinds = {"mimo": ("MIMO (1 pass)", "o"), "naive": ("naive multi-head (1 pass)", "s"),
-             "ensemble": ("deep ensemble (m passes)", "D")}
-    widths = sorted({r["width"] for r in table_rows})
-    for kind, (label, marker) in kinds.items():
-        for j, w in enumerate(widths):
-            sel = [r for r in table_rows if r["kind"] == kind and r["width"] == w]
-            ax.scatter([r["train_images"] for r in sel], [100 * r["acc"] for r in sel], marker=marker,
-                       s=[30 * r["passes"] for r in sel], color=plots.color(j), alpha=0.8,
-                       label=f"{label}, width {w:g}")
-            for r in sel:
-                ax.annotate(f"{r['M']}", (r["train_images"], 100 * r["acc"]), fontsize=7,
-                            xytext=(4, 2), textcoords="offset points")
-    ax.set(xscale="log", xlabel="training images processed (log scale; summed over an ensemble's members)",
-           ylabel="test accuracy of the averaged prediction (%)",
-           title="Accuracy against training cost")
-    ax.legend(fontsize=7, ncol=1, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    return ax
+def cost_text(P, table_rows) -> str:
+    """Per width and M > 1: MIMO's and the deep ensemble's cost relative to the M = 1 network
+    (parameters, training images, measured seconds, passes) and their accuracy."""
+    lines = []
+    for w in P.widths:
+        m1 = pick(table_rows, w, "MIMO M=1")
+        for m in [m for m in P.members if m > 1]:
+            r = pick(table_rows, w, f"MIMO M={m}")
+            e = pick(table_rows, w, f"deep ensemble of {m}")
+            lines.append(
+                f"width {w:g}, M = {m}: MIMO {r['params'] / m1['params']:.2f}x the parameters, "
+                f"{r['train_images'] / m1['train_images']:.0f}x the training images "
+                f"({r['seconds']:.0f} s measured), 1 pass: {100 * r['acc']:.2f} %; deep ensemble "
+                f"{e['params'] / m1['params']:.0f}x, {e['train_images'] / m1['train_images']:.0f}x "
+                f"({e['seconds']:.0f} s), {e['passes']} passes: {100 * e['acc']:.2f} %")
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------------------------

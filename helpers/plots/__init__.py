@@ -10,24 +10,29 @@ next to the chapter module of the same name, or called as ``plots.modes.figure(.
 """
 from __future__ import annotations
 
-import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
+import seaborn as sns
 
 # Okabe-Ito: distinguishable for colour-blind readers, and in greyscale by order.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 
+# The house style: seaborn's white grid with the book's palette, font and sizes.
+RC = {
+    "figure.dpi": 110, "savefig.dpi": 150, "figure.figsize": (6.4, 4.0),
+    "figure.constrained_layout.use": True, "axes.spines.top": False,
+    "axes.spines.right": False, "axes.titlesize": 11, "axes.titleweight": "bold",
+    "axes.labelsize": 10, "xtick.labelsize": 9, "ytick.labelsize": 9, "font.size": 10,
+    "legend.fontsize": 9, "legend.title_fontsize": 9, "legend.frameon": False,
+    "lines.linewidth": 1.5, "lines.markersize": 5, "grid.linewidth": 0.6,
+}
+
 
 def style() -> None:
-    """Apply the book's matplotlib style (call once per notebook)."""
-    mpl.rcParams.update({
-        "figure.dpi": 110, "savefig.dpi": 150, "figure.figsize": (6.4, 4.0),
-        "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
-        "grid.alpha": 0.3, "axes.titlesize": 11, "axes.titleweight": "bold",
-        "axes.labelsize": 10, "legend.fontsize": 9, "legend.frameon": False,
-        "axes.prop_cycle": mpl.cycler(color=PALETTE), "font.family": "DejaVu Sans",
-        "figure.constrained_layout.use": True,
-    })
+    """Apply the book's style (call once per notebook): seaborn's ``whitegrid`` theme with the
+    book's palette (:data:`PALETTE`) and the font sizes of :data:`RC`."""
+    sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE,
+                  font="DejaVu Sans", rc=RC)
 
 
 def color(i: int) -> str:
@@ -40,26 +45,32 @@ def _ax(ax, figsize=None):
     return ax
 
 
+def mean_interval(values, confidence: float = 0.95) -> tuple[float, float]:
+    """``(lo, hi)``: Student's t interval of the mean of independent values (the book's
+    :func:`helpers.stats.mean_t`); the mean itself for a single value."""
+    from ..stats import mean_t
+
+    e = mean_t(values, confidence=confidence)
+    return (e.value, e.value) if e.lo is None else (e.lo, e.hi)
+
+
 def heatmap(matrix, ticklabels, title: str, cbar_label: str, ax=None, fmt: str = "{:.2f}",
             cmap: str = "viridis", vmin=None, vmax=None, axis_label: str = ""):
-    """A square matrix with its values written in the cells (when it is small enough to read)."""
+    """A square matrix (seaborn's heatmap) with its values written in the cells when it is small
+    enough to read (12 rows or fewer); NaN cells are left blank."""
     ax = _ax(ax, (4.6, 4.0))
     m = np.asarray(matrix, dtype=float)
-    im = ax.imshow(m, cmap=cmap, vmin=vmin, vmax=vmax)
-    ax.figure.colorbar(im, ax=ax, label=cbar_label, shrink=0.85)
-    ax.set_xticks(range(len(ticklabels)), ticklabels, rotation=0 if len(ticklabels) < 8 else 90)
-    ax.set_yticks(range(len(ticklabels)), ticklabels)
+    annot = np.vectorize(fmt.format)(m) if len(m) <= 12 else False
+    sns.heatmap(m, ax=ax, cmap=cmap, vmin=vmin, vmax=vmax, annot=annot, fmt="",
+                annot_kws={"fontsize": 7}, square=True, linewidths=0.5, linecolor="white",
+                xticklabels=list(ticklabels), yticklabels=list(ticklabels),
+                cbar_kws={"label": cbar_label, "shrink": 0.85})
+    ax.tick_params(axis="x", rotation=0 if len(ticklabels) < 8 else 90)
+    ax.tick_params(axis="y", rotation=0)
     ax.set_xlabel(axis_label)
     ax.set_ylabel(axis_label)
     ax.grid(False)
     ax.set_title(title)
-    if len(m) <= 12:
-        lo, hi = np.nanmin(m), np.nanmax(m)
-        for i in range(len(m)):
-            for j in range(len(m)):
-                light = (m[i, j] - lo) / (hi - lo + 1e-12) < 0.55
-                ax.text(j, i, fmt.format(m[i, j]), ha="center", va="center", fontsize=7,
-                        color="white" if light else "black")
     return ax
 
 
@@ -112,17 +123,37 @@ def ensemble_curve(curve, single_acc, ax=None, title: str = "Ensembles of indepe
 
 
 def strips(groups: dict, ax=None, ylabel: str = "disagreement (% of test set)", title: str = "",
-           xlabel: str = "pairs of models compared"):
-    """Strip plot of several sets of values (``{label: values}``), each with its mean marked."""
-    ax = _ax(ax, (1.6 + 1.5 * len(groups), 4.0))
-    rng = np.random.default_rng(0)
-    for i, (name, vals) in enumerate(groups.items()):
-        vals = np.asarray(vals, dtype=float)
-        ax.scatter(i + rng.uniform(-0.12, 0.12, len(vals)), vals, color=color(i), alpha=0.7, s=18)
-        ax.hlines(vals.mean(), i - 0.25, i + 0.25, color="black", lw=2)
-        ax.text(i + 0.28, vals.mean(), f"{vals.mean():.1f}", va="center", fontsize=9)
-    ax.set_xticks(range(len(groups)), list(groups))
-    ax.set_xlim(-0.5, len(groups) - 0.3)
+           xlabel: str = "pairs of models compared", interval: bool = True, colors=None,
+           fmt: str = "{:.1f}"):
+    """Strip plot (seaborn) of several sets of values (``{label: values}``), one colour each
+    (``colors``: a list, else the palette in order), each with its mean marked and written next
+    to it; with ``interval`` the mean's 95% t interval (:func:`mean_interval`) is drawn as an
+    error bar -- for independent values only (runs, seeds), not for pairs of the same runs."""
+    import pandas as pd
+
+    names = list(groups)
+    ax = _ax(ax, (1.6 + 1.5 * len(names), 4.0))
+    df = pd.DataFrame([(n, float(v)) for n in names for v in np.ravel(groups[n])],
+                      columns=["group", "value"])
+    pal = list(colors) if colors is not None else [color(i) for i in range(len(names))]
+    sns.stripplot(data=df, x="group", y="value", hue="group", order=names, hue_order=names,
+                  palette=pal[:len(names)], jitter=0.12, alpha=0.75, size=5.5, legend=False,
+                  ax=ax, zorder=1)
+    means = [float(np.mean(np.ravel(groups[n]))) for n in names]
+    if interval:
+        sns.pointplot(data=df, x="group", y="value", order=names, estimator="mean",
+                      errorbar=mean_interval, color="black", markers="_", markersize=14,
+                      linestyle="none", capsize=0.15, err_kws={"linewidth": 1.5}, ax=ax,
+                      zorder=3)
+        ax.errorbar([], [], yerr=[], color="black", marker="_", ms=14, capsize=3, ls="none",
+                    label="mean and its 95% t interval")
+        ax.legend(loc="best")
+    else:
+        ax.hlines(means, np.arange(len(names)) - 0.25, np.arange(len(names)) + 0.25,
+                  color="black", lw=2, zorder=3)
+    for i, m in enumerate(means):
+        ax.text(i + 0.28, m, fmt.format(m), va="center", fontsize=9)
+    ax.set_xlim(-0.5, len(names) - 0.3)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -131,9 +162,11 @@ def strips(groups: dict, ax=None, ylabel: str = "disagreement (% of test set)", 
 
 def within_vs_across(within, across, ax=None, ylabel: str = "disagreement (% of test set)",
                      title: str = "Within a trajectory vs across seeds"):
-    """Strip plot of within-trajectory against cross-seed values, with their means."""
+    """Strip plot of within-trajectory against cross-seed values, with their means (pairs of the
+    same runs are not independent: no t interval)."""
     return strips({"within a trajectory\n(late checkpoint vs final)": within,
-                   "across seeds\n(final vs final)": across}, ax=ax, ylabel=ylabel, title=title)
+                   "across seeds\n(final vs final)": across}, ax=ax, ylabel=ylabel, title=title,
+                  interval=False)
 
 
 # samplers of helpers.subspace and the other methods of chapter 03 part 2: one colour and marker each

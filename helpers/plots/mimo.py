@@ -1,0 +1,109 @@
+"""Chapter 04's figures (MIMO): each function takes :func:`helpers.chapters.mimo.rows` and
+returns the figure, drawn in the house style of :mod:`helpers.plots`."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from . import _ax, color
+
+KIND_LABEL = {"mimo": "MIMO", "naive": "naive multi-head", "ensemble": "deep ensemble"}
+
+
+def _pick(table_rows, width, name) -> dict:
+    from ..chapters.mimo import pick
+
+    return pick(table_rows, width, name)
+
+
+def heads(table_rows, width, ax=None, title=None):
+    """Per-head accuracies (dots) and the averaged prediction's accuracy (bar) of every model at
+    one width; the dashed line is the M = 1 network."""
+    ax = _ax(ax, (7.5, 4.0))
+    sel = [r for r in table_rows if r["width"] == width]
+    colour = {"mimo": color(0), "naive": color(1), "ensemble": color(2)}
+    done = set()
+    for i, r in enumerate(sel):
+        label = KIND_LABEL[r["kind"]]
+        new = r["kind"] not in done
+        ax.bar(i, 100 * r["acc"], color=colour[r["kind"]], alpha=0.35,
+               label=f"{label}: averaged prediction" if new else None)
+        ax.scatter([i] * len(r["head_acc"]), 100 * np.array(r["head_acc"]),
+                   color=colour[r["kind"]], zorder=3, s=18,
+                   label=f"{label}: each head / member" if new else None)
+        done.add(r["kind"])
+    base = 100 * _pick(table_rows, width, "MIMO M=1")["acc"]
+    ax.axhline(base, color="grey", ls="--", lw=1, label="M = 1 network")
+    lo = min(100 * min(min(r["head_acc"]), r["acc"]) for r in sel)
+    hi = max(100 * max(max(r["head_acc"]), r["acc"]) for r in sel)
+    ax.set_ylim(lo - 2, hi + 2)
+    ax.set_xticks(range(len(sel)),
+                  [r["name"].replace("deep ensemble of ", "ensemble ") for r in sel])
+    ax.set_xlabel("model")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(title or f"Heads and their average at width {width:g}")
+    ax.legend(fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.16))
+    return ax.figure
+
+
+def capacity(table_rows, widths, axes=None, band: float | None = None):
+    """Left: the averaged prediction's accuracy minus the M = 1 network's, against the
+    backbone's parameters, per model; right: D_dis against parameters. ``band`` (pp): the
+    half-width of the 95% interval of a difference of two single runs
+    (:func:`helpers.chapters.mimo.difference_band`), shaded around 0."""
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(11, 4.0))
+    names = sorted({r["name"] for r in table_rows if r["name"] != "MIMO M=1"},
+                   key=lambda n: (n.startswith("naive"), n.startswith("deep"), n))
+    base = [_pick(table_rows, w, "MIMO M=1") for w in widths]
+    x = [b["params"] for b in base]
+    for i, name in enumerate(names):
+        sel = [_pick(table_rows, w, name) for w in widths]
+        gain = [100 * (r["acc"] - b["acc"]) for r, b in zip(sel, base)]
+        style = dict(marker="o", color=color(i), label=name,
+                     ls=":" if name.startswith("deep") else "-")
+        axes[0].plot(x, gain, **style)
+        axes[1].plot(x, [r["d_dis"] for r in sel], **style)
+    axes[0].axhline(0, color="grey", lw=1)
+    if band is not None and np.isfinite(band):
+        axes[0].axhspan(-band, band, color="grey", alpha=0.15, lw=0,
+                        label="95% interval of a difference\nof two single runs")
+    axes[0].set(xscale="log", xlabel="parameters of the M = 1 network (log scale)",
+                ylabel="accuracy minus the M = 1 network's (pp)",
+                title="What the extra heads buy, by capacity")
+    axes[1].set(xscale="log", xlabel="parameters of the M = 1 network (log scale)",
+                ylabel="D_dis (fraction of test set)", title="Diversity between heads (D_dis)")
+    for ax in axes:
+        ax.set_xticks(x, [f"{v / 1000:.0f}k\n(width {w:g})" for v, w in zip(x, widths)])
+        ax.minorticks_off()
+    axes[0].legend(fontsize=8)
+    return axes[0].figure
+
+
+def cost(table_rows, ax=None):
+    """The averaged prediction's accuracy against training compute (images pushed through the
+    network, summed over an ensemble's members); marker area ~ inference passes, the number
+    next to a marker is M."""
+    from matplotlib.ticker import FuncFormatter
+
+    ax = _ax(ax, (8.6, 4.4))
+    kinds = {"mimo": ("MIMO (1 pass)", "o"), "naive": ("naive multi-head (1 pass)", "s"),
+             "ensemble": ("deep ensemble (m passes)", "D")}
+    widths = sorted({r["width"] for r in table_rows})
+    for kind, (label, marker) in kinds.items():
+        for j, w in enumerate(widths):
+            sel = [r for r in table_rows if r["kind"] == kind and r["width"] == w]
+            ax.scatter([r["train_images"] for r in sel], [100 * r["acc"] for r in sel],
+                       marker=marker, s=[30 * r["passes"] for r in sel], color=color(j),
+                       alpha=0.8, label=f"{label}, width {w:g}")
+            for r in sel:
+                ax.annotate(f"{r['M']}", (r["train_images"], 100 * r["acc"]), fontsize=7,
+                            xytext=(4, 2), textcoords="offset points")
+    ax.set(xscale="log", ylabel="test accuracy of the averaged prediction (%)",
+           xlabel="training images processed (log scale;\nsummed over an ensemble's members)",
+           title="Accuracy against training cost")
+    thousands = FuncFormatter(lambda v, _: f"{v / 1000:,.0f}k")
+    ax.xaxis.set_major_formatter(thousands)
+    ax.xaxis.set_minor_formatter(thousands)
+    ax.legend(fontsize=7, ncol=1, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return ax.figure
