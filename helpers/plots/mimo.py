@@ -40,6 +40,7 @@ def heads(table_rows, width, ax=None, title=None):
     ax.set_xticks(range(len(sel)),
                   [r["name"].replace("deep ensemble of ", "ensemble ") for r in sel])
     ax.set_xlabel("model")
+    ax.grid(axis="x", visible=False)
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(title or f"Heads and their average at width {width:g}")
     ax.legend(fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.16))
