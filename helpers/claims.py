@@ -212,6 +212,29 @@ def _finite_or_none(x):
     return None if x is None or not math.isfinite(float(x)) else float(x)
 
 
+# The units an interval must run over for a claim about what training from a random seed
+# finds: only then can a rerun on other seeds not swap its verdict.
+SEED_UNITS = ("chains", "seeds", "runs")
+
+
+def seed_rule(claim: "Claim", est, units=SEED_UNITS) -> "Claim":
+    """Keep a row out of holds and differs unless its interval covers the seed-to-seed spread
+    (an interval over ``units``): a row on single runs (an interval over test images at most),
+    or without an interval, becomes inconclusive, and its note says why."""
+    has = est is not None and getattr(est, "has_interval", False)
+    over_seeds = has and est.unit in units and est.hi > est.lo
+    if claim.verdict in (HOLDS, DIFFERS) and not claim.is_check and not over_seeds:
+        why = ("covers the test images of single runs, not another seed"
+               if has and est.unit not in units else
+               f"has no width (the {est.n} {est.unit} agree exactly)" if has else
+               "is missing (fewer than two independent units)")
+        why = (f"kept inconclusive (the point says '{claim.verdict}'): its interval {why}, "
+               "so another seed could swap the verdict")
+        claim.verdict = INCONCLUSIVE
+        claim.note = f"{claim.note}; {why}" if claim.note else why
+    return claim
+
+
 class ClaimsTable:
     """The claims of one chapter, run at one profile on one dataset variant."""
 

@@ -150,7 +150,7 @@ MEANINGS = {
 CHAPTER_MEANINGS = {
     "01_loss_landscape": {"seeds": "R, independent runs of the recipe"},
     "02_lottery_tickets": {
-        "seeds": "independent IMP chains (controls are trained for the first)",
+        "seeds": "independent IMP chains (controls are trained for the first three)",
         "widths": "width multipliers of the overparameterization sweep",
     },
     "03_modes": {"widths": MEANINGS["widths"]},

@@ -6,6 +6,7 @@ import pytest
 
 from helpers.claims import (CHECK, DIFFERS, HOLDS, INCONCLUSIVE, NOT_TESTABLE, ClaimsTable,
                             above, below, between, decide, load, scorecard_markdown, within)
+from helpers import claims, stats
 from helpers.stats import Estimate, mean_t
 
 
@@ -275,3 +276,20 @@ def test_compare_finds_a_swap_between_holds_and_differs_and_refuses_other_chapte
     assert [(r["a"], r["b"]) for r in rows][2] == (NOT_TESTABLE, HOLDS)
     with pytest.raises(ValueError, match="rows differ"):
         claims.compare(table([2, 2, 2]), table([2, 2, 2], chapter="05_instability"))
+
+
+def test_the_seed_rule_keeps_rows_without_a_seed_interval_out_of_holds_and_differs():
+    T = claims.ClaimsTable("01_x", "cpu", "synthetic")
+    point = T.add("s", "a claim on one run", "e", stats.point(0.5, "no interval: one run"),
+                  claims.below(1.0))
+    assert point.verdict == claims.HOLDS
+    claims.seed_rule(point, None)
+    assert point.verdict == claims.INCONCLUSIVE and "another seed could swap" in point.note
+    runs_ = stats.mean_t(np.array([0.1, 0.2, 0.3]))
+    kept = claims.seed_rule(T.add("s", "over runs", "e", runs_, claims.below(1.0)), runs_)
+    assert kept.verdict == claims.HOLDS
+    images = stats.Estimate(0.5, 0.4, 0.6, "bootstrap", 1000, "test examples")
+    one = claims.seed_rule(T.add("s", "over images", "e", images, claims.below(1.0)), images)
+    assert one.verdict == claims.INCONCLUSIVE and "test images of single runs" in one.note
+    check = T.check("s", "by construction", "e", stats.point(0.0, "none"), claims.below(1.0))
+    assert claims.seed_rule(check, None).verdict == claims.HOLDS

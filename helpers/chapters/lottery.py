@@ -352,21 +352,8 @@ def pair_values(chains) -> dict:
 
 
 def seed_rule(claim: claims.Claim, est) -> claims.Claim:
-    """Keep a row out of holds and differs unless its interval covers the seed-to-seed spread
-    (an interval over chains or seeds): a row on single runs, or
-    without an interval, becomes inconclusive, and its note says why."""
-    has = isinstance(est, stats.Estimate) and est.has_interval
-    over_seeds = has and est.unit in SEED_UNITS and est.hi > est.lo
-    if claim.verdict in (claims.HOLDS, claims.DIFFERS) and not over_seeds:
-        why = ("covers the test images of single runs, not another seed"
-               if has and est.unit not in SEED_UNITS else
-               f"has no width (the {est.n} {est.unit} agree exactly)" if has else
-               "is missing (fewer than two independent units)")
-        why = (f"kept inconclusive (the point says '{claim.verdict}'): its interval {why}, "
-               "so another seed could swap the verdict")
-        claim.verdict = claims.INCONCLUSIVE
-        claim.note = f"{claim.note}; {why}" if claim.note else why
-    return claim
+    """:func:`helpers.claims.seed_rule` over the chapter's seed units (chains, seeds)."""
+    return claims.seed_rule(claim, est, SEED_UNITS)
 
 
 def seed_row(T: claims.ClaimsTable, *args, **kw) -> claims.Claim:
