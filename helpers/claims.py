@@ -416,9 +416,11 @@ test; it **differs** when none of it does (the note gives our best explanation: 
 result, not a failure of the book); it is **inconclusive** when the interval straddles the test's
 boundary (more runs would decide it); and it is **not testable at this profile** when the chapter
 ran at the `smoke` profile (which exists only to check that the code runs), when the claim needs
-a scale the profile does not reach, or when nothing was measured. Rows without an interval ("—",
-among them every row of a chapter executed before intervals existed) are decided on the point
-value and keep the verdict they were given. A **check** is a property true by construction (a
+a scale the profile does not reach, or when nothing was measured. A row without an interval ("—"),
+or with one that covers only the test images of single runs, is kept **inconclusive** whatever its
+point value says (the note gives the point's verdict): another seed could swap it. The one
+exception is a bound met by every run (the largest value over all of them, inside the test's
+limit), which is decided on that value. A **check** is a property true by construction (a
 control): it is shown but not counted as evidence. Each section below names the profile and
 dataset variant that produced it.
 """
