@@ -178,3 +178,21 @@ def test_exponent_estimate_refits_the_least_squares_exponent():
     assert est.value == pytest.approx(metrics.fit_diversity_exponent(a, d, a_star, 10))
     assert est.unit == "subspace samples" and est.n == 40
     assert est.lo <= e_true <= est.hi and est.hi < 1
+
+
+def test_gap_growth_estimate_resamples_families():
+    rows = _shift_rows()
+    est = modes.gap_growth_estimate(rows, ["independent", "x"])
+    by = modes.shift_by_intensity(rows, "js")
+    gap = by["independent"] - by["x"]
+    assert est.value == pytest.approx(gap[-1] - gap[0])
+    assert est.unit == "corruption families" and est.n == 2
+    assert "too narrow" in est.method  # two families: a lower bound on the uncertainty
+    # five families that disagree: the interval straddles zero although the mean is positive
+    rows = [dict(family="clean", intensity=0, method=m, js=v)
+            for m, v in (("independent", 0.3), ("x", 0.2))]
+    for f, g in zip("abcde", (0.15, 0.14, 0.16, 0.02, 0.13)):
+        rows += [dict(family=f, intensity=5, method="independent", js=0.2 + g),
+                 dict(family=f, intensity=5, method="x", js=0.2)]
+    est = modes.gap_growth_estimate(rows, ["independent", "x"])
+    assert est.value == pytest.approx(0.02) and est.lo < 0 < est.hi

@@ -417,6 +417,25 @@ def shift_estimate(rows: list[dict], key: str, methods, statistic) -> stats.Esti
                              *E.reshape(-1, E.shape[-1]))
 
 
+def gap_growth_estimate(rows: list[dict], methods) -> stats.Estimate:
+    """How much the JS lead of ``methods[0]`` over the largest of the others grows from the
+    clean test set to intensity 5, averaged over the corruption families, with a bootstrap over
+    the families (the clean gap, one set of images, held fixed). Whether a lead widens under
+    shift depends on the kind of shift far more than on the images drawn, so the families are
+    the units resampled."""
+    fams = sorted({r["family"] for r in rows if r["intensity"] == 5})
+    js = {(r["family"], r["method"]): r["js"] for r in rows if r["intensity"] in (0, 5)}
+    clean = js_gap(np.array([[js["clean", m]] for m in methods]))[0]
+    top = np.array([[js[f, m] for f in fams] for m in methods])  # methods x families
+
+    def growth(idx):
+        return js_gap(top[:, idx.astype(np.int64)].mean(1)[:, None])[0] - clean
+
+    return stats.bootstrap((np.arange(len(fams), dtype=np.float64),), growth,
+                           unit="corruption families", method="percentile",
+                           n_resamples=2000)
+
+
 def js_gap(V: np.ndarray) -> np.ndarray:
     """Per intensity, the first method's value minus the largest of the others' (rows of ``V``,
     methods x intensities): how far independent runs lead the most diverse other method."""
@@ -650,7 +669,7 @@ def claims_table(P):
         bad = [f"{f} at intensity {i}" for (f, i), g in fam.items() if g <= 0]
         gaps = ["independent"] + others
         min_gap = shift_estimate(rows, "js", gaps, lambda V: js_gap(V).min())
-        growth = shift_estimate(rows, "js", gaps, lambda V: js_gap(V)[-1] - js_gap(V)[0])
+        growth = gap_growth_estimate(rows, gaps)
     T.add("seed 004 Fig 9", "Members of independent runs disagree most under shift, on average "
           "over corruption families: JS divergence above every subspace method at every "
           "intensity", "highest for independent runs", min_gap if others else None,
@@ -663,8 +682,10 @@ def claims_table(P):
     T.add("seed 004 Fig 9", "The JS gap between independent runs and the most diverse other "
           "method grows with shift (intensity 5 minus clean, family average)", "gap grows",
           growth if others else None, claims.above(0), fmt="{:+.4f} nats",
-          note=(f"gap clean {gap[0]:+.4f}, intensity 5 {gap[-1]:+.4f} nats; the interval "
-                "covers the test images, for these members") if others else "")
+          note=(f"gap clean {gap[0]:+.4f}, intensity 5 {gap[-1]:+.4f} nats; the families "
+                "are the units: they differ far more than the images' noise (an interval "
+                "over the test images alone turned the verdict on fresh seeds)")
+          if others else "")
     brier_methods = ["independent"] + [k for k in brier5 if k != "independent"]
     T.add("seed 004 Fig 9", "Under the strongest shift the ensemble of independent runs has "
           "the lowest Brier score of all methods (family average)", "ensembles best under shift",
