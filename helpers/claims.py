@@ -416,11 +416,12 @@ test; it **differs** when none of it does (the note gives our best explanation: 
 result, not a failure of the book); it is **inconclusive** when the interval straddles the test's
 boundary (more runs would decide it); and it is **not testable at this profile** when the chapter
 ran at the `smoke` profile (which exists only to check that the code runs), when the claim needs
-a scale the profile does not reach, or when nothing was measured. A row without an interval ("—"),
-or with one that covers only the test images of single runs, is kept **inconclusive** whatever its
-point value says (the note gives the point's verdict): another seed could swap it. The one
-exception is a bound met by every run (the largest value over all of them, inside the test's
-limit), which is decided on that value. A **check** is a property true by construction (a
+a scale the profile does not reach, or when nothing was measured. A row without an interval ("—")
+is kept **inconclusive** whatever its point value says (the note gives the point's verdict):
+another seed could swap it. The one exception is a bound met by every run (the largest value over
+all of them, inside the test's limit), which is decided on that value. Where an interval covers
+only the test images or samples of fixed runs, the row's note says so: chapters 01 and 02 keep
+such rows inconclusive too; chapter 03's kept their verdicts when rerun on fresh seeds. A **check** is a property true by construction (a
 control): it is shown but not counted as evidence. Each section below names the profile and
 dataset variant that produced it.
 """
