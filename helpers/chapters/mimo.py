@@ -274,20 +274,6 @@ def difference_band(P, R) -> float:
     return e.hi if e.has_interval else float("nan")
 
 
-def detectable_sentences(P, R) -> list[str]:
-    """What a comparison of two single networks can detect, from the seeds' spread."""
-    sd, df = seed_spread(P, R)
-    k = len(R[(P.ref_width, "M=1")])
-    if df < 1:
-        return [f"One run per network and no seed spread to compare with: no comparison of two "
-                f"networks can be decided at this profile."]
-    mdd = stats.detectable_difference(sd, 1, 1, df=df)
-    return [f"The M = 1 network's accuracy varies by {sd:.2f} pp (SD) from seed to seed ({k} seeds "
-            f"at each of {len(P.widths)} widths, df {df}); with one run per network, a "
-            f"difference between two networks must exceed {mdd:.1f} pp to be detected (80% "
-            f"power, 5% level): smaller gaps in the table are inconclusive, not zero."]
-
-
 @gates.gate(CHAPTER, maxsize=0)  # not memoized: a fresh table each call
 def claims_table(P):
     """The chapter's claims, every row with its 95% interval (see the comment above)."""
@@ -411,3 +397,17 @@ def claims_table(P):
           note="at the cost of 3x the parameters, 3 trainings and 3 forward passes; the "
           "ensemble's own spread is smaller than a single run's, so the interval is cautious")
     return T
+
+
+def detectable_sentences(P, R) -> list[str]:
+    """What a comparison of two single networks can detect, from the seeds' spread."""
+    sd, df = seed_spread(P, R)
+    k = len(R[(P.ref_width, "M=1")])
+    if df < 1:
+        return [f"One run per network and no seed spread to compare with: no comparison of two "
+                f"networks can be decided at this profile."]
+    mdd = stats.detectable_difference(sd, 1, 1, df=df)
+    return [f"The M = 1 network's accuracy varies by {sd:.2f} pp (SD) from seed to seed ({k} seeds "
+            f"at each of {len(P.widths)} widths, df {df}); with one run per network, a "
+            f"difference between two networks must exceed {mdd:.1f} pp to be detected (80% "
+            f"power, 5% level): smaller gaps in the table are inconclusive, not zero."]

@@ -82,10 +82,7 @@ def accuracy_and_speed(P, chains, ctrls):
     axes[0].set(ylabel="test accuracy at early stop (%)", title="Test accuracy vs sparsity")
     axes[1].set(ylabel="iteration of minimum validation loss",
                 title="Early-stopping iteration vs sparsity")
-    for ax in axes:
-        sparsity_axis(ax)
-        ax.legend(fontsize=8)
-    return fig
+    return _finish(fig, axes)
 
 
 def resnet(P, reset, rewind, reinit):
@@ -101,9 +98,7 @@ def resnet(P, reset, rewind, reinit):
                 ls="--" if "fresh" in name else "-", color=color(i), label=name)
     ax.set(ylabel="final test accuracy (%)",
            title=f"{P.rn_model} (width {P.rn_width}): reset vs rewind, single runs")
-    sparsity_axis(ax)
-    ax.legend(fontsize=8)
-    return fig
+    return _finish(fig, [ax])
 
 
 def widths(P, wchains):
@@ -123,6 +118,11 @@ def widths(P, wchains):
                 title="Tickets at several widths (seed 1)")
     axes[1].set(ylabel="change from own dense accuracy (pp)",
                 title="Relative to each width's dense network")
+    return _finish(fig, axes)
+
+
+def _finish(fig, axes):
+    """The sparsity axis and a legend on every panel; the figure."""
     for ax in axes:
         sparsity_axis(ax)
         ax.legend(fontsize=8)
