@@ -235,6 +235,11 @@ def seed_rule(claim: "Claim", est, units=SEED_UNITS) -> "Claim":
     return claim
 
 
+def seed_row(T: "ClaimsTable", *args, units=SEED_UNITS, **kw) -> "Claim":
+    """``T.add(source, statement, expected, measured, test, ...)`` under :func:`seed_rule`."""
+    return seed_rule(T.add(*args, **kw), args[3] if len(args) > 3 else kw.get("measured"), units)
+
+
 class ClaimsTable:
     """The claims of one chapter, run at one profile on one dataset variant."""
 

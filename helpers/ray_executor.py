@@ -175,10 +175,10 @@ class RayExecutor:
             specs = [s for _, s in chunk]
             needed = {}
             for s in specs:
-                for name, read in ((s.mask, runs.stored), (s.init_from, runs.stored)):
+                for name in (s.mask, s.init_from):  # what the spec names (runs.stored reads it)
                     if name:
                         if name not in refs:
-                            refs[name] = ray.put(read(name))
+                            refs[name] = ray.put(runs.stored(name))
                         needed[name] = refs[name]
             pending[remote.remote(specs, device, needed, threads, variant(specs[0]))] = chunk
             self.submitted += 1

@@ -601,23 +601,21 @@ def claims_table(P):
         return s[:, -1] / s[:, 0]
     one_run = "no interval: one run"
     T = claims.ClaimsTable(CHAPTER, P.profile, G["independent"][0].variant)
-
-    def one_run_row(*args, **kw):  # a row on one run, pair or curve: kept out of holds and
-        return claims.seed_rule(T.add(*args, **kw), None)  # differs (claims.seed_rule)
-    one_run_row("seed 000 §1", "Init → solution is downhill all the way (largest rise of train loss "
-                "on the line)", "\"the optimizer rolls you downhill\"",
-                stats.point(LN["init_max_increase"], one_run), claims.below(0.01),
-                fmt="{:.4f} nats")
+    # rows on one run, pair or curve go through claims.seed_row: kept out of holds and differs
+    claims.seed_row(T, "seed 000 §1", "Init → solution is downhill all the way (largest rise of train loss "
+                       "on the line)", "\"the optimizer rolls you downhill\"",
+                       stats.point(LN["init_max_increase"], one_run), claims.below(0.01),
+                       fmt="{:.4f} nats")
     T.add("seed 004 §2 (Garipov, Draxler)", "The straight line between independent optima "
           "crosses a high-loss barrier", "\"hits a high loss area in the middle\"",
           stats.pairwise(barrier_m), claims.above(0.25), fmt="{:.3f} nats")
-    one_run_row("seed 000 §5", "Children fine-tuned from one shared parent: no barrier on the line",
-                "same broad basin", stats.point(LN["children_barrier"], "no interval: one pair"),
-                claims.below(0.05), fmt="{:.4f} nats")
-    one_run_row("seed 000 §5", "The soup of the children works (soup − mean member accuracy)",
-                "weight averaging works",
-                stats.point(100 * (kid["soup_acc"] - kid["mean_acc"]), "no interval: one pair"),
-                claims.above(-1.0), fmt="{:+.1f} pp")
+    claims.seed_row(T, "seed 000 §5", "Children fine-tuned from one shared parent: no barrier on the line",
+                       "same broad basin", stats.point(LN["children_barrier"], "no interval: one pair"),
+                       claims.below(0.05), fmt="{:.4f} nats")
+    claims.seed_row(T, "seed 000 §5", "The soup of the children works (soup − mean member accuracy)",
+                       "weight averaging works",
+                       stats.point(100 * (kid["soup_acc"] - kid["mean_acc"]), "no interval: one pair"),
+                       claims.above(-1.0), fmt="{:+.1f} pp")
     T.add("seed 000 §5", "The soup of independent solutions fails (soup − mean member "
           "accuracy)", "\"averaging their weights produces nonsense\"", stats.pairwise(soup_m),
           claims.below(-10.0), fmt="{:+.1f} pp")
@@ -625,23 +623,23 @@ def claims_table(P):
           "errors cancel", stats.pairwise(ens_m), claims.above(0.5), fmt="{:+.1f} pp",
           note="per pair: " + ", ".join(f"{v:+.1f}" for v in ens_m[np.triu_indices(n_ind, 1)])
           + " pp")
-    one_run_row("seed 004 Fig 5 / S1", "Two optima: similar accuracy (|difference|) ...",
-                "similar accuracy", stats.point(100 * abs(RP["optima_acc"][0] - RP["optima_acc"][1]),
-                                                "no interval: two runs"),
-                claims.below(3.0), fmt="{:.1f} pp")
-    one_run_row("seed 004 Fig 5 / S1", "... but different functions (disagreement / error rate of "
-                "optimum 2)", "functions different",
-                stats.point(RP["optima_disagreement"] / (1 - RP["optima_acc"][1]),
-                            "no interval: two runs"), claims.above(0.3), fmt="{:.2f}")
-    one_run_row("seed 004 Fig S2", "The trained tunnel is low-loss (barrier on the curve / barrier "
-                "on the line)", "\"the tunnel is indeed low-loss\"",
-                stats.point(c["barrier"] / max(TU["line"]["barrier"], 1e-9), "no interval: one curve"),
-                claims.below(0.25), fmt="{:.2f}")
-    one_run_row("seed 004 Fig S3", "Mid-tunnel predictions differ from both ends (min disagreement "
-                "with an end / ends' disagreement)",
-                "\"does not correspond to similar solutions in function space\"",
-                stats.point(mid_dis / max(ends_dis, 1e-9), "no interval: one curve"), claims.above(0.3),
-                fmt="{:.2f}")
+    claims.seed_row(T, "seed 004 Fig 5 / S1", "Two optima: similar accuracy (|difference|) ...",
+                       "similar accuracy", stats.point(100 * abs(RP["optima_acc"][0] - RP["optima_acc"][1]),
+                                                       "no interval: two runs"),
+                       claims.below(3.0), fmt="{:.1f} pp")
+    claims.seed_row(T, "seed 004 Fig 5 / S1", "... but different functions (disagreement / error rate of "
+                       "optimum 2)", "functions different",
+                       stats.point(RP["optima_disagreement"] / (1 - RP["optima_acc"][1]),
+                                   "no interval: two runs"), claims.above(0.3), fmt="{:.2f}")
+    claims.seed_row(T, "seed 004 Fig S2", "The trained tunnel is low-loss (barrier on the curve / barrier "
+                       "on the line)", "\"the tunnel is indeed low-loss\"",
+                       stats.point(c["barrier"] / max(TU["line"]["barrier"], 1e-9), "no interval: one curve"),
+                       claims.below(0.25), fmt="{:.2f}")
+    claims.seed_row(T, "seed 004 Fig S3", "Mid-tunnel predictions differ from both ends (min disagreement "
+                       "with an end / ends' disagreement)",
+                       "\"does not correspond to similar solutions in function space\"",
+                       stats.point(mid_dis / max(ends_dis, 1e-9), "no interval: one curve"), claims.above(0.3),
+                       fmt="{:.2f}")
     T.add("seed 000 §1", "Wider networks reach lower training loss (narrowest − widest)",
           "\"the landscape smooths out\"", stats.diff_t(narrow["train_loss"], wide["train_loss"]),
           claims.above(0), fmt="{:+.3f} nats")
@@ -649,11 +647,11 @@ def claims_table(P):
              f"{P.epochs} epochs are all far from interpolation (widest: training loss "
              f"{wide['train_loss'].mean():.2f} nats); the smoothing the source describes belongs "
              "to heavily overparameterized networks, which this profile cannot train")
-    one_run_row("seed 000 §1", "Wider networks: lower barrier between seeds (narrowest − widest)",
-                "basins \"more connected\"",
-                stats.point(narrow["barrier"] - wide["barrier"], "no interval: one pair a width"),
-                claims.above(0), fmt="{:+.3f} nats",
-                note=under if narrow["barrier"] <= wide["barrier"] else "")
+    claims.seed_row(T, "seed 000 §1", "Wider networks: lower barrier between seeds (narrowest − widest)",
+                       "basins \"more connected\"",
+                       stats.point(narrow["barrier"] - wide["barrier"], "no interval: one pair a width"),
+                       claims.above(0), fmt="{:+.3f} nats",
+                       note=under if narrow["barrier"] <= wide["barrier"] else "")
     sharp_ratio = wide["sharpness"].mean() / narrow["sharpness"].mean()
     T.add("seed 000 §1", "Wider networks: flatter minima (sharpness widest / narrowest)",
           "basins \"become wider\"",
@@ -668,14 +666,14 @@ def claims_table(P):
           note="initialization is not a critical point, and the chapter does not locate "
           "points of small gradient: the essay's claim is not tested here (the value is shown)")
     lmin = np.abs(np.minimum(SD["lam_min"], 0))
-    one_run_row("seed 002", "Saddles are escaped: the most negative curvature shrinks along training "
-                "(|λ_min| at the last checkpoint / at initialization)", "saddles are escaped easily",
-                stats.point(lmin[-1] / lmin[0] if lmin[0] > 0 else float("nan"),
-                            "no interval: one run, one Lanczos start"),
-                claims.below(0.5), fmt="{:.2f}",
-                note=f"λ_min {SD['lam_min'][0]:+.3f} → {SD['lam_min'][-1]:+.3f}, λ_max "
-                f"{SD['lam_max'][0]:.3f} → {SD['lam_max'][-1]:.3f}: a falling |λ_min| / λ_max can "
-                "come from a growing λ_max alone, so the test is on λ_min")
+    claims.seed_row(T, "seed 002", "Saddles are escaped: the most negative curvature shrinks along training "
+                       "(|λ_min| at the last checkpoint / at initialization)", "saddles are escaped easily",
+                       stats.point(lmin[-1] / lmin[0] if lmin[0] > 0 else float("nan"),
+                                   "no interval: one run, one Lanczos start"),
+                       claims.below(0.5), fmt="{:.2f}",
+                       note=f"λ_min {SD['lam_min'][0]:+.3f} → {SD['lam_min'][-1]:+.3f}, λ_max "
+                       f"{SD['lam_max'][0]:.3f} → {SD['lam_max'][-1]:.3f}: a falling |λ_min| / λ_max can "
+                       "come from a growing λ_max alone, so the test is on λ_min")
     plain = last_first(IS[("deepcnn", 1.0)]) if ("deepcnn", 1.0) in IS else np.array([np.nan])
     T.add("seed 002 a", "He initialization keeps the activation scale over 20 plain layers "
           f"(last / first RMS, geometric mean over {INIT_SEEDS} initializations)",

@@ -357,8 +357,8 @@ def seed_rule(claim: claims.Claim, est) -> claims.Claim:
 
 
 def seed_row(T: claims.ClaimsTable, *args, **kw) -> claims.Claim:
-    """``T.add(source, statement, expected, measured, test, ...)`` under :func:`seed_rule`."""
-    return seed_rule(T.add(*args, **kw), args[3] if len(args) > 3 else kw.get("measured"))
+    """``T.add(...)`` under the chapter's :func:`seed_rule` (:func:`helpers.claims.seed_row`)."""
+    return claims.seed_row(T, *args, units=SEED_UNITS, **kw)
 
 
 def _each(values, fmt: str = "{:+.1f}") -> str:

@@ -13,9 +13,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
 
-from .. import stats
 from ..chapters import lottery
-from . import color
+from . import color, mean_interval
 
 X_LABEL = "weights remaining (%, log scale)"
 
@@ -34,11 +33,8 @@ def sparsity_axis(ax) -> None:
     ax.set_xlabel(X_LABEL)
 
 
-def t95(values) -> tuple[float, float]:
-    """The 95% t interval of the mean of ``values`` (the mean itself with one value): seaborn's
-    ``errorbar`` for a mean over chains."""
-    est = stats.mean_t(values, "chains")
-    return (est.lo, est.hi) if est.has_interval else (est.value, est.value)
+# seaborn's ``errorbar`` for a mean over chains: the house t interval (the mean with one chain)
+t95 = mean_interval
 
 
 def long_table(groups: dict) -> pd.DataFrame:
