@@ -444,8 +444,12 @@ class Params:
         object.__setattr__(self, "chapter", chapter)
         object.__setattr__(self, "profile", profile)
         object.__setattr__(self, "_values", dict(values))
-        for k, v in values.items():
-            object.__setattr__(self, k, v)
+
+    def __getattr__(self, name):
+        values = self.__dict__.get("_values", {})
+        if name in values:
+            return values[name]
+        raise AttributeError(f"chapter {self.__dict__.get('chapter')} has no parameter {name!r}")
 
     def __setattr__(self, name, value):
         raise ConfigError(f"parameters are read-only; make changed ones with P = P.replace({name}=...)")
@@ -481,7 +485,6 @@ def preset_keys(chapter: str) -> list[str]:
 
 def _apply(P: Params, overrides: dict, skip_none: bool) -> Params:
     values = P.values()
-    kinds = {k: {_kind(CHAPTERS[P.chapter][p][k]) for p in ("smoke", "cpu", "gpu")} for k in values}
     for key, value in overrides.items():
         if value is None and skip_none:
             continue
@@ -489,7 +492,7 @@ def _apply(P: Params, overrides: dict, skip_none: bool) -> Params:
             raise ConfigError(f"unknown parameter {key!r} for chapter {P.chapter}; "
                               f"valid: {', '.join(sorted(values))}")
         value = _frozen(value)
-        allowed = kinds[key]
+        allowed = {_kind(CHAPTERS[P.chapter][p][key]) for p in ("smoke", "cpu", "gpu")}
         if _kind(value) not in allowed:
             raise ConfigError(f"parameter {key!r} of chapter {P.chapter} takes "
                               f"{' or '.join(sorted(allowed))}, not {value!r}")
