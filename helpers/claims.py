@@ -474,4 +474,57 @@ def scorecard_markdown(claims_dir=None) -> str:
                   f"Profile `{t.profile}`, dataset variant `{t.variant}`. "
                   f"{_tally_line(t.tally())}", ""]
         parts.append(_markdown_table(t.rows) + "\n" if t.rows else "No claims recorded.\n")
+    earlier = earlier_editions(claims_dir)
+    if earlier:
+        parts.append(_earlier_markdown(earlier, {t.chapter: t for t in tables}))
     return "\n".join(parts)
+
+
+PROFILE_RANK = {"smoke": 0, "cpu": 1, "gpu": 2}
+
+
+def earlier_editions(claims_dir=None) -> list[ClaimsTable]:
+    """The claims of chapters' earlier editions, kept when a chapter was published at a larger
+    profile: ``claims_dir/<profile>/<chapter>.json`` (see ``helpers.cli``: a run at a smaller
+    profile never replaces a published edition)."""
+    claims_dir = Path(claims_dir) if claims_dir is not None else CLAIMS_DIR
+    if not claims_dir.is_dir():
+        return []
+    return [load(f) for sub in sorted(claims_dir.iterdir()) if sub.is_dir() and sub.name in PROFILE_RANK
+            for f in sorted(sub.glob("*.json"))]
+
+
+def editions_line(claims_dir=None) -> str:
+    """One sentence naming the profile (and data) each published chapter was executed at."""
+    claims_dir = Path(claims_dir) if claims_dir is not None else CLAIMS_DIR
+    files = sorted(claims_dir.glob("*.json")) if claims_dir.is_dir() else []
+    if not files:
+        return "No chapter of this edition has been executed yet."
+    by = {}
+    for t in map(load, files):
+        by.setdefault((t.profile, t.variant), []).append(t.chapter[:2])
+    order = sorted(by, key=lambda k: -PROFILE_RANK.get(k[0], -1))
+    said = [f"chapter{'s' if len(by[k]) > 1 else ''} {', '.join(by[k])} at the `{k[0]}` profile "
+            f"(data `{k[1]}`)" for k in order]
+    return "This edition shows " + "; ".join(said) + "."
+
+
+def _earlier_markdown(earlier: list[ClaimsTable], published: dict) -> str:
+    lines = ["## Earlier editions", "",
+             "A chapter published at a larger profile keeps the claims of its earlier edition "
+             "(`book/claims/<profile>/`). They are not counted above; here they are set beside "
+             "the published verdicts, row by row where the rows are the same.", "",
+             counts_markdown(earlier), ""]
+    for t in earlier:
+        now = published.get(t.chapter)
+        lines += [f"### {_md_cell(t.chapter)} at `{t.profile}` (data `{t.variant}`)", ""]
+        if now is None or [r.statement for r in now.rows] != [r.statement for r in t.rows]:
+            lines += [_markdown_table(t.rows), ""]
+            continue
+        lines += [f"| claim | `{t.profile}`: ours | verdict | `{now.profile}`: ours | verdict |",
+                  "|---|---|---|---|---|"]
+        lines += ["| " + " | ".join(_md_cell(c) for c in (a.statement, a.measured_text, a.verdict_cell(),
+                                                         b.measured_text, b.verdict_cell())) + " |"
+                  for a, b in zip(t.rows, now.rows)]
+        lines.append("")
+    return "\n".join(lines)

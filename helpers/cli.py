@@ -322,6 +322,24 @@ def write_scorecard(book_dir: Path) -> Path:
     return path
 
 
+EDITIONS = re.compile(r"(% editions:[^\n]*\n).*?(\n% /editions)", re.S)
+
+
+def write_editions(book_dir: Path) -> None:
+    """Rewrite the block between ``% editions:`` and ``% /editions`` in ``book_dir/intro.md`` with
+    the profile each published chapter was executed at (from its claims)."""
+    from helpers import claims
+
+    path = book_dir / "intro.md"
+    if not path.is_file():
+        return
+    text = path.read_text()
+    line = claims.editions_line(book_dir / "claims")
+    new = EDITIONS.sub(lambda m: m.group(1) + line + m.group(2), text)
+    if new != text:
+        path.write_text(new)
+
+
 def scratch_book(dst: Path) -> Path:
     """Copy the book's configuration and prose (not its executed notebooks) into ``dst``.
 
@@ -350,6 +368,7 @@ def build(root: Path, book_dir: Path | None = None, strict: bool = True) -> None
         scratch_book(root)
         print(f"build: copied the book's configuration and prose into {root}", flush=True)
     print(f"build: wrote {_rel(write_scorecard(book_dir))} and {_rel(write_toc(root, book_dir))}")
+    write_editions(book_dir)
     cmd = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()",
            "build", str(root), "--all", "-q"]
     if strict:
@@ -407,12 +426,40 @@ def _run(args, out: Path, names: list[str]) -> None:
     overrides = parse_overrides(args.param)
     for nb in paths:
         check_parameters(nb, overrides)
+    if out.resolve() == (REPO / "book").resolve():
+        paths = keep_published(paths, out / "claims", args.profile, getattr(args, "replace", False))
+        if not paths:
+            return
     set_budget(getattr(args, "budget", None))
     if args.dataset != "synthetic":
         print("data:", describe_data(prepare_data()), flush=True)
     failed = run_notebooks(paths, out, args.profile, args.dataset, overrides, args.timeout)
     if failed:
         raise CLIError(f"{failed} of {len(paths)} notebooks failed", 1)
+
+
+def keep_published(paths: list[Path], claims_dir: Path, profile: str, replace: bool) -> list[Path]:
+    """The published book shows the largest profile that was run: drop (and say so) each chapter
+    whose edition in ``claims_dir`` is at a larger profile than ``profile``, unless ``replace``.
+    A chapter that will be re-executed at another profile first copies its published claims to
+    ``claims_dir/<their profile>/`` (the scorecard's "Earlier editions"), so nothing is lost."""
+    from helpers import claims, config
+
+    new = config.resolve_profile(profile)
+    keep = []
+    for nb in paths:
+        path = claims_dir / f"{nb.stem}.json"
+        old = claims.load(path).profile if path.is_file() else None
+        rank = claims.PROFILE_RANK.get
+        if old and rank(old, 0) > rank(new, 0) and not replace:
+            print(f"{nb.stem}: kept its published `{old}` edition (a `{new}` run would replace it: "
+                  f"pass --replace, or --out DIR to execute it elsewhere)", flush=True)
+            continue
+        if old and old != new:
+            (claims_dir / old).mkdir(exist_ok=True)
+            shutil.copy2(path, claims_dir / old / path.name)
+        keep.append(nb)
+    return keep
 
 
 def cmd_run(args) -> None:
@@ -561,6 +608,8 @@ def parser() -> argparse.ArgumentParser:
                            help="notebooks by number, name or prefix (03, 03_modes, modes), or all")
         if name in ("run", "book"):
             s.add_argument("--profile", default="auto", help="smoke, cpu, gpu or auto (default)")
+            s.add_argument("--replace", action="store_true",
+                           help="replace a chapter published in book/ at a larger profile (default: keep it)")
             s.add_argument("--budget", type=float, default=None, metavar="MINUTES",
                            help="stop training before MINUTES of wall time (resume with the same command)")
         if name == "run":

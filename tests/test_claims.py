@@ -293,3 +293,54 @@ def test_the_seed_rule_keeps_rows_without_a_seed_interval_out_of_holds_and_diffe
     assert one.verdict == claims.INCONCLUSIVE and "test images of single runs" in one.note
     check = T.check("s", "by construction", "e", stats.point(0.0, "none"), claims.below(1.0))
     assert claims.seed_rule(check, None).verdict == claims.HOLDS
+
+
+def _edition(folder, chapter, profile, verdict_value):
+    t = ClaimsTable(chapter, profile, "cifar10-jpeg")
+    t.add("seed 000", "accuracy", "90 %", verdict_value, above(89))
+    t.save(folder)
+    return t
+
+
+def test_earlier_editions_are_set_beside_the_published_one_and_not_counted(tmp_path):
+    from helpers.claims import earlier_editions, editions_line
+
+    _edition(tmp_path, "03_modes", "gpu", 87.6)            # published: differs
+    _edition(tmp_path / "cpu", "03_modes", "cpu", 95.0)    # earlier edition: holds
+    _edition(tmp_path, "05_instability", "cpu", 95.0)
+    assert [t.profile for t in earlier_editions(tmp_path)] == ["cpu"]
+    md = scorecard_markdown(tmp_path)
+    head, earlier = md.split("## Earlier editions")
+    assert "Over 2 chapter(s): 1 hold, 1 differ, 0 inconclusive, 0 not testable." in head
+    assert "| accuracy | 95.00 | holds | 87.60 | differs |" in earlier
+    line = editions_line(tmp_path)
+    assert line.index("chapter 03 at the `gpu` profile") < line.index("chapter 05 at the `cpu`")
+    assert "No chapter" in editions_line(tmp_path / "none")
+
+
+def test_a_smaller_profile_keeps_a_published_edition_and_a_change_archives_it(tmp_path, capsys):
+    from helpers import cli
+
+    paths = [tmp_path / "03_modes.ipynb", tmp_path / "05_instability.ipynb"]
+    claims_dir = tmp_path / "claims"
+    _edition(claims_dir, "03_modes", "gpu", 87.6)
+    _edition(claims_dir, "05_instability", "cpu", 95.0)
+    assert cli.keep_published(paths, claims_dir, "cpu", replace=False) == paths[1:]
+    assert "03_modes: kept its published `gpu` edition" in capsys.readouterr().out
+    assert not (claims_dir / "gpu").exists()              # nothing moved for a kept chapter
+    assert cli.keep_published(paths, claims_dir, "gpu", replace=False) == paths
+    assert load(claims_dir / "cpu" / "05_instability.json").profile == "cpu"  # archived first
+    assert cli.keep_published(paths[:1], claims_dir, "cpu", replace=True) == paths[:1]
+    assert load(claims_dir / "gpu" / "03_modes.json").profile == "gpu"
+
+
+def test_the_intro_block_of_editions_is_rewritten_from_the_claims(tmp_path):
+    from helpers import cli
+
+    _edition(tmp_path / "claims", "03_modes", "gpu", 87.6)
+    intro = tmp_path / "intro.md"
+    intro.write_text("# Intro\n\n% editions: written by build\nold text\n% /editions\n\nrest\n")
+    cli.write_editions(tmp_path)
+    text = intro.read_text()
+    assert "old text" not in text and "chapter 03 at the `gpu` profile" in text
+    assert text.endswith("% /editions\n\nrest\n")
