@@ -556,16 +556,15 @@ def claims_table(P):
                 "stronger than theirs") if small else "this run is not SmallCNN on full CIFAR-10")
     T.add("seed 000 §3", "Different seeds reach effectively identical accuracy (sd across "
           "seeds)", "± 0.18 pp", stats.sd_ci(acc), claims.below(0.5), fmt="{:.2f} pp",
-          note=f"{len(R)} runs: an SD from so few is uncertain by a factor of about two either "
-          "way (the interval)")
+          note=sd_note(acc))
     T.add("seed 000 §3", "Cross-seed disagreement of ResNet20v1 (mean over pairs)", "10.97 %",
           stats.pairwise(dis_m), claims.between(9, 13), fmt="{:.2f} %", testable=resnet,
           note=why_model)
     T.add("seed 000 §3", "Within one ResNet20v1 trajectory, checkpoints disagree on only 1-5% "
           "(late checkpoints vs final)", "1-5 %", stats.mean_t(within_run),
           claims.between(1, 5), fmt="{:.2f} %", testable=resnet,
-          note=(f"range {within_all.min():.1f}-{within_all.max():.1f} %; " if len(within_all)
-                else "") + (why_model and why_model + f" at {100 - acc.mean():.0f}% test error; "
+          note=(f"range {within_all.min():.1f}-{within_all.max():.1f} %; by epoch: "
+                f"{by_epoch_text(R)}; " if len(within_all) else "") + (why_model and why_model + f" at {100 - acc.mean():.0f}% test error; "
                             "the scale-free form is the next row"))
     T.add("seed 004 Figs 2-3", "Cross-seed disagreement far exceeds within-trajectory "
           "disagreement (ratio of means)", "≈ 10.97 % vs 1-5 %",
@@ -750,7 +749,8 @@ def describe_runs(P, R) -> str:
     return "\n".join([
         f"profile: {P.profile}; model: {P.model} (width {P.width}); training images: "
         f"{P.n_train or 'all'}; epochs: {P.epochs}; batch {P.batch_size}; {P.optimizer} lr "
-        f"{P.lr}, schedule {P.schedule}{ms}, weight decay {P.weight_decay}, augmentation "
+        f"{P.lr}{f' momentum {P.momentum}' if P.optimizer == 'sgd' else ''}, schedule "
+        f"{P.schedule}{ms}, warmup {P.warmup_epochs} epochs, weight decay {P.weight_decay}, augmentation "
         f"{'on' if P.augment else 'off'}, dropout {P.dropout}, deterministic kernels "
         f"{'on' if P.deterministic else 'off'}",
         f"R = {len(R)} runs; checkpoints shown at epochs {list(P.save_epochs)}; late iterates "
@@ -782,22 +782,46 @@ def cross_seed_text(R) -> str:
             f"{c.max():.3f})")
 
 
+def within_by_epoch(R) -> dict:
+    """``{epoch: mean over runs of the disagreement (%) with the final model}`` for the late
+    checkpoints (:func:`late_epochs`): the levels that the within-trajectory mean mixes."""
+    per = {}
+    for r in R:
+        for e, d in zip(late_epochs(r), to_final(r, metrics.disagreement, late_epochs(r))):
+            per.setdefault(e, []).append(100 * d)
+    return {e: float(np.mean(v)) for e, v in sorted(per.items())}
+
+
+def by_epoch_text(R) -> str:
+    return ", ".join(f"{e}: {d:.1f}%" for e, d in within_by_epoch(R).items())
+
+
+def sd_note(acc) -> str:
+    """How well R runs pin down an SD: the chi-square interval's ends as factors of the SD."""
+    ci = stats.sd_ci(acc)
+    return (f"{len(acc)} runs: the SD is known only to within a factor of about "
+            f"{ci.value / ci.lo:.1f} below and {ci.hi / ci.value:.1f} above (the interval)")
+
+
 def within_text(R) -> str:
     """Late-checkpoint-to-final disagreement against cross-seed disagreement."""
     w = np.concatenate([100 * to_final(r, metrics.disagreement, late_epochs(r)) for r in R])
     a = 100 * off_diagonal(cross_seed_matrix(R, metrics.disagreement))
     return (f"within a trajectory (checkpoints in the last half of training vs final): "
             f"{w.min():.2f}-{w.max():.2f}% (mean {w.mean():.2f}%, {len(w)} pairs)\n"
+            f"  mean by epoch of the checkpoint: {by_epoch_text(R)}\n"
             f"across seeds: {a.min():.2f}-{a.max():.2f}% (mean {a.mean():.2f}%, {len(a)} "
             f"pairs); ratio of means {a.mean() / w.mean():.1f}x")
 
 
 def purity_text(X, who, when, R) -> str:
-    """Nearest-neighbour purity of the checkpoints: all after epoch 0, and the second half."""
+    """Nearest-neighbour purity of the checkpoints: all after epoch 0, and the later half of the
+    kept checkpoints (by count, not by epoch)."""
     ep = np.unique(when)
     late = when >= ep[len(ep) // 2]
     return (f"nearest-neighbour purity (same run), all checkpoints after epoch 0: "
-            f"{neighbour_purity(X, who):.2f}; second half of training: "
+            f"{neighbour_purity(X, who):.2f}; the later half of the kept checkpoints (epochs "
+            f"{ep[len(ep) // 2]} to {ep[-1]}): "
             f"{neighbour_purity(X[late], who[late]):.2f}; chance about {1 / len(R):.2f}")
 
 

@@ -78,7 +78,7 @@ def to_final_curves(R):
                 title="Each checkpoint vs its own run's final model")
     axes[1].set(xlabel="epoch of the checkpoint",
                 ylabel="cosine similarity with the final weights",
-                title="Weight-space distance to the final model")
+                title="Cosine similarity with the final weights")
     axes[0].legend(ncol=2)
     axes[1].legend(ncol=2)
     return fig
