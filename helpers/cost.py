@@ -30,10 +30,14 @@ The cost model's constants were measured on one NVIDIA H200 (torch 2.11.0+cu130,
   (measured: a loop of 16 in fp32 with deterministic kernels, eager, 4.436 s per model-epoch =
   11.4 ms a step; the plain one-model loop 11.2 ms), :data:`LOOP_STEP_S_GRAPHS` when the loop is
   compiled with CUDA graphs (``'reduce-overhead'``, measured 3.361 s per model-epoch = 8.6 ms).
-* A compiled vmap group pays :data:`COMPILE_S` seconds once (ESTIMATE from the measurements:
-  chapter 03's training cell, 318.6 s for 16 runs x 40 epochs, is 250.9 s of steps by the line
-  above, 8.7 s of test-set predictions at its 14 kept epochs and 59 s besides, of which
-  :data:`STORE_S_PER_MIB` per MiB written to the runs cache and the rest compiling).
+* A compiled step (vmap groups, and one-model loops that are not deterministic) pays
+  :data:`COMPILE_S` seconds the first time its shape is compiled in a chapter (ESTIMATE from the
+  measurements: chapter 03's training cell, 318.6 s for 16 runs x 40 epochs on a fresh machine,
+  is 250.3 s of steps by the line above, 8.7 s of test-set predictions at its 14 kept epochs and
+  60 s besides, of which :data:`STORE_S_PER_MIB` per MiB written to the runs cache and the rest
+  compiling), :data:`RECOMPILE_S` when the same shape comes again and inductor's cache is warm
+  (ESTIMATE: on 2026-11-30 a resumed group of that chapter took 123 s for 13 epochs, about 25 s
+  more than its steps, predictions and writing).
 * A forward pass without training costs :data:`EVAL_S_PER_IMAGE` seconds per image for ResNet20
   (measured: chapter 03's 1,235 subspace evaluations of 11,000 images, 2,500-image chunks, took
   53 s), scaled by the multiply-accumulates; a Hessian-vector product costs :data:`HVP_FORWARDS`
@@ -70,7 +74,8 @@ REFERENCE_IMAGES = 50_000      # a ResNet20v1 model-epoch above
 STEP_FLOOR = 5.6e-3            # seconds per optimizer step of a vmap group (bench: bf16 K = 16, 32)
 LOOP_STEP_S = 11.4e-3          # per model and step in loop mode (bench: fp32 deterministic loop)
 LOOP_STEP_S_GRAPHS = 8.6e-3    # ... compiled 'reduce-overhead' (bench: the same loop, CUDA graphs)
-COMPILE_S = 50.0               # compiling a vmap group's step (ESTIMATE: chapter 03's residual)
+COMPILE_S = 50.0               # compiling a group's step (ESTIMATE: chapter 03's residual)
+RECOMPILE_S = 25.0             # ... a shape compiled before (ESTIMATE: a resumed group, 2026-11-30)
 STORE_S_PER_MIB = 0.027        # writing the runs cache (ESTIMATE: chapter 03's residual, 9 s / 329 MiB)
 TRAIN_PER_FORWARD = 3.0        # a training step costs 3 forward passes (forward + backward)
 HVP_FORWARDS = 6.0             # a Hessian-vector product: forward passes per example
@@ -185,19 +190,40 @@ def loop_step_s(spec: train.Spec) -> float:
     return LOOP_STEP_S_GRAPHS if graphs else LOOP_STEP_S
 
 
-def group_seconds(specs: list) -> float:
+def compiled(specs: list) -> bool:
+    """Whether ``train.fit`` (compile 'auto') compiles the group's step on a GPU."""
+    s = specs[0]
+    if s.onset or s.dropout > 0:
+        return False
+    return bool(train.COMPILE_DETERMINISTIC["cuda"] if s.deterministic else train.COMPILE["cuda"])
+
+
+def compile_shape(specs: list) -> tuple:
+    """What a compiled step is specialised on: the network, how many models and how they run,
+    the images a step and the precision. A later group of the same shape finds inductor's cache
+    warm (:data:`RECOMPILE_S`)."""
+    s = specs[0]
+    return (_arch(s), max(len(specs), s.group), loops(specs), min(s.batch_size, s.n_train or TRAIN_N),
+            s.precision, s.deterministic)
+
+
+def group_seconds(specs: list, shapes: set | None = None) -> float:
     """Training ``specs`` together (one ``train.fit`` call). Under vmap every epoch costs the step
     floor plus each model's share; in loop mode each model costs the larger of its compute and
     its launch floor. Plus the test-set predictions at each kept epoch, writing the runs cache
-    and, for a compiled vmap group, the compilation."""
+    and, for a compiled step, compiling it: :data:`COMPILE_S`, or :data:`RECOMPILE_S` when its
+    shape is in ``shapes`` (the shapes compiled before in the same chapter; updated)."""
     s, K = specs[0], max(len(specs), specs[0].group)   # a fixed vmap group trains G models
     if loops(specs):
         per_epoch = K * max(model_epoch_seconds(s), steps_per_epoch(s) * step_floor(_arch(s), loop_step_s(s)))
-        warm = 0.0
     else:
         per_epoch = steps_per_epoch(s) * step_floor(_arch(s), STEP_FLOOR) + K * model_epoch_seconds(s)
-        compiled = train.COMPILE_DETERMINISTIC["cuda"] if s.deterministic else train.COMPILE["cuda"]
-        warm = COMPILE_S if compiled and not s.onset else 0.0
+    warm = 0.0
+    if compiled(specs):
+        shape = compile_shape(specs)
+        warm = RECOMPILE_S if shapes is not None and shape in shapes else COMPILE_S
+        if shapes is not None:
+            shapes.add(shape)
     kept = set().union(*(set(x.logit_kept_epochs()) for x in specs))
     evals = len(kept) * forward_seconds(s, K * (s.n_test or TEST_N), s.precision)
     store = STORE_S_PER_MIB * sum(run_bytes(x) for x in specs) / 2 ** 20
@@ -307,12 +333,12 @@ def sweep(chapter: str, profile: str = "gpu", gpus: int = 8, group_size: int = 1
     chapter's later stages need its earlier runs). Returns ``runs``, ``groups``, ``gpu_s`` (GPU
     time in all), ``wall_s`` and ``cache_mib``."""
     calls = record(chapter, profile, **overrides)
-    seen, gpu_s, wall_s, n_groups, cache = set(), 0.0, 0.0, 0, 0
+    seen, gpu_s, wall_s, n_groups, cache, shapes = set(), 0.0, 0.0, 0, 0, set()
     for specs in calls:
         fresh = [s for s in specs if runs.spec_key(s, VARIANT) not in seen]
         groups = training_groups([fresh], group_size)
         seen.update(runs.spec_key(s, VARIANT) for g in groups for s in g)
-        times = sorted((group_seconds(g) for g in groups), reverse=True)
+        times = sorted((group_seconds(g, shapes) for g in groups), reverse=True)
         load = [0.0] * max(1, gpus)
         for t in times:  # each group to the GPU that frees first
             load[load.index(min(load))] += t
@@ -433,7 +459,8 @@ def estimate(chapter: str, profile: str = "gpu", group_size: int = GROUP_SIZE, *
     for s in specs:
         name = f"{s.model} width {s.width:g}" + (f" {'naive' if s.mimo_naive else 'MIMO'} M={s.mimo}" if s.mimo else "")
         model_epochs[name] = model_epochs.get(name, 0) + s.epochs * s.mimo_batch_rep
-    train_s = sum(group_seconds(g) for g in groups)
+    shapes: set = set()
+    train_s = sum(group_seconds(g, shapes) for g in groups)
     parts = analysis_seconds(chapter, P)
     total = train_s + sum(parts.values())
     cache = sum(run_bytes(s) for s in specs)
