@@ -30,14 +30,18 @@ The cost model's constants were measured on one NVIDIA H200 (torch 2.11.0+cu130,
   (measured: a loop of 16 in fp32 with deterministic kernels, eager, 4.436 s per model-epoch =
   11.4 ms a step; the plain one-model loop 11.2 ms), :data:`LOOP_STEP_S_GRAPHS` when the loop is
   compiled with CUDA graphs (``'reduce-overhead'``, measured 3.361 s per model-epoch = 8.6 ms).
-* A compiled step (vmap groups, and one-model loops that are not deterministic) pays
-  :data:`COMPILE_S` seconds the first time its shape is compiled in a chapter (ESTIMATE from the
-  measurements: chapter 03's training cell, 318.6 s for 16 runs x 40 epochs on a fresh machine,
-  is 250.3 s of steps by the line above, 8.7 s of test-set predictions at its 14 kept epochs and
-  60 s besides, of which :data:`STORE_S_PER_MIB` per MiB written to the runs cache and the rest
-  compiling), :data:`RECOMPILE_S` when the same shape comes again and inductor's cache is warm
-  (ESTIMATE: on 2026-11-30 a resumed group of that chapter took 123 s for 13 epochs, about 25 s
-  more than its steps, predictions and writing).
+* A compiled step (vmap groups, and one-model loops that are not deterministic) is compiled at
+  the first step of every fit (:func:`compile_seconds`), measured as the first timed epoch's
+  excess over the others (``warmup_s`` in the bench's JSON): :data:`COMPILE_S` for a vmap step
+  compiled cold (2026-11-30: 51.4 s; chapter 03's training cell of 2026-12-01 agrees: 318.6 s
+  for 16 runs x 40 epochs is 250.3 s of steps by the line above, 8.7 s of test-set predictions
+  at its 14 kept epochs, :data:`STORE_S_PER_MIB` per MiB written to the runs cache and about
+  50 s besides), :data:`LOOP_COMPILE_S` for a loop's one-model step (2026-11-30: 39.9 s, 25 s
+  more than its steps), :data:`RESHAPE_S` for a new shape (another K, other MIMO heads, another
+  batch) of a body compiled before in the same process (2026-12-01: K = 32 after K = 16, 37.5 s)
+  and :data:`RECOMPILE_S` for a shape compiled before (2026-12-01: K = 16 with the caches warm
+  from chapter 03's run, 13.7 s). Measured on ResNet20; other networks scale with their layers,
+  at least a quarter (ESTIMATE: a graph's kernels grow with its layers).
 * A forward pass without training costs :data:`EVAL_S_PER_IMAGE` seconds per image for ResNet20
   (measured: chapter 03's 1,235 subspace evaluations of 11,000 images, 2,500-image chunks, took
   53 s), scaled by the multiply-accumulates; a Hessian-vector product costs :data:`HVP_FORWARDS`
@@ -74,8 +78,10 @@ REFERENCE_IMAGES = 50_000      # a ResNet20v1 model-epoch above
 STEP_FLOOR = 5.6e-3            # seconds per optimizer step of a vmap group (bench: bf16 K = 16, 32)
 LOOP_STEP_S = 11.4e-3          # per model and step in loop mode (bench: fp32 deterministic loop)
 LOOP_STEP_S_GRAPHS = 8.6e-3    # ... compiled 'reduce-overhead' (bench: the same loop, CUDA graphs)
-COMPILE_S = 50.0               # compiling a group's step (ESTIMATE: chapter 03's residual)
-RECOMPILE_S = 25.0             # ... a shape compiled before (ESTIMATE: a resumed group, 2026-11-30)
+COMPILE_S = 50.0               # compiling a vmap step, cold (bench 2026-11-30: 51.4 s warm-up)
+LOOP_COMPILE_S = 25.0          # ... a loop's one-model step (bench 2026-11-30: 39.9 s warm-up)
+RESHAPE_S = 35.0               # ... another K of a body compiled before (bench: K = 32, 37.5 s)
+RECOMPILE_S = 12.0             # ... a shape compiled before (bench: K = 16, 13.7 s, caches warm)
 STORE_S_PER_MIB = 0.027        # writing the runs cache (ESTIMATE: chapter 03's residual, 9 s / 329 MiB)
 TRAIN_PER_FORWARD = 3.0        # a training step costs 3 forward passes (forward + backward)
 HVP_FORWARDS = 6.0             # a Hessian-vector product: forward passes per example
@@ -199,31 +205,43 @@ def compiled(specs: list) -> bool:
 
 
 def compile_shape(specs: list) -> tuple:
-    """What a compiled step is specialised on: the network, how many models and how they run,
-    the images a step and the precision. A later group of the same shape finds inductor's cache
-    warm (:data:`RECOMPILE_S`)."""
+    """``(body, shape)`` of a group's compiled step: the body is the network and width, vmap or
+    loop, precision; the shape adds the heads, the models and the images a step."""
     s = specs[0]
-    return (_arch(s), max(len(specs), s.group), loops(specs), min(s.batch_size, s.n_train or TRAIN_N),
-            s.precision, s.deterministic)
+    body = (s.model, float(s.width), loops(specs), s.precision, s.deterministic)
+    return body, (s.mimo, s.mimo_naive, max(len(specs), s.group), min(s.batch_size, s.n_train or TRAIN_N))
 
 
-def group_seconds(specs: list, shapes: set | None = None) -> float:
+def compile_seconds(specs: list, compiled_before: dict | None = None) -> float:
+    """Compiling a group's step: :data:`COMPILE_S` (:data:`LOOP_COMPILE_S` for a loop's one-model
+    step) the first time its body is compiled in the chapter, :data:`RESHAPE_S` for a new shape
+    of a body compiled before, :data:`RECOMPILE_S` for a shape compiled before; scaled by the
+    network's layers (at least a quarter of ResNet20's). ``compiled_before`` (``{body: shapes}``)
+    is updated."""
+    if not compiled(specs):
+        return 0.0
+    body, shape = compile_shape(specs)
+    seen = {} if compiled_before is None else compiled_before
+    if body not in seen:
+        base = LOOP_COMPILE_S if body[2] else COMPILE_S
+    else:
+        base = RECOMPILE_S if shape in seen[body] else RESHAPE_S
+    seen.setdefault(body, set()).add(shape)
+    return base * max(layers(specs[0].model, float(specs[0].width)) / layers("resnet20"), 0.25)
+
+
+def group_seconds(specs: list, compiled_before: dict | None = None) -> float:
     """Training ``specs`` together (one ``train.fit`` call). Under vmap every epoch costs the step
     floor plus each model's share; in loop mode each model costs the larger of its compute and
     its launch floor. Plus the test-set predictions at each kept epoch, writing the runs cache
-    and, for a compiled step, compiling it: :data:`COMPILE_S`, or :data:`RECOMPILE_S` when its
-    shape is in ``shapes`` (the shapes compiled before in the same chapter; updated)."""
+    and, for a compiled step, compiling it (:func:`compile_seconds`; ``compiled_before``: what
+    the chapter compiled before this group, updated)."""
     s, K = specs[0], max(len(specs), specs[0].group)   # a fixed vmap group trains G models
     if loops(specs):
         per_epoch = K * max(model_epoch_seconds(s), steps_per_epoch(s) * step_floor(_arch(s), loop_step_s(s)))
     else:
         per_epoch = steps_per_epoch(s) * step_floor(_arch(s), STEP_FLOOR) + K * model_epoch_seconds(s)
-    warm = 0.0
-    if compiled(specs):
-        shape = compile_shape(specs)
-        warm = RECOMPILE_S if shapes is not None and shape in shapes else COMPILE_S
-        if shapes is not None:
-            shapes.add(shape)
+    warm = compile_seconds(specs, compiled_before)
     kept = set().union(*(set(x.logit_kept_epochs()) for x in specs))
     evals = len(kept) * forward_seconds(s, K * (s.n_test or TEST_N), s.precision)
     store = STORE_S_PER_MIB * sum(run_bytes(x) for x in specs) / 2 ** 20
@@ -333,7 +351,7 @@ def sweep(chapter: str, profile: str = "gpu", gpus: int = 8, group_size: int = 1
     chapter's later stages need its earlier runs). Returns ``runs``, ``groups``, ``gpu_s`` (GPU
     time in all), ``wall_s`` and ``cache_mib``."""
     calls = record(chapter, profile, **overrides)
-    seen, gpu_s, wall_s, n_groups, cache, shapes = set(), 0.0, 0.0, 0, 0, set()
+    seen, gpu_s, wall_s, n_groups, cache, shapes = set(), 0.0, 0.0, 0, 0, {}
     for specs in calls:
         fresh = [s for s in specs if runs.spec_key(s, VARIANT) not in seen]
         groups = training_groups([fresh], group_size)
@@ -459,7 +477,7 @@ def estimate(chapter: str, profile: str = "gpu", group_size: int = GROUP_SIZE, *
     for s in specs:
         name = f"{s.model} width {s.width:g}" + (f" {'naive' if s.mimo_naive else 'MIMO'} M={s.mimo}" if s.mimo else "")
         model_epochs[name] = model_epochs.get(name, 0) + s.epochs * s.mimo_batch_rep
-    shapes: set = set()
+    shapes: dict = {}
     train_s = sum(group_seconds(g, shapes) for g in groups)
     parts = analysis_seconds(chapter, P)
     total = train_s + sum(parts.values())
