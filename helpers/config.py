@@ -247,18 +247,29 @@ CHAPTERS["05_instability"] = _profiles(
         control_runs=2, cka_runs=3, cka_examples=100, depth_epochs=2, onset_epochs=(1,),
         snapshots=2, vanilla_pool=4, depth_seeds=3,
     ),
-    # The paper's ResNet-14 and recipe (max lr 0.4, batch 512, cosine, weight decay 5e-4, crops
-    # and flips) on full CIFAR-10 in fp32 with deterministic kernels (every claim here rests on
-    # bits), R = 16 runs a row (the paper: 100), 8 epochs (776 steps; the paper: 500 epochs; warmup
-    # 1 epoch instead of 3). Five rows of Table 1 (the paper's 'aug' row and the combined rows are
-    # left out: 16 more runs each), one onset N = 1 (>= 10% of training) besides N = 0, 4 snapshot
-    # cycles of 2 epochs, a pool of 16 for the vanilla ensembles, CKA from 4 runs (6 pairs) on 500
-    # images (its Gram matrices, on the CPU, cost N^2 per pair). Runs cache ~475 MiB: the bit-flip
-    # runs and their reference keep epochs 0-3 and the last (the growth claim reads epoch 3),
-    # Table 8 has 4 runs a row (fc1 keeps 6.3 MB of weights per kept epoch). helpers.cost: about
-    # 15 min cold on one H200 (an estimate; not yet run there).
+    # The paper's ResNet-14 (crops and flips, cosine, weight decay 5e-4) in fp32 with deterministic
+    # kernels (every claim here rests on bits), R = 16 runs a row (the paper: 100), 8 epochs (the
+    # paper: 500; warmup 1 epoch instead of 3). Five rows of Table 1 (the paper's 'aug' row and the
+    # combined rows are left out: 16 more runs each), one onset N = 1 (>= 10% of training) besides
+    # N = 0, 4 snapshot cycles of 2 epochs, a pool of 16 for the vanilla ensembles, CKA from 4 runs
+    # (6 pairs) on 500 images (its Gram matrices, on the CPU, cost N^2 per pair). Runs cache ~475
+    # MiB: the bit-flip runs and their reference keep epochs 0-3 and the last (the growth claim
+    # reads epoch 3), Table 8 has 4 runs a row (fc1 keeps 6.3 MB of weights per kept epoch).
+    # Measured on one H200 (2026-12-01): fp32 with deterministic kernels trains a ResNet20
+    # model-epoch in 2.34 s (vmap of 16), six times bf16's 0.39 s, and the chapter trains eight
+    # groups of 16 ResNet-14s (the control's 3 runs fill a group of their own): on all 50,000
+    # images 8 epochs take 27 min by helpers.cost. So 8,000 images (a class-balanced subset, twice
+    # the cpu edition's) at batch 128 and peak lr 0.1 (the paper's 512 and 0.4 scaled linearly):
+    # 62 steps an epoch, 500 in all, the few hundred a one-bit change needs to grow.
+    # helpers.cost: about 7 min cold (the fp32 fits without deterministic kernels, the cuDNN,
+    # all-source and snapshot rows, are priced at the deterministic speed: not yet measured).
     gpu=dict(
-        model="resnet14", n_train=None, n_test=None, epochs=8, batch_size=512, lr=0.4, seeds=16,
+        model="resnet14", n_test=None, epochs=8, seeds=16,
+        # 8,000 training images, not 50,000 (see above: 27 min on all of CIFAR-10)
+        n_train=8000,
+        # batch 128 at lr 0.1, not the paper's 512 at 0.4 (the linear scaling rule): 4x the steps
+        # of 512 on a subset, 500 in 8 epochs
+        batch_size=128, lr=0.1,
         sources=("init", "order", "cudnn", "all", "bitflip"), depth_epochs=8,
         onset_source="order", onset_epochs=(1,), snapshots=4, vanilla_pool=16, depth_seeds=4,
         div_epochs=(0, 1, 2, 3),
@@ -305,26 +316,42 @@ CHAPTERS["02_lottery_tickets"] = _profiles(
         rn_model="resnet8", rn_n_train=256, rn_epochs=2, rn_augment=False, rn_rate=0.6,
         rn_rounds=1,
     ),
-    # One H100 in 8 minutes was the aim; helpers.cost now says about 28 min cold on one H200 (an
-    # estimate). Every IMP round is a run that needs the previous round's weights; chains advance
-    # in lockstep (the seeds' chains, the ResNet's reset and rewind chains), so a round of all of
-    # them is one group, but a group of batch 60 still pays the per-step floor. Conv-2 at full
-    # width on all 50,000 images with the paper's Adam 2e-4 and batch 60, but 10 epochs (8.3K
-    # iterations; the paper: 20K) and the cpu edition's rates 25/45/25% for 5 rounds (5% of the FC
-    # weights left; the paper: 10/20/10% for 14 rounds), 4 early-stopping points (epochs 2, 5, 8,
-    # 10; the paper reads every 100 iterations). ResNet20v1 on full CIFAR-10 (SGD 0.1, momentum
-    # 0.9, weight decay 5e-4, crops and flips, cosine, 30 epochs; the sources: 160+) pruned
-    # globally at 40% a round for 6 rounds (4.7% left; the paper: 20% a round), rewinding to
-    # epoch 1 (3.3% of training). bf16: no claim rests on bits (pruned weights stay exactly zero:
-    # the mask multiplies fp32 weights).
+    # Every IMP round is a run that needs the previous round's weights; chains advance in lockstep
+    # (the seeds' chains, the ResNet's reset and rewind chains), so a round of all of them is one
+    # group of a few models, which pays the per-step floor (5.6 ms a step for a vmap group,
+    # measured on one H200, 2026-12-01) and a compile per new shape (35-50 s for ResNet20,
+    # measured). Conv-2 on all 50,000 images with the paper's Adam 2e-4 and batch 60; ResNet20v1
+    # on full CIFAR-10 (SGD 0.1, momentum 0.9, weight decay 5e-4, crops and flips, cosine),
+    # pruned globally, rewinding to epoch 1. bf16: no claim rests on bits (pruned weights stay
+    # exactly zero: the mask multiplies fp32 weights). The edition sized before that measurement
+    # (Conv-2 at full width for 10 epochs, 2 chains, 5 rounds; ResNet20 for 30 epochs, 6 rounds)
+    # took 28 min by helpers.cost and 672 MiB of runs cache; this one about 8 min and 280 MiB.
     gpu=dict(
-        width=1, n_train=None, n_test=10000, epochs=10, lr=2e-4, precision="bf16",
-        deterministic=False, widths=(0.25, 0.5, 1), match_tol=1.0, es_points=4,
-        rn_width=1, rn_n_train=None, rn_epochs=30, rn_batch_size=128, rn_schedule="cosine",
-        rn_rate=0.4, rn_rounds=6,
-        # 2 IMP chains, not the cpu edition's 4: 4 would double the Conv-2 training (34 min cold
-        # by helpers.cost) and the runs cache (1.0 GiB against the 500 MiB target)
-        seeds=2,
+        n_train=None, n_test=10000, lr=2e-4, precision="bf16", deterministic=False,
+        match_tol=1.0, rn_width=1, rn_n_train=None, rn_batch_size=128, rn_schedule="cosine",
+        # Conv-2 at half width (conv 32-32, FC 128-128-10; 1.1M weights, the paper's 4.3M): a
+        # run keeps 4.4 MB, not 17 MB, so 4 chains and their controls fit the 500 MiB cache
+        width=0.5,
+        # 4 IMP chains, as the cpu edition, not 2: every Conv-2 row's interval is over chains, and
+        # a t interval over 2 chains (1 degree of freedom) decides nothing
+        seeds=4,
+        # 4 epochs (3.3K iterations; the paper: 20K), not 10: each round is a group of its own
+        epochs=4,
+        # an early-stopping point at every epoch
+        es_points=4,
+        # 4 rounds at 30/50/30% (conv/fc/output), not 5 at the cpu edition's 25/45/25%: 6.3% of
+        # the FC weights left (the paper: 10/20/10% for 14 rounds), two rounds at <= 20% left and
+        # two above, as the claims read them, one group (and compile) fewer per chain kind
+        rounds=4, rate_conv=0.3, rate_fc=0.5, rate_output=0.3,
+        # the overparameterization sweep at widths 1/8 and 1/2 of Conv-2 (4x apart), not
+        # 1/4, 1/2, 1: the sweep's chains train alone, one model a step (launch-bound)
+        widths=(0.125, 0.5),
+        # ResNet20: 10 epochs (the sources: 160+), not 30; rewinding to epoch 1 is 10% of training
+        # (the sources: about 1-2%)
+        rn_epochs=10,
+        # 2 rounds at 70% (9% left, as the cpu edition), not 6 at 40% (4.7%): a round is a group
+        # of two ResNets, 6.9 ms a step of which 5.6 ms is the floor (helpers.cost)
+        rn_rate=0.7, rn_rounds=2,
     ),
 )
 
