@@ -373,16 +373,23 @@ CHAPTERS["04_mimo"] = _profiles(
     ),
     smoke=dict(widths=(0.5, 1), batch_rep=2, n_train=512, n_test=256, epochs=1),
     # The source's backbone: ResNet20v1 on full CIFAR-10 at width 1 and 2 (0.27M and 1.1M
-    # parameters; width 4 alone would cost 6 more minutes), SGD + momentum, 2 warmup epochs then
-    # cosine, weight decay 5e-4, batch 128, rho = 0 (the reference script's CIFAR default), 2 seeds
-    # of every network (3 of M = 1, the deep ensemble), batch repetition 2 for 20 epochs: 40 passes
-    # over the data per network (the reference: batch repetition 4 for 250 epochs, 1,000 passes).
-    # helpers.cost: about 20 min cold on one H200 (an estimate; not yet run there), most of it at
-    # width 2 (four times the multiply-adds of width 1). bf16: no bitwise claim; speed matters.
+    # parameters), SGD + momentum, warmup then cosine, weight decay 5e-4, batch 128, rho = 0 (the
+    # reference script's CIFAR default), 2 seeds of every network (3 of M = 1, the deep
+    # ensemble), batch repetition 2 (the reference: 4). bf16: no bitwise claim; speed matters.
+    # Does not fit 8 minutes at any useful length: its 8 networks (M = 1, 2, 3 and the naive
+    # control at two widths) are 8 groups of 2-3 models, each with its own compiled step (50 s
+    # cold, 35 s for another shape of a compiled network: the H200's bench, 2026-12-01), 5.2 min
+    # of compiling before a step is trained, and every step of a small group pays the 5.6 ms
+    # floor. helpers.cost: 9.7 min cold at 4 epochs (the 20 epochs sized before: 23 min).
     gpu=dict(
-        model="resnet20", widths=(1, 2), batch_rep=2, seeds=2, n_train=None, epochs=20,
-        optimizer="sgd", lr=0.1, weight_decay=5e-4, warmup_epochs=2, deterministic=False,
+        model="resnet20", widths=(1, 2), batch_rep=2, seeds=2, n_train=None,
+        optimizer="sgd", lr=0.1, weight_decay=5e-4, deterministic=False,
         precision="bf16",
+        # 4 epochs, not 20: 8 passes over the data per network (the reference: 1,000), 3.1K
+        # steps; each epoch of all 8 networks costs 58 s (helpers.cost)
+        epochs=4,
+        # 1 warmup epoch, not 2: a quarter of the 4 epochs
+        warmup_epochs=1,
     ),
 )
 
@@ -415,21 +422,37 @@ CHAPTERS["01_loss_landscape"] = _profiles(
         compare_model="", bezier_epochs=1, curve_points=3, deep_epochs=1, flat_batches=(32, 64),
         flat_seeds=1, saddle_epochs=(0, 1, 2),
     ),
-    # The sources' shape: ResNet20v1 on all of CIFAR-10 with crops and flips, 30 epochs (the
-    # sources: 200), bf16 (no claim rests on bits), the width sweep on ResNet20 widths 0.5-2 (width
-    # 4 would add 6 min of training and 2 of Hessians). Landscapes on 5,000 training and 5,000 test
-    # images (BN statistics from 2,000), 17-point lines and curves, 17x17 planes, 15x15 slices;
-    # Hessians from 30 Lanczos steps on 2,000 images. Runs 1 and 2 keep 14 epochs for their
-    # trajectories, every other run its last only. helpers.cost: about 25 min cold on one H200 (an
-    # estimate; not yet run there); cache ~76 MiB.
+    # The sources' shape: ResNet20v1 on all of CIFAR-10 with crops and flips, bf16 (no claim
+    # rests on bits). Landscapes on 5,000 training and 5,000 test images (BN statistics from
+    # 2,000), 17-point lines and curves, 17x17 planes, 15x15 slices; Hessians from 30 Lanczos
+    # steps on 2,000 images. Runs 1 and 2 keep every epoch for their trajectories, every other
+    # run its last only. Does not fit 8 minutes: 6 groups of 2-4 models (runs, children, width
+    # 2, MediumCNN, batch sizes), each a shape of its own, and 12 DeepCNN runs that train alone,
+    # one model a step at the launch-bound 11.4 ms of a loop, each fit with its own compiled step
+    # (25-50 s cold, 12-35 s again: the H200's bench, 2026-12-01; 6.9 min of the chapter), and
+    # 1.7 min of landscape analyses. helpers.cost:
+    # about 14.6 min cold (the 30 epochs sized before: 27 min); cache ~67 MiB.
     gpu=dict(
-        model="resnet20", n_train=None, n_test=5000, epochs=30, lr=0.1, warmup_epochs=2,
-        augment=True, seeds=4, precision="bf16", deterministic=False, parent_epoch=5,
+        model="resnet20", n_train=None, n_test=5000, lr=0.1,
+        augment=True, seeds=4, precision="bf16", deterministic=False,
         n_eval=5000, bn_examples=2000, line_points=17, radial_points=17, slice_points=15,
-        hessian_examples=2000, lanczos_iters=30, widths=(0.5, 1, 2),
-        compare_model="mediumcnn", bezier_epochs=10, curve_points=17, deep_epochs=5,
-        flat_batches=(32, 128, 1024), flat_seeds=3, saddle_epochs=(0, 1, 2, 5, 10, 20, 30),
-        traj_epochs=(0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30),
+        hessian_examples=2000, lanczos_iters=30,
+        compare_model="mediumcnn", bezier_epochs=10, curve_points=17, flat_seeds=3,
+        # 10 epochs, not 30 (the sources: 200): every ResNet20 fit of the chapter trains them
+        epochs=10,
+        # 1 warmup epoch, not 2; the children branch off at epoch 2, not 5 (a fifth of training
+        # either way)
+        warmup_epochs=1, parent_epoch=2,
+        # the saddle probes and the trajectories at the 10 epochs' scale (were up to epoch 30)
+        saddle_epochs=(0, 1, 2, 5, 10), traj_epochs=(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10),
+        # widths 1 and 2, not 0.5, 1, 2: the claims compare the narrowest with the widest, and
+        # width 0.5 costs a group, its compile and its Hessians (about 1 min)
+        widths=(1, 2),
+        # DeepCNN for 2 epochs, not 5 (the cpu edition's 2): 12 runs that train alone
+        deep_epochs=2,
+        # batch 64 for the small-batch runs, not 32 (still half the recipe's 128, 1/16 of 1024):
+        # 32 doubles their 1,562 launch-bound steps an epoch
+        flat_batches=(64, 128, 1024),
     ),
 )
 
