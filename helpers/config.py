@@ -380,7 +380,7 @@ CHAPTERS["04_mimo"] = _profiles(
     # control at two widths) are 8 groups of 2-3 models, each with its own compiled step (50 s
     # cold, 35 s for another shape of a compiled network: the H200's bench, 2026-12-01), 5.2 min
     # of compiling before a step is trained, and every step of a small group pays the 5.6 ms
-    # floor. helpers.cost: 9.7 min cold at 4 epochs (the 20 epochs sized before: 23 min).
+    # floor. helpers.cost: 9.6 min cold at 4 epochs (the 20 epochs sized before: 23 min).
     gpu=dict(
         model="resnet20", widths=(1, 2), batch_rep=2, seeds=2, n_train=None,
         optimizer="sgd", lr=0.1, weight_decay=5e-4, deterministic=False,
@@ -431,7 +431,7 @@ CHAPTERS["01_loss_landscape"] = _profiles(
     # one model a step at the launch-bound 11.4 ms of a loop, each fit with its own compiled step
     # (25-50 s cold, 12-35 s again: the H200's bench, 2026-12-01; 6.9 min of the chapter), and
     # 1.7 min of landscape analyses. helpers.cost:
-    # about 14.6 min cold (the 30 epochs sized before: 27 min); cache ~67 MiB.
+    # about 14.5 min cold (the 30 epochs sized before: 27 min); cache ~67 MiB.
     gpu=dict(
         model="resnet20", n_train=None, n_test=5000, lr=0.1,
         augment=True, seeds=4, precision="bf16", deterministic=False,

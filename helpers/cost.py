@@ -48,12 +48,13 @@ The cost model's constants were measured on one NVIDIA H200 (torch 2.11.0+cu130,
   forward passes per example (forward, backward with its graph, the second backward; ESTIMATE).
 * Every chapter pays :data:`NOTEBOOK_S` (kernel start, imports, papermill; measured on chapter
   03: 456.7 s in all against 445.5 s in its cells after the imports) and :data:`FIGURES_S` for
-  its figures, tables and claims on stored predictions (measured on chapter 03: 55.7 s over its
-  cells besides training, the subspace and the shift studies; an ESTIMATE for the others).
+  its figures, tables and claims on stored predictions (measured on chapter 03: 50.3 s over its
+  cells besides the imports, training, the subspace and the shift studies; an ESTIMATE for the
+  others).
 * The runs cache holds, per run and kept epoch, the state dict (float32) and the test logits
   (float32, ``n_test`` x classes x heads).
 
-With these constants the model gives chapter 03 at ``gpu`` 458 s cold against the 456.7 s
+With these constants the model gives chapter 03 at ``gpu`` 455 s cold against the 456.7 s
 measured (``tests/test_cost.py``).
 """
 from __future__ import annotations
@@ -82,13 +83,13 @@ COMPILE_S = 50.0               # compiling a vmap step, cold (bench 2026-11-30: 
 LOOP_COMPILE_S = 25.0          # ... a loop's one-model step (bench 2026-11-30: 39.9 s warm-up)
 RESHAPE_S = 35.0               # ... another K of a body compiled before (bench: K = 32, 37.5 s)
 RECOMPILE_S = 12.0             # ... a shape compiled before (bench: K = 16, 13.7 s, caches warm)
-STORE_S_PER_MIB = 0.027        # writing the runs cache (ESTIMATE: chapter 03's residual, 9 s / 329 MiB)
+STORE_S_PER_MIB = 0.027        # writing the runs cache (ESTIMATE: 9 s of chapter 03's residual)
 TRAIN_PER_FORWARD = 3.0        # a training step costs 3 forward passes (forward + backward)
 HVP_FORWARDS = 6.0             # a Hessian-vector product: forward passes per example
 EVAL_S_PER_IMAGE = 3.9e-6      # a ResNet20 forward pass per image (chapter 03's subspace: 53 s)
 CORRUPT_S_PER_IMAGE = 5.3e-5   # making a corrupted test image (chapter 03's shift study residual)
 NOTEBOOK_S = 11.2              # kernel start, imports, papermill (chapter 03: 5.4 s + 5.8 s)
-FIGURES_S = 55.7               # figures, tables, claims (chapter 03; ESTIMATE for the others)
+FIGURES_S = 50.3               # figures, tables, claims (chapter 03; ESTIMATE for the others)
 CPU_MACS_PER_S = 3e10          # CPU forward passes (16 cores, fp32): chapter 05's CKA features
 CPU_F64_MACS_PER_S = 5e10      # CPU float64 matrix products (numpy): linear CKA's Gram matrices
 GROUP_SIZE = 16                # runs.default_group_size on a GPU
