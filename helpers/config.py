@@ -330,7 +330,8 @@ CHAPTERS["02_lottery_tickets"] = _profiles(
         n_train=None, n_test=10000, lr=2e-4, precision="bf16", deterministic=False,
         match_tol=1.0, rn_width=1, rn_n_train=None, rn_batch_size=128, rn_schedule="cosine",
         # Conv-2 at half width (conv 32-32, FC 128-128-10; 1.1M weights, the paper's 4.3M): a
-        # run keeps 4.4 MB, not 17 MB, so 4 chains and their controls fit the 500 MiB cache
+        # run keeps 4.4 MB, not 17 MB, so 4 chains and the controls of the first three fit the
+        # 500 MiB cache
         width=0.5,
         # 4 IMP chains, as the cpu edition, not 2: every Conv-2 row's interval is over chains, and
         # a t interval over 2 chains (1 degree of freedom) decides nothing

@@ -65,6 +65,22 @@ def test_a_model_costs_a_share_of_a_group_above_a_step_floor():
         assert per_model == pytest.approx(measured, rel=0.03), K
 
 
+def test_compiling_is_priced_per_network_body_and_shape():
+    """The bench's warm-up epochs (H200): a vmap step compiled cold, another K of it, the same
+    shape again; a loop's one-model step is a body of its own; deterministic fits compile nothing."""
+    from helpers import train
+    from helpers.chapters import modes
+
+    group = modes.specs(config.chapter_params("03_modes", "gpu"))
+    seen = {}
+    assert cost.compile_seconds(group, seen) == cost.COMPILE_S
+    assert cost.compile_seconds(group, seen) == cost.RECOMPILE_S
+    assert cost.compile_seconds(group[:8], seen) == cost.RESHAPE_S
+    assert cost.compile_seconds(group[:1], seen) == cost.LOOP_COMPILE_S
+    if not train.COMPILE_DETERMINISTIC["cuda"]:
+        assert cost.compile_seconds([s.replace(deterministic=True) for s in group], {}) == 0.0
+
+
 def test_mimo_configurations_and_groups():
     calls = cost.record("04_mimo", "smoke", widths=(1,), members=(1, 2), seeds=2)
     specs = [s for c in calls for s in c]
