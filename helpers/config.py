@@ -247,18 +247,29 @@ CHAPTERS["05_instability"] = _profiles(
         control_runs=2, cka_runs=3, cka_examples=100, depth_epochs=2, onset_epochs=(1,),
         snapshots=2, vanilla_pool=4, depth_seeds=3,
     ),
-    # The paper's ResNet-14 and recipe (max lr 0.4, batch 512, cosine, weight decay 5e-4, crops
-    # and flips) on full CIFAR-10 in fp32 with deterministic kernels (every claim here rests on
-    # bits), R = 16 runs a row (the paper: 100), 8 epochs (776 steps; the paper: 500 epochs; warmup
-    # 1 epoch instead of 3). Five rows of Table 1 (the paper's 'aug' row and the combined rows are
-    # left out: 16 more runs each), one onset N = 1 (>= 10% of training) besides N = 0, 4 snapshot
-    # cycles of 2 epochs, a pool of 16 for the vanilla ensembles, CKA from 4 runs (6 pairs) on 500
-    # images (its Gram matrices, on the CPU, cost N^2 per pair). Runs cache ~475 MiB: the bit-flip
-    # runs and their reference keep epochs 0-3 and the last (the growth claim reads epoch 3),
-    # Table 8 has 4 runs a row (fc1 keeps 6.3 MB of weights per kept epoch). helpers.cost: about
-    # 15 min cold on one H200 (an estimate; not yet run there).
+    # The paper's ResNet-14 (crops and flips, cosine, weight decay 5e-4) in fp32 with deterministic
+    # kernels (every claim here rests on bits), R = 16 runs a row (the paper: 100), 8 epochs (the
+    # paper: 500; warmup 1 epoch instead of 3). Five rows of Table 1 (the paper's 'aug' row and the
+    # combined rows are left out: 16 more runs each), one onset N = 1 (>= 10% of training) besides
+    # N = 0, 4 snapshot cycles of 2 epochs, a pool of 16 for the vanilla ensembles, CKA from 4 runs
+    # (6 pairs) on 500 images (its Gram matrices, on the CPU, cost N^2 per pair). Runs cache ~475
+    # MiB: the bit-flip runs and their reference keep epochs 0-3 and the last (the growth claim
+    # reads epoch 3), Table 8 has 4 runs a row (fc1 keeps 6.3 MB of weights per kept epoch).
+    # Measured on one H200 (2026-12-01): fp32 with deterministic kernels trains a ResNet20
+    # model-epoch in 2.34 s (vmap of 16), six times bf16's 0.39 s, and the chapter trains eight
+    # groups of 16 ResNet-14s (the control's 3 runs fill a group of their own): on all 50,000
+    # images 8 epochs take 27 min by helpers.cost. So 8,000 images (a class-balanced subset, twice
+    # the cpu edition's) at batch 128 and peak lr 0.1 (the paper's 512 and 0.4 scaled linearly):
+    # 62 steps an epoch, 500 in all, the few hundred a one-bit change needs to grow.
+    # helpers.cost: about 7 min cold (the fp32 fits without deterministic kernels, the cuDNN,
+    # all-source and snapshot rows, are priced at the deterministic speed: not yet measured).
     gpu=dict(
-        model="resnet14", n_train=None, n_test=None, epochs=8, batch_size=512, lr=0.4, seeds=16,
+        model="resnet14", n_test=None, epochs=8, seeds=16,
+        # 8,000 training images, not 50,000 (see above: 27 min on all of CIFAR-10)
+        n_train=8000,
+        # batch 128 at lr 0.1, not the paper's 512 at 0.4 (the linear scaling rule): 4x the steps
+        # of 512 on a subset, 500 in 8 epochs
+        batch_size=128, lr=0.1,
         sources=("init", "order", "cudnn", "all", "bitflip"), depth_epochs=8,
         onset_source="order", onset_epochs=(1,), snapshots=4, vanilla_pool=16, depth_seeds=4,
         div_epochs=(0, 1, 2, 3),
@@ -305,26 +316,43 @@ CHAPTERS["02_lottery_tickets"] = _profiles(
         rn_model="resnet8", rn_n_train=256, rn_epochs=2, rn_augment=False, rn_rate=0.6,
         rn_rounds=1,
     ),
-    # One H100 in 8 minutes was the aim; helpers.cost now says about 28 min cold on one H200 (an
-    # estimate). Every IMP round is a run that needs the previous round's weights; chains advance
-    # in lockstep (the seeds' chains, the ResNet's reset and rewind chains), so a round of all of
-    # them is one group, but a group of batch 60 still pays the per-step floor. Conv-2 at full
-    # width on all 50,000 images with the paper's Adam 2e-4 and batch 60, but 10 epochs (8.3K
-    # iterations; the paper: 20K) and the cpu edition's rates 25/45/25% for 5 rounds (5% of the FC
-    # weights left; the paper: 10/20/10% for 14 rounds), 4 early-stopping points (epochs 2, 5, 8,
-    # 10; the paper reads every 100 iterations). ResNet20v1 on full CIFAR-10 (SGD 0.1, momentum
-    # 0.9, weight decay 5e-4, crops and flips, cosine, 30 epochs; the sources: 160+) pruned
-    # globally at 40% a round for 6 rounds (4.7% left; the paper: 20% a round), rewinding to
-    # epoch 1 (3.3% of training). bf16: no claim rests on bits (pruned weights stay exactly zero:
-    # the mask multiplies fp32 weights).
+    # Every IMP round is a run that needs the previous round's weights; chains advance in lockstep
+    # (the seeds' chains, the ResNet's reset and rewind chains), so a round of all of them is one
+    # group of a few models, which pays the per-step floor (5.6 ms a step for a vmap group,
+    # measured on one H200, 2026-12-01) and a compile per new shape (35-50 s for ResNet20,
+    # measured). Conv-2 on all 50,000 images with the paper's Adam 2e-4 and batch 60; ResNet20v1
+    # on full CIFAR-10 (SGD 0.1, momentum 0.9, weight decay 5e-4, crops and flips, cosine),
+    # pruned globally, rewinding to epoch 1. bf16: no claim rests on bits (pruned weights stay
+    # exactly zero: the mask multiplies fp32 weights). The edition sized before that measurement
+    # (Conv-2 at full width for 10 epochs, 2 chains, 5 rounds; ResNet20 for 30 epochs, 6 rounds)
+    # took 28 min by helpers.cost and 672 MiB of runs cache; this one about 8 min and 280 MiB.
     gpu=dict(
-        width=1, n_train=None, n_test=10000, epochs=10, lr=2e-4, precision="bf16",
-        deterministic=False, widths=(0.25, 0.5, 1), match_tol=1.0, es_points=4,
-        rn_width=1, rn_n_train=None, rn_epochs=30, rn_batch_size=128, rn_schedule="cosine",
-        rn_rate=0.4, rn_rounds=6,
-        # 2 IMP chains, not the cpu edition's 4: 4 would double the Conv-2 training (34 min cold
-        # by helpers.cost) and the runs cache (1.0 GiB against the 500 MiB target)
-        seeds=2,
+        n_train=None, n_test=10000, lr=2e-4, precision="bf16", deterministic=False,
+        match_tol=1.0, rn_width=1, rn_n_train=None, rn_batch_size=128, rn_schedule="cosine",
+        # Conv-2 at half width (conv 32-32, FC 128-128-10; 1.1M weights, the paper's 4.3M): a
+        # run keeps 4.4 MB, not 17 MB, so 4 chains and the controls of the first three fit the
+        # 500 MiB cache
+        width=0.5,
+        # 4 IMP chains, as the cpu edition, not 2: every Conv-2 row's interval is over chains, and
+        # a t interval over 2 chains (1 degree of freedom) decides nothing
+        seeds=4,
+        # 4 epochs (3.3K iterations; the paper: 20K), not 10: each round is a group of its own
+        epochs=4,
+        # an early-stopping point at every epoch
+        es_points=4,
+        # 4 rounds at 30/50/30% (conv/fc/output), not 5 at the cpu edition's 25/45/25%: 6.3% of
+        # the FC weights left (the paper: 10/20/10% for 14 rounds), two rounds at <= 20% left and
+        # two above, as the claims read them, one group (and compile) fewer per chain kind
+        rounds=4, rate_conv=0.3, rate_fc=0.5, rate_output=0.3,
+        # the overparameterization sweep at widths 1/8 and 1/2 of Conv-2 (4x apart), not
+        # 1/4, 1/2, 1: the sweep's chains train alone, one model a step (launch-bound)
+        widths=(0.125, 0.5),
+        # ResNet20: 10 epochs (the sources: 160+), not 30; rewinding to epoch 1 is 10% of training
+        # (the sources: about 1-2%)
+        rn_epochs=10,
+        # 2 rounds at 70% (9% left, as the cpu edition), not 6 at 40% (4.7%): a round is a group
+        # of two ResNets, 6.9 ms a step of which 5.6 ms is the floor (helpers.cost)
+        rn_rate=0.7, rn_rounds=2,
     ),
 )
 
@@ -346,16 +374,23 @@ CHAPTERS["04_mimo"] = _profiles(
     ),
     smoke=dict(widths=(0.5, 1), batch_rep=2, n_train=512, n_test=256, epochs=1),
     # The source's backbone: ResNet20v1 on full CIFAR-10 at width 1 and 2 (0.27M and 1.1M
-    # parameters; width 4 alone would cost 6 more minutes), SGD + momentum, 2 warmup epochs then
-    # cosine, weight decay 5e-4, batch 128, rho = 0 (the reference script's CIFAR default), 2 seeds
-    # of every network (3 of M = 1, the deep ensemble), batch repetition 2 for 20 epochs: 40 passes
-    # over the data per network (the reference: batch repetition 4 for 250 epochs, 1,000 passes).
-    # helpers.cost: about 20 min cold on one H200 (an estimate; not yet run there), most of it at
-    # width 2 (four times the multiply-adds of width 1). bf16: no bitwise claim; speed matters.
+    # parameters), SGD + momentum, warmup then cosine, weight decay 5e-4, batch 128, rho = 0 (the
+    # reference script's CIFAR default), 2 seeds of every network (3 of M = 1, the deep
+    # ensemble), batch repetition 2 (the reference: 4). bf16: no bitwise claim; speed matters.
+    # Does not fit 8 minutes at any useful length: its 8 networks (M = 1, 2, 3 and the naive
+    # control at two widths) are 8 groups of 2-3 models, each with its own compiled step (50 s
+    # cold, 35 s for another shape of a compiled network: the H200's bench, 2026-12-01), 5.2 min
+    # of compiling before a step is trained, and every step of a small group pays the 5.6 ms
+    # floor. helpers.cost: 9.6 min cold at 4 epochs (the 20 epochs sized before: 23 min).
     gpu=dict(
-        model="resnet20", widths=(1, 2), batch_rep=2, seeds=2, n_train=None, epochs=20,
-        optimizer="sgd", lr=0.1, weight_decay=5e-4, warmup_epochs=2, deterministic=False,
+        model="resnet20", widths=(1, 2), batch_rep=2, seeds=2, n_train=None,
+        optimizer="sgd", lr=0.1, weight_decay=5e-4, deterministic=False,
         precision="bf16",
+        # 4 epochs, not 20: 8 passes over the data per network (the reference: 1,000), 3.1K
+        # steps; each epoch of all 8 networks costs 58 s (helpers.cost)
+        epochs=4,
+        # 1 warmup epoch, not 2: a quarter of the 4 epochs
+        warmup_epochs=1,
     ),
 )
 
@@ -388,21 +423,37 @@ CHAPTERS["01_loss_landscape"] = _profiles(
         compare_model="", bezier_epochs=1, curve_points=3, deep_epochs=1, flat_batches=(32, 64),
         flat_seeds=1, saddle_epochs=(0, 1, 2),
     ),
-    # The sources' shape: ResNet20v1 on all of CIFAR-10 with crops and flips, 30 epochs (the
-    # sources: 200), bf16 (no claim rests on bits), the width sweep on ResNet20 widths 0.5-2 (width
-    # 4 would add 6 min of training and 2 of Hessians). Landscapes on 5,000 training and 5,000 test
-    # images (BN statistics from 2,000), 17-point lines and curves, 17x17 planes, 15x15 slices;
-    # Hessians from 30 Lanczos steps on 2,000 images. Runs 1 and 2 keep 14 epochs for their
-    # trajectories, every other run its last only. helpers.cost: about 25 min cold on one H200 (an
-    # estimate; not yet run there); cache ~76 MiB.
+    # The sources' shape: ResNet20v1 on all of CIFAR-10 with crops and flips, bf16 (no claim
+    # rests on bits). Landscapes on 5,000 training and 5,000 test images (BN statistics from
+    # 2,000), 17-point lines and curves, 17x17 planes, 15x15 slices; Hessians from 30 Lanczos
+    # steps on 2,000 images. Runs 1 and 2 keep every epoch for their trajectories, every other
+    # run its last only. Does not fit 8 minutes: 6 groups of 2-4 models (runs, children, width
+    # 2, MediumCNN, batch sizes), each a shape of its own, and 12 DeepCNN runs that train alone,
+    # one model a step at the launch-bound 11.4 ms of a loop, each fit with its own compiled step
+    # (25-50 s cold, 12-35 s again: the H200's bench, 2026-12-01; 6.9 min of the chapter), and
+    # 1.7 min of landscape analyses. helpers.cost:
+    # about 14.5 min cold (the 30 epochs sized before: 27 min); cache ~67 MiB.
     gpu=dict(
-        model="resnet20", n_train=None, n_test=5000, epochs=30, lr=0.1, warmup_epochs=2,
-        augment=True, seeds=4, precision="bf16", deterministic=False, parent_epoch=5,
+        model="resnet20", n_train=None, n_test=5000, lr=0.1,
+        augment=True, seeds=4, precision="bf16", deterministic=False,
         n_eval=5000, bn_examples=2000, line_points=17, radial_points=17, slice_points=15,
-        hessian_examples=2000, lanczos_iters=30, widths=(0.5, 1, 2),
-        compare_model="mediumcnn", bezier_epochs=10, curve_points=17, deep_epochs=5,
-        flat_batches=(32, 128, 1024), flat_seeds=3, saddle_epochs=(0, 1, 2, 5, 10, 20, 30),
-        traj_epochs=(0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30),
+        hessian_examples=2000, lanczos_iters=30,
+        compare_model="mediumcnn", bezier_epochs=10, curve_points=17, flat_seeds=3,
+        # 10 epochs, not 30 (the sources: 200): every ResNet20 fit of the chapter trains them
+        epochs=10,
+        # 1 warmup epoch, not 2; the children branch off at epoch 2, not 5 (a fifth of training
+        # either way)
+        warmup_epochs=1, parent_epoch=2,
+        # the saddle probes and the trajectories at the 10 epochs' scale (were up to epoch 30)
+        saddle_epochs=(0, 1, 2, 5, 10), traj_epochs=(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10),
+        # widths 1 and 2, not 0.5, 1, 2: the claims compare the narrowest with the widest, and
+        # width 0.5 costs a group, its compile and its Hessians (about 1 min)
+        widths=(1, 2),
+        # DeepCNN for 2 epochs, not 5 (the cpu edition's 2): 12 runs that train alone
+        deep_epochs=2,
+        # batch 64 for the small-batch runs, not 32 (still half the recipe's 128, 1/16 of 1024):
+        # 32 doubles their 1,562 launch-bound steps an epoch
+        flat_batches=(64, 128, 1024),
     ),
 )
 

@@ -8,31 +8,54 @@ fields, in chunks of ``group_size``, a chapter's later calls hitting what its ea
 trained), and prices them with the cost model below. The chapter's analyses are priced from the
 number of forward passes they make (and, for chapter 05's CKA, the CPU work).
 
-The cost model's constants were measured on one NVIDIA H200 (torch 2.11, 2026-11-30: the
-benchmark ``bench/bench_train.py`` and chapter 03 at ``gpu``; README, "GPU"); what was not
-measured there is marked ESTIMATE:
+The cost model's constants were measured on one NVIDIA H200 (torch 2.11.0+cu130, 2026-12-01:
+``bench/bench_train.py`` and chapter 03 at ``gpu`` executed cold by papermill; raw files in
+``bench/results/2026-12-01-h200/``); what was not measured there is marked ESTIMATE:
 
-* ResNet20v1 on full CIFAR-10 (50,000 images a model-epoch, batch 128, crops and flips) costs
-  :data:`SECONDS_PER_MODEL_EPOCH` seconds per model-epoch when a group trains as one vmap call:
-  0.41 s in bf16 with 16 models together (measured); fp32 and tf32 are ESTIMATES scaled from it.
-  Other models scale with their forward multiply-accumulates per image (:func:`macs`; ResNet20v1
-  has about 41 M) and with the images they see an epoch (``n_train``, times MIMO's batch
-  repetition).
-* A group that trains as a loop of modules (deterministic fits, dropout, one model; see
-  ``train.fit``) runs its models one after another, each step bound by kernel launches: at least
-  :data:`LOOP_STEP_S` seconds per model and step for ResNet20 (measured: the plain eager loop and
-  the compiled loop of 16 models both ran about 12 ms a step), scaled by the number of layers for
-  other networks (:func:`step_floor`, ESTIMATE).
-* A vmap group costs at least :data:`STEP_FLOOR` seconds per optimizer step (ESTIMATE, scaled
-  by layers likewise), and
-  :data:`COMPILE_S` seconds to compile its step once (measured, ResNet20 vmap of 16).
+* A group that trains as one vmap call (crops and flips, batch 128) costs, per epoch,
+  ``steps x`` :data:`STEP_FLOOR` (launch-bound work that does not grow with the models) plus
+  ``K x`` :data:`SECONDS_PER_MODEL_EPOCH` (each model's share; ResNet20v1, 50,000 images).
+  Measured in bf16 (compiled): 16 models ran 16.1 ms a step (0.392 s per model-epoch), 32 models
+  26.5 ms (0.324 s): the line through them is 5.6 ms a step plus 0.65 ms per model and step,
+  i.e. 0.255 s per model-epoch. In fp32 with deterministic kernels (eager vmap of 16, a fixed
+  ``group``): 2.337 s per model-epoch all in, 2.20 s once the floor is taken off. fp32 without
+  deterministic kernels (compiled) is priced as the deterministic fit (ESTIMATE: not measured;
+  on the high side), tf32 is an ESTIMATE. Other models scale with their forward
+  multiply-accumulates per image (:func:`macs`; ResNet20v1 has about 41 M), the floor with their
+  layers (:func:`step_floor`, ESTIMATE), both with the images an epoch (``n_train``, times MIMO's
+  batch repetition).
+* A group that trains as a loop of modules (deterministic fits without a fixed ``group``, onset
+  fits, dropout, one model; see ``train.fit``) runs its models one after another, each step bound
+  by kernel launches: at least :data:`LOOP_STEP_S` seconds per model and step for ResNet20
+  (measured: a loop of 16 in fp32 with deterministic kernels, eager, 4.436 s per model-epoch =
+  11.4 ms a step; the plain one-model loop 11.2 ms), :data:`LOOP_STEP_S_GRAPHS` when the loop is
+  compiled with CUDA graphs (``'reduce-overhead'``, measured 3.361 s per model-epoch = 8.6 ms).
+* A compiled step (vmap groups, and one-model loops that are not deterministic) is compiled at
+  the first step of every fit (:func:`compile_seconds`), measured as the first timed epoch's
+  excess over the others (``warmup_s`` in the bench's JSON): :data:`COMPILE_S` for a vmap step
+  compiled cold (2026-11-30: 51.4 s; chapter 03's training cell of 2026-12-01 agrees: 318.6 s
+  for 16 runs x 40 epochs is 250.3 s of steps by the line above, 8.7 s of test-set predictions
+  at its 14 kept epochs, :data:`STORE_S_PER_MIB` per MiB written to the runs cache and about
+  50 s besides), :data:`LOOP_COMPILE_S` for a loop's one-model step (2026-11-30: 39.9 s, 25 s
+  more than its steps), :data:`RESHAPE_S` for a new shape (another K, other MIMO heads, another
+  batch) of a body compiled before in the same process (2026-12-01: K = 32 after K = 16, 37.5 s)
+  and :data:`RECOMPILE_S` for a shape compiled before (2026-12-01: K = 16 with the caches warm
+  from chapter 03's run, 13.7 s). Measured on ResNet20; other networks scale with their layers,
+  at least a quarter (ESTIMATE: a graph's kernels grow with its layers).
 * A forward pass without training costs :data:`EVAL_S_PER_IMAGE` seconds per image for ResNet20
-  (measured: chapter 03's 1,219 subspace evaluations of 11,000 images took 140 s in 250-image
-  chunks; the chunks are 2,500 images on a GPU since, not yet measured), scaled by the
-  multiply-accumulates; a Hessian-vector product costs :data:`HVP_FORWARDS` forward passes per
-  example (forward, backward with its graph, the second backward; ESTIMATE).
+  (measured: chapter 03's 1,235 subspace evaluations of 11,000 images, 2,500-image chunks, took
+  53 s), scaled by the multiply-accumulates; a Hessian-vector product costs :data:`HVP_FORWARDS`
+  forward passes per example (forward, backward with its graph, the second backward; ESTIMATE).
+* Every chapter pays :data:`NOTEBOOK_S` (kernel start, imports, papermill; measured on chapter
+  03: 456.7 s in all against 445.5 s in its cells after the imports) and :data:`FIGURES_S` for
+  its figures, tables and claims on stored predictions (measured on chapter 03: 50.3 s over its
+  cells besides the imports, training, the subspace and the shift studies; an ESTIMATE for the
+  others).
 * The runs cache holds, per run and kept epoch, the state dict (float32) and the test logits
   (float32, ``n_test`` x classes x heads).
+
+With these constants the model gives chapter 03 at ``gpu`` 455 s cold against the 456.7 s
+measured (``tests/test_cost.py``).
 """
 from __future__ import annotations
 
@@ -48,22 +71,32 @@ import torch.nn as nn
 from . import config, models, runs, train
 
 # ----------------------------------------------------------------------------- the cost model
-# Measured on one H200 where the module doc says so; the rest are ESTIMATES.
-SECONDS_PER_MODEL_EPOCH = {"bf16": 0.41, "tf32": 0.66, "fp32": 1.0}  # ResNet20v1, vmap of 16 models
+# Measured on one H200 (2026-12-01) where the module doc says so; the rest are ESTIMATES.
+# bf16: the marginal cost of a model in a compiled vmap group (bench K = 16 and K = 32 rows);
+# fp32: deterministic eager vmap of 16 (bench), the floor taken off; tf32: ESTIMATE.
+SECONDS_PER_MODEL_EPOCH = {"bf16": 0.255, "tf32": 0.41, "fp32": 2.20}  # ResNet20v1 in a vmap group
 REFERENCE_IMAGES = 50_000      # a ResNet20v1 model-epoch above
-LOOP_STEP_S = 12e-3            # seconds per model and optimizer step in loop mode, at least
-STEP_FLOOR = 5e-3              # seconds per optimizer step of a vmap group, at least
-COMPILE_S = 50.0               # compiling a vmap group's step (bf16 / tf32 fits on a GPU)
+STEP_FLOOR = 5.6e-3            # seconds per optimizer step of a vmap group (bench: bf16 K = 16, 32)
+LOOP_STEP_S = 11.4e-3          # per model and step in loop mode (bench: fp32 deterministic loop)
+LOOP_STEP_S_GRAPHS = 8.6e-3    # ... compiled 'reduce-overhead' (bench: the same loop, CUDA graphs)
+COMPILE_S = 50.0               # compiling a vmap step, cold (bench 2026-11-30: 51.4 s warm-up)
+LOOP_COMPILE_S = 25.0          # ... a loop's one-model step (bench 2026-11-30: 39.9 s warm-up)
+RESHAPE_S = 35.0               # ... another K of a body compiled before (bench: K = 32, 37.5 s)
+RECOMPILE_S = 12.0             # ... a shape compiled before (bench: K = 16, 13.7 s, caches warm)
+STORE_S_PER_MIB = 0.027        # writing the runs cache (ESTIMATE: 9 s of chapter 03's residual)
 TRAIN_PER_FORWARD = 3.0        # a training step costs 3 forward passes (forward + backward)
 HVP_FORWARDS = 6.0             # a Hessian-vector product: forward passes per example
-EVAL_S_PER_IMAGE = 1.04e-5     # a ResNet20 forward pass per image in evaluation (fp32, TF32 convs)
+EVAL_S_PER_IMAGE = 3.9e-6      # a ResNet20 forward pass per image (chapter 03's subspace: 53 s)
+CORRUPT_S_PER_IMAGE = 5.3e-5   # making a corrupted test image (chapter 03's shift study residual)
+NOTEBOOK_S = 11.2              # kernel start, imports, papermill (chapter 03: 5.4 s + 5.8 s)
+FIGURES_S = 50.3               # figures, tables, claims (chapter 03; ESTIMATE for the others)
 CPU_MACS_PER_S = 3e10          # CPU forward passes (16 cores, fp32): chapter 05's CKA features
 CPU_F64_MACS_PER_S = 5e10      # CPU float64 matrix products (numpy): linear CKA's Gram matrices
 GROUP_SIZE = 16                # runs.default_group_size on a GPU
 VARIANT = "cifar10"            # the dataset variant put in the estimated cache keys
 TRAIN_N, TEST_N, CLASSES = 50_000, 10_000, 10
 
-BUDGET_CHAPTER_S = 8 * 60      # issue 13: each chapter cold in <= 8 minutes on one H100
+BUDGET_CHAPTER_S = 8 * 60      # issue 13: each chapter cold in <= 8 minutes on one H100 (H200)
 BUDGET_BOOK_S = 40 * 60        # ... the whole book in <= 40 minutes
 BUDGET_CACHE_BYTES = 500 * 2 ** 20  # ... and <= 500 MiB of runs cache per chapter
 
@@ -145,7 +178,7 @@ def steps_per_epoch(spec: train.Spec) -> int:
 
 
 def model_epoch_seconds(spec: train.Spec) -> float:
-    """One model-epoch of ``spec`` inside a full group (no step floor)."""
+    """One model's share of an epoch of ``spec`` inside a vmap group (the floor not included)."""
     images = steps_per_epoch(spec) * (min(spec.batch_size, spec.n_train or TRAIN_N) // spec.mimo_batch_rep) \
         * spec.mimo_batch_rep
     return SECONDS_PER_MODEL_EPOCH[spec.precision] * macs(*_arch(spec)) / reference_macs() * images / REFERENCE_IMAGES
@@ -157,21 +190,63 @@ def loops(specs: list) -> bool:
     return train.auto_mode(s, max(len(specs), s.group), "cuda", s.dropout > 0) == "loop"
 
 
-def group_seconds(specs: list) -> float:
-    """Training ``specs`` together (one ``train.fit`` call): every epoch costs the larger of the
-    models' compute and the step floor (per model in loop mode, per group under vmap), plus the
-    test-set predictions at each kept epoch and, for a compiled vmap group, the compilation."""
+def loop_step_s(spec: train.Spec) -> float:
+    """A loop-mode step's launch floor for ResNet20: 8.6 ms when a deterministic fit is compiled
+    with CUDA graphs (``train.COMPILE_DETERMINISTIC``; onset fits never are), else 11.4 ms."""
+    graphs = spec.deterministic and not spec.onset and train.COMPILE_DETERMINISTIC["cuda"] == "reduce-overhead"
+    return LOOP_STEP_S_GRAPHS if graphs else LOOP_STEP_S
+
+
+def compiled(specs: list) -> bool:
+    """Whether ``train.fit`` (compile 'auto') compiles the group's step on a GPU."""
+    s = specs[0]
+    if s.onset or s.dropout > 0:
+        return False
+    return bool(train.COMPILE_DETERMINISTIC["cuda"] if s.deterministic else train.COMPILE["cuda"])
+
+
+def compile_shape(specs: list) -> tuple:
+    """``(body, shape)`` of a group's compiled step: the body is the network and width, vmap or
+    loop, precision; the shape adds the heads, the models and the images a step."""
+    s = specs[0]
+    body = (s.model, float(s.width), loops(specs), s.precision, s.deterministic)
+    return body, (s.mimo, s.mimo_naive, max(len(specs), s.group), min(s.batch_size, s.n_train or TRAIN_N))
+
+
+def compile_seconds(specs: list, compiled_before: dict | None = None) -> float:
+    """Compiling a group's step: :data:`COMPILE_S` (:data:`LOOP_COMPILE_S` for a loop's one-model
+    step) the first time its body is compiled in the chapter, :data:`RESHAPE_S` for a new shape
+    of a body compiled before, :data:`RECOMPILE_S` for a shape compiled before; scaled by the
+    network's layers (at least a quarter of ResNet20's). ``compiled_before`` (``{body: shapes}``)
+    is updated."""
+    if not compiled(specs):
+        return 0.0
+    body, shape = compile_shape(specs)
+    seen = {} if compiled_before is None else compiled_before
+    if body not in seen:
+        base = LOOP_COMPILE_S if body[2] else COMPILE_S
+    else:
+        base = RECOMPILE_S if shape in seen[body] else RESHAPE_S
+    seen.setdefault(body, set()).add(shape)
+    return base * max(layers(specs[0].model, float(specs[0].width)) / layers("resnet20"), 0.25)
+
+
+def group_seconds(specs: list, compiled_before: dict | None = None) -> float:
+    """Training ``specs`` together (one ``train.fit`` call). Under vmap every epoch costs the step
+    floor plus each model's share; in loop mode each model costs the larger of its compute and
+    its launch floor. Plus the test-set predictions at each kept epoch, writing the runs cache
+    and, for a compiled step, compiling it (:func:`compile_seconds`; ``compiled_before``: what
+    the chapter compiled before this group, updated)."""
     s, K = specs[0], max(len(specs), specs[0].group)   # a fixed vmap group trains G models
     if loops(specs):
-        per_epoch = K * max(model_epoch_seconds(s), steps_per_epoch(s) * step_floor(_arch(s), LOOP_STEP_S))
-        warm = 0.0
+        per_epoch = K * max(model_epoch_seconds(s), steps_per_epoch(s) * step_floor(_arch(s), loop_step_s(s)))
     else:
-        per_epoch = max(K * model_epoch_seconds(s), steps_per_epoch(s) * step_floor(_arch(s), STEP_FLOOR))
-        compiled = train.COMPILE_DETERMINISTIC["cuda"] if s.deterministic else train.COMPILE["cuda"]
-        warm = COMPILE_S if compiled else 0.0
+        per_epoch = steps_per_epoch(s) * step_floor(_arch(s), STEP_FLOOR) + K * model_epoch_seconds(s)
+    warm = compile_seconds(specs, compiled_before)
     kept = set().union(*(set(x.logit_kept_epochs()) for x in specs))
     evals = len(kept) * forward_seconds(s, K * (s.n_test or TEST_N), s.precision)
-    return s.epochs * per_epoch + evals + warm
+    store = STORE_S_PER_MIB * sum(run_bytes(x) for x in specs) / 2 ** 20
+    return s.epochs * per_epoch + evals + warm + store
 
 
 def run_bytes(spec: train.Spec) -> int:
@@ -277,12 +352,12 @@ def sweep(chapter: str, profile: str = "gpu", gpus: int = 8, group_size: int = 1
     chapter's later stages need its earlier runs). Returns ``runs``, ``groups``, ``gpu_s`` (GPU
     time in all), ``wall_s`` and ``cache_mib``."""
     calls = record(chapter, profile, **overrides)
-    seen, gpu_s, wall_s, n_groups, cache = set(), 0.0, 0.0, 0, 0
+    seen, gpu_s, wall_s, n_groups, cache, shapes = set(), 0.0, 0.0, 0, 0, {}
     for specs in calls:
         fresh = [s for s in specs if runs.spec_key(s, VARIANT) not in seen]
         groups = training_groups([fresh], group_size)
         seen.update(runs.spec_key(s, VARIANT) for g in groups for s in g)
-        times = sorted((group_seconds(g) for g in groups), reverse=True)
+        times = sorted((group_seconds(g, shapes) for g in groups), reverse=True)
         load = [0.0] * max(1, gpus)
         for t in times:  # each group to the GPU that frees first
             load[load.index(min(load))] += t
@@ -349,8 +424,8 @@ def _analysis_03(P) -> dict:
     members = min(P.shift_members, P.seeds) + samplers * P.shift_members + 1
     shift_n = min(P.shift_examples or n_test, n_test)
     return {"subspace samples": _evals(arch, evals, per_eval),
-            "dataset shift": _evals(arch, sets * members, P.bn_examples + shift_n),
-            "t-SNE, metrics and figures (measured about 30 s)": 30.0}
+            "dataset shift": _evals(arch, sets * members, P.bn_examples + shift_n)
+            + (sets - 1) * shift_n * CORRUPT_S_PER_IMAGE}
 
 
 def _cka_seconds(arch, n: int, runs_per_source: int, sources: int) -> float:
@@ -370,16 +445,18 @@ def _analysis_05(P) -> dict:
     sources = len(P.sources)
     # once (instability.cka_stacks is memoized: the figure and the claims table share it)
     n = min(P.cka_examples, P.n_test or TEST_N)
-    return {"CKA (CPU)": _cka_seconds(arch, n, P.cka_runs, sources),
-            "tables and divergence (CPU, estimate)": 15.0}
+    return {"CKA (CPU)": _cka_seconds(arch, n, P.cka_runs, sources)}
 
 
 def analysis_seconds(chapter: str, P) -> dict:
-    """``{analysis: estimated seconds}`` of the chapter's analyses at parameters ``P``."""
+    """``{analysis: estimated seconds}`` of the chapter's analyses at parameters ``P``, with the
+    notebook's start and its figures and tables (chapters 02 and 04 read stored logits and masks
+    only)."""
     fn = {"01_loss_landscape": _analysis_01, "03_modes": _analysis_03, "05_instability": _analysis_05}.get(chapter)
-    if fn is None:  # chapters 02 and 04 read stored logits and masks only
-        return {"metrics on stored predictions (estimate)": 5.0}
-    return fn(P)
+    parts = fn(P) if fn else {}
+    what = "measured" if chapter == "03_modes" else "ESTIMATE"
+    parts.update({"notebook start (measured)": NOTEBOOK_S, f"figures and tables ({what})": FIGURES_S})
+    return parts
 
 
 # ----------------------------------------------------------------------------- the estimate
@@ -401,7 +478,8 @@ def estimate(chapter: str, profile: str = "gpu", group_size: int = GROUP_SIZE, *
     for s in specs:
         name = f"{s.model} width {s.width:g}" + (f" {'naive' if s.mimo_naive else 'MIMO'} M={s.mimo}" if s.mimo else "")
         model_epochs[name] = model_epochs.get(name, 0) + s.epochs * s.mimo_batch_rep
-    train_s = sum(group_seconds(g) for g in groups)
+    shapes: dict = {}
+    train_s = sum(group_seconds(g, shapes) for g in groups)
     parts = analysis_seconds(chapter, P)
     total = train_s + sum(parts.values())
     cache = sum(run_bytes(s) for s in specs)
