@@ -30,7 +30,7 @@ The cost model's constants were measured on one NVIDIA H200 (torch 2.11.0+cu130,
   (measured: a loop of 16 in fp32 with deterministic kernels, eager, 4.436 s per model-epoch =
   11.4 ms a step; the plain one-model loop 11.2 ms), :data:`LOOP_STEP_S_GRAPHS` when the loop is
   compiled with CUDA graphs (``'reduce-overhead'``, measured 3.361 s per model-epoch = 8.6 ms).
-* A compiled step (vmap groups, and one-model loops that are not deterministic) is compiled at
+* A compiled step (vmap groups that are not deterministic; see ``train.auto_compile``) is compiled at
   the first step of every fit (:func:`compile_seconds`), measured as the first timed epoch's
   excess over the others (``warmup_s`` in the bench's JSON): :data:`COMPILE_S` for a vmap step
   compiled cold (2026-11-30: 51.4 s; chapter 03's training cell of 2026-12-01 agrees: 318.6 s
@@ -200,9 +200,7 @@ def loop_step_s(spec: train.Spec) -> float:
 def compiled(specs: list) -> bool:
     """Whether ``train.fit`` (compile 'auto') compiles the group's step on a GPU."""
     s = specs[0]
-    if s.onset or s.dropout > 0:
-        return False
-    return bool(train.COMPILE_DETERMINISTIC["cuda"] if s.deterministic else train.COMPILE["cuda"])
+    return bool(train.auto_compile(s, "loop" if loops(specs) else "vmap", "cuda", s.dropout > 0))
 
 
 def compile_shape(specs: list) -> tuple:

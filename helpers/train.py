@@ -417,6 +417,10 @@ BATCHING = {"cpu": "loop", "cuda": os.environ.get("HELPERS_CUDA_BATCHING", "vmap
 # torch.compile for fits that are not deterministic, by device ('auto'); off on a CPU, where
 # compiling costs more than it saves for the book's short fits.
 COMPILE = {"cpu": False, "cuda": os.environ.get("HELPERS_CUDA_COMPILE", "1") != "0"}
+# ... but not for a loop of modules that is not deterministic: each step of one model is bound by
+# kernel launches, so on an H200 a compiled loop of 16 ran at the eager loop's speed (11,299 vs
+# 10,685 images/s, 2026-11-30) after 25-40 s of compiling. HELPERS_CUDA_COMPILE_LOOP=1 compiles it.
+COMPILE_LOOP = {"cpu": False, "cuda": os.environ.get("HELPERS_CUDA_COMPILE_LOOP", "0") != "0"}
 # ... and for deterministic fits (a loop of modules): off until a GPU shows that a compiled step
 # keeps a run's bits independent of its group and its resume (tests/test_cuda.py). On an H200 the
 # eager loop ran at the plain loop's speed, launch-bound (README); HELPERS_CUDA_COMPILE_DET names a
@@ -433,6 +437,17 @@ def auto_mode(spec: Spec, K: int, device_type: str, dropout: bool) -> str:
     if spec.deterministic or spec.onset or K == 1 or dropout:
         return "loop"
     return BATCHING[device_type]
+
+
+def auto_compile(spec: Spec, mode: str, device_type: str, dropout: bool):
+    """What ``fit(compile='auto')`` does for a group of ``spec`` run in ``mode``: False, True or a
+    ``torch.compile`` mode (:data:`COMPILE`, :data:`COMPILE_LOOP`, :data:`COMPILE_DETERMINISTIC`;
+    fits with an onset or dropout are never compiled)."""
+    if spec.onset or dropout:
+        return False
+    if spec.deterministic:
+        return COMPILE_DETERMINISTIC[device_type]
+    return COMPILE_LOOP[device_type] if mode == "loop" else COMPILE[device_type]
 
 
 def _clock() -> float:
@@ -687,8 +702,7 @@ def _fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", pro
         else:
             opt = torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay)
         if compile == "auto":
-            compile = (False if spec.onset or dropout else
-                       COMPILE_DETERMINISTIC[dev.type] if spec.deterministic else COMPILE[dev.type])
+            compile = auto_compile(spec, mode, dev.type, dropout)
         loss_fn = _LossFn(stack, spec, dev, ("default" if compile is True else compile) or None)
 
         def generators(before_onset: bool):

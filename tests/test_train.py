@@ -327,3 +327,19 @@ def test_a_fixed_vmap_group_gives_bits_independent_of_neighbours_and_position():
         train.fit([spec.with_seed(s) for s in range(5)])
     with pytest.raises(ValueError, match="dropout"):
         train.validate(spec.replace(dropout=0.2))
+
+
+def test_auto_compile_compiles_vmap_groups_not_launch_bound_loops(monkeypatch):
+    """On CUDA a non-deterministic vmap group is compiled; a loop of modules (launch-bound: a
+    compiled loop ran at the eager loop's speed on an H200) is not, nor are deterministic fits
+    or fits with dropout or an onset; on a CPU nothing is."""
+    monkeypatch.setitem(train.COMPILE, "cuda", True)
+    monkeypatch.setitem(train.COMPILE_LOOP, "cuda", False)
+    monkeypatch.setitem(train.COMPILE_DETERMINISTIC, "cuda", False)
+    fast = BASE.replace(deterministic=False)
+    assert train.auto_compile(fast, "vmap", "cuda", dropout=False) is True
+    assert train.auto_compile(fast, "loop", "cuda", dropout=False) is False
+    assert train.auto_compile(fast, "vmap", "cuda", dropout=True) is False
+    assert train.auto_compile(fast.replace(onset=1), "vmap", "cuda", dropout=False) is False
+    assert train.auto_compile(fast.replace(deterministic=True), "vmap", "cuda", dropout=False) is False
+    assert train.auto_compile(fast, "vmap", "cpu", dropout=False) is False

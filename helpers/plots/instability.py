@@ -22,8 +22,9 @@ OTHER = 0    # every other source's
 
 def _xerr(estimates, scale: float = 1.0) -> np.ndarray:
     """(2, n) distances from each value to its interval's ends, for ``errorbar``."""
-    return scale * np.array([[e.value - e.lo for e in estimates],
-                             [e.hi - e.value for e in estimates]])
+    return scale * np.array([[np.nan if e.lo is None else e.value - e.lo for e in estimates],
+                             [np.nan if e.hi is None else e.hi - e.value for e in estimates]],
+                            dtype=float)
 
 
 def _bars(ax, names, estimates, colours, xlabel: str, title: str, scale: float = 1.0):
