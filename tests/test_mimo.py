@@ -250,3 +250,12 @@ def test_the_printed_sentences_follow_the_rows():
     assert f"MIMO M=2 {gain:+.2f} pp" in cap[1]
     cost = mimo.cost_text(P, rows).splitlines()
     assert len(cost) == 2 and "deep ensemble 2x, 2x (20 s), 2 passes" in cost[1]
+
+
+def test_an_ensemble_smaller_than_the_largest_M_is_refused_in_one_line():
+    from helpers import config
+    from helpers.chapters import mimo
+
+    P = config.chapter_params("04_mimo", "smoke", members=(1, 2, 3), ensemble_size=2)
+    with pytest.raises(config.ConfigError, match="set ensemble_size >= 3"):
+        mimo.chapter_specs(P)

@@ -53,6 +53,11 @@ def chapter_specs(P) -> dict:
     """``{(width, name): [specs]}``: 'M=m' for each m in ``P.members`` and 'naive', each with
     ``P.seeds`` seeds (seed 1 first; 'M=1' has at least ``P.ensemble_size``, the members of the
     deep ensemble)."""
+    if P.ensemble_size < max(P.members):
+        raise config.ConfigError(
+            f"ensemble_size {P.ensemble_size} is smaller than the largest M in members "
+            f"{tuple(P.members)}: the deep ensemble of M runs needs M of them; set ensemble_size "
+            f">= {max(P.members)}")
     out = {}
     for w in P.widths:
         for m in P.members:
