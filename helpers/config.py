@@ -373,8 +373,8 @@ CHAPTERS["01_loss_landscape"] = _profiles(
     # (the sources: ResNet20v1 / MediumCNN on all 50,000 images for 200 epochs); landscapes on
     # 1,000 training and 1,000 test images (BN statistics, for the ResNet, from 500); Hessians from
     # 16 Lanczos steps on 512 images. Six runs (about 20 s each): every row on pairs, parents,
-    # tunnels or Hessians gets an interval over independent units (3 parents with 2 children
-    # each, 3 disjoint pairs with a tunnel, 4 runs' Hessians).
+    # tunnels or Hessians gets an interval over independent units (6 parents with 2 children
+    # each, 3 disjoint pairs with a tunnel, 6 runs' Hessians).
     dict(
         _RECIPE, deterministic=True, model="smallcnn", width=1, dropout=0.0, n_train=5000, n_test=1000, epochs=8,
         batch_size=128, optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4,
@@ -384,8 +384,8 @@ CHAPTERS["01_loss_landscape"] = _profiles(
         hessian_examples=512, lanczos_iters=16, widths=(0.25, 0.5, 1, 2), width_seeds=3,
         compare_model="resnet8", bezier_epochs=4, bezier_lr=0.01, curve_points=11,
         init_gains=(0.6, 1.0, 1.6), deep_epochs=2, deep_lr=0.02, flat_batches=(32, 128, 512),
-        flat_seeds=2, saddle_epochs=(0, 1, 2, 4, 8), traj_epochs=None, parents=3, tunnels=3,
-        saddle_seeds=4,
+        flat_seeds=2, saddle_epochs=(0, 1, 2, 4, 8), traj_epochs=None, parents=6, tunnels=3,
+        saddle_seeds=6,
     ),
     smoke=dict(
         n_train=512, n_test=200, epochs=2, batch_size=64, warmup_epochs=0, seeds=2,
