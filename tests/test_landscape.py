@@ -473,3 +473,16 @@ def test_grad_norm_is_the_norm_of_the_batch_gradient():
     loss = torch.nn.functional.cross_entropy(net(x), y)
     expected = torch.cat([p.reshape(-1) for p in torch.autograd.grad(loss, list(net.parameters()))])
     assert LL.grad_norm(P, run, 3, x, y) == pytest.approx(float(expected.norm()), rel=1e-4)
+
+
+def test_vec_rebuilds_an_initialization_the_run_did_not_keep():
+    from types import SimpleNamespace
+
+    from helpers import train
+
+    spec = train.Spec(model="smallcnn", width=0.25).with_seed(7)
+    kept = torch.zeros(L.vector(train.init_model(spec)).numel())
+    run = SimpleNamespace(spec=spec, epochs=[2], weights=lambda e=None: kept.numpy())
+    w0 = LL.vec(run, 0)
+    assert torch.equal(w0, L.vector(train.init_model(spec)).float()) and w0.abs().sum() > 0
+    assert torch.equal(LL.vec(run, 2), kept)  # a kept epoch is read from the run
