@@ -89,6 +89,9 @@ MEANINGS = {
     "flat_seeds": "runs per batch size",
     "saddle_epochs": "checkpoints of run 1 whose Hessian is probed for negative curvature",
     "traj_epochs": "epochs runs 1 and 2 keep for the radial plane (None: every run every epoch)",
+    "parents": "runs 1.. that each get two children (soups; interval over parents)",
+    "tunnels": "disjoint pairs of runs (1-2, 3-4, ...) joined by a trained tunnel",
+    "saddle_seeds": "runs whose Hessian is probed at init and at the smallest gradient",
     # 02 lottery tickets
     "scope": "magnitude pruning per 'layer' (rates by kind) or 'global' (rate_fc)",
     "rate_conv": "fraction of surviving conv weights pruned each round",
@@ -404,24 +407,27 @@ CHAPTERS["01_loss_landscape"] = _profiles(
     # Two CPU cores: Fort et al.'s SmallCNN (no dropout) on a 5,000-image subset for 8 epochs
     # (the sources: ResNet20v1 / MediumCNN on all 50,000 images for 200 epochs); landscapes on
     # 1,000 training and 1,000 test images (BN statistics, for the ResNet, from 500); Hessians from
-    # 16 Lanczos steps on 512 images.
+    # 16 Lanczos steps on 512 images. Six runs (about 20 s each): every row on pairs, parents,
+    # tunnels or Hessians gets an interval over independent units (6 parents with 2 children
+    # each, 3 disjoint pairs with a tunnel, 6 runs' Hessians).
     dict(
         _RECIPE, deterministic=True, model="smallcnn", width=1, dropout=0.0, n_train=5000, n_test=1000, epochs=8,
         batch_size=128, optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=5e-4,
-        schedule="cosine", warmup_epochs=0.5, augment=False, seeds=3,
+        schedule="cosine", warmup_epochs=0.5, augment=False, seeds=6,
         parent_epoch=2, child_lr=0.02, n_eval=1000, bn_examples=500, line_points=11,
         radial_points=9, radial_range=(-0.2, 1.2), slice_points=9, slice_range=1.0,
         hessian_examples=512, lanczos_iters=16, widths=(0.25, 0.5, 1, 2), width_seeds=3,
         compare_model="resnet8", bezier_epochs=4, bezier_lr=0.01, curve_points=11,
         init_gains=(0.6, 1.0, 1.6), deep_epochs=2, deep_lr=0.02, flat_batches=(32, 128, 512),
-        flat_seeds=2, saddle_epochs=(0, 1, 2, 4, 8), traj_epochs=None,
+        flat_seeds=2, saddle_epochs=(0, 1, 2, 4, 8), traj_epochs=None, parents=6, tunnels=3,
+        saddle_seeds=6,
     ),
     smoke=dict(
         n_train=512, n_test=200, epochs=2, batch_size=64, warmup_epochs=0, seeds=2,
         parent_epoch=1, n_eval=256, bn_examples=256, line_points=3, radial_points=3,
         slice_points=3, hessian_examples=64, lanczos_iters=3, widths=(0.5, 1), width_seeds=2,
         compare_model="", bezier_epochs=1, curve_points=3, deep_epochs=1, flat_batches=(32, 64),
-        flat_seeds=1, saddle_epochs=(0, 1, 2),
+        flat_seeds=1, saddle_epochs=(0, 1, 2), parents=1, tunnels=1, saddle_seeds=2,
     ),
     # The sources' shape: ResNet20v1 on all of CIFAR-10 with crops and flips, bf16 (no claim
     # rests on bits). Landscapes on 5,000 training and 5,000 test images (BN statistics from

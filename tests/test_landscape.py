@@ -336,23 +336,31 @@ def fake_analyses(seed=0):
                     disagreement=0.3)
 
     xs = np.linspace(-0.2, 1.2, 4)
-    LN = dict(init=line(), independent=[line(), line(), line()], children=line(),
-              pairs=dict(independent=[pair(), pair(), pair()], children=[pair()]),
-              init_max_increase=0.0, independent_barrier=1.234, children_barrier=0.0123)
+    inits = [line(), line()]
+    LN = dict(init=inits[0], inits=inits, independent=[line(), line(), line()],
+              children=[line(), line()], pairs=dict(independent=[pair(), pair(), pair()],
+                                                    children=[pair(), pair()]),
+              init_max_increase=0.0, init_rises=np.array([-0.0123, -0.002]),
+              independent_barrier=1.234, children_barrier=0.0123,
+              children_barriers=np.array([0.0123, -0.004]))
     RP = dict(xs=xs, ys=xs, test_acc=rng.uniform(0.1, 0.5, (4, 4)),
               agree1=rng.uniform(0, 1, (4, 4)), agree2=rng.uniform(0, 1, (4, 4)),
               traj=[rng.uniform(0, 1, (3, 2)), rng.uniform(0, 1, (3, 2))],
               optima_acc=(0.5, 0.49), optima_disagreement=0.3, cosine=0.1)
-    TU = dict(curve=line(), line=line(), steps=7)
+    tunnels = [dict(curve=line(), line=line(), steps=7) for _ in range(2)]
+    TU = dict(tunnels[0], tunnels=tunnels, pairs=[(0, 1), (2, 3)])
+    bm = np.array([[np.nan, 0.3, 0.4], [0.3, np.nan, 0.5], [0.4, 0.5, np.nan]])
     width_row = dict(params=1234, train_loss=rng.uniform(1, 2, 3), test_acc=rng.uniform(.3, .5, 3),
-                     barrier=0.3, sharpness=rng.uniform(5, 9, 2))
+                     barrier=0.4, barrier_m=bm, sharpness=rng.uniform(5, 9, 3))
     grid = dict(xs=xs, ys=xs, train_loss=rng.uniform(1, 3, (4, 4)))
     WS = dict(rows={0.5: width_row, 1: dict(width_row), "compare": dict(width_row, model="resnet8")},
               slices={"narrow": grid, "wide": dict(grid)})
     ritz = [np.sort(rng.normal(0, 3, 6)) for _ in range(3)]
     SD = dict(epochs=np.array([0, 1, 2]), ritz=ritz, weights=[np.full(6, 1 / 6)] * 3,
               lam_min=np.array([r[0] for r in ritz]), lam_max=np.array([r[-1] for r in ritz]),
-              ratio=np.array([0.5, 0.3, 0.2]), train_loss=[2.3, 1.9, 1.5])
+              ratio=np.array([0.5, 0.3, 0.2]), train_loss=[2.3, 1.9, 1.5],
+              runs=[dict(seed=s, epochs=np.array([0, 1, 2]), grad_norm=np.array([0.2, 0.9, 0.5]),
+                         small=0, last=2, lam={0: (-1.0, 2.0), 2: (-0.5, 20.0)}) for s in (1, 2)])
     UV = {(m, g): dict(scales=np.geomspace(1, g ** 20, 21), train_loss=2.3, test_acc=0.1)
           for m in LL.DEEP_MODELS for g in (0.6, 1.0, 1.6)}
     FM = dict(rows=[dict(batch=b, seed=s, sharpness=rng.uniform(5, 20), log_volume=-3.0,
@@ -384,22 +392,97 @@ def test_every_chapter_figure_is_one_titled_labelled_figure():
     sweep = figs[4].axes[0]
     assert sweep.get_ylabel() and sweep.get_xlabel() and sweep.get_legend() is not None
     assert len(sweep.containers) == 1  # the mean's error bar: the 95% interval over seeds
+    # the barrier (pairs, bootstrap over runs) and the sharpness (t over seeds) have theirs
+    assert [len(figs[4].axes[k].containers) for k in (1, 2)] == [1, 1]
     plt.close("all")
 
 
 def test_the_printed_sentences_carry_the_analyses_numbers():
     LN, RP, TU, WS, SD, UV, FM = fake_analyses()
-    assert "independent pairs: 1.234 nats (mean); children: 0.0123 nats" in LL.lines_text(LN)
+    text = LL.lines_text(LN)
+    assert "independent pairs: 1.234 nats (mean)" in text and "+0.0123, -0.0040 nats" in text
+    assert "-0.0123, -0.0020 nats" in text
     names = [n for n, _ in LL.pair_rows(LN)]
-    assert names == ["independent pair 1", "independent pair 2", "independent pair 3", "children"]
+    assert names == ["independent pair 1", "independent pair 2", "independent pair 3",
+                     "children of run 1", "children of run 2"]
     soup = LL.soups_text(LN).splitlines()
-    assert len(soup) == 4 and "soup 12.0%, ensemble 52.0%" in soup[-1]
+    assert len(soup) == 5 and "soup 12.0%, ensemble 52.0%" in soup[-1]
     assert "disagree on 30.0% of test images; cosine of the weights 0.100" in LL.radial_text(RP)
-    assert LL.tunnel_text(TU).startswith("curve trained for 7 steps")
+    tunnel = LL.tunnel_text(TU).splitlines()
+    assert len(tunnel) == 2 and tunnel[1].startswith("runs 3-4: curve trained for 7 steps")
     width = LL.width_text(WS).splitlines()
     assert [w.split(" (")[0] for w in width] == ["width 0.5", "width 1", "resnet8"]
     assert len(LL.slices_text(WS).splitlines()) == 2
-    assert LL.saddles_text(SD).splitlines()[0].startswith("epoch 0: train loss 2.300")
+    sd = LL.saddles_text(SD).splitlines()
+    assert sd[0].startswith("run 1, epoch 0: train loss 2.300") and len(sd) == 3 + 2
+    assert "(smallest at epoch 0); epoch 0: λ_min -1.000, λ_max 2.000" in sd[-1]
     uv = LL.unit_variance_text(UV).splitlines()
     assert len(uv) == 1 + len(UV) and uv[0].split()[:2] == ["model", "gain"]
     assert LL.flat_minima_text(FM).endswith("sharpness -0.20, log-volume +0.20")
+
+
+# ------------------------------------------------------------------ the statistics of the rows
+from helpers import stats  # noqa: E402
+
+def test_signed_rise_is_negative_exactly_when_the_loss_falls_at_every_step():
+    assert LL.signed_rise([3.0, 2.0, 1.5, 1.4]) == pytest.approx(-0.1)
+    assert LL.signed_rise([3.0, 2.0, 2.5, 1.0]) == pytest.approx(0.5)  # a bump of 0.5
+    assert LL.signed_rise([1.0, 1.0]) == 0.0
+    # where it is positive it is the clipped landscape.max_increase
+    v = [2.0, 1.0, 1.7, 0.5, 0.9]
+    assert LL.signed_rise(v) == pytest.approx(L.max_increase(v)) == pytest.approx(0.7)
+    with pytest.raises(ValueError):
+        LL.signed_rise([1.0])
+
+
+def test_signed_barrier_is_the_barrier_where_positive_and_goes_below_the_chord():
+    t = np.linspace(0, 1, 5)
+    bump = np.array([1.0, 1.5, 2.0, 1.5, 1.0])
+    assert LL.signed_barrier(bump, t) == pytest.approx(L.barrier(bump, t)) == pytest.approx(1.0)
+    bowl = np.array([1.0, 0.8, 0.7, 0.8, 1.0])
+    assert L.barrier(bowl, t) == 0.0
+    assert LL.signed_barrier(bowl, t) == pytest.approx(-0.2)  # the closest point to the chord
+    with pytest.raises(ValueError):
+        LL.signed_barrier([1.0, 2.0], [0, 1])
+
+
+def test_disjoint_pairs_share_no_run():
+    assert LL.disjoint_pairs(6, 3) == [(0, 1), (2, 3), (4, 5)]
+    assert LL.disjoint_pairs(5, 3) == [(0, 1), (2, 3)]
+    assert LL.disjoint_pairs(4, 1) == [(0, 1)] and LL.disjoint_pairs(1, 3) == []
+
+
+def test_curvature_ratio_and_detectable_note():
+    assert LL.curvature_ratio(-1.0, 4.0) == 0.25 and LL.curvature_ratio(0.3, 4.0) == 0.0
+    note = LL.detectable_note([1.0, 2.0, 3.0], "{:.2f}", "runs")
+    d = stats.detectable_difference(1.0, 3)
+    assert note == f"with 3 runs it detects a mean {d:.2f} from the bound (80% power)"
+    assert LL.detectable_note([1.0], "{:.2f}", "parents").startswith("one parent")
+
+
+def test_grad_norm_is_the_norm_of_the_batch_gradient():
+    from types import SimpleNamespace
+
+    P = config.chapter_params(LL.CHAPTER, "smoke", device="cpu")
+    net = models.build("smallcnn", 0.25, 0.0)
+    w = L.vector(net)
+    spec = SimpleNamespace(model="smallcnn", width=0.25)
+    run = SimpleNamespace(spec=spec, epochs=[3], weights=lambda e=None: w.numpy())
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(16, 3, 32, 32, generator=g), torch.randint(0, 10, (16,), generator=g)
+    loss = torch.nn.functional.cross_entropy(net(x), y)
+    expected = torch.cat([p.reshape(-1) for p in torch.autograd.grad(loss, list(net.parameters()))])
+    assert LL.grad_norm(P, run, 3, x, y) == pytest.approx(float(expected.norm()), rel=1e-4)
+
+
+def test_vec_rebuilds_an_initialization_the_run_did_not_keep():
+    from types import SimpleNamespace
+
+    from helpers import train
+
+    spec = train.Spec(model="smallcnn", width=0.25).with_seed(7)
+    kept = torch.zeros(L.vector(train.init_model(spec)).numel())
+    run = SimpleNamespace(spec=spec, epochs=[2], weights=lambda e=None: kept.numpy())
+    w0 = LL.vec(run, 0)
+    assert torch.equal(w0, L.vector(train.init_model(spec)).float()) and w0.abs().sum() > 0
+    assert torch.equal(LL.vec(run, 2), kept)  # a kept epoch is read from the run

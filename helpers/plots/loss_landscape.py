@@ -38,14 +38,19 @@ def lines(LN):
     children)."""
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), sharey=True)
     a = LN["init"]["alpha"]
-    _loss_pair(axes[0], a, LN["init"])
-    axes[0].set(title="Initialization → solution (run 1)",
+    inits = LN.get("inits", [LN["init"]])
+    for k, line in enumerate(inits):
+        _loss_pair(axes[0], a, line, k, alpha=1 if k == 0 else 0.35)
+    axes[0].set(title=f"Initialization → solution ({len(inits)} runs)",
                 xlabel="α (0 = initialization, 1 = solution)", ylabel="cross-entropy (nats)")
     for k, line in enumerate(LN["independent"]):
         _loss_pair(axes[1], a, line, k, alpha=1 - 0.25 * k)
     axes[1].set(title="Independent solutions (each pair)", xlabel="α (0 = run i, 1 = run j)")
-    _loss_pair(axes[2], a, LN["children"])
-    axes[2].set(title="Two children of one parent", xlabel="α (0 = child 1, 1 = child 2)")
+    kids = LN["children"] if isinstance(LN["children"], list) else [LN["children"]]
+    for k, line in enumerate(kids):
+        _loss_pair(axes[2], a, line, k, alpha=1 if k == 0 else 0.5)
+    axes[2].set(title=f"Two children of one parent ({len(kids)} parents)",
+                xlabel="α (0 = child 1, 1 = child 2)")
     for ax in axes:
         ax.legend()
     return fig
@@ -92,9 +97,15 @@ def radial(RP):
 
 def tunnel(TU):
     """Figure 4: loss along the straight line and the trained Bezier curve (left); along the
-    curve, test accuracy and agreement with each end (right)."""
+    curve, test accuracy and agreement with each end (right). The first pair of runs in full;
+    the other pairs' curves and lines (training loss) faint on the left."""
     c, line = TU["curve"], TU["line"]
     fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
+    for k, other in enumerate(TU.get("tunnels", [TU])[1:]):
+        axes[0].plot(other["line"]["alpha"], other["line"]["train_loss"], color=color(7), alpha=0.35,
+                     label="other pairs: line, curve" if k == 0 else None)
+        axes[0].plot(other["curve"]["alpha"], other["curve"]["train_loss"], color=color(0),
+                     alpha=0.35)
     axes[0].plot(line["alpha"], line["train_loss"], marker="o", color=color(7),
                  label="straight line: train loss")
     axes[0].plot(c["alpha"], c["train_loss"], marker="o", color=color(0),
@@ -131,19 +142,43 @@ def _seeds(ax, ws, values, c, interval: bool):
         ax.plot(ws, means, color=c, marker="o", zorder=3, label="mean over seeds")
 
 
+def _pairs(ax, ws, matrices, c):
+    """One dot per pair of seeds at each width, and the mean over pairs with its 95% interval
+    from a bootstrap over runs (:func:`helpers.stats.pairwise`)."""
+    from .. import stats
+
+    means, lo, hi = [], [], []
+    for w, m in zip(ws, matrices):
+        v = m[np.triu_indices(len(m), 1)]
+        ax.scatter([w] * len(v), v, color=c, alpha=0.6, s=22, zorder=2)
+        est = stats.pairwise(m, n_resamples=1000)
+        means.append(est.value)
+        lo.append(est.lo if est.has_interval else est.value)
+        hi.append(est.hi if est.has_interval else est.value)
+    ax.errorbar(ws, means, yerr=[np.subtract(means, lo), np.subtract(hi, means)], color=c,
+                marker="o", capsize=3, zorder=3,
+                label="mean over pairs, 95% bootstrap over runs")
+
+
 def width_sweep(WS, model: str):
-    """Figure 5: per width, the final training loss of every seed (mean with its 95% t
-    interval), the barrier between seeds 1 and 2, and the sharpness of seeds 1 and 2 (mean)."""
+    """Figure 5: per width, the final training loss and the sharpness of every seed (mean with
+    its 95% t interval), and the barrier between every pair of seeds (mean with its 95%
+    bootstrap interval over runs)."""
     rows = {w: r for w, r in WS["rows"].items() if w != "compare"}
     ws = np.array(sorted(rows))
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
     _seeds(axes[0], ws, [rows[w]["train_loss"] for w in ws], color(0), interval=True)
-    axes[1].plot(ws, [rows[w]["barrier"] for w in ws], color=color(1), marker="o",
-                 label="seed 1 ↔ seed 2")
-    _seeds(axes[2], ws, [rows[w]["sharpness"] for w in ws], color(3), interval=False)
+    if all("barrier_m" in rows[w] for w in ws):
+        _pairs(axes[1], ws, [rows[w]["barrier_m"] for w in ws], color(1))
+    else:
+        axes[1].plot(ws, [rows[w]["barrier"] for w in ws], color=color(1), marker="o",
+                     label="seed 1 ↔ seed 2")
+    _seeds(axes[2], ws, [rows[w]["sharpness"] for w in ws], color(3),
+           interval=min(len(rows[w]["sharpness"]) for w in ws) > 1)
     axes[0].set(ylabel="final training loss (nats)", title="Training loss (dots: seeds)")
-    axes[1].set(ylabel="barrier on the line (nats)", title="Barrier between independent runs")
-    axes[2].set(ylabel="top Hessian eigenvalue", title="Sharpness (dots: seeds 1 and 2)")
+    axes[1].set(ylabel="barrier on the line (nats)",
+                title="Barrier between independent runs (dots: pairs)")
+    axes[2].set(ylabel="top Hessian eigenvalue", title="Sharpness (dots: seeds)")
     for ax in axes:
         ax.set(xscale="log", xlabel=f"width multiplier of {model}", xticks=ws,
                xticklabels=[f"{w:g}" for w in ws])
@@ -186,6 +221,16 @@ def saddles(SD):
              label="|λ_min| / λ_max (right axis)")
     ax2.set_ylabel("|λ_min| / λ_max (%)")
     ax2.grid(False)
+    others = SD.get("runs", [])[1:]
+    for k, r in enumerate(others):
+        es = sorted(r["lam"])
+        ax.scatter(es, [r["lam"][e][1] for e in es], marker="^", facecolors="none",
+                   edgecolors=color(3), label="other runs: λ_max" if k == 0 else None)
+        ax.scatter(es, [r["lam"][e][0] for e in es], marker="v", facecolors="none",
+                   edgecolors=color(0), label="other runs: λ_min" if k == 0 else None)
+    if others:
+        ax.set_title(f"Extreme curvature along training (run 1; runs 2-{len(others) + 1} at "
+                     "init, smallest gradient, end)", fontsize=9)
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(h1 + h2, l1 + l2, fontsize=8)
