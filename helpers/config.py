@@ -460,6 +460,9 @@ CHAPTERS["01_loss_landscape"] = _profiles(
         # batch 64 for the small-batch runs, not 32 (still half the recipe's 128, 1/16 of 1024):
         # 32 doubles their 1,562 launch-bound steps an epoch
         flat_batches=(64, 128, 1024),
+        # with 4 runs: two parents (runs 1-2 keep the parent epoch), two disjoint tunnels (1-2,
+        # 3-4) and the Hessians of all four runs; the chapter would clamp to these anyway
+        parents=2, tunnels=2, saddle_seeds=4,
     ),
 )
 

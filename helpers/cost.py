@@ -380,29 +380,41 @@ def _hessian(P, arch) -> float:
 
 
 def _analysis_01(P) -> dict:
+    """Chapter 01's analyses as :mod:`helpers.chapters.loss_landscape` does them: a line from
+    every run's initialization, lines and soups between the first three runs, one line per
+    parent's children, one tunnel per disjoint pair, barriers between every pair of seeds and the
+    sharpness of every seed of each width, and Hessians at three points of each saddle run."""
+    from itertools import combinations
+
     arch = (P.model, float(P.width), 0, False)
     full = P.bn_examples + P.n_eval + (P.n_test or TEST_N)   # an Evaluator call with the test set
     train_only = P.bn_examples + P.n_eval
     n_line = P.line_points if P.line_points % 2 else P.line_points + 1
     n_curve = P.curve_points if P.curve_points % 2 else P.curve_points + 1
-    pairs = len(list(__import__("itertools").combinations(range(min(3, P.seeds)), 2)))
+    pairs = len(list(combinations(range(min(3, P.seeds)), 2)))
+    parents = min(P.parents, P.seeds)
+    tunnels = min(P.tunnels, P.seeds // 2)
     out = {
-        "lines": _evals(arch, (pairs + 2) * n_line + 3 * (pairs + 1), full),
+        "lines": _evals(arch, (P.seeds + pairs + parents) * n_line + 3 * (pairs + parents), full),
         "radial": _evals(arch, P.radial_points ** 2 + 2, full),
-        "tunnel": forward_seconds(arch, int(TRAIN_PER_FORWARD * P.bezier_epochs * (P.n_train or TRAIN_N)))
-        + _evals(arch, 2 * n_curve, full),
+        "tunnel": tunnels * (forward_seconds(arch, int(TRAIN_PER_FORWARD * P.bezier_epochs
+                                                        * (P.n_train or TRAIN_N)))
+                             + _evals(arch, 2 * n_curve, full)),
     }
     width = 0.0
+    seed_pairs = P.width_seeds * (P.width_seeds - 1) // 2
     for w in P.widths:
         a = (P.model, float(w), 0, False)
-        width += _evals(a, P.width_seeds + n_line, full) + 2 * _hessian(P, a)
+        width += _evals(a, P.width_seeds + seed_pairs * n_line, full) + P.width_seeds * _hessian(P, a)
     for w in {min(P.widths), max(P.widths)}:
         width += _evals((P.model, float(w), 0, False), P.slice_points ** 2, train_only)
     if P.compare_model:
         c = (P.compare_model, 1.0, 0, False)
         width += _evals(c, P.slice_points ** 2, train_only) + _evals(c, n_line + 2, full) + _hessian(P, c)
     out["width_sweep"] = width
-    out["saddles"] = len(P.saddle_epochs) * (_hessian(P, arch) + _evals(arch, 1, train_only))
+    saddle_runs = min(max(1, P.saddle_seeds), P.seeds)
+    out["saddles"] = (len(P.saddle_epochs) + 3 * saddle_runs) * _hessian(P, arch) \
+        + saddle_runs * len(P.saddle_epochs) * _evals(arch, 1, train_only)
     out["flat_minima"] = len(P.flat_batches) * P.flat_seeds * (_hessian(P, arch) + _evals(arch, 1, train_only))
     return out
 
