@@ -534,8 +534,8 @@ def lines_text(LN) -> str:
     """The rise along init -> solution (run 1, then every run's signed rise), and the barriers
     of the independent pairs and of each parent's children."""
     init = LN["init"]["train_loss"]
-    return (f"init → solution (run 1): largest rise of the training loss along the line "
-            f"{LN['init_max_increase']:.4f} nats (from {init[0]:.3f} to {init[-1]:.3f}); "
+    return (f"init → solution (run 1): the training loss falls from {init[0]:.3f} to "
+            f"{init[-1]:.3f} nats, rising nowhere by more than {LN['init_max_increase']:.4f}; "
             f"per run, the largest rise (negative: the smallest fall between neighbouring "
             f"points): {', '.join(f'{v:+.4f}' for v in LN['init_rises'])} nats\n"
             f"barrier (training loss above the chord), independent pairs: "
