@@ -435,10 +435,10 @@ CHAPTERS["01_loss_landscape"] = _profiles(
     # steps on 2,000 images. Runs 1 and 2 keep every epoch for their trajectories, every other
     # run its last only. Does not fit 8 minutes: 6 groups of 2-4 models (runs, children, width
     # 2, MediumCNN, batch sizes), each a shape of its own, and 12 DeepCNN runs that train alone,
-    # one model a step at the launch-bound 11.4 ms of a loop, each fit with its own compiled step
-    # (25-50 s cold, 12-35 s again: the H200's bench, 2026-12-01; 6.9 min of the chapter), and
-    # 1.7 min of landscape analyses. helpers.cost:
-    # about 14.5 min cold (the 30 epochs sized before: 27 min); cache ~67 MiB.
+    # one model a step at the launch-bound 11.4 ms of a loop, the vmap groups each with their own
+    # compiled step (35-50 s cold, 12 s again: the H200's bench, 2026-12-01; loops are no longer
+    # compiled, train.COMPILE_LOOP), and 3.5 min of landscape analyses (every run's init line,
+    # two tunnels, every width seed's Hessian). helpers.cost: about 11.6 min cold; cache ~70 MiB.
     gpu=dict(
         model="resnet20", n_train=None, n_test=5000, lr=0.1,
         augment=True, seeds=4, precision="bf16", deterministic=False,
