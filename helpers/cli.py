@@ -446,11 +446,11 @@ def keep_published(paths: list[Path], claims_dir: Path, profile: str, replace: b
     from helpers import claims, config
 
     new = config.resolve_profile(profile)
+    rank = claims.PROFILE_RANK.get
     keep = []
     for nb in paths:
         path = claims_dir / f"{nb.stem}.json"
         old = claims.load(path).profile if path.is_file() else None
-        rank = claims.PROFILE_RANK.get
         if old and rank(old, 0) > rank(new, 0) and not replace:
             print(f"{nb.stem}: kept its published `{old}` edition (a `{new}` run would replace it: "
                   f"pass --replace, or --out DIR to execute it elsewhere)", flush=True)

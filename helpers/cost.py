@@ -191,9 +191,9 @@ def loops(specs: list) -> bool:
 
 
 def loop_step_s(spec: train.Spec) -> float:
-    """A loop-mode step's launch floor for ResNet20: 8.6 ms when a deterministic fit is compiled
-    with CUDA graphs (``train.COMPILE_DETERMINISTIC``; onset fits never are), else 11.4 ms."""
-    graphs = spec.deterministic and not spec.onset and train.COMPILE_DETERMINISTIC["cuda"] == "reduce-overhead"
+    """A loop-mode step's launch floor for ResNet20: 8.6 ms when ``train.auto_compile`` compiles
+    the loop with CUDA graphs, else 11.4 ms."""
+    graphs = train.auto_compile(spec, "loop", "cuda", spec.dropout > 0) == "reduce-overhead"
     return LOOP_STEP_S_GRAPHS if graphs else LOOP_STEP_S
 
 

@@ -432,7 +432,7 @@ def saddles(P, G) -> dict:
         out["train_loss"].append(ev(vec(r, e), test=False).train_loss)
     out["lam_min"] = np.array([x[0] for x in out["ritz"]])
     out["lam_max"] = np.array([x[-1] for x in out["ritz"]])
-    out["ratio"] = np.abs(np.minimum(out["lam_min"], 0)) / out["lam_max"]
+    out["ratio"] = np.array([curvature_ratio(lo, hi) for lo, hi in zip(out["lam_min"], out["lam_max"])])
     x, y = train_sample(P, P.hessian_examples)
     done = {e: (float(lo), float(hi)) for e, lo, hi in zip(epochs, out["lam_min"], out["lam_max"])}
     out["runs"] = []
@@ -571,7 +571,7 @@ def tunnel_text(TU) -> str:
     """Per tunnel (pair of runs): the curve's training steps and barriers, and accuracy and
     agreement at its middle."""
     out = []
-    for (i, j), tu in zip(TU.get("pairs", [(0, 1)]), TU.get("tunnels", [TU])):
+    for (i, j), tu in zip(TU["pairs"], TU["tunnels"]):
         c, line = tu["curve"], tu["line"]
         mid = len(c["alpha"]) // 2
         out.append(
@@ -622,7 +622,7 @@ def saddles_text(SD) -> str:
     out = [f"run 1, epoch {e}: train loss {tl:.3f}, λ_min {lo:+.3f}, λ_max {hi:.3f}, "
            f"|λ_min|/λ_max {100 * r:.1f}%" for e, lo, hi, r, tl in
            zip(SD["epochs"], SD["lam_min"], SD["lam_max"], SD["ratio"], SD["train_loss"])]
-    for k, r in enumerate(SD.get("runs", []), 1):
+    for k, r in enumerate(SD["runs"], 1):
         lam = "; ".join(f"epoch {e}: λ_min {lo:+.3f}, λ_max {hi:.3f}"
                         for e, (lo, hi) in sorted(r["lam"].items()))
         out.append(f"run {k}: gradient norm at epochs {', '.join(str(e) for e in r['epochs'])}: "

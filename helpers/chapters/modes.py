@@ -521,9 +521,10 @@ def claims_table(P):
     labels = R[0].labels
     n = len(labels)
     acc = 100 * np.array([metrics.accuracy(r.probs(), labels) for r in R])
+    sd = stats.sd_ci(acc)
     dis_m = 100 * cross_seed_matrix(R, metrics.disagreement)
     cos_m = cross_seed_matrix(R, metrics.cosine_similarity, what="weights")
-    within = [100 * to_final(r, metrics.disagreement, late_epochs(r)) for r in R]
+    within = late_disagreements(R)
     within_run = np.array([w.mean() if len(w) else np.nan for w in within])
     within_all = np.concatenate(within)
     late_cos = np.array([to_final(r, metrics.cosine_similarity, late_epochs(r),
@@ -555,8 +556,8 @@ def claims_table(P):
                 "convolutions, ReLU, 2x2 max pooling, dropout before one linear layer) may be "
                 "stronger than theirs") if small else "this run is not SmallCNN on full CIFAR-10")
     T.add("seed 000 §3", "Different seeds reach effectively identical accuracy (sd across "
-          "seeds)", "± 0.18 pp", stats.sd_ci(acc), claims.below(0.5), fmt="{:.2f} pp",
-          note=sd_note(acc))
+          "seeds)", "± 0.18 pp", sd, claims.below(0.5), fmt="{:.2f} pp",
+          note=sd_note(sd, len(acc)))
     T.add("seed 000 §3", "Cross-seed disagreement of ResNet20v1 (mean over pairs)", "10.97 %",
           stats.pairwise(dis_m), claims.between(9, 13), fmt="{:.2f} %", testable=resnet,
           note=why_model)
@@ -564,8 +565,9 @@ def claims_table(P):
           "(late checkpoints vs final)", "1-5 %", stats.mean_t(within_run),
           claims.between(1, 5), fmt="{:.2f} %", testable=resnet,
           note=(f"range {within_all.min():.1f}-{within_all.max():.1f} %; by epoch: "
-                f"{by_epoch_text(R)}; " if len(within_all) else "") + (why_model and why_model + f" at {100 - acc.mean():.0f}% test error; "
-                            "the scale-free form is the next row"))
+                f"{by_epoch_text(R, within)}; " if len(within_all) else "")
+          + (why_model and why_model + f" at {100 - acc.mean():.0f}% test error; "
+             "the scale-free form is the next row"))
     T.add("seed 004 Figs 2-3", "Cross-seed disagreement far exceeds within-trajectory "
           "disagreement (ratio of means)", "≈ 10.97 % vs 1-5 %",
           stats.pairwise(dis_m, lambda d, w: d / w, per_run=[within_run]), claims.above(2),
@@ -782,34 +784,37 @@ def cross_seed_text(R) -> str:
             f"{c.max():.3f})")
 
 
-def within_by_epoch(R) -> dict:
-    """``{epoch: mean over runs of the disagreement (%) with the final model}`` for the late
-    checkpoints (:func:`late_epochs`): the levels that the within-trajectory mean mixes."""
+def late_disagreements(R) -> list[np.ndarray]:
+    """Per run, the disagreement (%) of each late checkpoint (:func:`late_epochs`) with the
+    run's final model."""
+    return [100 * to_final(r, metrics.disagreement, late_epochs(r)) for r in R]
+
+
+def by_epoch_text(R, within) -> str:
+    """The mean over runs of ``within`` (:func:`late_disagreements`) at each late epoch: the
+    levels that the within-trajectory mean mixes."""
     per = {}
-    for r in R:
-        for e, d in zip(late_epochs(r), to_final(r, metrics.disagreement, late_epochs(r))):
-            per.setdefault(e, []).append(100 * d)
-    return {e: float(np.mean(v)) for e, v in sorted(per.items())}
+    for r, w in zip(R, within):
+        for e, d in zip(late_epochs(r), w):
+            per.setdefault(e, []).append(d)
+    return ", ".join(f"{e}: {np.mean(v):.1f}%" for e, v in sorted(per.items()))
 
 
-def by_epoch_text(R) -> str:
-    return ", ".join(f"{e}: {d:.1f}%" for e, d in within_by_epoch(R).items())
-
-
-def sd_note(acc) -> str:
-    """How well R runs pin down an SD: the chi-square interval's ends as factors of the SD."""
-    ci = stats.sd_ci(acc)
-    return (f"{len(acc)} runs: the SD is known only to within a factor of about "
-            f"{ci.value / ci.lo:.1f} below and {ci.hi / ci.value:.1f} above (the interval)")
+def sd_note(sd, runs: int) -> str:
+    """How well ``runs`` runs pin down an SD (``sd``: its chi-square interval, ``stats.sd_ci``):
+    the interval's ends as factors of the SD."""
+    return (f"{runs} runs: the SD is known only to within a factor of about "
+            f"{sd.value / sd.lo:.1f} below and {sd.hi / sd.value:.1f} above (the interval)")
 
 
 def within_text(R) -> str:
     """Late-checkpoint-to-final disagreement against cross-seed disagreement."""
-    w = np.concatenate([100 * to_final(r, metrics.disagreement, late_epochs(r)) for r in R])
+    within = late_disagreements(R)
+    w = np.concatenate(within)
     a = 100 * off_diagonal(cross_seed_matrix(R, metrics.disagreement))
     return (f"within a trajectory (checkpoints in the last half of training vs final): "
             f"{w.min():.2f}-{w.max():.2f}% (mean {w.mean():.2f}%, {len(w)} pairs)\n"
-            f"  mean by epoch of the checkpoint: {by_epoch_text(R)}\n"
+            f"  mean by epoch of the checkpoint: {by_epoch_text(R, within)}\n"
             f"across seeds: {a.min():.2f}-{a.max():.2f}% (mean {a.mean():.2f}%, {len(a)} "
             f"pairs); ratio of means {a.mean() / w.mean():.1f}x")
 

@@ -38,7 +38,7 @@ def lines(LN):
     children)."""
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), sharey=True)
     a = LN["init"]["alpha"]
-    inits = LN.get("inits", [LN["init"]])
+    inits = LN["inits"]
     for k, line in enumerate(inits):
         _loss_pair(axes[0], a, line, k, alpha=1 if k == 0 else 0.35)
     axes[0].set(title=f"Initialization → solution ({len(inits)} runs)",
@@ -46,7 +46,7 @@ def lines(LN):
     for k, line in enumerate(LN["independent"]):
         _loss_pair(axes[1], a, line, k, alpha=1 - 0.25 * k)
     axes[1].set(title="Independent solutions (each pair)", xlabel="α (0 = run i, 1 = run j)")
-    kids = LN["children"] if isinstance(LN["children"], list) else [LN["children"]]
+    kids = LN["children"]
     for k, line in enumerate(kids):
         _loss_pair(axes[2], a, line, k, alpha=1 if k == 0 else 0.5)
     axes[2].set(title=f"Two children of one parent ({len(kids)} parents)",
@@ -101,7 +101,7 @@ def tunnel(TU):
     the other pairs' curves and lines (training loss) faint on the left."""
     c, line = TU["curve"], TU["line"]
     fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
-    for k, other in enumerate(TU.get("tunnels", [TU])[1:]):
+    for k, other in enumerate(TU["tunnels"][1:]):
         axes[0].plot(other["line"]["alpha"], other["line"]["train_loss"], color=color(7), alpha=0.35,
                      label="other pairs: line, curve" if k == 0 else None)
         axes[0].plot(other["curve"]["alpha"], other["curve"]["train_loss"], color=color(0),
@@ -168,11 +168,7 @@ def width_sweep(WS, model: str):
     ws = np.array(sorted(rows))
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
     _seeds(axes[0], ws, [rows[w]["train_loss"] for w in ws], color(0), interval=True)
-    if all("barrier_m" in rows[w] for w in ws):
-        _pairs(axes[1], ws, [rows[w]["barrier_m"] for w in ws], color(1))
-    else:
-        axes[1].plot(ws, [rows[w]["barrier"] for w in ws], color=color(1), marker="o",
-                     label="seed 1 ↔ seed 2")
+    _pairs(axes[1], ws, [rows[w]["barrier_m"] for w in ws], color(1))
     _seeds(axes[2], ws, [rows[w]["sharpness"] for w in ws], color(3),
            interval=min(len(rows[w]["sharpness"]) for w in ws) > 1)
     axes[0].set(ylabel="final training loss (nats)", title="Training loss (dots: seeds)")
@@ -221,7 +217,7 @@ def saddles(SD):
              label="|λ_min| / λ_max (right axis)")
     ax2.set_ylabel("|λ_min| / λ_max (%)")
     ax2.grid(False)
-    others = SD.get("runs", [])[1:]
+    others = SD["runs"][1:]
     for k, r in enumerate(others):
         es = sorted(r["lam"])
         ax.scatter(es, [r["lam"][e][1] for e in es], marker="^", facecolors="none",
