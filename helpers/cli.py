@@ -1,5 +1,5 @@
 """The command line, ``python -m helpers COMMAND``: data, params, run, train, build, book, smoke,
-compare, scorecard.
+compare, scorecard, publish.
 
 * ``data``      decode CIFAR-10 once into the cache and say which variant it is and where.
 * ``params``    a chapter's parameters at a profile: every key, its value and its meaning; any
@@ -15,6 +15,10 @@ compare, scorecard.
 * ``smoke``     every notebook at the ``smoke`` profile into a scratch copy of the book, and a
                 strict build of that copy: what CI runs (``make test``).
 * ``scorecard`` only write ``book/scorecard.md`` from ``book/claims/*.json``.
+* ``publish``   put chapters executed elsewhere (``run --out DIR``, e.g. on a lent GPU) into the
+                book: ``DIR/NN_name.ipynb`` and ``DIR/claims/NN_name.json``, by the rule of
+                ``run``: a larger published edition is kept unless ``--replace``, an edition
+                replaced keeps its claims in ``book/claims/<profile>/``. Then ``build``.
 
 Bad input (an unknown profile, notebook or parameter, missing data) is reported as one line,
 ``error: ...``, on stderr with a non-zero exit status, never a traceback. Heavy imports (torch,
@@ -575,6 +579,36 @@ def cmd_scorecard(args) -> None:
     print(f"scorecard: wrote {_rel(write_scorecard(book_dir))}")
 
 
+def cmd_publish(args) -> None:
+    """Copy executed chapters from ``args.folder`` into the book (see the module doc). Every
+    chapter is checked before anything is copied."""
+    from . import claims
+
+    src = Path(args.folder)
+    book_dir = Path(args.book_dir) if args.book_dir else REPO / "book"
+    nbs = sorted(src.glob("[0-9][0-9]_*.ipynb")) if src.is_dir() else []
+    if not nbs:
+        raise CLIError(f"no executed chapter (NN_name.ipynb) in {src}; name the folder that "
+                       "`python -m helpers run --out` wrote")
+    found = []
+    for nb in nbs:
+        path = src / "claims" / f"{nb.stem}.json"
+        if not path.is_file():
+            raise CLIError(f"{nb.name} has no claims ({_rel(path)} is missing): was it executed to the end?")
+        try:
+            found.append((nb, path, claims.load(path).profile))
+        except (ValueError, KeyError, TypeError) as err:
+            raise CLIError(f"{_rel(path)} is not a claims file ({type(err).__name__}: {err})") from None
+    (book_dir / "claims").mkdir(parents=True, exist_ok=True)
+    for nb, path, profile in found:
+        if not keep_published([nb], book_dir / "claims", profile, args.replace):
+            continue
+        shutil.copy2(nb, book_dir / nb.name)
+        shutil.copy2(path, book_dir / "claims" / path.name)
+        print(f"{nb.stem}: published its `{profile}` edition from {_rel(src)}", flush=True)
+    print("publish: done; `python -m helpers build` writes the scorecard and the HTML")
+
+
 def cmd_compare(args) -> None:
     """Two claims files of one chapter, verdict by verdict; exit status 1 if holds and differs swap."""
     from . import claims
@@ -668,11 +702,17 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("b", help="the other (e.g. DIR/claims/04_mimo.json)")
     s = sub.add_parser("scorecard", help="write book/scorecard.md from book/claims")
     s.add_argument("--book-dir", help="folder holding claims/ (default book/)")
+    s = sub.add_parser("publish", help="put chapters executed elsewhere (run --out DIR) into the book, "
+                       "keeping a larger published edition unless --replace")
+    s.add_argument("folder", help="the folder `run --out` wrote: NN_name.ipynb and claims/NN_name.json")
+    s.add_argument("--replace", action="store_true",
+                   help="replace a chapter published at a larger profile (default: keep it)")
+    s.add_argument("--book-dir", help="the book's pages (default book/)")
     return p
 
 
 COMMANDS = {"data": cmd_data, "params": cmd_params, "run": cmd_run, "train": cmd_train, "build": cmd_build, "book": cmd_book,
-            "smoke": cmd_smoke, "scorecard": cmd_scorecard, "compare": cmd_compare}
+            "smoke": cmd_smoke, "scorecard": cmd_scorecard, "compare": cmd_compare, "publish": cmd_publish}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -264,8 +264,9 @@ CHAPTERS["05_instability"] = _profiles(
     # images 8 epochs take 27 min by helpers.cost. So 8,000 images (a class-balanced subset, twice
     # the cpu edition's) at batch 128 and peak lr 0.1 (the paper's 512 and 0.4 scaled linearly):
     # 62 steps an epoch, 500 in all, the few hundred a one-bit change needs to grow.
-    # helpers.cost: about 7 min cold (the fp32 fits without deterministic kernels, the cuDNN,
-    # all-source and snapshot rows, are priced at the deterministic speed: not yet measured).
+    # helpers.cost: about 6 min cold (the fp32 fits without deterministic kernels, the cuDNN,
+    # all-source and snapshot rows, are priced at the deterministic speed: not yet measured; at
+    # 500 steps they run eagerly, train.COMPILE_MIN_STEPS).
     gpu=dict(
         model="resnet14", n_test=None, epochs=8, seeds=16,
         # 8,000 training images, not 50,000 (see above: 27 min on all of CIFAR-10)
@@ -328,7 +329,8 @@ CHAPTERS["02_lottery_tickets"] = _profiles(
     # pruned globally, rewinding to epoch 1. bf16: no claim rests on bits (pruned weights stay
     # exactly zero: the mask multiplies fp32 weights). The edition sized before that measurement
     # (Conv-2 at full width for 10 epochs, 2 chains, 5 rounds; ResNet20 for 30 epochs, 6 rounds)
-    # took 28 min by helpers.cost and 672 MiB of runs cache; this one about 8 min and 280 MiB.
+    # took 28 min by helpers.cost and 672 MiB of runs cache; this one about 6 min (the same
+    # shape compiles once per process) and 280 MiB.
     gpu=dict(
         n_train=None, n_test=10000, lr=2e-4, precision="bf16", deterministic=False,
         match_tol=1.0, rn_width=1, rn_n_train=None, rn_batch_size=128, rn_schedule="cosine",
@@ -434,11 +436,12 @@ CHAPTERS["01_loss_landscape"] = _profiles(
     # 2,000), 17-point lines and curves, 17x17 planes, 15x15 slices; Hessians from 30 Lanczos
     # steps on 2,000 images. Runs 1 and 2 keep every epoch for their trajectories, every other
     # run its last only. Does not fit 8 minutes: 6 groups of 2-4 models (runs, children, width
-    # 2, MediumCNN, batch sizes), each a shape of its own, and 12 DeepCNN runs that train alone,
-    # one model a step at the launch-bound 11.4 ms of a loop, the vmap groups each with their own
-    # compiled step (35-50 s cold, 12 s again: the H200's bench, 2026-12-01; loops are no longer
-    # compiled, train.COMPILE_LOOP), and 3.5 min of landscape analyses (every run's init line,
-    # two tunnels, every width seed's Hessian). helpers.cost: about 11.6 min cold; cache ~70 MiB.
+    # 2, MediumCNN, batch sizes), most a shape of their own, and 4 DeepCNN groups (one per
+    # architecture, its 3 gains together: init_gain is a per-model field), the vmap groups each
+    # with their own compiled step (35-50 s, the H200's bench, 2026-12-01; nothing again for a shape compiled
+    # before in the process; the 480-step batch-1024 fit runs eagerly, train.COMPILE_MIN_STEPS),
+    # and 3.5 min of landscape analyses (every run's init line, two tunnels, every width seed's
+    # Hessian). helpers.cost: about 10.1 min cold; cache ~70 MiB.
     gpu=dict(
         model="resnet20", n_train=None, n_test=5000, lr=0.1,
         augment=True, seeds=4, precision="bf16", deterministic=False,

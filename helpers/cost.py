@@ -17,10 +17,14 @@ The cost model's constants were measured on one NVIDIA H200 (torch 2.11.0+cu130,
   ``K x`` :data:`SECONDS_PER_MODEL_EPOCH` (each model's share; ResNet20v1, 50,000 images).
   Measured in bf16 (compiled): 16 models ran 16.1 ms a step (0.392 s per model-epoch), 32 models
   26.5 ms (0.324 s): the line through them is 5.6 ms a step plus 0.65 ms per model and step,
-  i.e. 0.255 s per model-epoch. In fp32 with deterministic kernels (eager vmap of 16, a fixed
-  ``group``): 2.337 s per model-epoch all in, 2.20 s once the floor is taken off. fp32 without
-  deterministic kernels (compiled) is priced as the deterministic fit (ESTIMATE: not measured;
-  on the high side), tf32 is an ESTIMATE. Other models scale with their forward
+  i.e. 0.255 s per model-epoch. A vmap step that is not compiled (``train.auto_compile``: a fit
+  of fewer than ``train.COMPILE_MIN_STEPS`` steps, or a deterministic one) has the floor
+  :data:`EAGER_STEP_FLOOR` (ESTIMATE: 17 ms; the eager one-model loop measured 11.4 ms, and
+  autocast and vmap add launches) and, in bf16, :data:`EAGER_SHARE` times the compiled share
+  (ESTIMATE: batch norm and activations unfused). In fp32 with deterministic kernels (eager vmap
+  of 16, a fixed ``group``): 2.337 s per model-epoch all in, 1.92 s once the eager floor is taken
+  off. fp32 without deterministic kernels is priced as the deterministic fit (ESTIMATE: not
+  measured; on the high side), tf32 is an ESTIMATE. Other models scale with their forward
   multiply-accumulates per image (:func:`macs`; ResNet20v1 has about 41 M), the floor with their
   layers (:func:`step_floor`, ESTIMATE), both with the images an epoch (``n_train``, times MIMO's
   batch repetition).
@@ -30,18 +34,21 @@ The cost model's constants were measured on one NVIDIA H200 (torch 2.11.0+cu130,
   (measured: a loop of 16 in fp32 with deterministic kernels, eager, 4.436 s per model-epoch =
   11.4 ms a step; the plain one-model loop 11.2 ms), :data:`LOOP_STEP_S_GRAPHS` when the loop is
   compiled with CUDA graphs (``'reduce-overhead'``, measured 3.361 s per model-epoch = 8.6 ms).
-* A compiled step (vmap groups that are not deterministic; see ``train.auto_compile``) is compiled at
-  the first step of every fit (:func:`compile_seconds`), measured as the first timed epoch's
+* A compiled step (vmap groups that are not deterministic and long enough; see
+  ``train.auto_compile``) is compiled at the first step of a fit (:func:`compile_seconds`),
+  measured as the first timed epoch's
   excess over the others (``warmup_s`` in the bench's JSON): :data:`COMPILE_S` for a vmap step
   compiled cold (2026-11-30: 51.4 s; chapter 03's training cell of 2026-12-01 agrees: 318.6 s
   for 16 runs x 40 epochs is 250.3 s of steps by the line above, 8.7 s of test-set predictions
   at its 14 kept epochs, :data:`STORE_S_PER_MIB` per MiB written to the runs cache and about
   50 s besides), :data:`LOOP_COMPILE_S` for a loop's one-model step (2026-11-30: 39.9 s, 25 s
   more than its steps), :data:`RESHAPE_S` for a new shape (another K, other MIMO heads, another
-  batch) of a body compiled before in the same process (2026-12-01: K = 32 after K = 16, 37.5 s)
-  and :data:`RECOMPILE_S` for a shape compiled before (2026-12-01: K = 16 with the caches warm
-  from chapter 03's run, 13.7 s). Measured on ResNet20; other networks scale with their layers,
-  at least a quarter (ESTIMATE: a graph's kernels grow with its layers).
+  batch) of a body compiled before in the same process (2026-12-01: K = 32 after K = 16, 37.5 s);
+  a shape compiled before in the same process (a chapter is one process) costs nothing: dynamo
+  finds it in its cache (measured on a CPU, 2026-12-01: the second fit of a shape compiled no
+  frame and took 0.36 s against 22.3 s; a new process with inductor's disk cache warm took
+  13.7 s on the H200). Measured on ResNet20; other networks scale with their layers, at least a
+  quarter (ESTIMATE: a graph's kernels grow with its layers).
 * A forward pass without training costs :data:`EVAL_S_PER_IMAGE` seconds per image for ResNet20
   (measured: chapter 03's 1,235 subspace evaluations of 11,000 images, 2,500-image chunks, took
   53 s), scaled by the multiply-accumulates; a Hessian-vector product costs :data:`HVP_FORWARDS`
@@ -74,15 +81,16 @@ from . import config, models, runs, train
 # Measured on one H200 (2026-12-01) where the module doc says so; the rest are ESTIMATES.
 # bf16: the marginal cost of a model in a compiled vmap group (bench K = 16 and K = 32 rows);
 # fp32: deterministic eager vmap of 16 (bench), the floor taken off; tf32: ESTIMATE.
-SECONDS_PER_MODEL_EPOCH = {"bf16": 0.255, "tf32": 0.41, "fp32": 2.20}  # ResNet20v1 in a vmap group
+SECONDS_PER_MODEL_EPOCH = {"bf16": 0.255, "tf32": 0.41, "fp32": 1.92}  # ResNet20v1 in a vmap group
 REFERENCE_IMAGES = 50_000      # a ResNet20v1 model-epoch above
 STEP_FLOOR = 5.6e-3            # seconds per optimizer step of a vmap group (bench: bf16 K = 16, 32)
+EAGER_STEP_FLOOR = 17e-3       # ... of one not compiled (ESTIMATE: the eager loop's 11.4 ms, plus)
+EAGER_SHARE = 1.5              # bf16/tf32: an eager model's share over a compiled one's (ESTIMATE)
 LOOP_STEP_S = 11.4e-3          # per model and step in loop mode (bench: fp32 deterministic loop)
 LOOP_STEP_S_GRAPHS = 8.6e-3    # ... compiled 'reduce-overhead' (bench: the same loop, CUDA graphs)
 COMPILE_S = 50.0               # compiling a vmap step, cold (bench 2026-11-30: 51.4 s warm-up)
 LOOP_COMPILE_S = 25.0          # ... a loop's one-model step (bench 2026-11-30: 39.9 s warm-up)
 RESHAPE_S = 35.0               # ... another K of a body compiled before (bench: K = 32, 37.5 s)
-RECOMPILE_S = 12.0             # ... a shape compiled before (bench: K = 16, 13.7 s, caches warm)
 STORE_S_PER_MIB = 0.027        # writing the runs cache (ESTIMATE: 9 s of chapter 03's residual)
 TRAIN_PER_FORWARD = 3.0        # a training step costs 3 forward passes (forward + backward)
 HVP_FORWARDS = 6.0             # a Hessian-vector product: forward passes per example
@@ -200,7 +208,8 @@ def loop_step_s(spec: train.Spec) -> float:
 def compiled(specs: list) -> bool:
     """Whether ``train.fit`` (compile 'auto') compiles the group's step on a GPU."""
     s = specs[0]
-    return bool(train.auto_compile(s, "loop" if loops(specs) else "vmap", "cuda", s.dropout > 0))
+    return bool(train.auto_compile(s, "loop" if loops(specs) else "vmap", "cuda", s.dropout > 0,
+                                   train.total_steps(s, s.n_train or TRAIN_N)))
 
 
 def compile_shape(specs: list) -> tuple:
@@ -214,7 +223,7 @@ def compile_shape(specs: list) -> tuple:
 def compile_seconds(specs: list, compiled_before: dict | None = None) -> float:
     """Compiling a group's step: :data:`COMPILE_S` (:data:`LOOP_COMPILE_S` for a loop's one-model
     step) the first time its body is compiled in the chapter, :data:`RESHAPE_S` for a new shape
-    of a body compiled before, :data:`RECOMPILE_S` for a shape compiled before; scaled by the
+    of a body compiled before, nothing for a shape compiled before (dynamo's cache); scaled by the
     network's layers (at least a quarter of ResNet20's). ``compiled_before`` (``{body: shapes}``)
     is updated."""
     if not compiled(specs):
@@ -224,7 +233,7 @@ def compile_seconds(specs: list, compiled_before: dict | None = None) -> float:
     if body not in seen:
         base = LOOP_COMPILE_S if body[2] else COMPILE_S
     else:
-        base = RECOMPILE_S if shape in seen[body] else RESHAPE_S
+        base = 0.0 if shape in seen[body] else RESHAPE_S
     seen.setdefault(body, set()).add(shape)
     return base * max(layers(specs[0].model, float(specs[0].width)) / layers("resnet20"), 0.25)
 
@@ -234,12 +243,16 @@ def group_seconds(specs: list, compiled_before: dict | None = None) -> float:
     floor plus each model's share; in loop mode each model costs the larger of its compute and
     its launch floor. Plus the test-set predictions at each kept epoch, writing the runs cache
     and, for a compiled step, compiling it (:func:`compile_seconds`; ``compiled_before``: what
-    the chapter compiled before this group, updated)."""
+    the chapter compiled before this group, updated). An eager vmap step has the floor
+    :data:`EAGER_STEP_FLOOR` and, in bf16 or tf32, :data:`EAGER_SHARE` times a model's share."""
     s, K = specs[0], max(len(specs), specs[0].group)   # a fixed vmap group trains G models
     if loops(specs):
         per_epoch = K * max(model_epoch_seconds(s), steps_per_epoch(s) * step_floor(_arch(s), loop_step_s(s)))
-    else:
+    elif compiled(specs):
         per_epoch = steps_per_epoch(s) * step_floor(_arch(s), STEP_FLOOR) + K * model_epoch_seconds(s)
+    else:
+        share = EAGER_SHARE if s.precision != "fp32" else 1.0   # fp32's share was measured eager
+        per_epoch = steps_per_epoch(s) * step_floor(_arch(s), EAGER_STEP_FLOOR) + K * share * model_epoch_seconds(s)
     warm = compile_seconds(specs, compiled_before)
     kept = set().union(*(set(x.logit_kept_epochs()) for x in specs))
     evals = len(kept) * forward_seconds(s, K * (s.n_test or TEST_N), s.precision)
@@ -381,7 +394,7 @@ def _hessian(P, arch) -> float:
 
 def _analysis_01(P) -> dict:
     """Chapter 01's analyses as :mod:`helpers.chapters.loss_landscape` does them: a line from
-    every run's initialization, lines and soups between the first three runs, one line per
+    every run's initialization, lines and soups between every pair of runs, one line per
     parent's children, one tunnel per disjoint pair, barriers between every pair of seeds and the
     sharpness of every seed of each width, and Hessians at three points of each saddle run."""
     from itertools import combinations
@@ -391,7 +404,7 @@ def _analysis_01(P) -> dict:
     train_only = P.bn_examples + P.n_eval
     n_line = P.line_points if P.line_points % 2 else P.line_points + 1
     n_curve = P.curve_points if P.curve_points % 2 else P.curve_points + 1
-    pairs = len(list(combinations(range(min(3, P.seeds)), 2)))
+    pairs = len(list(combinations(range(P.seeds), 2)))
     parents = min(P.parents, P.seeds)
     tunnels = min(P.tunnels, P.seeds // 2)
     out = {

@@ -87,7 +87,10 @@ CODE_VERSION = 1
 
 SEED_FIELDS = ("seed_init", "seed_order", "seed_aug", "seed_dropout")
 # Fields that may differ between specs that train together.
-PER_MODEL_FIELDS = SEED_FIELDS + ("save_epochs", "logit_epochs", "perturb", "replica", "mask", "init_from")
+# init_gain only scales a model's initial weights (init_model), so runs at several gains share a
+# group: chapter 01's DeepCNN at three gains is one fit of three models, not three fits of one.
+PER_MODEL_FIELDS = SEED_FIELDS + ("save_epochs", "logit_epochs", "perturb", "replica", "mask", "init_from",
+                                  "init_gain")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,8 +152,9 @@ class Spec:
         return self.replace(**{f: seed for f in SEED_FIELDS})
 
     def group_key(self) -> tuple:
-        """Specs with equal group keys can train together (they differ only in seeds, kept
-        epochs, perturbation or replica index)."""
+        """Specs with equal group keys can train together (they differ only in
+        :data:`PER_MODEL_FIELDS`: seeds, kept epochs, perturbation, replica index, mask, starting
+        weights or initialization gain)."""
         return tuple((f.name, getattr(self, f.name)) for f in dataclasses.fields(self)
                      if f.name not in PER_MODEL_FIELDS)
 
@@ -426,6 +430,16 @@ COMPILE_LOOP = {"cpu": False, "cuda": os.environ.get("HELPERS_CUDA_COMPILE_LOOP"
 # eager loop ran at the plain loop's speed, launch-bound (README); HELPERS_CUDA_COMPILE_DET names a
 # torch.compile mode ('default', 'reduce-overhead') to try there.
 COMPILE_DETERMINISTIC = {"cpu": False, "cuda": os.environ.get("HELPERS_CUDA_COMPILE_DET") or False}
+# ... and only for fits long enough to repay compiling. On an H200 compiling a vmap step took 50 s
+# cold and 35 s for another shape of a network compiled before (bench, 2026-11-30 and 12-01; the
+# same shape again in one process costs nothing: dynamo's cache). A compiled bf16 step of K
+# ResNet20s ran 5.6 ms + 0.65 ms x K, the eager one-model loop 11.4 ms (launch-bound); an eager
+# vmap step is not yet measured (bench/bench_train.py's eager rows). A fit of fewer than 1,000
+# steps (epochs x steps an epoch) repays even a 35 s recompile only if compiling saved more than
+# 35 ms a step, three times the eager loop's whole step: such fits run eagerly. Longer ones are
+# compiled until the bench's eager rows say where the break-even lies.
+# HELPERS_CUDA_COMPILE_MIN_STEPS overrides the threshold (0: compile every fit).
+COMPILE_MIN_STEPS = {"cpu": 0, "cuda": int(os.environ.get("HELPERS_CUDA_COMPILE_MIN_STEPS", 1000))}
 CHECKPOINT_EVERY_S = float(os.environ.get("HELPERS_CHECKPOINT_S", 120))
 
 
@@ -439,15 +453,26 @@ def auto_mode(spec: Spec, K: int, device_type: str, dropout: bool) -> str:
     return BATCHING[device_type]
 
 
-def auto_compile(spec: Spec, mode: str, device_type: str, dropout: bool):
+def total_steps(spec: Spec, n_train: int) -> int:
+    """Optimizer steps of a whole fit of ``spec`` on ``n_train`` training images."""
+    bs = min(spec.batch_size, n_train) // spec.mimo_batch_rep
+    return spec.epochs * (n_train // bs)
+
+
+def auto_compile(spec: Spec, mode: str, device_type: str, dropout: bool, steps: int | None = None):
     """What ``fit(compile='auto')`` does for a group of ``spec`` run in ``mode``: False, True or a
     ``torch.compile`` mode (:data:`COMPILE`, :data:`COMPILE_LOOP`, :data:`COMPILE_DETERMINISTIC`;
-    fits with an onset or dropout are never compiled)."""
+    fits with an onset or dropout are never compiled, vmap fits of fewer than
+    :data:`COMPILE_MIN_STEPS` ``steps`` neither)."""
     if spec.onset or dropout:
         return False
     if spec.deterministic:
         return COMPILE_DETERMINISTIC[device_type]
-    return COMPILE_LOOP[device_type] if mode == "loop" else COMPILE[device_type]
+    if mode == "loop":
+        return COMPILE_LOOP[device_type]
+    if steps is not None and steps < COMPILE_MIN_STEPS[device_type]:
+        return False
+    return COMPILE[device_type]
 
 
 def _clock() -> float:
@@ -702,7 +727,7 @@ def _fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", pro
         else:
             opt = torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay)
         if compile == "auto":
-            compile = auto_compile(spec, mode, dev.type, dropout)
+            compile = auto_compile(spec, mode, dev.type, dropout, total_steps(spec, len(data.train_y)))
         loss_fn = _LossFn(stack, spec, dev, ("default" if compile is True else compile) or None)
 
         def generators(before_onset: bool):

@@ -334,6 +334,34 @@ def test_a_smaller_profile_keeps_a_published_edition_and_a_change_archives_it(tm
     assert load(claims_dir / "gpu" / "03_modes.json").profile == "gpu"
 
 
+def test_publish_takes_chapters_executed_elsewhere_into_the_book(tmp_path, capsys):
+    """`python -m helpers publish DIR`: a gpu chapter from DIR replaces the cpu edition (archived
+    in claims/cpu/), a cpu chapter does not replace a gpu one; bad input changes nothing."""
+    from helpers import cli
+
+    book, out = tmp_path / "book", tmp_path / "out"
+    _edition(book / "claims", "05_instability", "cpu", 95.0)
+    (book / "05_instability.ipynb").write_text("cpu edition")
+    _edition(book / "claims", "03_modes", "gpu", 87.6)
+    (book / "03_modes.ipynb").write_text("gpu edition")
+    _edition(out / "claims", "05_instability", "gpu", 91.0)
+    (out / "05_instability.ipynb").write_text("gpu run")
+    _edition(out / "claims", "03_modes", "cpu", 95.0)
+    (out / "03_modes.ipynb").write_text("cpu run")
+    assert cli.main(["publish", str(out), "--book-dir", str(book)]) == 0
+    assert (book / "05_instability.ipynb").read_text() == "gpu run"
+    assert load(book / "claims" / "05_instability.json").profile == "gpu"
+    assert load(book / "claims" / "cpu" / "05_instability.json").profile == "cpu"
+    assert (book / "03_modes.ipynb").read_text() == "gpu edition"
+    assert "03_modes: kept its published `gpu` edition" in capsys.readouterr().out
+    # a chapter without its claims: one line, nothing copied
+    (out / "04_mimo.ipynb").write_text("half run")
+    assert cli.main(["publish", str(out), "--book-dir", str(book)]) == 2
+    assert "04_mimo.ipynb has no claims" in capsys.readouterr().err
+    assert not (book / "04_mimo.ipynb").exists()
+    assert cli.main(["publish", str(tmp_path / "nothing"), "--book-dir", str(book)]) == 2
+
+
 def test_the_intro_block_of_editions_is_rewritten_from_the_claims(tmp_path):
     from helpers import cli
 

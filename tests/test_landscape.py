@@ -338,6 +338,7 @@ def fake_analyses(seed=0):
     xs = np.linspace(-0.2, 1.2, 4)
     inits = [line(), line()]
     LN = dict(init=inits[0], inits=inits, independent=[line(), line(), line()],
+              independent_pairs=[(0, 1), (0, 2), (1, 2)],
               children=[line(), line()], pairs=dict(independent=[pair(), pair(), pair()],
                                                     children=[pair(), pair()]),
               init_max_increase=0.0, init_rises=np.array([-0.0123, -0.002]),
@@ -403,8 +404,7 @@ def test_the_printed_sentences_carry_the_analyses_numbers():
     assert "independent pairs: 1.234 nats (mean)" in text and "+0.0123, -0.0040 nats" in text
     assert "-0.0123, -0.0020 nats" in text
     names = [n for n, _ in LL.pair_rows(LN)]
-    assert names == ["independent pair 1", "independent pair 2", "independent pair 3",
-                     "children of run 1", "children of run 2"]
+    assert names == ["runs 1-2", "runs 1-3", "runs 2-3", "children of run 1", "children of run 2"]
     soup = LL.soups_text(LN).splitlines()
     assert len(soup) == 5 and "soup 12.0%, ensemble 52.0%" in soup[-1]
     assert "disagree on 30.0% of test images; cosine of the weights 0.100" in LL.radial_text(RP)

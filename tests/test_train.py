@@ -343,3 +343,51 @@ def test_auto_compile_compiles_vmap_groups_not_launch_bound_loops(monkeypatch):
     assert train.auto_compile(fast.replace(onset=1), "vmap", "cuda", dropout=False) is False
     assert train.auto_compile(fast.replace(deterministic=True), "vmap", "cuda", dropout=False) is False
     assert train.auto_compile(fast, "vmap", "cpu", dropout=False) is False
+
+
+def test_a_fit_too_short_to_repay_its_compile_runs_eagerly(monkeypatch):
+    """Fewer than COMPILE_MIN_STEPS steps (epochs x steps an epoch): eager, on CUDA; as many or
+    more: compiled. total_steps counts a MIMO step's distinct examples (batch repetition)."""
+    monkeypatch.setitem(train.COMPILE, "cuda", True)
+    monkeypatch.setitem(train.COMPILE_MIN_STEPS, "cuda", 1000)
+    fast = BASE.replace(deterministic=False, dropout=0.0, batch_size=128, epochs=2)
+    assert train.total_steps(fast, 50_000) == 2 * 390
+    assert train.total_steps(fast.replace(mimo=2, mimo_batch_rep=2), 50_000) == 2 * 781
+    assert train.auto_compile(fast, "vmap", "cuda", False, steps=999) is False
+    assert train.auto_compile(fast, "vmap", "cuda", False, steps=1000) is True
+    assert train.auto_compile(fast, "vmap", "cuda", False, steps=train.total_steps(fast, 50_000)) is False
+    assert train.auto_compile(fast.replace(epochs=3), "vmap", "cuda", False,
+                              steps=train.total_steps(fast.replace(epochs=3), 50_000)) is True
+
+
+def test_a_second_fit_of_a_compiled_shape_compiles_nothing(monkeypatch):
+    """What helpers.cost relies on: a chapter (one process) pays for compiling a vmap step once
+    per shape; a later fit of the same shape finds it in dynamo's cache, another K does not.
+    Counted with a counting backend (no code generated)."""
+    from torch._dynamo.testing import CompileCounter
+
+    counter, real = CompileCounter(), torch.compile
+    monkeypatch.setattr(torch, "compile", lambda fn, mode=None: real(fn, backend=counter))
+    spec = BASE.replace(dropout=0.0, deterministic=False, epochs=1, n_train=128, save_epochs=())
+    frames = []
+    for K in (2, 2, 3):
+        train.fit([spec.with_seed(s) for s in range(K)], mode="vmap", compile=True)
+        frames.append(counter.frame_count)
+    assert frames[0] >= 1
+    assert frames[1] == frames[0]          # the same shape again: nothing compiled
+    assert frames[2] > frames[1]           # another K: compiled again
+
+
+def test_runs_at_several_init_gains_train_together_each_as_alone():
+    """init_gain only scales a model's initial weights: runs that differ in it share a group
+    (chapter 01's DeepCNN at three gains: one fit), and in deterministic mode each run's bits
+    are those it has alone."""
+    spec = BASE.replace(model="deepcnn", dropout=0.0, epochs=1, n_train=128, save_epochs=(0,)).with_seed(1)
+    gains = [spec.replace(init_gain=g) for g in (0.6, 1.0, 1.6)]
+    assert len({s.group_key() for s in gains}) == 1
+    together = train.fit(gains)
+    alone = train.fit([gains[2]])[0]
+    assert states_equal(together[2].states[1], alone.states[1])
+    assert not states_equal(together[0].states[0], together[2].states[0])
+    w = next(n for n, t in alone.states[0].items() if t.dim() > 1)   # the first filter bank
+    assert torch.allclose(together[2].states[0][w], 1.6 / 0.6 * together[0].states[0][w])

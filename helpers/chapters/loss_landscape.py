@@ -268,9 +268,9 @@ def pair_summary(ev: L.Evaluator, a: torch.Tensor, b: torch.Tensor, labels: np.n
 @analysis(main_runs)
 def lines(P, G) -> dict:
     """Straight lines: 'inits' (each run from its initialization to its solution; 'init' is run
-    1's), 'independent' (every pair of the first three runs), 'children' (one line per parent);
-    'pairs': soup vs ensemble per pair; 'init_rises' (:func:`signed_rise` per run) and
-    'children_barriers' (:func:`signed_barrier` per parent)."""
+    1's), 'independent' (every pair of runs; 'independent_pairs': their indices), 'children'
+    (one line per parent); 'pairs': soup vs ensemble per pair; 'init_rises'
+    (:func:`signed_rise` per run) and 'children_barriers' (:func:`signed_barrier` per parent)."""
     ev = evaluator(P)
     t = alphas(P)
     indep, kids = G["independent"], G["children"]
@@ -278,7 +278,8 @@ def lines(P, G) -> dict:
     inits = [L.interpolate(ev, vec(r, 0), vec(r), t) for r in indep]
     out = {"init": inits[0], "inits": inits,
            "init_rises": np.array([signed_rise(x["train_loss"]) for x in inits])}
-    pairs = list(itertools.combinations(range(min(3, len(indep))), 2))
+    pairs = list(itertools.combinations(range(len(indep)), 2))
+    out["independent_pairs"] = pairs
     out["independent"] = [L.interpolate(ev, vec(indep[i]), vec(indep[j]), t) for i, j in pairs]
     out["children"] = [L.interpolate(ev, vec(a), vec(b), t) for a, b in kids]
     out["pairs"] = {"independent": [pair_summary(ev, vec(indep[i]), vec(indep[j]), labels) for i, j in pairs],
@@ -547,7 +548,7 @@ def lines_text(LN) -> str:
 def pair_rows(LN) -> list[tuple[str, dict]]:
     """``[(name, pair summary)]``: each independent pair of :func:`lines`, then the children."""
     ind, kids = LN["pairs"]["independent"], LN["pairs"]["children"]
-    return ([(f"independent pair {i + 1}", r) for i, r in enumerate(ind)]
+    return ([(f"runs {i + 1}-{j + 1}", r) for (i, j), r in zip(LN["independent_pairs"], ind)]
             + [(f"children of run {i + 1}", r) for i, r in enumerate(kids)])
 
 
@@ -724,7 +725,7 @@ def claims_table(P):
     with cpu_threads(P):
         IS = init_scales(P, D)
     ind, kids = LN["pairs"]["independent"], LN["pairs"]["children"]
-    n_ind = min(3, len(G["independent"]))
+    n_ind = len(G["independent"])
     pairs = list(itertools.combinations(range(n_ind), 2))
     t = alphas(P)
     barrier_m = _pairs_matrix(n_ind, pairs, [L.barrier(x["train_loss"], t)

@@ -43,9 +43,10 @@ def lines(LN):
         _loss_pair(axes[0], a, line, k, alpha=1 if k == 0 else 0.35)
     axes[0].set(title=f"Initialization → solution ({len(inits)} runs)",
                 xlabel="α (0 = initialization, 1 = solution)", ylabel="cross-entropy (nats)")
-    for k, line in enumerate(LN["independent"]):
-        _loss_pair(axes[1], a, line, k, alpha=1 - 0.25 * k)
-    axes[1].set(title="Independent solutions (each pair)", xlabel="α (0 = run i, 1 = run j)")
+    pairs = LN["independent"]
+    for k, line in enumerate(pairs):
+        _loss_pair(axes[1], a, line, k, alpha=1 if k == 0 else 0.35)
+    axes[1].set(title=f"Independent solutions ({len(pairs)} pairs)", xlabel="α (0 = run i, 1 = run j)")
     kids = LN["children"]
     for k, line in enumerate(kids):
         _loss_pair(axes[2], a, line, k, alpha=1 if k == 0 else 0.5)
@@ -63,15 +64,16 @@ def soups(LN):
 
     names, rows = zip(*pair_rows(LN))
     x = np.arange(len(names))
-    fig, ax = plt.subplots(figsize=(10, 3.8))
+    fig, ax = plt.subplots(figsize=(max(10, 0.5 * len(names)), 3.8))
     bars = (("mean_acc", "the two members (mean)", 7), ("soup_acc", "weight average (soup)", 3),
             ("ens_acc", "prediction ensemble", 2))
     for k, (key, label, c) in enumerate(bars):
         ax.bar(x + 0.27 * (k - 1), [100 * r[key] for r in rows], 0.27, label=label,
                color=color(c))
     ax.axhline(10, color="grey", ls=":", label="chance (10 classes)")
-    ax.set(xticks=x, xticklabels=names, ylabel="test accuracy (%)", xlabel="pair of networks",
+    ax.set(xticks=x, ylabel="test accuracy (%)", xlabel="pair of networks",
            title="Averaging weights vs averaging predictions")
+    ax.set_xticklabels(names, rotation=45 if len(names) > 8 else 0, ha="right" if len(names) > 8 else "center")
     ax.grid(axis="x", visible=False)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
