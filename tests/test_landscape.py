@@ -458,6 +458,11 @@ def test_curvature_ratio_and_detectable_note():
     d = stats.detectable_difference(1.0, 3)
     assert note == f"with 3 runs it detects a mean {d:.2f} from the bound (80% power)"
     assert LL.detectable_note([1.0], "{:.2f}", "parents").startswith("one parent")
+    # a geometric mean: the spread of the logs, given back as a factor
+    ratios = [0.5, 1.0, 2.0, np.nan]
+    f = np.exp(stats.detectable_difference(float(np.std(np.log(ratios[:3]), ddof=1)), 3))
+    assert LL.detectable_factor_note(ratios, "runs") == \
+        f"with 3 runs it detects a geometric mean a factor {f:.2f} from the bound (80% power)"
 
 
 def test_grad_norm_is_the_norm_of_the_batch_gradient():

@@ -710,6 +710,17 @@ def detectable_note(values, fmt: str, unit: str) -> str:
     return f"with {len(v)} {unit} it detects a mean {fmt.format(d)} from the bound (80% power)"
 
 
+def detectable_factor_note(ratios, unit: str) -> str:
+    """:func:`detectable_note` for a geometric mean of positive ratios: the factor from the bound
+    that a t interval over the logs finds with 80% power."""
+    v = np.log(np.asarray(ratios, dtype=float))
+    v = v[np.isfinite(v)]
+    if len(v) < 2:
+        return f"one {unit.rstrip('s')}: nothing detectable"
+    d = stats.detectable_difference(float(np.std(v, ddof=1)), len(v))
+    return f"with {len(v)} {unit} it detects a geometric mean a factor {np.exp(d):.2f} from the bound (80% power)"
+
+
 @gates.gate(CHAPTER, maxsize=0)  # not memoized: a fresh table each call
 def claims_table(P):
     """The chapter's claims, each with its interval where the chapter has replicates."""
@@ -847,7 +858,8 @@ def claims_table(P):
                        + ", ".join(f"{r['lam'][0][0]:+.2f} → {r['lam'][r['last']][0]:+.2f}" for r in SR)
                        + "); a falling |λ_min| / λ_max can come from a growing λ_max alone, so the "
                        "test is on λ_min; at the last checkpoint the training loss is still far "
-                       "from its minimum, where the essay expects saddles")
+                       "from its minimum, where the essay expects saddles; "
+                       + detectable_factor_note(shrink, "runs"))
     plain = last_first(IS[("deepcnn", 1.0)]) if ("deepcnn", 1.0) in IS else np.array([np.nan])
     T.add("seed 002 a", "He initialization keeps the activation scale over 20 plain layers "
           f"(last / first RMS, geometric mean over {INIT_SEEDS} initializations)",
