@@ -198,11 +198,26 @@ def test_chapter_presets_resolve_at_every_profile():
     for profile in ("smoke", "cpu", "gpu"):
         P = config.chapter_params("04_mimo", profile)
         specs = mimo.chapter_specs(P)
-        assert len(specs) == len(P.widths) * (len(P.members) + 1)
+        assert len(specs) == len(P.widths) * len(P.members) + len(mimo.naive_widths(P))
         for group in specs.values():
             for s in group:
                 train.validate(s)
     assert config.chapter_params("04_mimo", "gpu").model == "resnet20"
+
+
+def test_the_naive_control_trains_at_its_widths_only():
+    """naive_widths: every width by default (cpu); at gpu width 1 only, where the claims read it;
+    a width outside widths, or one without ref_width, is refused in one line."""
+    cpu = config.chapter_params("04_mimo", "cpu")
+    assert mimo.naive_widths(cpu) == tuple(cpu.widths)
+    gpu = config.chapter_params("04_mimo", "gpu")
+    specs = mimo.chapter_specs(gpu)
+    assert [w for w, n in specs if n == "naive"] == [1] and mimo.naive_widths(gpu) == (1,)
+    for bad in ((2,), (1, 4)):
+        with pytest.raises(config.ConfigError, match="naive_widths"):
+            mimo.chapter_specs(config.chapter_params("04_mimo", "gpu", naive_widths=bad))
+    with pytest.raises(config.ConfigError, match="ref_width 3 is not among widths"):
+        mimo.naive_widths(config.chapter_params("04_mimo", "gpu", ref_width=3))
 
 
 def _fake_rows():
@@ -234,6 +249,11 @@ def test_figures_have_titles_labels_and_legends():
         assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
     assert all(axes[i].get_legend() is not None for i in (0, 1, 3))
     assert len(axes[1].get_lines()) >= 3  # one line per model besides M = 1, plus the zero line
+    # a model trained at one width only (the naive control at gpu) is a single point there
+    some = [r for r in rows if not (r["name"].startswith("naive") and r["width"] == 0.5)]
+    fig = plots.mimo.capacity(some, (0.5, 1))
+    naive = [ln for ln in fig.axes[0].get_lines() if ln.get_label().startswith("naive")]
+    assert len(naive) == 1 and len(naive[0].get_xdata()) == 1
     plt.close("all")
 
 

@@ -58,13 +58,28 @@ def chapter_specs(P) -> dict:
             f"ensemble_size {P.ensemble_size} is smaller than the largest M in members "
             f"{tuple(P.members)}: the deep ensemble of M runs needs M of them; set ensemble_size "
             f">= {max(P.members)}")
+    naive = naive_widths(P)
     out = {}
     for w in P.widths:
         for m in P.members:
             seeds = range(SEED, SEED + (max(P.ensemble_size, P.seeds) if m == 1 else P.seeds))
             out[(w, f"M={m}")] = [mimo_spec(P, w, m, s) for s in seeds]
-        out[(w, "naive")] = [naive_spec(P, w, s) for s in range(SEED, SEED + P.seeds)]
+        if w in naive:
+            out[(w, "naive")] = [naive_spec(P, w, s) for s in range(SEED, SEED + P.seeds)]
     return out
+
+
+def naive_widths(P) -> tuple:
+    """The widths that train the naive control: ``P.naive_widths`` (None: every width), which
+    must be among ``P.widths`` and include ``P.ref_width`` (the claims read it there)."""
+    ws = tuple(P.widths) if P.naive_widths is None else tuple(P.naive_widths)
+    if P.ref_width not in P.widths:
+        raise config.ConfigError(f"ref_width {P.ref_width} is not among widths {tuple(P.widths)}; "
+                                 "add it to widths or set ref_width to one of them")
+    if any(w not in P.widths for w in ws) or P.ref_width not in ws:
+        raise config.ConfigError(f"naive_widths {ws} must be among widths {tuple(P.widths)} and include "
+                                 f"ref_width {P.ref_width}; set naive_widths=None for every width")
+    return ws
 
 
 @gates.gate(CHAPTER, maxsize=4)
@@ -135,14 +150,16 @@ def ensemble_row(run_list) -> dict:
 
 
 def rows(P, R) -> list[dict]:
-    """One row per width and model: 'MIMO M=m' (M=1 is the baseline network), 'naive M=k' and
-    'deep ensemble of m' for each m > 1 in ``P.members``; each with ``width`` and ``name``."""
+    """One row per width and model: 'MIMO M=m' (M=1 is the baseline network), 'naive M=k' (at
+    :func:`naive_widths`) and 'deep ensemble of m' for each m > 1 in ``P.members``; each with
+    ``width`` and ``name``."""
     out = []
     for w in P.widths:
         for m in P.members:
             out.append(dict(run_row(R[(w, f"M={m}")][0]), width=w, name=f"MIMO M={m}", kind="mimo", M=m))
-        out.append(dict(run_row(R[(w, "naive")][0]), width=w, name=f"naive M={P.naive_members}",
-                        kind="naive", M=P.naive_members))
+        if (w, "naive") in R:
+            out.append(dict(run_row(R[(w, "naive")][0]), width=w, name=f"naive M={P.naive_members}",
+                            kind="naive", M=P.naive_members))
         for m in P.members:
             if m > 1 and m <= len(R[(w, "M=1")]):
                 out.append(dict(ensemble_row(R[(w, "M=1")][:m]), width=w, name=f"deep ensemble of {m}",
@@ -203,7 +220,7 @@ def describe(P, R) -> str:
         f"trained, on {every[0].meta['device_name']})"]
     names = [f"M={m}" for m in P.members] + ["naive"]
     lines += [f"width {w:g}: " + ", ".join(f"{n} {n_params(R[(w, n)][0].spec):,} parameters"
-                                          for n in names) for w in P.widths]
+                                          for n in names if (w, n) in R) for w in P.widths]
     return "\n".join(lines)
 
 

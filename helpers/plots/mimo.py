@@ -56,15 +56,18 @@ def capacity(table_rows, widths, axes=None, band: float | None = None):
         _, axes = plt.subplots(1, 2, figsize=(11, 4.0))
     names = sorted({r["name"] for r in table_rows if r["name"] != "MIMO M=1"},
                    key=lambda n: (n.startswith("naive"), n.startswith("deep"), n))
-    base = [_pick(table_rows, w, "MIMO M=1") for w in widths]
-    x = [b["params"] for b in base]
-    for i, name in enumerate(names):
-        sel = [_pick(table_rows, w, name) for w in widths]
-        gain = [100 * (r["acc"] - b["acc"]) for r, b in zip(sel, base)]
+    base = {w: _pick(table_rows, w, "MIMO M=1") for w in widths}
+    x = [base[w]["params"] for w in widths]
+    have = {(r["width"], r["name"]) for r in table_rows}
+    for i, name in enumerate(names):  # a model trained at some widths only is drawn there
+        ws = [w for w in widths if (w, name) in have]
+        sel = [_pick(table_rows, w, name) for w in ws]
+        xs = [base[w]["params"] for w in ws]
+        gain = [100 * (r["acc"] - base[w]["acc"]) for r, w in zip(sel, ws)]
         style = dict(marker="o", color=color(i), label=name,
                      ls=":" if name.startswith("deep") else "-")
-        axes[0].plot(x, gain, **style)
-        axes[1].plot(x, [r["d_dis"] for r in sel], **style)
+        axes[0].plot(xs, gain, **style)
+        axes[1].plot(xs, [r["d_dis"] for r in sel], **style)
     axes[0].axhline(0, color="grey", lw=1)
     if band is not None and np.isfinite(band):
         axes[0].axhspan(-band, band, color="grey", alpha=0.15, lw=0,
