@@ -1,0 +1,22 @@
+"""bench/profile_step.py runs end to end (on the CPU, a tiny group): what it reports, not how fast."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_profile_step_reports_a_warm_fit(tmp_path):
+    out = tmp_path / "profile.json"
+    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
+    run = subprocess.run([sys.executable, "bench/profile_step.py", "--device", "cpu", "--model", "smallcnn",
+                          "--k", "2", "--n-train", "256", "--json", str(out)],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    r = json.loads(out.read_text())
+    assert (r["K"], r["steps"], r["compiled"], r["busy_share"]) == (2, 2, False, None)  # 256 / 128
+    assert r["ms_per_step"] > 0 and r["launches_per_step"] > 0
+    assert r["top"] and all(t["calls"] > 0 for t in r["top"])
+    assert "ms a step" in run.stdout
