@@ -106,6 +106,21 @@ def test_shift_by_intensity_averages_families_per_intensity():
     np.testing.assert_allclose(out["a"], [0.9, 0.79, 0.69, 0.59, 0.49, 0.39])
 
 
+def test_figure_11_intervals_are_t_intervals_over_the_families():
+    from helpers import plots, stats
+
+    rows = [dict(family="clean", intensity=0, method="independent", acc=0.9)]
+    rows += [dict(family=f, intensity=i, method="independent", acc=0.9 - 0.1 * i - (0.02 if f == "y" else 0))
+             for f in ("x", "y") for i in range(1, 6)]
+    lo, hi = modes.shift_interval_by_intensity(rows, "acc")["independent"]
+    assert np.isnan(lo[0]) and np.isnan(hi[0])                 # one clean set: no interval
+    e = stats.mean_t([0.7, 0.68], unit="families")
+    assert (lo[2], hi[2]) == pytest.approx((e.lo, e.hi))
+    ax = plots.shift_curves(modes.shift_by_intensity(rows, "acc"), intervals={"independent": (lo, hi)})
+    assert len(ax.containers) == 1 and len(ax.containers[0].lines[2][0].get_segments()) == 5
+    plots.plt.close("all")
+
+
 def test_subspace_study_on_a_synthetic_smoke_run():
     S = modes.subspace_study("smoke", dataset="synthetic")
     P = S.P

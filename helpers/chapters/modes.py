@@ -471,6 +471,19 @@ def shift_by_intensity(rows: list[dict], key: str) -> dict:
     return out
 
 
+def shift_interval_by_intensity(rows: list[dict], key: str) -> dict:
+    """``{method: (lo, hi) arrays over intensity 0..5}``: Student's t interval (95%) of
+    :func:`shift_by_intensity`'s mean over the corruption families, the units the chapter's shift
+    rows resample (intensity 0, the one clean set, has none: NaN)."""
+    out = {}
+    for m in dict.fromkeys(r["method"] for r in rows):
+        ests = [stats.mean_t([r[key] for r in rows if r["method"] == m and r["intensity"] == i],
+                             unit="families") for i in range(6)]
+        out[m] = tuple(np.array([getattr(e, end) if e.has_interval else np.nan for e in ests])
+                       for end in ("lo", "hi"))
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # uncertainty and the claims table
 

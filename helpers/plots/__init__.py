@@ -228,13 +228,24 @@ def method_curves(curves: dict, key: str = "acc", ax=None, ylabel: str = "test a
     return ax
 
 
-def shift_curves(by_intensity: dict, ax=None, ylabel: str = "", scale: float = 1.0, title: str = ""):
-    """One line per method of a quantity against corruption intensity (0 = clean; Fig 9)."""
+def shift_curves(by_intensity: dict, ax=None, ylabel: str = "", scale: float = 1.0, title: str = "",
+                 intervals: dict | None = None):
+    """One line per method of a quantity against corruption intensity (0 = clean; Fig 9);
+    ``intervals`` (``{method: (lo, hi)}``, NaN where none) are drawn as error bars, each method
+    shifted a little sideways so that the bars do not hide one another."""
     ax = _ax(ax)
-    for name, v in by_intensity.items():
+    n = len(by_intensity)
+    for k, (name, v) in enumerate(by_intensity.items()):
         st = METHOD_STYLE[name]
-        ax.plot(range(len(v)), scale * np.asarray(v), marker=st["marker"], ms=5, color=st["color"],
+        x = np.arange(len(v)) + (0.06 * (k - (n - 1) / 2) if intervals else 0.0)
+        ax.plot(x, scale * np.asarray(v), marker=st["marker"], ms=5, color=st["color"],
                 label=st["label"], lw=2.2 if name == "independent" else 1.3)
+        if intervals and name in intervals:
+            lo, hi = (scale * np.asarray(e, dtype=float) for e in intervals[name])
+            mid = scale * np.asarray(v, dtype=float)
+            ok = np.isfinite(lo) & np.isfinite(hi)
+            ax.errorbar(x[ok], mid[ok], yerr=[mid[ok] - lo[ok], hi[ok] - mid[ok]], fmt="none",
+                        ecolor=st["color"], elinewidth=0.9, capsize=2, alpha=0.7)
     ax.set_xlabel("corruption intensity (0 = clean test set)")
     ax.set_ylabel(ylabel)
     ax.set_xticks(range(len(v)))

@@ -180,15 +180,17 @@ def method_panels(curves: dict):
 
 def shift_panels(rows: list[dict]):
     """Figure 11 (Fort et al. Fig 9): accuracy, Brier score and the members' JS divergence
-    against corruption intensity, averaged over the families (``rows``: shift_study)."""
+    against corruption intensity, averaged over the families (``rows``: shift_study), with 95%
+    t intervals over the families as error bars."""
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
-    shift_curves(_m.shift_by_intensity(rows, "acc"), ax=axes[0],
+    iv = {k: _m.shift_interval_by_intensity(rows, k) for k in ("acc", "brier", "js")}
+    shift_curves(_m.shift_by_intensity(rows, "acc"), ax=axes[0], intervals=iv["acc"],
                  ylabel="accuracy of the members' average (%)", scale=100, title="Accuracy")
-    shift_curves(_m.shift_by_intensity(rows, "brier"), ax=axes[1],
+    shift_curves(_m.shift_by_intensity(rows, "brier"), ax=axes[1], intervals=iv["brier"],
                  ylabel="Brier score (lower is better)", title="Brier score")
     js = {k: v for k, v in _m.shift_by_intensity(rows, "js").items() if k != "single"}
-    shift_curves(js, ax=axes[2], ylabel="Jensen-Shannon divergence between members (nats)",
-                 title="Diversity of the members")
+    shift_curves(js, ax=axes[2], intervals=iv["js"], title="Diversity of the members",
+                 ylabel="Jensen-Shannon divergence between members (nats)")
     axes[0].legend(fontsize=7.5)
     return fig
 
