@@ -80,7 +80,7 @@ from . import config, models, runs, train
 # ----------------------------------------------------------------------------- the cost model
 # Measured on one H200 (2026-12-01) where the module doc says so; the rest are ESTIMATES.
 # bf16: the marginal cost of a model in a compiled vmap group (bench K = 16 and K = 32 rows);
-# fp32: deterministic eager vmap of 16 (bench), the floor taken off; tf32: ESTIMATE.
+# fp32: deterministic eager vmap of 16 (bench), the eager floor taken off; tf32: ESTIMATE.
 SECONDS_PER_MODEL_EPOCH = {"bf16": 0.255, "tf32": 0.41, "fp32": 1.92}  # ResNet20v1 in a vmap group
 REFERENCE_IMAGES = 50_000      # a ResNet20v1 model-epoch above
 STEP_FLOOR = 5.6e-3            # seconds per optimizer step of a vmap group (bench: bf16 K = 16, 32)
