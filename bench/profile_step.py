@@ -10,9 +10,9 @@ to warm up (compiling, cuDNN's autotuning), then fits the same shape again for o
 ``torch.profiler`` (a shape compiled once is not compiled again in the process). It prints:
 
 * the wall time of that epoch, and on a GPU the time its kernels kept the device busy (the sum of
-  the kernel times, an upper bound where kernels overlap): a busy share well under 1 means the
-  step waits on the host (launches, Python), and CUDA graphs or fewer kernels would help; near
-  1, the kernels themselves are the cost;
+  the kernel times against the profiled fit's wall time, an upper bound where kernels overlap):
+  a busy share well under 1 means the step waits on the host (launches, Python), and CUDA graphs
+  or fewer kernels would help; near 1, the kernels themselves are the cost;
 * kernel launches a step, and the operators that took the most device (or CPU) time.
 
 ResNet20v1, batch 128, crops and flips, SGD with momentum, as ``bench_train.py`` trains it.
@@ -43,12 +43,15 @@ def summarize(prof, wall_s: float, fit_s: float, steps: int, gpu: bool, top: int
     """Busy share (of ``fit_s``, the profiled fit's wall time), launches a step and the top
     operators of a finished profile; ``wall_s``: the fit's training time alone."""
     events = prof.key_averages()
-    if gpu:  # an operator's self device time is the time of the kernels it launched itself
-        busy_s = sum(_get(e, "self_device_time_total", "self_cuda_time_total") for e in events) / 1e6
-        launches = sum(len(getattr(e, "kernels", ())) for e in prof.events())
+    if gpu:  # the kernels themselves: device-side events that are not user annotations
+        kernels = [e for e in prof.events() if str(getattr(e, "device_type", "")).endswith("CUDA")
+                   and not getattr(e, "is_user_annotation", False)]
+        busy_s = sum(_get(e, "device_time_total", "cuda_time_total") for e in kernels) / 1e6
+        launches = len(kernels)
     else:
         busy_s, launches = float("nan"), sum(e.count for e in events)
-    keys = ("device_time_total", "cuda_time_total") if gpu else ("cpu_time_total",)
+    # ranked by self time: inclusive times would fill the list with nested wrappers
+    keys = ("self_device_time_total", "self_cuda_time_total") if gpu else ("self_cpu_time_total",)
     rows = sorted(events, key=lambda e: _get(e, *keys), reverse=True)[:top]
     return dict(wall_s=round(wall_s, 3), steps=steps, ms_per_step=round(1e3 * wall_s / steps, 3),
                 busy_share=round(busy_s / fit_s, 3) if gpu else None,
@@ -82,11 +85,16 @@ def main():
     a.precision = a.precision or ("bf16" if gpu else "fp32")
     a.compile = a.compile or ("1" if gpu else "0")
     compile_ = {"1": True, "0": False}.get(a.compile, a.compile)
+    if n_train < BATCH:
+        raise SystemExit(f"error: --n-train {n_train} is less than one batch ({BATCH}); give at least {BATCH}")
     try:
         dataset = "auto" if len(data.load("auto").train_y) >= n_train else "synthetic"
     except data.DatasetMissing:
         dataset = "synthetic"
     group = specs(a.model, n_train, a.k, a.precision, dataset)
+    # the steps the fit will take on the images it gets (the synthetic stand-in has fewer)
+    got = len(data.on_device(dataset, str(device), n_train, BATCH).train_y)
+    steps = train.total_steps(group[0], got)
     t = time.perf_counter()
     first = train.fit(group, device=str(device), mode="vmap", compile=compile_)[0]
     warm_s = time.perf_counter() - t
@@ -99,7 +107,6 @@ def main():
         fit_s = time.perf_counter() - t
     # the profiled fit's own training time (its test-set snapshots excluded)
     wall_s = out.log[-1]["train_seconds"]
-    steps = n_train // BATCH
     s = summarize(prof, wall_s, fit_s, steps, gpu)
     name = torch.cuda.get_device_name(device) if gpu else "CPU"
     print(f"# {a.model} x {a.k} ({a.precision}, vmap, compile {first.compiled and a.compile}) on {name}, "
@@ -113,7 +120,7 @@ def main():
     if a.json:
         with open(a.json, "w") as f:
             json.dump(dict(device=name, torch=torch.__version__, model=a.model, K=a.k, precision=a.precision,
-                           compile=a.compile, compiled=first.compiled, n_train=n_train, dataset=dataset,
+                           compile=a.compile, compiled=first.compiled, n_train=got, dataset=dataset,
                            warmup_s=round(warm_s, 1), **s), f, indent=1)
 
 

@@ -442,7 +442,8 @@ def _run(args, out: Path, names: list[str]) -> None:
         raise CLIError(f"{failed} of {len(paths)} notebooks failed", 1)
 
 
-def keep_published(paths: list[Path], claims_dir: Path, profile: str, replace: bool) -> list[Path]:
+def keep_published(paths: list[Path], claims_dir: Path, profile: str, replace: bool,
+                   elsewhere: str = ", or --out DIR to execute it elsewhere") -> list[Path]:
     """The published book shows the largest profile that was run: drop (and say so) each chapter
     whose edition in ``claims_dir`` is at a larger profile than ``profile``, unless ``replace``.
     A chapter that will be re-executed at another profile first copies its published claims to
@@ -457,7 +458,7 @@ def keep_published(paths: list[Path], claims_dir: Path, profile: str, replace: b
         old = claims.load(path).profile if path.is_file() else None
         if old and rank(old, 0) > rank(new, 0) and not replace:
             print(f"{nb.stem}: kept its published `{old}` edition (a `{new}` run would replace it: "
-                  f"pass --replace, or --out DIR to execute it elsewhere)", flush=True)
+                  f"pass --replace{elsewhere})", flush=True)
             continue
         if old and old != new:
             (claims_dir / old).mkdir(exist_ok=True)
@@ -595,16 +596,23 @@ def cmd_publish(args) -> None:
         path = src / "claims" / f"{nb.stem}.json"
         if not path.is_file():
             raise CLIError(f"{nb.name} has no claims ({_rel(path)} is missing): was it executed to the end?")
-        try:
-            found.append((nb, path, claims.load(path).profile))
-        except (ValueError, KeyError, TypeError) as err:
-            raise CLIError(f"{_rel(path)} is not a claims file ({type(err).__name__}: {err})") from None
+        published = book_dir / "claims" / path.name
+        for p in (path, published) if published.is_file() else (path,):
+            try:
+                table = claims.load(p)
+            except (ValueError, KeyError, TypeError) as err:
+                raise CLIError(f"{_rel(p)} is not a claims file ({type(err).__name__}: {err})") from None
+            if table.profile not in claims.PROFILE_RANK or table.chapter != nb.stem:
+                raise CLIError(f"{_rel(p)} holds chapter {table.chapter!r} at profile {table.profile!r}; "
+                               f"expected {nb.stem!r} at one of {', '.join(claims.PROFILE_RANK)}")
+        found.append((nb, path, claims.load(path).profile))
     (book_dir / "claims").mkdir(parents=True, exist_ok=True)
     for nb, path, profile in found:
-        if not keep_published([nb], book_dir / "claims", profile, args.replace):
+        if not keep_published([nb], book_dir / "claims", profile, args.replace, elsewhere=""):
             continue
-        shutil.copy2(nb, book_dir / nb.name)
-        shutil.copy2(path, book_dir / "claims" / path.name)
+        # copyfile, not copy2: the fetched files may be read-only, the book's must not be
+        shutil.copyfile(nb, book_dir / nb.name)
+        shutil.copyfile(path, book_dir / "claims" / path.name)
         print(f"{nb.stem}: published its `{profile}` edition from {_rel(src)}", flush=True)
     print("publish: done; `python -m helpers build` writes the scorecard and the HTML")
 
@@ -711,7 +719,8 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-COMMANDS = {"data": cmd_data, "params": cmd_params, "run": cmd_run, "train": cmd_train, "build": cmd_build, "book": cmd_book,
+COMMANDS = {"data": cmd_data, "params": cmd_params, "run": cmd_run, "train": cmd_train, "build": cmd_build,
+            "book": cmd_book,
             "smoke": cmd_smoke, "scorecard": cmd_scorecard, "compare": cmd_compare, "publish": cmd_publish}
 
 

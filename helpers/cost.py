@@ -20,7 +20,7 @@ The cost model's constants were measured on one NVIDIA H200 (torch 2.11.0+cu130,
   i.e. 0.255 s per model-epoch. A vmap step that is not compiled (``train.auto_compile``: a fit
   of fewer than ``train.COMPILE_MIN_STEPS`` steps, or a deterministic one) has the floor
   :data:`EAGER_STEP_FLOOR` (ESTIMATE: 17 ms; the eager one-model loop measured 11.4 ms, and
-  autocast and vmap add launches) and, in bf16, :data:`EAGER_SHARE` times the compiled share
+  autocast and vmap add launches) and, in bf16 or tf32, :data:`EAGER_SHARE` times the compiled share
   (ESTIMATE: batch norm and activations unfused). In fp32 with deterministic kernels (eager vmap
   of 16, a fixed ``group``): 2.337 s per model-epoch all in, 1.92 s once the eager floor is taken
   off. fp32 without deterministic kernels is priced as the deterministic fit (ESTIMATE: not
@@ -358,17 +358,19 @@ def training_groups(calls: list[list], group_size: int = GROUP_SIZE) -> list[lis
 def sweep(chapter: str, profile: str = "gpu", gpus: int = 8, group_size: int = 16, **overrides) -> dict:
     """The estimated training of ``chapter`` as a Ray sweep on ``gpus`` GPUs (``python -m helpers
     train NN --executor ray``), from the cost model above (an ESTIMATE): one task per group of up
-    to ``group_size`` runs (:data:`helpers.ray_executor.GPU_GROUP_SIZE`), the groups of one
-    ``runs.get`` call spread over the GPUs (longest first), the calls one after another (a
+    to ``group_size`` runs (:data:`helpers.ray_executor.GPU_GROUP_SIZE`), each compiling its own
+    step, the groups of one ``runs.get`` call spread over the GPUs (longest first), the calls one after another (a
     chapter's later stages need its earlier runs). Returns ``runs``, ``groups``, ``gpu_s`` (GPU
     time in all), ``wall_s`` and ``cache_mib``."""
     calls = record(chapter, profile, **overrides)
-    seen, gpu_s, wall_s, n_groups, cache, shapes = set(), 0.0, 0.0, 0, 0, {}
+    seen, gpu_s, wall_s, n_groups, cache = set(), 0.0, 0.0, 0, 0
     for specs in calls:
         fresh = [s for s in specs if runs.spec_key(s, VARIANT) not in seen]
         groups = training_groups([fresh], group_size)
         seen.update(runs.spec_key(s, VARIANT) for g in groups for s in g)
-        times = sorted((group_seconds(g, shapes) for g in groups), reverse=True)
+        # every group compiles its step afresh: Ray runs a GPU task in a worker process that exits
+        # after it (max_calls defaults to 1 for GPU tasks), so no task finds another's compile
+        times = sorted((group_seconds(g, {}) for g in groups), reverse=True)
         load = [0.0] * max(1, gpus)
         for t in times:  # each group to the GPU that frees first
             load[load.index(min(load))] += t

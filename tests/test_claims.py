@@ -360,6 +360,25 @@ def test_publish_takes_chapters_executed_elsewhere_into_the_book(tmp_path, capsy
     assert "04_mimo.ipynb has no claims" in capsys.readouterr().err
     assert not (book / "04_mimo.ipynb").exists()
     assert cli.main(["publish", str(tmp_path / "nothing"), "--book-dir", str(book)]) == 2
+    # claims of another chapter, or at an unknown profile: one line, nothing copied
+    (out / "04_mimo.ipynb").unlink()
+    _edition(out / "claims", "02_lottery_tickets", "bogus", 90.0)
+    (out / "02_lottery_tickets.ipynb").write_text("bogus run")
+    assert cli.main(["publish", str(out), "--book-dir", str(book)]) == 2
+    assert "at profile 'bogus'" in capsys.readouterr().err
+    assert not (book / "02_lottery_tickets.ipynb").exists()
+    (out / "02_lottery_tickets.ipynb").rename(out / "01_loss_landscape.ipynb")
+    (out / "claims" / "02_lottery_tickets.json").rename(out / "claims" / "01_loss_landscape.json")
+    assert cli.main(["publish", str(out), "--book-dir", str(book)]) == 2
+    assert "holds chapter '02_lottery_tickets'" in capsys.readouterr().err
+    # read-only files (as the device tool fetches them) give writable pages
+    for f in (out / "01_loss_landscape.ipynb", out / "claims" / "01_loss_landscape.json"):
+        f.unlink()
+    (out / "05_instability.ipynb").chmod(0o444)
+    (book / "05_instability.ipynb").write_text("cpu edition")
+    assert cli.main(["publish", str(out), "--book-dir", str(book), "--replace"]) == 0
+    assert (book / "05_instability.ipynb").read_text() == "gpu run"
+    (book / "05_instability.ipynb").write_text("writable")
 
 
 def test_the_intro_block_of_editions_is_rewritten_from_the_claims(tmp_path):

@@ -67,7 +67,8 @@ def test_a_model_costs_a_share_of_a_group_above_a_step_floor():
 
 def test_compiling_is_priced_per_network_body_and_shape():
     """The bench's warm-up epochs (H200): a vmap step compiled cold, the same shape again in the
-    same process (nothing: test_train's counted frames), another K of it; a loop's one-model step is a body of its own; deterministic fits compile nothing."""
+    same process (nothing: test_train's counted frames), another K of it; a loop's one-model
+    step is a body of its own; deterministic fits compile nothing."""
     from helpers import train
     from helpers.chapters import modes
 
@@ -156,6 +157,24 @@ def test_a_slower_step_costs_more_and_loops_pay_per_model():
     assert cost.loops(det) and cost.group_seconds(det) > 5 * cost.group_seconds(group)
 
 
+def test_a_short_fit_is_priced_eager_and_a_long_one_compiled():
+    """Chapter 05's 500-step groups run eagerly on a GPU (train.COMPILE_MIN_STEPS): no compile,
+    the eager floor and, in bf16, the eager share; chapter 03's 40 epochs are compiled."""
+    from helpers import train
+    from helpers.chapters import modes
+
+    long = modes.specs(config.chapter_params("03_modes", "gpu"))
+    assert cost.compiled(long) and train.total_steps(long[0], cost.TRAIN_N) >= train.COMPILE_MIN_STEPS["cuda"]
+    short = [s.replace(epochs=2) for s in long]          # 780 steps
+    assert not cost.compiled(short) and cost.compile_seconds(short, {}) == 0.0
+    steps, K = cost.steps_per_epoch(short[0]), len(short)
+    per_epoch = steps * cost.EAGER_STEP_FLOOR + K * cost.EAGER_SHARE * cost.model_epoch_seconds(short[0])
+    kept = set().union(*(set(x.logit_kept_epochs()) for x in short))
+    evals = len(kept) * cost.forward_seconds(short[0], K * 10_000, "bf16")
+    store = cost.STORE_S_PER_MIB * sum(cost.run_bytes(x) for x in short) / 2 ** 20
+    assert cost.group_seconds(short, {}) == pytest.approx(2 * per_epoch + evals + store)
+
+
 @pytest.mark.xfail(strict=True, reason="calibrated on one H200 (2026-12-01): chapters 01 (10.1 min) and 04 "
                    "(8.8 min) do not fit 8 minutes at the sources' shape, mostly compiling a step per "
                    "small group (the book: 38.6 min, within 40)")
@@ -171,8 +190,10 @@ def test_gpu_presets_within_the_budgets():
 
 
 def test_sweep_spreads_each_stage_over_the_gpus():
-    """cost.sweep (a Ray sweep's estimate): on one GPU its time is estimate()'s training time; on
-    many, the same GPU time in less wall time, never less than the stages' longest groups."""
+    """cost.sweep (a Ray sweep's estimate): on one GPU its time is estimate()'s training time
+    (chapter 05 at gpu compiles nothing: its fits are short, so a task's own process does not
+    matter); on many, the same GPU time in less wall time, never less than the stages' longest
+    groups. A chapter that compiles pays it in every task (each in a new process)."""
     one = cost.sweep("05_instability", "gpu", gpus=1, group_size=8)
     est = cost.estimate("05_instability", "gpu", group_size=8)
     assert (one["runs"], one["groups"]) == (est["runs"], est["groups"])
@@ -180,5 +201,12 @@ def test_sweep_spreads_each_stage_over_the_gpus():
     assert one["cache_mib"] == pytest.approx(est["cache_mib"])
     many = cost.sweep("05_instability", "gpu", gpus=1000, group_size=8)
     assert many["gpu_s"] == pytest.approx(one["gpu_s"]) and many["wall_s"] < one["wall_s"] / 3
-    longest = sum(max(cost.group_seconds(g) for g in cost.training_groups([c], 8)) for c in cost.record("05_instability", "gpu"))
+    calls = cost.record("05_instability", "gpu")
+    assert not any(cost.compiled(g) for g in cost.training_groups(calls, 8))
+    longest = sum(max(cost.group_seconds(g) for g in cost.training_groups([c], 8)) for c in calls)
     assert many["wall_s"] <= longest + 1e-6
+    # chapter 03 in 2 groups of 8: in one process the second finds the first's compile; as 2 Ray
+    # tasks each compiles cold
+    modes3 = cost.sweep("03_modes", "gpu", gpus=1, group_size=8)
+    one_process = cost.estimate("03_modes", "gpu", group_size=8)["train_s"]
+    assert modes3["gpu_s"] == pytest.approx(one_process + cost.COMPILE_S)

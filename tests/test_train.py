@@ -360,6 +360,19 @@ def test_a_fit_too_short_to_repay_its_compile_runs_eagerly(monkeypatch):
                               steps=train.total_steps(fast.replace(epochs=3), 50_000)) is True
 
 
+def test_fit_asks_the_rule_with_its_own_step_count(monkeypatch):
+    """fit(compile='auto') passes the fit's whole step count (epochs x steps an epoch on the
+    images it trains on) to auto_compile: too few, and the fit is not compiled."""
+    asked = []
+    real = train.auto_compile
+    monkeypatch.setattr(train, "auto_compile", lambda *a, **k: asked.append(a[4]) or real(*a, **k))
+    monkeypatch.setitem(train.COMPILE, "cpu", True)
+    monkeypatch.setitem(train.COMPILE_MIN_STEPS, "cpu", 10 ** 6)
+    spec = BASE.replace(dropout=0.0, deterministic=False, epochs=2, n_train=256, batch_size=64, save_epochs=())
+    out = train.fit([spec.with_seed(1), spec.with_seed(2)], mode="vmap")
+    assert asked == [2 * 256 // 64] and not out[0].compiled
+
+
 def test_a_second_fit_of_a_compiled_shape_compiles_nothing(monkeypatch):
     """What helpers.cost relies on: a chapter (one process) pays for compiling a vmap step once
     per shape; a later fit of the same shape finds it in dynamo's cache, another K does not.

@@ -97,6 +97,8 @@ def cost(table_rows, ax=None):
     for kind, (label, marker) in kinds.items():
         for j, w in enumerate(widths):
             sel = [r for r in table_rows if r["kind"] == kind and r["width"] == w]
+            if not sel:  # e.g. the naive control at gpu trains at width 1 only
+                continue
             ax.scatter([r["train_images"] for r in sel], [100 * r["acc"] for r in sel],
                        marker=marker, s=[30 * r["passes"] for r in sel], color=color(j),
                        alpha=0.8, label=f"{label}, width {w:g}")
