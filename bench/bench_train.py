@@ -82,8 +82,21 @@ def use_random_images(n_train: int) -> None:
     data.load = lambda dataset="auto": stand_in if dataset == "synthetic" else real_load(dataset)
 
 
-def spec_for(model: str, dataset: str, n_train: int, K: int, precision: str, det: bool) -> list:
-    base = train.Spec(model=model, dataset=dataset, n_train=n_train, n_test=1000, epochs=2,
+def choose_dataset(n_train: int) -> str:
+    """CIFAR-10 where it is found with ``n_train`` images, else random images of its shape."""
+    try:
+        if len(data.load("auto").train_y) >= n_train:
+            return "auto"
+    except data.DatasetMissing:
+        pass
+    use_random_images(n_train)
+    return "synthetic"
+
+
+def spec_for(model: str, dataset: str, n_train: int, K: int, precision: str, det: bool,
+             epochs: int = 2, n_test: int = 1000) -> list:
+    """K seeds of the benchmark's recipe (batch 128, crops and flips, SGD with momentum)."""
+    base = train.Spec(model=model, dataset=dataset, n_train=n_train, n_test=n_test, epochs=epochs,
                       batch_size=BATCH, lr=0.1, momentum=0.9, weight_decay=5e-4, augment=True,
                       precision=precision, deterministic=det)
     return [base.with_seed(s) for s in range(K)]
@@ -142,12 +155,7 @@ def main():
     budget = a.budget_s or (270 if gpu else 900)
     rows_spec = {("core", True): CORE_GPU, ("full", True): FULL_GPU,
                  ("core", False): CORE_CPU, ("full", False): FULL_CPU}[(a.rows, gpu)]
-    try:
-        dataset = "auto" if data.load("auto") and len(data.load("auto").train_y) >= n_train else "synthetic"
-    except data.DatasetMissing:
-        dataset = "synthetic"
-    if dataset == "synthetic":
-        use_random_images(n_train)
+    dataset = choose_dataset(n_train)
     name = torch.cuda.get_device_name(device) if gpu else \
         f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
     print(f"# {a.model} training throughput on {name}; torch {torch.__version__}; "

@@ -26,17 +26,8 @@ import time
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from helpers import data, train
-
-BATCH = 128
-
-
-def specs(model: str, n_train: int, K: int, precision: str, dataset: str) -> list:
-    # n_test: one batch, so that the fit's test-set snapshots barely show in the profile
-    base = train.Spec(model=model, dataset=dataset, n_train=n_train, n_test=BATCH, epochs=1,
-                      batch_size=BATCH, lr=0.1, momentum=0.9, weight_decay=5e-4, augment=True,
-                      precision=precision, deterministic=False)
-    return [base.with_seed(s) for s in range(K)]
+from bench_train import BATCH, choose_dataset, spec_for  # this folder (python bench/profile_step.py)
+from helpers import train
 
 
 def summarize(prof, wall_s: float, fit_s: float, steps: int, gpu: bool, top: int = 15) -> dict:
@@ -87,14 +78,10 @@ def main():
     compile_ = {"1": True, "0": False}.get(a.compile, a.compile)
     if n_train < BATCH:
         raise SystemExit(f"error: --n-train {n_train} is less than one batch ({BATCH}); give at least {BATCH}")
-    try:
-        dataset = "auto" if len(data.load("auto").train_y) >= n_train else "synthetic"
-    except data.DatasetMissing:
-        dataset = "synthetic"
-    group = specs(a.model, n_train, a.k, a.precision, dataset)
-    # the steps the fit will take on the images it gets (the synthetic stand-in has fewer)
-    got = len(data.on_device(dataset, str(device), n_train, BATCH).train_y)
-    steps = train.total_steps(group[0], got)
+    dataset = choose_dataset(n_train)  # random images of CIFAR-10's shape where it is missing
+    # n_test: one batch, so that the fit's test-set snapshots barely show in the profile
+    group = spec_for(a.model, dataset, n_train, a.k, a.precision, False, epochs=1, n_test=BATCH)
+    steps = train.total_steps(group[0], n_train)
     t = time.perf_counter()
     first = train.fit(group, device=str(device), mode="vmap", compile=compile_)[0]
     warm_s = time.perf_counter() - t
@@ -120,7 +107,7 @@ def main():
     if a.json:
         with open(a.json, "w") as f:
             json.dump(dict(device=name, torch=torch.__version__, model=a.model, K=a.k, precision=a.precision,
-                           compile=a.compile, compiled=first.compiled, n_train=got, dataset=dataset,
+                           compile=a.compile, compiled=first.compiled, n_train=n_train, dataset=dataset,
                            warmup_s=round(warm_s, 1), **s), f, indent=1)
 
 

@@ -591,21 +591,25 @@ def cmd_publish(args) -> None:
     if not nbs:
         raise CLIError(f"no executed chapter (NN_name.ipynb) in {src}; name the folder that "
                        "`python -m helpers run --out` wrote")
+    def checked(p: Path, chapter: str):
+        try:
+            table = claims.load(p)
+        except (ValueError, KeyError, TypeError) as err:
+            raise CLIError(f"{_rel(p)} is not a claims file ({type(err).__name__}: {err})") from None
+        if table.profile not in claims.PROFILE_RANK or table.chapter != chapter:
+            raise CLIError(f"{_rel(p)} holds chapter {table.chapter!r} at profile {table.profile!r}; "
+                           f"expected {chapter!r} at one of {', '.join(claims.PROFILE_RANK)}")
+        return table
+
     found = []
     for nb in nbs:
         path = src / "claims" / f"{nb.stem}.json"
         if not path.is_file():
             raise CLIError(f"{nb.name} has no claims ({_rel(path)} is missing): was it executed to the end?")
         published = book_dir / "claims" / path.name
-        for p in (path, published) if published.is_file() else (path,):
-            try:
-                table = claims.load(p)
-            except (ValueError, KeyError, TypeError) as err:
-                raise CLIError(f"{_rel(p)} is not a claims file ({type(err).__name__}: {err})") from None
-            if table.profile not in claims.PROFILE_RANK or table.chapter != nb.stem:
-                raise CLIError(f"{_rel(p)} holds chapter {table.chapter!r} at profile {table.profile!r}; "
-                               f"expected {nb.stem!r} at one of {', '.join(claims.PROFILE_RANK)}")
-        found.append((nb, path, claims.load(path).profile))
+        if published.is_file():  # keep_published reads it next
+            checked(published, nb.stem)
+        found.append((nb, path, checked(path, nb.stem).profile))
     (book_dir / "claims").mkdir(parents=True, exist_ok=True)
     for nb, path, profile in found:
         if not keep_published([nb], book_dir / "claims", profile, args.replace, elsewhere=""):
@@ -720,8 +724,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 COMMANDS = {"data": cmd_data, "params": cmd_params, "run": cmd_run, "train": cmd_train, "build": cmd_build,
-            "book": cmd_book,
-            "smoke": cmd_smoke, "scorecard": cmd_scorecard, "compare": cmd_compare, "publish": cmd_publish}
+            "book": cmd_book, "smoke": cmd_smoke, "scorecard": cmd_scorecard, "compare": cmd_compare,
+            "publish": cmd_publish}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -181,8 +181,7 @@ def forward_seconds(spec_or_arch, images: int, precision: str = "fp32") -> float
 
 
 def steps_per_epoch(spec: train.Spec) -> int:
-    n = spec.n_train or TRAIN_N
-    return n // (min(spec.batch_size, n) // spec.mimo_batch_rep)
+    return train.epoch_steps(spec, spec.n_train or TRAIN_N)
 
 
 def model_epoch_seconds(spec: train.Spec) -> float:

@@ -453,10 +453,15 @@ def auto_mode(spec: Spec, K: int, device_type: str, dropout: bool) -> str:
     return BATCHING[device_type]
 
 
+def epoch_steps(spec: Spec, n_train: int) -> int:
+    """Optimizer steps an epoch of ``spec`` on ``n_train`` training images (a MIMO step takes
+    batch_size // mimo_batch_rep distinct examples)."""
+    return n_train // (min(spec.batch_size, n_train) // spec.mimo_batch_rep)
+
+
 def total_steps(spec: Spec, n_train: int) -> int:
     """Optimizer steps of a whole fit of ``spec`` on ``n_train`` training images."""
-    bs = min(spec.batch_size, n_train) // spec.mimo_batch_rep
-    return spec.epochs * (n_train // bs)
+    return spec.epochs * epoch_steps(spec, n_train)
 
 
 def auto_compile(spec: Spec, mode: str, device_type: str, dropout: bool, steps: int | None = None):
@@ -741,7 +746,7 @@ def _fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", pro
         order_gens, aug_gens, drop_gens = generators(before_onset=spec.onset > 0)
         n = len(data.train_y)
         bs = min(spec.batch_size, n) // spec.mimo_batch_rep  # distinct examples a step (MIMO: tiled back)
-        steps_per_epoch = n // bs
+        steps_per_epoch = epoch_steps(spec, n)
         kept = [s.kept_epochs() for s in specs]
         kept_logits = [s.logit_kept_epochs() for s in specs]
         states = [dict() for _ in specs]

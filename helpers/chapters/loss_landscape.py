@@ -699,26 +699,25 @@ def detectable_sentences(P, W) -> list[str]:
             f"(80% power, 5% level; seed SD {100 * sd:.2f} pp)."]
 
 
-def detectable_note(values, fmt: str, unit: str) -> str:
+def detectable_note(values, fmt: str, unit: str, what: str = "a mean", transform=None) -> str:
     """What a t interval over these per-unit values can detect: the true mean's distance from a
-    test's bound that is found with 80% power at the 5% level, from the values' own spread."""
+    test's bound that is found with 80% power at the 5% level, from the values' own spread
+    (``transform`` maps that distance to the printed one)."""
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
     if len(v) < 2:
         return f"one {unit.rstrip('s')}: nothing detectable"
     d = stats.detectable_difference(float(np.std(v, ddof=1)), len(v))
-    return f"with {len(v)} {unit} it detects a mean {fmt.format(d)} from the bound (80% power)"
+    d = transform(d) if transform else d
+    return f"with {len(v)} {unit} it detects {what} {fmt.format(d)} from the bound (80% power)"
 
 
 def detectable_factor_note(ratios, unit: str) -> str:
     """:func:`detectable_note` for a geometric mean of positive ratios: the factor from the bound
     that a t interval over the logs finds with 80% power."""
-    v = np.log(np.asarray(ratios, dtype=float))
-    v = v[np.isfinite(v)]
-    if len(v) < 2:
-        return f"one {unit.rstrip('s')}: nothing detectable"
-    d = stats.detectable_difference(float(np.std(v, ddof=1)), len(v))
-    return f"with {len(v)} {unit} it detects a geometric mean a factor {np.exp(d):.2f} from the bound (80% power)"
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log(np.asarray(ratios, dtype=float))
+    return detectable_note(logs, "a factor {:.2f}", unit, "a geometric mean", np.exp)
 
 
 @gates.gate(CHAPTER, maxsize=0)  # not memoized: a fresh table each call
@@ -736,8 +735,7 @@ def claims_table(P):
     with cpu_threads(P):
         IS = init_scales(P, D)
     ind, kids = LN["pairs"]["independent"], LN["pairs"]["children"]
-    n_ind = len(G["independent"])
-    pairs = list(itertools.combinations(range(n_ind), 2))
+    n_ind, pairs = len(G["independent"]), LN["independent_pairs"]
     t = alphas(P)
     barrier_m = _pairs_matrix(n_ind, pairs, [L.barrier(x["train_loss"], t)
                                              for x in LN["independent"]])

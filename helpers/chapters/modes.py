@@ -464,11 +464,13 @@ def exponent_estimate(acc, ndis, a_star: float, C: int = 10, grid=None) -> stats
 def shift_by_intensity(rows: list[dict], key: str) -> dict:
     """``{method: array over intensity 0..5}`` of ``key`` averaged over the corruption families
     (intensity 0 is the clean test set)."""
-    out = {}
-    for m in dict.fromkeys(r["method"] for r in rows):
-        vals = [np.mean([r[key] for r in rows if r["method"] == m and r["intensity"] == i]) for i in range(6)]
-        out[m] = np.array(vals)
-    return out
+    return {m: np.array([np.mean(v) for v in per]) for m, per in _by_intensity(rows, key).items()}
+
+
+def _by_intensity(rows: list[dict], key: str) -> dict:
+    """``{method: [values of the families at intensity i] for i in 0..5}``."""
+    return {m: [[r[key] for r in rows if r["method"] == m and r["intensity"] == i] for i in range(6)]
+            for m in dict.fromkeys(r["method"] for r in rows)}
 
 
 def shift_interval_by_intensity(rows: list[dict], key: str) -> dict:
@@ -476,9 +478,8 @@ def shift_interval_by_intensity(rows: list[dict], key: str) -> dict:
     :func:`shift_by_intensity`'s mean over the corruption families, the units the chapter's shift
     rows resample (intensity 0, the one clean set, has none: NaN)."""
     out = {}
-    for m in dict.fromkeys(r["method"] for r in rows):
-        ests = [stats.mean_t([r[key] for r in rows if r["method"] == m and r["intensity"] == i],
-                             unit="families") for i in range(6)]
+    for m, per in _by_intensity(rows, key).items():
+        ests = [stats.mean_t(v, unit="families") for v in per]
         out[m] = tuple(np.array([getattr(e, end) if e.has_interval else np.nan for e in ests])
                        for end in ("lo", "hi"))
     return out
