@@ -204,6 +204,35 @@ def interval_format(fmt: str) -> str:
     return m.group(2) + (suffix if len(suffix) <= 5 and "{" not in suffix else "")
 
 
+def bounds(test) -> tuple:
+    """The values at which ``test`` changes its answer (none for a plain function)."""
+    if isinstance(test, within):
+        return (test.target - test.tol, test.target + test.tol)
+    if isinstance(test, between):
+        return (test.lo, test.hi)
+    if isinstance(test, (above, below)):
+        return (test.x,)
+    return ()
+
+
+def ends_text(ifmt: str, lo: float, hi: float, at: tuple = (), most: int = 3) -> str:
+    """"lo to hi" in ``ifmt``, with up to ``most`` more decimals where an end would otherwise
+    print as a bound of the test it is not equal to (2.964 against "< 3" prints "2.96", not
+    "3.0"), so that the printed interval shows on which side of the bound it ends."""
+    def looks_like_a_bound(f: str) -> bool:
+        return any(f.format(e) == f.format(b) and e != b for e in (lo, hi) for b in at)
+
+    f = ifmt
+    for _ in range(most):
+        if not looks_like_a_bound(f):
+            break
+        more = re.sub(r"\.(\d+)([fe%])", lambda m: f".{int(m.group(1)) + 1}{m.group(2)}", f, count=1)
+        if more == f:
+            break
+        f = more
+    return f"{f.format(lo)} to {f.format(hi)}"
+
+
 def _is_missing(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
@@ -268,8 +297,7 @@ class ClaimsTable:
             uncertainty, units = est.method, est.n
             if value is not None and est.has_interval:
                 interval = [float(est.lo), float(est.hi)]
-                ifmt = interval_format(fmt)
-                interval_text = f"{ifmt.format(est.lo)} to {ifmt.format(est.hi)}"
+                interval_text = ends_text(interval_format(fmt), est.lo, est.hi, bounds(test))
         if self.profile == "smoke" or not testable or value is None:
             verdict = NOT_TESTABLE
         elif interval is not None:

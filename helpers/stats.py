@@ -96,8 +96,11 @@ def proportion(k: int, n: int, method: str = "exact", confidence: float = CONFID
                     "trials")
 
 
-def mean_t(values, unit: str = "runs", confidence: float = CONFIDENCE) -> Estimate:
-    """The mean of independent values with Student's t interval (exact for normal values)."""
+def mean_t(values, unit: str = "runs", confidence: float = CONFIDENCE,
+           floor: float | None = None) -> Estimate:
+    """The mean of independent values with Student's t interval (exact for normal values).
+    ``floor``: the least value the mean can take (0 for sizes such as |a - b|); an interval
+    reaching below it is cut there, and its method says so."""
     v = _finite(values)
     n = len(v)
     if n == 0:
@@ -106,7 +109,11 @@ def mean_t(values, unit: str = "runs", confidence: float = CONFIDENCE) -> Estima
         return Estimate(float(v[0]), None, None, f"one {unit.rstrip('s')}: no interval", 1, unit)
     m, se = float(v.mean()), float(v.std(ddof=1) / math.sqrt(n))
     h = float(_st.t.ppf(0.5 + confidence / 2, n - 1)) * se
-    return Estimate(m, m - h, m + h, f"t interval over {n} {unit}", n, unit)
+    method = f"t interval over {n} {unit}"
+    lo = m - h
+    if floor is not None and lo < floor:
+        lo, method = float(floor), f"{method}, cut at {floor:g} (the least possible value)"
+    return Estimate(m, lo, m + h, method, n, unit)
 
 
 def diff_t(a, b, unit: str = "runs", confidence: float = CONFIDENCE) -> Estimate:

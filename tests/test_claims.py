@@ -391,3 +391,19 @@ def test_the_intro_block_of_editions_is_rewritten_from_the_claims(tmp_path):
     text = intro.read_text()
     assert "old text" not in text and "chapter 03 at the `gpu` profile" in text
     assert text.endswith("% /editions\n\nrest\n")
+
+
+def test_an_interval_end_near_a_bound_prints_which_side_it_is_on():
+    # 2.964 against "< 3" at one decimal would print "3.0": one more decimal shows it is below
+    T = ClaimsTable("x", "cpu", "v")
+    r = T.add("s", "gap", "small", Estimate(1.2, -0.63, 2.964, "t", 3, "runs"), claims.below(3.0),
+              fmt="{:.1f} pp")
+    assert r.interval_text == "-0.63 pp to 2.96 pp" and r.verdict == HOLDS
+    far = T.add("s", "gap", "small", Estimate(1.2, 0.4, 2.5, "t", 3, "runs"), claims.below(3.0),
+                fmt="{:.1f} pp")
+    assert far.interval_text == "0.4 pp to 2.5 pp"
+    # an end equal to the bound keeps the short form; a two-sided test checks both bounds
+    assert claims.ends_text("{:.1f}", 0.2, 3.0, (3.0,)) == "0.2 to 3.0"
+    assert claims.ends_text("{:.2f}", 0.8996, 1.2, claims.bounds(claims.between(0.9, 1.1))) \
+        == "0.8996 to 1.2000"
+    assert claims.bounds(lambda v: v > 0) == ()

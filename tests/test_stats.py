@@ -285,3 +285,11 @@ def test_pairwise_over_a_stack_draws_the_runs_once_for_every_layer():
     assert e.value == pytest.approx(1.0) and e.lo < 1.0 < e.hi
     few = stats.pairwise(_pair_world(rng, 4), n_resamples=200)
     assert "too narrow" in few.method
+
+
+def test_a_mean_t_floor_cuts_the_interval_at_the_least_possible_value():
+    free = stats.mean_t([0.7, 0.8, 2.0])
+    cut = stats.mean_t([0.7, 0.8, 2.0], floor=0.0)
+    assert free.lo < 0 and cut.lo == 0.0 and cut.hi == free.hi and cut.value == free.value
+    assert "cut at 0" in cut.method
+    assert stats.mean_t([5.0, 6.0, 7.0], floor=0.0).lo == stats.mean_t([5.0, 6.0, 7.0]).lo
