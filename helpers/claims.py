@@ -328,6 +328,22 @@ class ClaimsTable:
                     for r in rows) + ".")
         return "\n".join(parts)
 
+    def readings(self) -> dict:
+        """The table for the chapter's closing prose (``helpers.prose.glue_all``):
+        ``claims_tally`` ("10 hold, 0 differ, ..."), ``claims_rows`` (the evidence rows), and
+        ``claims_holds``, ``claims_differs``, ``claims_inconclusive``: a markdown list of those
+        rows, each with its value, interval and test ("none" when there is none)."""
+        evidence = [r for r in self.rows if not r.is_check]
+        out = {"claims_tally": _tally_line(self.tally()).rstrip("."),
+               "claims_rows": str(len(evidence))}
+        for verdict in (HOLDS, DIFFERS, INCONCLUSIVE):
+            rows = [r for r in evidence if r.verdict == verdict]
+            out[f"claims_{verdict}"] = "\n".join(
+                f"- {_md_cell(r.statement)}: {_md_cell(r.measured_text)} ("
+                + (f"interval {_md_cell(r.interval_text)}" if r.interval else "no interval")
+                + f"; test {_md_cell(r.test)})" for r in rows) or "none"
+        return out
+
     def caption(self) -> str:
         return f"Claims of {self.chapter}: profile {self.profile}, dataset {self.variant}"
 

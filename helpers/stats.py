@@ -408,6 +408,18 @@ def detectable_sd_ratio(n_a: int, n_b: int, alpha: float = 0.05, power: float = 
     return float(math.sqrt(c / _st.f.ppf(1 - power, d1, d2)))
 
 
+def chance_sd_spread(k: int, n: int, factor: float = 2.0, draws: int = 100_000,
+                     seed: int = 0) -> float:
+    """The probability that the largest of ``k`` sample SDs (``n`` normal values each, all with
+    the same true SD) exceeds the smallest by more than ``factor``: how often equal effects
+    look unequal by that much (Monte Carlo, ``draws`` tables, a fixed ``seed``)."""
+    if k < 2 or n < 2:
+        return float("nan")
+    rng = np.random.default_rng(seed)
+    sd = np.sqrt(rng.chisquare(n - 1, size=(draws, k)))
+    return float(np.mean(sd.max(axis=1) > factor * sd.min(axis=1)))
+
+
 FEW = 5  # below this many units a bootstrap interval is known to be too narrow
 
 

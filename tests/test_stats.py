@@ -293,3 +293,12 @@ def test_a_mean_t_floor_cuts_the_interval_at_the_least_possible_value():
     assert free.lo < 0 and cut.lo == 0.0 and cut.hi == free.hi and cut.value == free.value
     assert "cut at 0" in cut.method
     assert stats.mean_t([5.0, 6.0, 7.0], floor=0.0).lo == stats.mean_t([5.0, 6.0, 7.0]).lo
+
+
+def test_chance_sd_spread_of_two_sds_is_the_two_sided_f_tail():
+    # max/min of two SDs of n values exceeds 2 when the variance ratio leaves [1/4, 4]
+    n = 6
+    exact = 2 * st.f.sf(4.0, n - 1, n - 1)
+    assert abs(stats.chance_sd_spread(2, n) - exact) < 0.01
+    assert stats.chance_sd_spread(6, 6) > 0.5 > stats.chance_sd_spread(5, 16)
+    assert math.isnan(stats.chance_sd_spread(1, 6))

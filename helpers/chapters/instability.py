@@ -20,7 +20,7 @@ import itertools
 import numpy as np
 import torch
 
-from .. import claims, config, data, gates, metrics, models, plots, runs, stats, train
+from .. import claims, config, data, gates, metrics, models, plots, prose, runs, stats, train
 
 HELD = 1          # the value every held seed takes
 SOURCE_NAMES = {
@@ -401,7 +401,6 @@ def claims_table(P):
     ref = G["reference"][0]
     labels = ref.labels
     rows = {s: per_run(G[s]) for s in P.sources if G[s] is not None}
-    varied = [s for s in rows if s != "bitflip"]
     acc = [rows[s]["acc"] for s in rows]
     dis = [rows[s]["disagree"] for s in rows]
     scale = (f"{P.model}, {P.n_train or 50000} training images, {P.epochs} epochs, R = {P.seeds} "
@@ -457,14 +456,8 @@ def claims_table(P):
         T.rows[-1].note = f"the bit change is the least diverse row on {least}"
 
     stacks = cka_stacks(P)
-    layers = stacks[varied[0]][0]
-    cka = {s: dict(zip(layers, stats.pair_mean(st))) for s, (_, st) in stacks.items()}
-    spread = {l: np.ptp([cka[s][l] for s in cka]) for l in layers}
-    worst = max(spread, key=spread.get)
-
-    def sources_over_layers(*means):  # means: one (L,) array of pair means per source
-        m = np.stack(means)  # (sources, L)
-        return _ratio(np.ptp(m, axis=0).mean(), np.ptp(m.mean(0)))
+    sp = cka_spread(stacks)
+    layers, spread, worst = sp["layers"], sp["spread"], sp["worst"]
     T.add("seed 001 Fig 1", "By and large, CKA differs far less between sources than between "
           "layers (range across sources, averaged over layers / range across layers of the mean)",
           "small vs large (Fig 1)",
@@ -505,11 +498,7 @@ def claims_table(P):
     T.add("seed 001 Table 8", "... and its cross-entropy SD vanishingly small", "2e-8",
           stats.sd_ci(lin["ce"]), claims.below(1e-5), fmt="{:.1e}")
 
-    def rel_drift(g):  # largest ||w - w_ref|| / ||w_ref|| over runs and epochs
-        d = divergence(g["reference"][0], g["bitflip"])
-        norms = np.array([np.linalg.norm(g["reference"][0].weights(e)) for e in d["epochs"]])
-        return float((d["weight_dist"] / norms).max())
-    drift = {m: rel_drift(g) for m, g in D.items()}
+    drift = {m: relative_drift(g) for m, g in D.items()}
     T.add("seed 001 §4.2", "... and it stays on the unperturbed trajectory (largest relative "
           "weight distance ‖w − w_ref‖ / ‖w_ref‖ over runs and epochs)",
           "never more than vanishingly small",
@@ -618,17 +607,24 @@ def main_table(P, G) -> Table:
     return table(rows)
 
 
+FUNCTION_METRICS = {"disagree": "disagreement", "corr": "correlation", "ens_gain": "ensemble gain"}
+
+
+def least_diverse_metrics(rows: dict) -> list[str]:
+    """The keys of :data:`FUNCTION_METRICS` on which the bit change is the least diverse of
+    ``rows`` (``{source: run_row}``): lowest disagreement and ensemble gain, highest
+    correlation."""
+    if "bitflip" not in rows:
+        return []
+    pick = {"disagree": min, "corr": max, "ens_gain": min}
+    return [k for k, f in pick.items() if rows["bitflip"][k] == f(r[k] for r in rows.values())]
+
+
 def least_diverse(G, sources) -> str:
     """The function metrics on which the bit change is the least diverse of the rows (lowest
     disagreement and ensemble gain, highest correlation), as words ('' when none)."""
     rows = {s: run_row(G[s]) for s in sources if G.get(s) is not None}
-    if "bitflip" not in rows:
-        return ""
-    pick = {"disagree": min, "corr": max, "ens_gain": min}
-    words = {"disagree": "disagreement", "corr": "correlation", "ens_gain": "ensemble gain"}
-    least = [words[k] for k, f in pick.items()
-             if rows["bitflip"][k] == f(r[k] for r in rows.values())]
-    return ", ".join(least[:-1]) + (" and " if len(least) > 1 else "") + least[-1] if least else ""
+    return prose.join([FUNCTION_METRICS[k] for k in least_diverse_metrics(rows)])
 
 
 def source_intervals(P, G) -> dict:
@@ -652,18 +648,31 @@ def source_intervals(P, G) -> dict:
     return out
 
 
-def overlap_sentence(intervals: dict) -> str:
-    """Per column of Figure 1: whether every row's simultaneous interval shares a common value
-    (then the data allow equal effects) or which row's interval lies wholly above which."""
-    words = {"acc_sd": "accuracy SD", "ce_sd": "cross-entropy SD",
-             "disagree": "disagreement"}
-    parts = []
-    for key, word in words.items():
+FIGURE1_COLUMNS = {"acc_sd": "accuracy SD", "ce_sd": "cross-entropy SD",
+                   "disagree": "disagreement"}
+
+
+def overlaps(intervals: dict) -> dict:
+    """Per column of Figure 1 (:data:`FIGURE1_COLUMNS`): ``(shared, top, low)``: whether every
+    row's simultaneous interval shares a common value, the row whose interval starts highest
+    and the row whose interval ends lowest."""
+    out = {}
+    for key in FIGURE1_COLUMNS:
         est = {n: v[key] for n, v in intervals.items()}
         top = max(est, key=lambda n: est[n].lo)
         low = min(est, key=lambda n: est[n].hi)
-        if est[top].lo <= est[low].hi:
-            parts.append(f"{word}: all {len(est)} intervals share a common value")
+        out[key] = (est[top].lo <= est[low].hi, top, low)
+    return out
+
+
+def overlap_sentence(intervals: dict) -> str:
+    """Per column of Figure 1: whether every row's simultaneous interval shares a common value
+    (then the data allow equal effects) or which row's interval lies wholly above which."""
+    parts = []
+    for key, (shared, top, low) in overlaps(intervals).items():
+        word = FIGURE1_COLUMNS[key]
+        if shared:
+            parts.append(f"{word}: all {len(intervals)} intervals share a common value")
         else:
             parts.append(f"{word}: {top}'s interval lies wholly above {low}'s")
     return ("Simultaneous 95% intervals (Bonferroni over the rows): " + "; ".join(parts) + ".")
@@ -677,6 +686,27 @@ def cka_stacks(P) -> dict:
     _, G = main_runs(P)
     x = cka_inputs(P, P.cka_examples)
     return {s: cka_stack(G[s][:P.cka_runs], x) for s in P.sources if G.get(s) is not None}
+
+
+def sources_over_layers(*means) -> float:
+    """CKA's range across sources (averaged over the layers) over its range across layers (of
+    the sources' mean); ``means``: one (L,) array of pair means per source."""
+    m = np.stack(means)  # (sources, L)
+    return _ratio(np.ptp(m, axis=0).mean(), np.ptp(m.mean(0)))
+
+
+def cka_spread(stacks: dict) -> dict:
+    """From :func:`cka_stacks`: ``layers``; ``spread`` per layer (the range of the sources'
+    mean pairwise CKA); ``worst``, the layer where it is widest; ``across_sources`` (its mean
+    over the layers), ``across_layers`` (the range of the sources' mean over the layers) and
+    their ``ratio``, the claims table's CKA row."""
+    layers = next(iter(stacks.values()))[0]
+    means = [stats.pair_mean(st) for _, st in stacks.values()]
+    m = np.stack(means)
+    spread = dict(zip(layers, np.ptp(m, axis=0)))
+    return dict(layers=layers, spread=spread, worst=max(spread, key=spread.get),
+                across_sources=float(np.ptp(m, axis=0).mean()),
+                across_layers=float(np.ptp(m.mean(0))), ratio=sources_over_layers(*means))
 
 
 def cka_intervals(P) -> dict:
@@ -741,6 +771,14 @@ def depth_table(D) -> Table:
         for s in ("init", "bitflip"):
             rows[f"{m}: {source_label(s)}"] = run_row(g[s])
     return table(rows, ce_sci=True)
+
+
+def relative_drift(g) -> float:
+    """The largest ||w - w_ref|| / ||w_ref|| of a depth model's bit-flip runs over their runs
+    and epochs (``g``: one model's groups of :func:`depth_runs`)."""
+    d = divergence(g["reference"][0], g["bitflip"])
+    norms = np.array([np.linalg.norm(g["reference"][0].weights(e)) for e in d["epochs"]])
+    return float((d["weight_dist"] / norms).max())
 
 
 def depth_divergence(D) -> dict:
@@ -816,3 +854,267 @@ def cost_report(P, started: float) -> str:
             f"{G['reference'][0].meta['device_name']})\n"
             f"this execution of the notebook: {time.time() - started:.0f} s (less than the "
             "above when runs came from the cache)")
+
+
+# --------------------------------------------------------------------------------------------
+# the prose's numbers: what each caption says about this run, glued into the page by
+# helpers.prose (so that a page executed at any profile, on any seeds, says what it shows)
+
+PHRASE = {"init": "a new initialization", "order": "data shuffling", "aug": "data augmentation",
+          "dropout": "dropout", "cudnn": "cuDNN's kernels",
+          "order+aug": "shuffling and augmentation together", "all": "all sources together",
+          "bitflip": "the one-bit change"}
+
+
+def phrase(source: str) -> str:
+    """A source as words inside a sentence ('order+aug' -> 'shuffling and augmentation
+    together')."""
+    return PHRASE.get(source, source_label(source).lower())
+
+
+def _rows(P, G) -> dict:
+    return {s: run_row(G[s]) for s in P.sources if G.get(s) is not None}
+
+
+def table1_reading(P, G) -> dict:
+    """Table 1's caption: the range of the accuracy SDs and disagreements over the rows, and
+    where the one-bit change sits on the function metrics (``t1_reading``)."""
+    rows = _rows(P, G)
+    sd = {s: 100 * r["acc_sd"] for s, r in rows.items()}
+    dis = {s: 100 * r["disagree"] for s, r in rows.items()}
+    lo, hi = min(sd, key=sd.get), max(sd, key=sd.get)
+    text = (f"Here the accuracy SDs run from {sd[lo]:.2f} pp ({phrase(lo)}) to {sd[hi]:.2f} pp "
+            f"({phrase(hi)}), the disagreements from {min(dis.values()):.1f}% to "
+            f"{max(dis.values()):.1f}%.")
+    if "bitflip" in rows:
+        b, least = rows["bitflip"], least_diverse_metrics(rows)
+        values = {"disagree": f"{100 * b['disagree']:.1f}%", "corr": f"{b['corr']:.3f}",
+                  "ens_gain": f"{100 * b['ens_gain']:.2f}%"}
+        where = (f"all three function metrics ({prose.join(f'{FUNCTION_METRICS[k]} {values[k]}' for k in least)})"
+                 if len(least) == 3 else prose.join(
+                     f"{FUNCTION_METRICS[k]} ({values[k]})" for k in least))
+        text += (f" The one-bit change is the least diverse row on {where}" if least else
+                 " The one-bit change is not the least diverse row on any function metric")
+        if "init" in rows:
+            text += (f"; a new initialization disagrees on {dis['init']:.1f}% against its "
+                     f"{dis['bitflip']:.1f}%")
+        text += "."
+    return {"t1_reading": text}
+
+
+def sources_reading(P, G, intervals: dict) -> dict:
+    """Figure 1's caption: ``f1_k`` (the rows, the Bonferroni k) and ``f1_reading`` (how far
+    the bars differ, whether their intervals share a value, how often equal SDs of this many
+    runs spread by a factor of 2)."""
+    k, R = len(intervals), P.seeds
+    sd = {n: v["acc_sd"].value for n, v in intervals.items()}
+    ce = {n: v["ce_sd"].value for n, v in intervals.items()}
+    ov = overlaps(intervals)
+    apart = [FIGURE1_COLUMNS[c] for c, (shared, _, _) in ov.items() if not shared]
+    def compared(d: dict, what: str, unit: str = "") -> str:
+        top, low = max(d, key=d.get), min(d, key=d.get)
+        if d[low] > 0:
+            return (f"the largest {what} ({top}) is {prose.times(d[top] / d[low])} the smallest "
+                    f"({low})")
+        return f"the largest {what} ({top}) is {d[top]:.3g}{unit}, the smallest ({low}) zero"
+    text = (f"bars of different heights -- {compared(sd, 'accuracy SD', ' pp')}, "
+            f"{compared(ce, 'cross-entropy SD')} -- ")
+    if not apart:
+        text += ("whose intervals still share a common value in every column (the line under "
+                 f"the figure says so): with {R} runs a row, differences of this size cannot be "
+                 "told from noise.")
+    else:
+        text += (f"and in {prose.join(apart)} one row's interval lies wholly above another's "
+                 "(the line under the figure names them): a difference these runs resolve.")
+    p = stats.chance_sd_spread(k, R)
+    text += (f" Even with equal true SDs, {k} SDs of {R} runs each spread by more than a factor "
+             f"of 2 {p:.0%} of the time, which is why the claims table judges the spread by "
+             "these intervals, not by the observed max/min.")
+    return {"f1_k": str(k), "f1_reading": text}
+
+
+def cka_reading(P) -> dict:
+    """Figure 2's setup (``cka_runs``: runs and pairs a row; ``cka_examples``) and caption
+    (``f2_reading``: the spread across sources against the spread across layers)."""
+    sp = cka_spread(cka_stacks(P))
+    n = P.cka_runs
+    worst = sp["worst"]
+    first = worst == sp["layers"][0]
+    text = (f"Averaged over the layers the sources span {sp['across_sources']:.2f} "
+            f"({sp['spread'][worst]:.2f} at {worst}, the widest"
+            + (", as in the paper, whose largest differences between sources are at the first "
+               "layer" if first else "") + f"), against a range of {sp['across_layers']:.2f} "
+            f"across layers of the mean: a ratio of {sp['ratio']:.2f}, which the claims table "
+            "tests against < 0.5 with its interval.")
+    return {"cka_runs": f"{n} runs, {n * (n - 1) // 2} pairs", "cka_examples": str(P.cka_examples),
+            "f2_reading": text}
+
+
+def divergence_reading(G, div: dict, new_init) -> dict:
+    """Figure 3's caption (``f3_reading``): the size of the flips, the growth of the distance
+    in the first epoch, the disagreement's peak and end against a new initialization's."""
+    dx = np.array([perturbation_size(r.spec) for r in G["bitflip"]])
+    dist = div["weight_dist"].mean(0)
+    dis = 100 * div["disagree"].mean(0)
+    epochs = list(div["epochs"])
+    text = f"the weights start one float32 step apart (|Δw| between {dx.min():.1e} and {dx.max():.1e}"
+    text += ", printed under the next cell)"
+    if len(epochs) > 1 and dist[0] > 0 and dist[1] > 0:
+        text += (f" and the distance grows by {prose.orders(np.log10(dist[1] / dist[0]))} "
+                 f"within epoch {epochs[1]} (right, log scale).")
+    else:
+        text += "."
+    j = int(np.argmax(dis))
+    if j < len(dis) - 1 and dis[j] > dis[-1] + 1:
+        text += (f" In between, the perturbed runs disagree with the reference on more test images "
+                 f"({dis[j]:.0f}% after epoch {epochs[j]}) than at the end, when they disagree on "
+                 f"{dis[-1]:.1f}% on average,")
+    else:
+        text += f" At the end the perturbed runs disagree with the reference on {dis[-1]:.1f}% on average,"
+    if new_init is not None and new_init.has_interval:
+        end = dis[-1] / 100
+        rel = ("about as many as" if new_init.lo <= end <= new_init.hi else
+               "fewer than" if end < new_init.lo else "more than")
+        text += (f" {rel} a run with a *new* initialization does (dashed line, middle: "
+                 f"{100 * new_init.value:.1f}%, the mean over the {new_init.n} runs of the init row "
+                 "with a new initialization, its 95% t interval shaded; the init row's first run is "
+                 "the reference's own training and is left out).")
+    else:
+        text += " (the dashed line, middle: a run with a *new* initialization)."
+    return {"f3_reading": text}
+
+
+PAPER_SHARE = {"fc1": 23.4 / 24.2, "conv1": 6.4 / 12.5}   # seed 001 Table 8: bit / new init
+
+
+def depth_reading(D) -> dict:
+    """Table 8's caption: the bit change against a new initialization per model
+    (``t8_reading``) and against the paper's shares (``t8_paper``)."""
+    dep = {m: {k: run_row(g[k]) for k in ("init", "bitflip")} for m, g in D.items()}
+    lin = dep["linear"]
+    hidden = [m for m in dep if m != "linear"]
+    if lin["bitflip"]["disagree"] == 0 and lin["bitflip"]["acc_sd"] == 0:
+        text = ("for the linear model a one-bit change leaves every test prediction as it was "
+                "(accuracy SD 0, disagreement 0)")
+    else:
+        text = (f"for the linear model a one-bit change moves {100 * lin['bitflip']['disagree']:.1f}% "
+                "of the test predictions")
+    text += f" while a new initialization moves {100 * lin['init']['disagree']:.1f}%"
+    share = {m: _ratio(dep[m]["bitflip"]["disagree"], dep[m]["init"]["disagree"]) for m in hidden}
+    if hidden:
+        ce = {m: dep[m]["bitflip"]["ce_sd"] for m in hidden}
+        lin_ce = lin["bitflip"]["ce_sd"]
+        orders = [np.log10(_ratio(ce[m], lin_ce)) if lin_ce > 0 else np.inf for m in hidden]
+        above = (f"{prose.orders(min(orders), max(orders))} above the linear model's "
+                 if np.isfinite(orders).all() and min(orders) >= 0.5 else "against the linear model's ")
+        text += ("; with a hidden layer the one-bit change produces cross-entropy SDs " + above
+                 + "(" + prose.join([f"{m} {ce[m]:.1e}" for m in hidden])
+                 + f" against {lin_ce:.1e}) and a share of a new initialization's disagreement of "
+                 + prose.join([f"{share[m]:.2f} in {m} "
+                               f"({100 * dep[m]['bitflip']['disagree']:.1f}% against "
+                               f"{100 * dep[m]['init']['disagree']:.1f}%)" for m in hidden]))
+    text += "."
+
+    def compare(m):
+        s, paper = share[m], PAPER_SHARE[m]
+        verdict = ("matches the paper's" if abs(s - paper) <= 0.15 else
+                   "is more stable than the paper's" if s < paper else
+                   "is less stable than the paper's")
+        return f"our {m} ({s:.2f} against the paper's {paper:.2f}) {verdict}"
+    paper = ("As a share of a new initialization's disagreement, "
+             + prose.join([compare(m) for m in hidden if m in PAPER_SHARE]) + "."
+             if any(m in PAPER_SHARE for m in hidden) else "")
+
+    return {"t8_reading": text, "t8_paper": paper}
+
+
+def depth_divergence_reading(D, dv: dict) -> dict:
+    """Figure 4's caption (``f4_reading``): where the bit-flip runs of each model start and end
+    (``dv``: :func:`depth_divergence`), and their largest relative drift."""
+    hidden = [m for m in dv if m != "linear"]
+    start = [d["weight_dist"].mean(0)[0] for d in dv.values()]
+    drift = {m: relative_drift(g) for m, g in D.items()}
+    ld = dv["linear"]
+    f4 = (f"all three start {min(start):.0e} to {max(start):.0e} apart. The linear model's "
+          f"distance grows too, to {ld['weight_dist'].max():.0e}, and ends at "
+          f"{ld['weight_dist'].mean(0)[-1]:.0e}: a vanishingly small fraction of its weights "
+          f"(largest relative distance {drift['linear']:.1e}), and its loss gap ends near "
+          f"{ld['ce_gap'][:, -1].mean():.0e}.")
+    if hidden:
+        grow = [np.log10(dv[m]["weight_dist"].mean(0)[-1] / dv[m]["weight_dist"].mean(0)[0])
+                for m in hidden]
+        f4 += (f" With one hidden layer the distance grows by {prose.orders(min(grow), max(grow))}, "
+               "to " + prose.join(
+                   [f"{dv[m]['weight_dist'].mean(0)[-1]:.2g} ({m})" for m in hidden])
+               + ", and the loss gap to " + prose.join(
+                   [f"{dv[m]['ce_gap'][:, -1].mean():.0e}" for m in hidden])
+               + " (largest relative distances " + prose.join(
+                   [f"{drift[m]:.2g}" for m in hidden]) + ").")
+    return {"f4_reading": f4}
+
+
+def onset_reading(P, O) -> dict:
+    """Figure 5's caption (``f5_reading``): the disagreement and accuracy SD at N = 0, at the
+    claims table's late onset and at the last, and whether the SDs' intervals overlap."""
+    on = {n: run_row(rs) for n, rs in sorted(O.items())}
+    ns = sorted(on)
+    late = min([n for n in ns if n >= 0.1 * P.epochs] or [max(ns)])
+    last = ns[-1]
+    d = {n: 100 * on[n]["disagree"] for n in ns}
+    sd = {n: 100 * on[n]["acc_sd"] for n in ns}
+    moves = "falls" if d[late] <= d[0] else "rises"
+    text = (f"Here the disagreement {moves} from {d[0]:.1f}% (N = 0) to {d[late]:.1f}% after "
+            f"{late} shared epoch{'s' if late != 1 else ''} (a ratio of "
+            f"{_ratio(d[late], d[0]):.2f}, which the claims table tests against > 0.5 with its "
+            "interval)")
+    if last != late:
+        text += f" and to {d[last]:.1f}% after {last}"
+    text += (f". The accuracy SD goes from {sd[0]:.2f} pp at N = 0 to {sd[late]:.2f} pp at "
+             f"N = {late}")
+    iv = onset_intervals(O)
+    apart = [(a, b) for a, b in zip(ns, ns[1:])
+             if iv[a]["acc_sd"].lo > iv[b]["acc_sd"].hi or iv[b]["acc_sd"].lo > iv[a]["acc_sd"].hi]
+    text += (f", but with {P.seeds} runs its intervals overlap from one N to the next." if not apart
+             else "; its intervals separate between N = " + prose.join(
+                 [f"{a} and {b}" for a, b in apart]) + ".")
+    return {"f5_reading": text}
+
+
+def snapshot_reading(P, S, pool) -> dict:
+    """Table 5's caption (``t5_reading``): snapshot against vanilla ensembles on disagreement
+    and accuracy SD, and a cyclic run's accuracy against a standard one's."""
+    rows = snapshot_rows(P, S, pool)
+    snap = next(iter(rows.values()))
+    van = {int(k.split("= ")[1].rstrip(")")): v for k, v in rows.items() if k.startswith("Vanilla")}
+    one = van[1]
+    near = min(van, key=lambda n: abs(van[n]["disagree"] - snap["disagree"]))
+    less = snap["disagree"] < one["disagree"]
+    text = (f"a snapshot ensemble, the cost of one run, {'varies less' if less else 'does not vary less'} "
+            f"from run to run than a single model (vanilla N = 1) on disagreement "
+            f"({100 * snap['disagree']:.1f}% against {100 * one['disagree']:.1f}%"
+            + (f", about as much as a vanilla ensemble of {near}: "
+               f"{100 * van[near]['disagree']:.1f}%)" if near > 1 else ")"))
+    text += (f"; its accuracy SD is {100 * snap['acc_sd']:.2f} pp against a single model's "
+             f"{100 * one['acc_sd']:.2f} pp (the claims table's interval decides whether they "
+             "differ).")
+    cyc = 100 * np.mean([x.accuracy for x in S])
+    std = 100 * one["acc_mean"]
+    text += (f" Check its accuracy column too: a cyclic run ends "
+             f"{'less' if cyc < std else 'more'} accurate than a standard one ({cyc:.2f}% against "
+             f"{std:.2f}%)" + (", so part of what it buys in stability is paid in accuracy."
+                               if cyc < std else "."))
+    return {"t5_reading": text}
+
+
+def scale_reading(P) -> dict:
+    """What does not carry over at this profile (``scale_reading``)."""
+    n = P.n_train or 50000
+    cyc = P.epochs / P.snapshots if P.snapshots else float("nan")
+    text = (f"our accuracy SDs and disagreements are those of {P.model} trained for {P.epochs} "
+            f"epochs on {n:,} images and tested on {P.n_test or 10000:,}, against the paper's "
+            "ResNet-14 trained for 500 epochs on 50,000. Snapshot ensembles here have cycles of "
+            f"{prose.plural(cyc, 'epoch')} ({P.snapshots} in {P.epochs}), far shorter than the "
+            "paper's 100-epoch cycles.")
+    if not cudnn_testable(P):
+        text += " The cuDNN row cannot be measured on a CPU."
+    return {"scale_reading": text}

@@ -1,0 +1,109 @@
+"""helpers.prose: values glued into a chapter's prose, in myst-nb's own format."""
+from types import SimpleNamespace
+
+import numpy as np
+
+from helpers import claims, prose, stats
+from helpers.chapters import instability
+
+
+def test_a_glued_value_is_what_myst_nb_glue_writes():
+    from unittest import mock
+
+    import myst_nb.ext.glue as mg
+
+    class Text:  # plain text and markdown alike, as prose.bundle writes them
+        def __repr__(self):
+            return "4.85x (interval 1.00x to 32.60x)"
+
+        def _repr_markdown_(self):
+            return "4.85x (interval 1.00x to 32.60x)"
+
+    seen = []
+    with mock.patch.object(mg, "ipy_display", lambda data, raw, metadata: seen.append((data, metadata))):
+        mg.glue("spread", Text(), display=False)
+    data, metadata = prose.bundle("spread", "4.85x (interval 1.00x to 32.60x)")
+    assert seen == [(data, metadata)]
+
+
+def test_glue_outside_a_kernel_writes_nothing(capsys):
+    prose.glue("x", "1.0")
+    prose.glue_all({"a": "1", "b": "2"})
+    assert capsys.readouterr().out == "" and not prose.in_kernel()
+
+
+def test_words():
+    assert prose.join(["a"]) == "a" and prose.join(["a", "b", "c"]) == "a, b and c"
+    assert prose.join(["a", "", "b"]) == "a and b" and prose.join([]) == ""
+    assert prose.times(4.85) == "about five times" and prose.times(1.4) == "1.4 times"
+    assert prose.times(1.5e7) == "1.5e+07 times" and "undefined" in prose.times(float("nan"))
+    assert prose.span(4.2, 5.1) == "4 to 5" and prose.span(8.6, 9.4) == "about 9"
+    assert prose.orders(1.1) == "about one order of magnitude"
+    assert prose.orders(3.8, 5.2) == "4 to 5 orders of magnitude"
+    assert prose.plural(1, "epoch") == "1 epoch" and prose.plural(2.5, "epoch") == "2.5 epochs"
+
+
+def test_the_claims_readings_list_each_evidence_row_under_its_verdict():
+    T = claims.ClaimsTable("x", "cpu", "v")
+    T.add("s", "ratio | near one", "1", stats.Estimate(0.96, 0.91, 1.01, "b", 6, "runs"),
+          claims.between(0.75, 1.33))
+    T.add("s", "spread", "1.2x", stats.Estimate(4.85, 1.0, 32.6, "b", 6, "runs"),
+          claims.below(2), fmt="{:.2f}x")
+    T.add("s", "drift", "tiny", 6.9e-6, claims.below(1e-4), fmt="{:.1e}")
+    T.check("s", "control", "0", 0.0, claims.within(0, 0))
+    r = T.readings()
+    assert r["claims_rows"] == "3"
+    assert r["claims_tally"] == "2 hold, 0 differ, 1 inconclusive, 0 not testable; 1 check not counted"
+    assert r["claims_holds"].splitlines() == [
+        "- ratio \\| near one: 0.96 (interval 0.91 to 1.01; test between 0.75 and 1.33)",
+        "- drift: 6.9e-06 (no interval; test < 0.0001)"]
+    assert r["claims_inconclusive"] == "- spread: 4.85x (interval 1.00x to 32.60x; test < 2)"
+    assert r["claims_differs"] == "none" and "control" not in "".join(r.values())
+
+
+def _fake_rows():
+    rng = np.random.default_rng(0)
+    labels = np.array([0, 1, 2, 0, 1, 2])
+
+    def run(noise):
+        p = np.clip(np.eye(3)[labels] + noise * rng.random((6, 3)), 1e-3, None)
+        p = p / p.sum(1, keepdims=True)
+        return SimpleNamespace(probs=lambda epoch=None: p, logits=lambda epoch=None: np.log(p),
+                               labels=labels)
+    return {"init": [run(2.0) for _ in range(3)], "order": [run(1.5) for _ in range(3)],
+            "bitflip": [run(0.3) for _ in range(3)]}
+
+
+def test_table_1s_reading_states_the_range_and_where_the_bit_change_sits():
+    G = _fake_rows()
+    P = SimpleNamespace(sources=("init", "order", "cudnn", "bitflip"))
+    G["cudnn"] = None   # a row not run at this profile is left out
+    rows = {s: instability.run_row(G[s]) for s in ("init", "order", "bitflip")}
+    text = instability.table1_reading(P, G)["t1_reading"]
+    sd = {s: 100 * r["acc_sd"] for s, r in rows.items()}
+    assert f"from {min(sd.values()):.2f} pp" in text and f"to {max(sd.values()):.2f} pp" in text
+    least = instability.least_diverse_metrics(rows)
+    if least:
+        assert "is the least diverse row on" in text
+        assert all(instability.FUNCTION_METRICS[k] in text for k in least)
+    else:
+        assert "is not the least diverse row on any function metric" in text
+    assert f"a new initialization disagrees on {100 * rows['init']['disagree']:.1f}%" in text
+
+
+def test_figure_1s_reading_follows_the_intervals():
+    e = lambda v, lo, hi: stats.Estimate(v, lo, hi)  # noqa: E731
+    share = {n: dict(acc_sd=e(v, 0.5, 4), ce_sd=e(v / 10, 0.05, 0.4), disagree=e(40, 35, 45))
+             for n, v in (("A", 1.0), ("B", 2.9))}
+    P = SimpleNamespace(seeds=6)
+    r = instability.sources_reading(P, {}, share)
+    assert r["f1_k"] == "2"
+    assert "the largest accuracy SD (B) is about three times the smallest (A)" in r["f1_reading"]
+    assert "share a common value in every column" in r["f1_reading"]
+    p = stats.chance_sd_spread(2, 6)
+    assert f"spread by more than a factor of 2 {p:.0%} of the time" in r["f1_reading"]
+    apart = dict(share, C=dict(acc_sd=e(0.0, 0.0, 0.0), ce_sd=e(0.1, 0.05, 0.4),
+                               disagree=e(80, 75, 85)))
+    text = instability.sources_reading(P, {}, apart)["f1_reading"]
+    assert "the smallest (C) zero" in text
+    assert "in accuracy SD and disagreement one row's interval lies wholly above another's" in text
