@@ -16,6 +16,7 @@ metrics    functions on predictions and weights (accuracy, disagreement, CKA, ..
 stats      intervals for the claims: bootstrap over runs / pairs (resampling runs) / examples,
            exact intervals (Clopper-Pearson, Wilson, t, chi-square, F), detectable differences
 claims     a source's claim, our figure, its interval and the verdict; the table and scorecard
+prose      the run's numbers in a chapter's markdown (myst-nb glue), so no typed number goes stale
 plots      one house style for every figure
 *the analysis toolkits*
 landscape  interpolation, planes, directions, Hessian, curves (BN statistics recomputed)

@@ -534,4 +534,9 @@ def table(profile: str = "gpu", **kw) -> str:
 if __name__ == "__main__":  # python -m helpers.cost [profile]
     import sys
 
-    print(table(sys.argv[1] if len(sys.argv) > 1 else "gpu"))
+    arg = sys.argv[1] if len(sys.argv) > 1 else "gpu"
+    if arg in ("-h", "--help") or arg not in config.PROFILES:
+        print("usage: python -m helpers.cost [PROFILE]: the estimated cold cost of every chapter "
+              f"on one GPU; PROFILE: one of {', '.join(config.PROFILES)} (default gpu)")
+        sys.exit(0 if arg in ("-h", "--help") else 2)
+    print(table(arg))
