@@ -90,7 +90,7 @@ class within:
         return abs(float(value) - self.target) <= self.tol
 
     def describe(self) -> str:
-        return f"within ±{self.tol:g} of {self.target:g}"
+        return f"= {self.target:g}" if self.tol == 0 else f"within ±{self.tol:g} of {self.target:g}"
 
     def decide(self, lo: float, hi: float) -> str:
         a, b = self.target - self.tol, self.target + self.tol
@@ -336,10 +336,20 @@ class ClaimsTable:
         evidence = [r for r in self.rows if not r.is_check]
         out = {"claims_tally": _tally_line(self.tally()).rstrip("."),
                "claims_rows": str(len(evidence))}
+        full, head, above = {}, "", None
+        for r in self.rows:   # a row "... and ..." continues the statement of the row above:
+            if not r.statement.startswith(("...", "…")):   # whole unless that row is listed
+                head = r.statement                          # just before it
+                full[id(r)] = r.statement
+            elif above is not None and above.verdict == r.verdict and not above.is_check:
+                full[id(r)] = r.statement
+            else:
+                full[id(r)] = f"{head} {r.statement}" if head else r.statement
+            above = r
         for verdict in (HOLDS, DIFFERS, INCONCLUSIVE):
             rows = [r for r in evidence if r.verdict == verdict]
             out[f"claims_{verdict}"] = "\n".join(
-                f"- {_md_cell(r.statement)}: {_md_cell(r.measured_text)} ("
+                f"- {_md_cell(full[id(r)])} ({_md_cell(r.measured_text)}; "
                 + (f"interval {_md_cell(r.interval_text)}" if r.interval else "no interval")
                 + f"; test {_md_cell(r.test)})" for r in rows) or "none"
         return out
@@ -448,7 +458,8 @@ def _tally(rows) -> dict:
 
 
 def _tally_line(counts: dict) -> str:
-    line = (f"{counts[HOLDS]} hold, {counts[DIFFERS]} differ, "
+    line = (f"{counts[HOLDS]} {'holds' if counts[HOLDS] == 1 else 'hold'}, "
+            f"{counts[DIFFERS]} {'differs' if counts[DIFFERS] == 1 else 'differ'}, "
             f"{counts[INCONCLUSIVE]} inconclusive, {counts[NOT_TESTABLE]} not testable")
     checks = counts.get("checks", 0)
     return line + (f"; {checks} check{'s' if checks != 1 else ''} not counted." if checks

@@ -122,11 +122,11 @@ def test_scorecard_tallies(tmp_path):
     assert md.count("\n## ") == 2
     assert md.index("## 01_loss_landscape") < md.index("## 03_modes")  # sorted by file name
     sec_a, sec_b = md.split("## 01_loss_landscape")[1].split("## 03_modes")
-    assert "1 hold, 1 differ, 0 inconclusive, 1 not testable." in sec_a
+    assert "1 holds, 1 differs, 0 inconclusive, 1 not testable." in sec_a
     assert "0 hold, 0 differ, 0 inconclusive, 2 not testable." in sec_b
     assert "`smoke`" in sec_b and "`synthetic`" in sec_b
     assert "z \\| pipe" in sec_a
-    assert "1 hold, 1 differ, 0 inconclusive, 3 not testable." in md  # the overall tally
+    assert "1 holds, 1 differs, 0 inconclusive, 3 not testable." in md  # the overall tally
     assert "holds" in md and "differs" in md and "not testable at this profile" in md
 
 
@@ -205,7 +205,7 @@ def test_checks_are_shown_not_counted(tmp_path):
     assert "check: holds" in t._repr_html_() and "check: holds" in t.to_markdown()
     t.save(tmp_path)
     md = scorecard_markdown(tmp_path)
-    assert "1 hold, 0 differ, 0 inconclusive, 0 not testable; 1 check not counted." in md
+    assert "1 holds, 0 differ, 0 inconclusive, 0 not testable; 1 check not counted." in md
 
 
 OLD_ROW = {"chapter": "03_modes", "source": "seed 000 §3", "statement": "old row",
@@ -247,7 +247,7 @@ def test_summary_names_the_rows_that_differ_or_are_inconclusive():
     t.add("s", "unsure row", "1", Estimate(1.1, 0.8, 1.4, "m"), above(1))
     t.check("s", "a check", "0", 1.0, within(0, 0))
     s = t.summary()
-    assert "1 hold, 1 differ, 1 inconclusive, 0 not testable; 1 check not counted." in s
+    assert "1 holds, 1 differs, 1 inconclusive, 0 not testable; 1 check not counted." in s
     assert "Differs: differs row (0.50, interval 0.20 to 0.80)." in s
     assert "Inconclusive: unsure row" in s and "holds row" not in s and "a check" not in s
 
@@ -311,7 +311,7 @@ def test_earlier_editions_are_set_beside_the_published_one_and_not_counted(tmp_p
     assert [t.profile for t in earlier_editions(tmp_path)] == ["cpu"]
     md = scorecard_markdown(tmp_path)
     head, earlier = md.split("## Earlier editions")
-    assert "Over 2 chapter(s): 1 hold, 1 differ, 0 inconclusive, 0 not testable." in head
+    assert "Over 2 chapter(s): 1 holds, 1 differs, 0 inconclusive, 0 not testable." in head
     assert "| accuracy | 95.00 | holds | 87.60 | differs |" in earlier
     line = editions_line(tmp_path)
     assert line.index("chapter 03 at the `gpu` profile") < line.index("chapter 05 at the `cpu`")

@@ -47,18 +47,25 @@ def test_the_claims_readings_list_each_evidence_row_under_its_verdict():
     T = claims.ClaimsTable("x", "cpu", "v")
     T.add("s", "ratio | near one", "1", stats.Estimate(0.96, 0.91, 1.01, "b", 6, "runs"),
           claims.between(0.75, 1.33))
+    T.add("s", "... and its drift", "tiny", 6.9e-6, claims.below(1e-4), fmt="{:.1e}")
     T.add("s", "spread", "1.2x", stats.Estimate(4.85, 1.0, 32.6, "b", 6, "runs"),
           claims.below(2), fmt="{:.2f}x")
-    T.add("s", "drift", "tiny", 6.9e-6, claims.below(1e-4), fmt="{:.1e}")
     T.check("s", "control", "0", 0.0, claims.within(0, 0))
     r = T.readings()
     assert r["claims_rows"] == "3"
     assert r["claims_tally"] == "2 hold, 0 differ, 1 inconclusive, 0 not testable; 1 check not counted"
     assert r["claims_holds"].splitlines() == [
-        "- ratio \\| near one: 0.96 (interval 0.91 to 1.01; test between 0.75 and 1.33)",
-        "- drift: 6.9e-06 (no interval; test < 0.0001)"]
-    assert r["claims_inconclusive"] == "- spread: 4.85x (interval 1.00x to 32.60x; test < 2)"
+        "- ratio \\| near one (0.96; interval 0.91 to 1.01; test between 0.75 and 1.33)",
+        "- ... and its drift (6.9e-06; no interval; test < 0.0001)"]
+    assert r["claims_inconclusive"] == "- spread (4.85x; interval 1.00x to 32.60x; test < 2)"
     assert r["claims_differs"] == "none" and "control" not in "".join(r.values())
+    assert claims.within(0, 0).describe() == "= 0"
+    # a continuation listed apart from the row it continues says that row's statement too
+    U = claims.ClaimsTable("x", "cpu", "v")
+    U.add("s", "gain", "1", stats.Estimate(0.96, 0.91, 1.01, "b", 6, "runs"), claims.above(0.5))
+    U.add("s", "... and its spread", "1", stats.Estimate(0.9, 0.2, 3.0, "b", 6, "runs"),
+          claims.below(1))
+    assert U.readings()["claims_inconclusive"].startswith("- gain ... and its spread (0.90;")
 
 
 def _fake_rows():
@@ -101,7 +108,7 @@ def test_figure_1s_reading_follows_the_intervals():
     assert "the largest accuracy SD (B) is about three times the smallest (A)" in r["f1_reading"]
     assert "share a common value in every column" in r["f1_reading"]
     p = stats.chance_sd_spread(2, 6)
-    assert f"spread by more than a factor of 2 {p:.0%} of the time" in r["f1_reading"]
+    assert f"spread by more than a factor of 2 in {p:.0%} of draws" in r["f1_reading"]
     apart = dict(share, C=dict(acc_sd=e(0.0, 0.0, 0.0), ce_sd=e(0.1, 0.05, 0.4),
                                disagree=e(80, 75, 85)))
     text = instability.sources_reading(P, {}, apart)["f1_reading"]

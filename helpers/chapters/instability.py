@@ -129,9 +129,24 @@ def variability(probs_list, labels, scores_list=None, n_boot: int = 1000) -> dic
     )
 
 
+_ROWS: dict = {}   # run_row and snapshot_rows by the runs' cache keys: a table, its caption and
+                   # the claims read the same rows (at gpu, R = 16 on 10,000 test images: seconds each)
+
+
+def _memo(key, compute):
+    if key is None or any(k is None for k in key):
+        return compute()
+    if key not in _ROWS:
+        _ROWS[key] = compute()
+    return dict(_ROWS[key])
+
+
 def run_row(run_list) -> dict:
-    """:func:`variability` of cached runs (Spearman on their logits, as in the paper)."""
-    return variability([r.probs() for r in run_list], run_list[0].labels, [r.logits() for r in run_list])
+    """:func:`variability` of cached runs (Spearman on their logits, as in the paper);
+    computed once per set of runs."""
+    return _memo(("row",) + tuple(getattr(r, "key", None) for r in run_list),
+                 lambda: variability([r.probs() for r in run_list], run_list[0].labels,
+                                     [r.logits() for r in run_list]))
 
 
 COLUMNS = ("Nondeterminism source", "R", "Accuracy (%)", "Accuracy SD (%)", "Cross-Entropy SD",
@@ -502,7 +517,7 @@ def claims_table(P):
     T.add("seed 001 §4.2", "... and it stays on the unperturbed trajectory (largest relative "
           "weight distance ‖w − w_ref‖ / ‖w_ref‖ over runs and epochs)",
           "never more than vanishingly small",
-          stats.point(drift["linear"], f"largest of {P.seeds} runs: no interval"),
+          stats.point(drift["linear"], f"largest of {len(D['linear']['bitflip'])} runs: no interval"),
           claims.below(1e-4), fmt="{:.1e}",
           note="one hidden layer: " + ", ".join(f"{m} {v:.1e}" for m, v in drift.items()
                                                 if m != "linear"))
@@ -595,7 +610,8 @@ def control_report(G) -> str:
     max_dw = max(float(np.abs(a - w[0]).max()) for a in w[1:])
     same = all(np.array_equal(r.logits(), ctrl[0].logits()) for r in ctrl[1:])
     acc = np.array([r.accuracy for r in ctrl])
-    return (f"{len(ctrl)} runs with nothing varied: largest |weight difference| = {max_dw:.1e}; "
+    return (f"{len(ctrl) - 1} control runs and the reference, nothing varied: largest |weight "
+            f"difference| = {max_dw:.1e}; "
             f"identical test logits: {same}; accuracy SD = {100 * acc.std(ddof=1):.4f} pp")
 
 
@@ -820,7 +836,13 @@ def onset_lines(P, O) -> str:
 
 
 def snapshot_rows(P, S, pool) -> dict:
-    """Table 5's rows: the R snapshot ensembles, and vanilla ensembles of 1..5 pool runs."""
+    """Table 5's rows: the R snapshot ensembles, and vanilla ensembles of 1..5 pool runs
+    (computed once per set of runs)."""
+    return _memo(("snapshots", P.seeds) + tuple(getattr(r, "key", None) for r in list(S) + list(pool)),
+                 lambda: _snapshot_rows(P, S, pool))
+
+
+def _snapshot_rows(P, S, pool) -> dict:
     labels = S[0].labels
     snap = [snapshot_probs(r) for r in S]
     rows = {f"Snapshot ({len(S[0].epochs)} snapshots, one run each)": variability(snap, labels)}
@@ -907,8 +929,9 @@ def sources_reading(P, G, intervals: dict) -> dict:
     the bars differ, whether their intervals share a value, how often equal SDs of this many
     runs spread by a factor of 2)."""
     k, R = len(intervals), P.seeds
-    sd = {n: v["acc_sd"].value for n, v in intervals.items()}
-    ce = {n: v["ce_sd"].value for n, v in intervals.items()}
+    words = {label: phrase(s) for s, label in labels_of(P, G).items()} if G else {}
+    sd = {words.get(n, n): v["acc_sd"].value for n, v in intervals.items()}
+    ce = {words.get(n, n): v["ce_sd"].value for n, v in intervals.items()}
     ov = overlaps(intervals)
     apart = [FIGURE1_COLUMNS[c] for c, (shared, _, _) in ov.items() if not shared]
     def compared(d: dict, what: str, unit: str = "") -> str:
@@ -920,15 +943,16 @@ def sources_reading(P, G, intervals: dict) -> dict:
     text = (f"bars of different heights -- {compared(sd, 'accuracy SD', ' pp')}, "
             f"{compared(ce, 'cross-entropy SD')} -- ")
     if not apart:
-        text += ("whose intervals still share a common value in every column (the line under "
-                 f"the figure says so): with {R} runs a row, differences of this size cannot be "
-                 "told from noise.")
+        text += ("whose intervals still share a common value in every column (the line printed "
+                 f"with the figure says so): with {R} runs a row, differences of this size cannot "
+                 "be told from noise.")
     else:
         text += (f"and in {prose.join(apart)} one row's interval lies wholly above another's "
-                 "(the line under the figure names them): a difference these runs resolve.")
+                 "(the line printed with the figure names them): a difference these runs "
+                 "resolve.")
     p = stats.chance_sd_spread(k, R)
     text += (f" Even with equal true SDs, {k} SDs of {R} runs each spread by more than a factor "
-             f"of 2 {p:.0%} of the time, which is why the claims table judges the spread by "
+             f"of 2 in {p:.0%} of draws, which is why the claims table judges the spread by "
              "these intervals, not by the observed max/min.")
     return {"f1_k": str(k), "f1_reading": text}
 
@@ -939,13 +963,11 @@ def cka_reading(P) -> dict:
     sp = cka_spread(cka_stacks(P))
     n = P.cka_runs
     worst = sp["worst"]
-    first = worst == sp["layers"][0]
     text = (f"Averaged over the layers the sources span {sp['across_sources']:.2f} "
-            f"({sp['spread'][worst]:.2f} at {worst}, the widest"
-            + (", as in the paper, whose largest differences between sources are at the first "
-               "layer" if first else "") + f"), against a range of {sp['across_layers']:.2f} "
-            f"across layers of the mean: a ratio of {sp['ratio']:.2f}, which the claims table "
-            "tests against < 0.5 with its interval.")
+            f"({sp['spread'][worst]:.2f} at {worst}, the widest; the paper's sources differ most "
+            f"at the output of its first residual block), against a range of "
+            f"{sp['across_layers']:.2f} across layers of the mean: a ratio of {sp['ratio']:.2f}, "
+            "which the claims table tests against the bound 0.5 with its interval.")
     return {"cka_runs": f"{n} runs, {n * (n - 1) // 2} pairs", "cka_examples": str(P.cka_examples),
             "f2_reading": text}
 
@@ -973,12 +995,12 @@ def divergence_reading(G, div: dict, new_init) -> dict:
         text += f" At the end the perturbed runs disagree with the reference on {dis[-1]:.1f}% on average,"
     if new_init is not None and new_init.has_interval:
         end = dis[-1] / 100
-        rel = ("about as many as" if new_init.lo <= end <= new_init.hi else
-               "fewer than" if end < new_init.lo else "more than")
+        rel = "fewer than" if end < new_init.value else "more than"
+        where = ("inside" if new_init.lo <= end <= new_init.hi else "outside")
         text += (f" {rel} a run with a *new* initialization does (dashed line, middle: "
-                 f"{100 * new_init.value:.1f}%, the mean over the {new_init.n} runs of the init row "
-                 "with a new initialization, its 95% t interval shaded; the init row's first run is "
-                 "the reference's own training and is left out).")
+                 f"{100 * new_init.value:.1f}%, the mean over the init row's {new_init.n} runs "
+                 f"other than the reference's own training, its 95% t interval shaded), and "
+                 f"{where} that interval.")
     else:
         text += " (the dashed line, middle: a run with a *new* initialization)."
     return {"f3_reading": text}
@@ -1004,11 +1026,10 @@ def depth_reading(D) -> dict:
     if hidden:
         ce = {m: dep[m]["bitflip"]["ce_sd"] for m in hidden}
         lin_ce = lin["bitflip"]["ce_sd"]
-        orders = [np.log10(_ratio(ce[m], lin_ce)) if lin_ce > 0 else np.inf for m in hidden]
-        above = (f"{prose.orders(min(orders), max(orders))} above the linear model's "
-                 if np.isfinite(orders).all() and min(orders) >= 0.5 else "against the linear model's ")
-        text += ("; with a hidden layer the one-bit change produces cross-entropy SDs " + above
-                 + "(" + prose.join([f"{m} {ce[m]:.1e}" for m in hidden])
+        factor = {m: _ratio(ce[m], lin_ce) for m in hidden}
+        text += ("; with a hidden layer the one-bit change produces cross-entropy SDs "
+                 + prose.join([f"{factor[m]:.1e} ({m})" for m in hidden])
+                 + " times the linear model's (" + prose.join([f"{ce[m]:.1e}" for m in hidden])
                  + f" against {lin_ce:.1e}) and a share of a new initialization's disagreement of "
                  + prose.join([f"{share[m]:.2f} in {m} "
                                f"({100 * dep[m]['bitflip']['disagree']:.1f}% against "
@@ -1065,8 +1086,8 @@ def onset_reading(P, O) -> dict:
     moves = "falls" if d[late] <= d[0] else "rises"
     text = (f"Here the disagreement {moves} from {d[0]:.1f}% (N = 0) to {d[late]:.1f}% after "
             f"{late} shared epoch{'s' if late != 1 else ''} (a ratio of "
-            f"{_ratio(d[late], d[0]):.2f}, which the claims table tests against > 0.5 with its "
-            "interval)")
+            f"{_ratio(d[late], d[0]):.2f}, which the claims table tests against the bound 0.5 "
+            "with its interval)")
     if last != late:
         text += f" and to {d[last]:.1f}% after {last}"
     text += (f". The accuracy SD goes from {sd[0]:.2f} pp at N = 0 to {sd[late]:.2f} pp at "
@@ -1074,7 +1095,8 @@ def onset_reading(P, O) -> dict:
     iv = onset_intervals(O)
     apart = [(a, b) for a, b in zip(ns, ns[1:])
              if iv[a]["acc_sd"].lo > iv[b]["acc_sd"].hi or iv[b]["acc_sd"].lo > iv[a]["acc_sd"].hi]
-    text += (f", but with {P.seeds} runs its intervals overlap from one N to the next." if not apart
+    steps = "from one N to the next" if len(ns) > 2 else f"between N = {ns[0]} and N = {ns[-1]}"
+    text += (f", but with {P.seeds} runs its intervals overlap {steps}." if not apart
              else "; its intervals separate between N = " + prose.join(
                  [f"{a} and {b}" for a, b in apart]) + ".")
     return {"f5_reading": text}
@@ -1086,31 +1108,39 @@ def snapshot_reading(P, S, pool) -> dict:
     rows = snapshot_rows(P, S, pool)
     snap = next(iter(rows.values()))
     van = {int(k.split("= ")[1].rstrip(")")): v for k, v in rows.items() if k.startswith("Vanilla")}
-    one = van[1]
     near = min(van, key=lambda n: abs(van[n]["disagree"] - snap["disagree"]))
-    less = snap["disagree"] < one["disagree"]
+    single = run_row(pool[:P.seeds])   # the claims table's single runs: the pool's first R
+    less = snap["disagree"] < single["disagree"]
     text = (f"a snapshot ensemble, the cost of one run, {'varies less' if less else 'does not vary less'} "
-            f"from run to run than a single model (vanilla N = 1) on disagreement "
-            f"({100 * snap['disagree']:.1f}% against {100 * one['disagree']:.1f}%"
-            + (f", about as much as a vanilla ensemble of {near}: "
+            f"from run to run than a single model on disagreement ({100 * snap['disagree']:.1f}% "
+            f"against {100 * single['disagree']:.1f}% for the pool's first {P.seeds} runs, a ratio "
+            f"of {_ratio(snap['disagree'], single['disagree']):.2f}"
+            + (f"; about as much as a vanilla ensemble of {near}: "
                f"{100 * van[near]['disagree']:.1f}%)" if near > 1 else ")"))
-    text += (f"; its accuracy SD is {100 * snap['acc_sd']:.2f} pp against a single model's "
-             f"{100 * one['acc_sd']:.2f} pp (the claims table's interval decides whether they "
-             "differ).")
+    text += (f"; its accuracy SD is {100 * snap['acc_sd']:.2f} pp against their "
+             f"{100 * single['acc_sd']:.2f} pp (a ratio of "
+             f"{_ratio(snap['acc_sd'], single['acc_sd']):.2f}; the claims table's interval decides "
+             "whether they differ). The table's vanilla rows draw their members from the whole "
+             "pool, so its N = 1 row differs a little from these runs.")
     cyc = 100 * np.mean([x.accuracy for x in S])
-    std = 100 * one["acc_mean"]
-    text += (f" Check its accuracy column too: a cyclic run ends "
-             f"{'less' if cyc < std else 'more'} accurate than a standard one ({cyc:.2f}% against "
-             f"{std:.2f}%)" + (", so part of what it buys in stability is paid in accuracy."
-                               if cyc < std else "."))
+    std = 100 * single["acc_mean"]
+    text += (f" Check the accuracies too: a cyclic run's final model is "
+             f"{'less' if cyc < std else 'more'} accurate than a standard run ({cyc:.2f}%, printed "
+             f"above the table, against {std:.2f}%)"
+             + (", so part of what it buys in stability is paid in accuracy." if cyc < std else "."))
     return {"t5_reading": text}
+
+
+MODEL_NAMES = {"smallcnn": "Fort et al.'s SmallCNN", "resnet14": "a ResNet-14",
+               "resnet20": "a ResNet20v1"}
 
 
 def scale_reading(P) -> dict:
     """What does not carry over at this profile (``scale_reading``)."""
     n = P.n_train or 50000
     cyc = P.epochs / P.snapshots if P.snapshots else float("nan")
-    text = (f"our accuracy SDs and disagreements are those of {P.model} trained for {P.epochs} "
+    text = (f"our accuracy SDs and disagreements are those of {MODEL_NAMES.get(P.model, P.model)} "
+            f"trained for {P.epochs} "
             f"epochs on {n:,} images and tested on {P.n_test or 10000:,}, against the paper's "
             "ResNet-14 trained for 500 epochs on 50,000. Snapshot ensembles here have cycles of "
             f"{prose.plural(cyc, 'epoch')} ({P.snapshots} in {P.epochs}), far shorter than the "
