@@ -16,15 +16,16 @@ import time
 
 import torch
 
+from bench_train import positive, positive_ints  # this folder
 from helpers import landscape, models, subspace
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="smallcnn")
-    ap.add_argument("--n", type=int, default=10000)
-    ap.add_argument("--chunks", default="1000,250")
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--model", default="smallcnn", choices=models.ARCHITECTURES)
+    ap.add_argument("--n", type=positive(int), default=10000)
+    ap.add_argument("--chunks", default=[1000, 250], type=positive_ints, help="e.g. 1000,250")
+    ap.add_argument("--repeats", type=positive(int), default=3)
     a = ap.parse_args()
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else \
@@ -36,7 +37,7 @@ def main():
     print("| layout | chunk | seconds per evaluation |")
     print("|---|---|---|")
     for layout in ("default", "channels-last"):
-        for chunk in (int(c) for c in a.chunks.split(",")):
+        for chunk in a.chunks:
             net = models.build(a.model).to(dev).eval()
             vec = landscape.vector(net)
             if layout == "default":  # the same forward pass without the layout change

@@ -17,6 +17,7 @@ import platform
 
 import torch
 
+from bench_train import json_path, positive, positive_ints  # this folder
 from helpers import config, train
 
 from helpers.chapters import modes
@@ -24,12 +25,13 @@ from helpers.chapters import modes
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--chapter", default="03_modes")
-    ap.add_argument("--profile", default="auto")
-    ap.add_argument("--ks", default="1,6")
-    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--chapter", default="03_modes", choices=("03_modes",),
+                    help="the chapter whose training spec is timed (03_modes: modes.specs)")
+    ap.add_argument("--profile", default="auto", choices=config.PROFILES)
+    ap.add_argument("--ks", default=[1, 6], type=positive_ints, help="K values, e.g. 1,6")
+    ap.add_argument("--epochs", type=positive(int), default=2)
     ap.add_argument("--deterministic", default="both", choices=("both", "on", "off"))
-    ap.add_argument("--json", default=None)
+    ap.add_argument("--json", default=None, type=json_path)
     a = ap.parse_args()
     P = config.chapter_params(a.chapter, a.profile)
     dev = train.pick_device(P.device)
@@ -41,7 +43,7 @@ def main():
     print("| K | deterministic | first epoch (s) | later epochs (s, mean) | s per model-epoch |")
     print("|---|---|---|---|---|")
     rows = []
-    for K in [int(k) for k in a.ks.split(",")]:
+    for K in a.ks:
         for det in dets:
             specs = [s.replace(epochs=a.epochs, save_epochs=(), deterministic=det)
                      for s in modes.specs(P, seeds=K)]

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 
@@ -140,19 +141,60 @@ def plain_loop(model: str, dataset: str, n_train: int, device: torch.device) -> 
                 images_per_s=round(ips), s_per_model_epoch=round(EPOCH / ips, 3), warmup_s=None)
 
 
+# argparse types shared by the bench scripts: a bad value is one line (exit 2) before any work,
+# and a --json path is checked before a benchmark runs, not after
+
+
+def positive(kind):
+    def check(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            what = {"int": "a whole number", "float": "a number"}.get(kind.__name__, kind.__name__)
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+        return value
+    check.__name__ = f"positive {kind.__name__}"
+    return check
+
+
+def positive_ints(text: str) -> list[int]:
+    """'1,6' -> [1, 6]."""
+    return [positive(int)(t) for t in text.split(",")]
+
+
+def json_path(text: str) -> str:
+    folder = os.path.dirname(os.path.abspath(text))
+    if not os.path.isdir(folder):
+        raise argparse.ArgumentTypeError(f"folder {folder} does not exist; create it or give "
+                                         "another path")
+    return text
+
+
+def common_args(ap: argparse.ArgumentParser, model: str = "resnet20", device: bool = True):
+    """--model (a known architecture), --device and --json, as every bench script takes them."""
+    ap.add_argument("--model", default=model, choices=models.ARCHITECTURES)
+    if device:
+        ap.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    ap.add_argument("--json", default=None, type=json_path, help="write the results here too")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--device", default="auto")
-    ap.add_argument("--model", default="resnet20")
+    common_args(ap)
     ap.add_argument("--rows", default="core", choices=("core", "full"))
-    ap.add_argument("--n-train", type=int, default=None, help="images per epoch (default 10240 GPU, 1280 CPU)")
-    ap.add_argument("--budget-s", type=float, default=None, help="start no row after S seconds (default 270 GPU)")
-    ap.add_argument("--json", default=None)
+    ap.add_argument("--n-train", type=positive(int), default=None,
+                    help="images per epoch (default 10240 GPU, 1280 CPU)")
+    ap.add_argument("--budget-s", type=positive(float), default=None,
+                    help="start no row after S seconds (default 270 GPU)")
     a = ap.parse_args()
     device = train.pick_device(a.device)
     gpu = device.type == "cuda"
-    n_train = a.n_train or (10240 if gpu else 1280)
-    budget = a.budget_s or (270 if gpu else 900)
+    n_train = a.n_train if a.n_train is not None else (10240 if gpu else 1280)
+    budget = a.budget_s if a.budget_s is not None else (270 if gpu else 900)
+    if n_train < BATCH:
+        ap.error(f"--n-train {n_train} is less than one batch ({BATCH})")
     rows_spec = {("core", True): CORE_GPU, ("full", True): FULL_GPU,
                  ("core", False): CORE_CPU, ("full", False): FULL_CPU}[(a.rows, gpu)]
     dataset = choose_dataset(n_train)

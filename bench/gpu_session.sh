@@ -13,6 +13,12 @@
 # Back here: python -m helpers publish <the fetched $OUT>/book, then python -m helpers build.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+usage="usage: bash bench/gpu_session.sh [check|chapter NN [PROFILE]|session NN [PROFILE]]"
+case "${1:-check}" in   # bad arguments fail here, before any set-up
+  check) ;;
+  chapter|session) [[ -n "${2:-}" ]] || { echo "$usage (a chapter number is missing)"; exit 2; } ;;
+  *) echo "$usage"; exit 2 ;;
+esac
 OUT=${OUT:-bench/results}
 mkdir -p "$OUT"
 if compgen -G ".whl/*.whl" > /dev/null; then
@@ -55,5 +61,5 @@ case "${1:-check}" in
       --budget "$(awk -v l="$left" 'BEGIN { b = (l - 90) / 60; printf "%.1f", (b > 1 ? b : 1) }')" --out "$OUT/book" 2>&1 | tee -a "$OUT/chapter.txt"
     echo "chapter $2 ended at $SECONDS s (rc ${PIPESTATUS[0]})" | tee -a "$OUT/chapter.txt"
     nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv >> "$OUT/env.txt" 2>&1 ;;
-  *) echo "usage: bash bench/gpu_session.sh [check|chapter NN [PROFILE]|session NN [PROFILE]]"; exit 2 ;;
+  *) echo "$usage"; exit 2 ;;
 esac

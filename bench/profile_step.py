@@ -26,7 +26,8 @@ import time
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from bench_train import BATCH, choose_dataset, spec_for  # this folder (python bench/profile_step.py)
+from bench_train import (BATCH, choose_dataset, common_args, positive,  # this folder
+                         spec_for)
 from helpers import train
 
 
@@ -60,24 +61,26 @@ def _get(event, *names) -> float:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--device", default="auto")
-    ap.add_argument("--model", default="resnet20")
-    ap.add_argument("--k", type=int, default=None, help="models together (default 16 GPU, 4 CPU)")
-    ap.add_argument("--precision", default=None, help="fp32, tf32 or bf16 (default bf16 GPU, fp32 CPU)")
+    common_args(ap)
+    ap.add_argument("--k", type=positive(int), default=None, help="models together (default 16 GPU, 4 CPU)")
+    ap.add_argument("--precision", default=None, choices=train.PRECISIONS,
+                    help="default bf16 GPU, fp32 CPU")
     ap.add_argument("--compile", default=None,
-                    help="1, 0 or a torch.compile mode, e.g. reduce-overhead (default 1 GPU, 0 CPU)")
-    ap.add_argument("--n-train", type=int, default=None, help="images an epoch (default 5120 GPU, 512 CPU)")
-    ap.add_argument("--json", default=None)
+                    choices=("1", "0", "default", "reduce-overhead", "max-autotune",
+                             "max-autotune-no-cudagraphs"),
+                    help="1, 0 or a torch.compile mode (default 1 GPU, 0 CPU)")
+    ap.add_argument("--n-train", type=positive(int), default=None,
+                    help="images an epoch (default 5120 GPU, 512 CPU)")
     a = ap.parse_args()
     device = train.pick_device(a.device)
     gpu = device.type == "cuda"
-    n_train = a.n_train or (5120 if gpu else 512)
+    n_train = a.n_train if a.n_train is not None else (5120 if gpu else 512)
     a.k = a.k or (16 if gpu else 4)
     a.precision = a.precision or ("bf16" if gpu else "fp32")
     a.compile = a.compile or ("1" if gpu else "0")
     compile_ = {"1": True, "0": False}.get(a.compile, a.compile)
     if n_train < BATCH:
-        raise SystemExit(f"error: --n-train {n_train} is less than one batch ({BATCH}); give at least {BATCH}")
+        ap.error(f"--n-train {n_train} is less than one batch ({BATCH})")
     dataset = choose_dataset(n_train)  # random images of CIFAR-10's shape where it is missing
     # n_test: one batch, so that the fit's test-set snapshots barely show in the profile
     group = spec_for(a.model, dataset, n_train, a.k, a.precision, False, epochs=1, n_test=BATCH)

@@ -31,6 +31,7 @@ import ast
 import atexit
 import importlib.util
 import json
+import math
 import os
 import re
 import shutil
@@ -391,7 +392,7 @@ def set_budget(minutes: float | None) -> None:
     the environment) stops before the deadline ``HELPERS_DEADLINE``; see helpers.runs.get."""
     if minutes is None:
         return
-    if minutes <= 0:
+    if not math.isfinite(minutes) or minutes <= 0:
         raise CLIError(f"--budget must be a positive number of minutes, got {minutes:g}")
     os.environ["HELPERS_DEADLINE"] = f"{time.time() + 60 * minutes:.0f}"
     print(f"budget: training stops starting new epochs after {minutes:g} min; a rerun of the same "
@@ -430,6 +431,11 @@ def _run(args, out: Path, names: list[str]) -> None:
     overrides = parse_overrides(args.param)
     for nb in paths:
         check_parameters(nb, overrides)
+    if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout > 0):
+        raise CLIError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
+    budget = getattr(args, "budget", None)
+    if budget is not None and not (math.isfinite(budget) and budget > 0):
+        set_budget(budget)   # says what is wrong, before any chapter is skipped or run
     if out.resolve() == (REPO / "book").resolve():
         paths = keep_published(paths, out / "claims", args.profile, getattr(args, "replace", False))
         if not paths:
@@ -500,6 +506,8 @@ def cmd_train(args) -> None:
     if args.dataset not in DATASETS:
         raise CLIError(f"unknown dataset {args.dataset!r}; choose one of: {', '.join(DATASETS)}")
     folder = Path(args.notebooks) if args.notebooks else notebooks_dir()
+    if not folder.is_dir():
+        raise CLIError(f"no notebooks folder {folder}")
     paths = select(args.names, chapters(folder))
     overrides = parse_overrides(args.param)
     from helpers import config, gates, runs, train
@@ -577,6 +585,9 @@ def cmd_smoke(args) -> None:
 
 def cmd_scorecard(args) -> None:
     book_dir = Path(args.book_dir) if args.book_dir else REPO / "book"
+    if not (book_dir / "claims").is_dir():
+        raise CLIError(f"no claims/ folder in {book_dir}; give the folder that holds claims/ "
+                       "(default book/)")
     print(f"scorecard: wrote {_rel(write_scorecard(book_dir))}")
 
 
@@ -592,10 +603,7 @@ def cmd_publish(args) -> None:
         raise CLIError(f"no executed chapter (NN_name.ipynb) in {src}; name the folder that "
                        "`python -m helpers run --out` wrote")
     def checked(p: Path, chapter: str):
-        try:
-            table = claims.load(p)
-        except (ValueError, KeyError, TypeError) as err:
-            raise CLIError(f"{_rel(p)} is not a claims file ({type(err).__name__}: {err})") from None
+        table = load_claims(p)
         if table.profile not in claims.PROFILE_RANK or table.chapter != chapter:
             raise CLIError(f"{_rel(p)} holds chapter {table.chapter!r} at profile {table.profile!r}; "
                            f"expected {chapter!r} at one of {', '.join(claims.PROFILE_RANK)}")
@@ -621,11 +629,28 @@ def cmd_publish(args) -> None:
     print("publish: done; `python -m helpers build` writes the scorecard and the HTML")
 
 
+def load_claims(path):
+    """``claims.load``, with a one-line error for a file that is missing or not a claims table."""
+    from . import claims
+
+    p = Path(path)
+    if not p.is_file():
+        raise CLIError(f"no claims file {_rel(p)}; give one such as book/claims/05_instability.json")
+    try:
+        return claims.load(p)
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
+        raise CLIError(f"{_rel(p)} is not a claims file ({type(err).__name__}: {err}); give one "
+                       "written by a chapter, such as book/claims/05_instability.json") from None
+
+
 def cmd_compare(args) -> None:
     """Two claims files of one chapter, verdict by verdict; exit status 1 if holds and differs swap."""
     from . import claims
 
-    rows = claims.compare(claims.load(args.a), claims.load(args.b))
+    try:
+        rows = claims.compare(load_claims(args.a), load_claims(args.b))
+    except ValueError as err:
+        raise CLIError(str(err)) from None
     for r in rows:
         mark = "SWAP" if r["swap"] else ("same" if r["a"] == r["b"] else "moved")
         print(f"{mark:5s}  {r['a']:>28s} | {r['b']:<28s}  {r['statement'][:70]}")

@@ -552,6 +552,18 @@ def preset_keys(chapter: str) -> list[str]:
     return list(CHAPTERS[chapter]["cpu"])
 
 
+def whole_number_floor(chapter: str, key: str) -> int | None:
+    """For a count (a key whose presets are whole numbers at every profile: seeds, epochs,
+    examples; not a width, which is a multiplier): the least value it takes, 0 where a preset
+    is 0 (seed_base, warmup_epochs, group), else 1. None for other keys."""
+    if "width" in key:
+        return None
+    presets = [CHAPTERS[chapter][p][key] for p in ("smoke", "cpu", "gpu")]
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in presets):
+        return None
+    return 0 if min(presets) <= 0 else 1
+
+
 def _apply(P: Params, overrides: dict, skip_none: bool) -> Params:
     values = P.values()
     for key, value in overrides.items():
@@ -565,6 +577,12 @@ def _apply(P: Params, overrides: dict, skip_none: bool) -> Params:
         if _kind(value) not in allowed:
             raise ConfigError(f"parameter {key!r} of chapter {P.chapter} takes "
                               f"{' or '.join(sorted(allowed))}, not {value!r}")
+        least = whole_number_floor(P.chapter, key)
+        if least is not None and value is not None:
+            if isinstance(value, bool) or not float(value).is_integer() or value < least:
+                raise ConfigError(f"parameter {key!r} of chapter {P.chapter} takes a whole number "
+                                  f"≥ {least}, not {value!r}")
+            value = int(value)
         values[key] = value
     return Params(P.chapter, P.profile, values)
 

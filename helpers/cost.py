@@ -535,7 +535,7 @@ if __name__ == "__main__":  # python -m helpers.cost [profile]
     import sys
 
     arg = sys.argv[1] if len(sys.argv) > 1 else "gpu"
-    if arg in ("-h", "--help") or arg not in config.PROFILES:
+    if arg in ("-h", "--help") or arg not in config.PROFILES or len(sys.argv) > 2:
         print("usage: python -m helpers.cost [PROFILE]: the estimated cold cost of every chapter "
               f"on one GPU; PROFILE: one of {', '.join(config.PROFILES)} (default gpu)")
         sys.exit(0 if arg in ("-h", "--help") else 2)

@@ -20,3 +20,17 @@ def test_profile_step_reports_a_warm_fit(tmp_path):
     assert r["ms_per_step"] > 0 and r["launches_per_step"] > 0
     assert r["top"] and all(t["calls"] > 0 for t in r["top"])
     assert "ms a step" in run.stdout
+
+
+
+def test_the_bench_scripts_refuse_bad_arguments_before_any_work(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    for argv in (["bench/bench_train.py", "--budget-s", "0"],
+                 ["bench/bench_train.py", "--json", str(tmp_path / "no" / "x.json")],
+                 ["bench/profile_step.py", "--k", "-3"],
+                 ["bench/bench_fit.py", "--ks", "abc"],
+                 ["bench/bench_eval.py", "--repeats", "-2"]):
+        run = subprocess.run([sys.executable, *argv], cwd=REPO, env=env, capture_output=True,
+                             text=True, timeout=60)
+        assert run.returncode == 2 and "Traceback" not in run.stderr, (argv, run.stderr)
+        assert run.stderr.strip().splitlines()[-1].startswith(Path(argv[0]).name + ": error:")

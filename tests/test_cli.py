@@ -77,6 +77,34 @@ def test_usage_errors_are_one_line(argv, capsys):
     assert len(err) == 1 and err[0].startswith("error: ")
 
 
+def test_bad_claims_files_and_folders_are_refused_in_one_line(tmp_path, capsys):
+    (tmp_path / "empty.json").write_text("{}")
+    (tmp_path / "text.txt").write_text("not json")
+    real = str(REPO / "book" / "claims" / "05_instability.json")
+    for argv, needle in ((["compare", str(tmp_path / "nope.json"), real], "no claims file"),
+                         (["compare", str(tmp_path / "empty.json"), real], "is not a claims file"),
+                         (["compare", str(tmp_path / "text.txt"), real], "is not a claims file"),
+                         (["compare", str(REPO / "book" / "claims" / "01_loss_landscape.json"), real],
+                          "cannot compare"),
+                         (["scorecard", "--book-dir", str(tmp_path / "nobook")], "no claims/ folder"),
+                         (["train", "03", "--notebooks", str(tmp_path / "none")], "no notebooks folder")):
+        assert cli.main(argv) == 2, argv
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and needle in err[0], (argv, err)
+    assert not (tmp_path / "nobook").exists()
+
+
+@pytest.mark.parametrize("flag,value,needle", [("--budget", "-1", "--budget must be positive"),
+                                               ("--budget", "nan", "--budget must be positive"),
+                                               ("--timeout", "-5", "--timeout must be positive")])
+def test_budget_and_timeout_are_checked_before_anything_runs(flag, value, needle, tmp_path, capsys):
+    # chapter 03 is published at a larger profile than this machine's: it would be skipped as
+    # kept before a late check could see the budget
+    assert cli.main(["run", "03", flag, value]) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle.replace(" must be positive", "") in err and "must be a positive number" in err
+
+
 def test_the_command_line_does_not_import_torch():
     code = "import sys, helpers, helpers.cli; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)

@@ -100,3 +100,15 @@ def test_presets_are_a_base_and_differences_and_every_key_has_a_meaning():
         assert f"# {chapter} at profile gpu" in text and "7*" in text
     # the base is the cpu edition: smoke and gpu only list what differs
     assert config.CHAPTERS["04_mimo"]["smoke"]["lr"] == config.CHAPTERS["04_mimo"]["cpu"]["lr"]
+
+
+
+def test_counts_take_whole_numbers_from_their_least_value():
+    for bad in (dict(seeds=-3), dict(seeds=2.5), dict(epochs=0), dict(seed_base=-1)):
+        with pytest.raises(config.ConfigError, match="whole number"):
+            config.chapter_params("05_instability", "cpu", **bad)
+    P = config.chapter_params("05_instability", "cpu", seeds=4.0, group=0, seed_base=1000)
+    assert (P.seeds, P.group, P.seed_base) == (4, 0, 1000) and isinstance(P.seeds, int)
+    # a width is a multiplier, not a count
+    assert config.chapter_params("03_modes", "cpu", width=0.5).width == 0.5
+    assert config.whole_number_floor("03_modes", "width") is None
