@@ -354,6 +354,23 @@ class ClaimsTable:
                 + f"; test {_md_cell(r.test)})" for r in rows) or "none"
         return out
 
+    def find(self, start: str) -> Claim:
+        """The row whose statement starts with ``start`` (the first, if several)."""
+        for r in self.rows:
+            if r.statement.startswith(start):
+                return r
+        raise KeyError(f"no claims row of {self.chapter} starts with {start!r}")
+
+    def say(self, start: str, texts: dict) -> str:
+        """The sentence of ``texts`` (``{verdict: text}``) for the verdict of the row that starts
+        with ``start``, formatted with the row's ``{m}`` (measured), ``{ci}`` (interval) and
+        ``{test}``; a verdict without a text says the row's statement and its verdict."""
+        r = self.find(start)
+        text = texts.get(r.verdict) or (f"{r.statement} is {r.verdict}" +
+                                        ("" if r.verdict == NOT_TESTABLE else f" ({{m}}, interval {{ci}})"))
+        ci = r.interval_text if r.interval else "none"
+        return text.format(m=r.measured_text, ci=ci, test=r.test)
+
     def caption(self) -> str:
         return f"Claims of {self.chapter}: profile {self.profile}, dataset {self.variant}"
 

@@ -160,6 +160,16 @@ ARCHITECTURES = ("resnet20", "resnet14", "resnet8", "smallcnn", "mediumcnn", "li
                  "conv2", "conv4", "conv6",
                  "deepcnn", "deepcnn-bn", "deepcnn-res", "deepcnn-bn-res")
 
+# How the prose names them (a sentence glued into a chapter's page, helpers.prose).
+DISPLAY_NAMES = {"resnet20": "ResNet20v1", "resnet14": "ResNet-14", "resnet8": "ResNet-8",
+                 "smallcnn": "SmallCNN", "mediumcnn": "MediumCNN"}
+
+
+def display_name(model: str) -> str:
+    """A model's name in prose ('smallcnn' -> 'SmallCNN'); other names as they are."""
+    return DISPLAY_NAMES.get(model, model)
+
+
 
 def build(model: str, width: float = 1, dropout: float = 0.0, num_classes: int = 10) -> nn.Module:
     """A freshly initialized network by name (initialization uses the global torch RNG)."""

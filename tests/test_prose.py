@@ -2,6 +2,7 @@
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from helpers import claims, prose, stats
 from helpers.chapters import instability
@@ -114,3 +115,22 @@ def test_figure_1s_reading_follows_the_intervals():
     text = instability.sources_reading(P, {}, apart)["f1_reading"]
     assert "the smallest (C) zero" in text
     assert "in accuracy SD and disagreement one row's interval lies wholly above another's" in text
+
+
+def test_say_picks_the_sentence_of_the_rows_verdict():
+    T = claims.ClaimsTable("x", "cpu", "v")
+    T.add("s", "Heads lose accuracy (mean head minus M = 1)", "< 0",
+          stats.Estimate(-10.4, -12.0, -8.8, "t", 3, "runs"), claims.below(0), fmt="{:+.2f} pp")
+    T.add("s", "Capacity helps", "> 0", stats.Estimate(-1.3, -4.5, 2.0, "t", 3, "runs"),
+          claims.above(0), fmt="{:+.2f} pp")
+    T.add("s", "Surplus capacity", "> 0", 1.0, claims.above(0), testable=False)
+    texts = {claims.HOLDS: "they lose ({m}, {ci})", claims.DIFFERS: "they do not",
+             claims.INCONCLUSIVE: "undecided ({m}, test {test})"}
+    assert T.say("Heads lose", texts) == "they lose (-10.40 pp, -12.00 pp to -8.80 pp)"
+    assert T.say("Capacity", texts) == "undecided (-1.30 pp, test > 0)"
+    # a verdict without a text: the statement and its verdict
+    assert T.say("Capacity", {}) == \
+        "Capacity helps is inconclusive (-1.30 pp, interval -4.50 pp to +2.00 pp)"
+    assert T.say("Surplus", texts) == "Surplus capacity is not testable at this profile"
+    with pytest.raises(KeyError, match="no claims row"):
+        T.find("Nothing like it")

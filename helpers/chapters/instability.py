@@ -1131,15 +1131,11 @@ def snapshot_reading(P, S, pool) -> dict:
     return {"t5_reading": text}
 
 
-MODEL_NAMES = {"smallcnn": "Fort et al.'s SmallCNN", "resnet14": "a ResNet-14",
-               "resnet20": "a ResNet20v1"}
-
-
 def scale_reading(P) -> dict:
     """What does not carry over at this profile (``scale_reading``)."""
     n = P.n_train or 50000
     cyc = P.epochs / P.snapshots if P.snapshots else float("nan")
-    text = (f"our accuracy SDs and disagreements are those of {MODEL_NAMES.get(P.model, P.model)} "
+    text = (f"our accuracy SDs and disagreements are those of {models.display_name(P.model)} "
             f"trained for {P.epochs} "
             f"epochs on {n:,} images and tested on {P.n_test or 10000:,}, against the paper's "
             "ResNet-14 trained for 500 epochs on 50,000. Snapshot ensembles here have cycles of "

@@ -433,3 +433,123 @@ def detectable_sentences(P, R) -> list[str]:
             f"at each of {len(P.widths)} widths, df {df}); with one run per network, a "
             f"difference between two networks must exceed {mdd:.1f} pp to be detected (80% "
             f"power, 5% level): smaller gaps in the table are inconclusive, not zero."]
+
+
+# --------------------------------------------------------------------------------------------
+# the closing section's prose: each sentence is the one its row's verdict calls for (glued into
+# the page by helpers.prose, so that a page executed at any profile says what its table decides)
+
+SOURCE_FIGURES = ("ResNet20, M = 1: test accuracy", "M = 2: D_dis of", "M = 2: per-head",
+                  "M = 3: per-head", "M = 3: ResNet20's", "Naive multi-head: ResNet20's",
+                  "Naive multi-head: D_dis")
+
+
+def closing_reading(P, T: claims.ClaimsTable) -> dict:
+    """The paragraphs of 'What this shows' (``close_mechanism``, ``close_price``,
+    ``close_capacity``, ``close_cost``, ``close_source``) from the claims table ``T``."""
+    keys = ("close_mechanism", "close_price", "close_capacity", "close_cost", "close_source")
+    if all(r.verdict == claims.NOT_TESTABLE for r in T.rows if not r.is_check):
+        return dict.fromkeys(keys, f"Nothing is tested at profile `{T.profile}`, which only "
+                                   "checks that the chapter runs.")
+    H, D, I = claims.HOLDS, claims.DIFFERS, claims.INCONCLUSIVE
+    say = T.say
+    mechanism = (
+        say("M = 2 finds real diversity", {
+            H: "Giving each head its own, independently drawn image makes the heads of one network "
+               "disagree as much as independently trained networks do: MIMO M = 2's heads reach "
+               "{m} the disagreement of two M = 1 seeds (interval {ci}; the claims row holds; "
+               "$D_{{dis}}$ in Table 1 and Figure 2, right).",
+            D: "Giving each head its own image does not make the heads of one network disagree as "
+               "much as independently trained networks do here: MIMO M = 2's heads reach {m} "
+               "the disagreement of two M = 1 seeds (interval {ci}, against a test of {test}).",
+            I: "Whether giving each head its own image makes the heads disagree as much as "
+               "independently trained networks do, these runs cannot decide: MIMO M = 2's heads "
+               "reach {m} the disagreement of two M = 1 seeds (interval {ci}, test {test})."})
+        + " " + say("Naive heads barely disagree", {
+            H: "The naive multi-head network, whose heads all see the same image, keeps its heads "
+               "together ({m} of MIMO M = 2's $D_{{dis}}$, interval {ci}, below the test's quarter; "
+               "the source: 0.04): the diversity comes from routing different inputs to the heads.",
+            D: "The naive multi-head network, whose heads all see the same image, keeps its heads "
+               "at {m} of MIMO M = 2's $D_{{dis}}$, so routing different inputs to the heads is "
+               "what makes most of the diversity; but the control is weaker here than in the "
+               "source, and the row \"naive heads barely disagree\" *differs*: over its whole "
+               "interval ({ci}) the naive heads' $D_{{dis}}$ is more than the test's quarter of "
+               "MIMO M = 2's (the source: 0.04). The row's note gives it as a multiple of the "
+               "source's and as a share of the disagreement between two independent seeds.",
+            I: "The naive multi-head network, whose heads all see the same image, keeps its heads "
+               "at {m} of MIMO M = 2's $D_{{dis}}$ (interval {ci}): whether that is below the "
+               "test's quarter (the source: 0.04), these runs cannot decide."}))
+    price = (
+        "Each MIMO head " + say("M = 2: the heads lose accuracy", {
+            H: "is less accurate than the M = 1 network (M = 2: {m})",
+            D: "is not less accurate than the M = 1 network (M = 2: {m}, interval {ci})",
+            I: "may be less accurate than the M = 1 network (M = 2: {m}, interval {ci}: "
+               "undecided)"})
+        + ", and " + say("M = 3: the heads lose more", {
+            H: "loses more at M = 3 than at M = 2 ({m} more)",
+            D: "does not lose more at M = 3 than at M = 2 ({m}, interval {ci})",
+            I: "whether it loses more at M = 3 than at M = 2 is undecided ({m}, interval {ci})"})
+        + ". In the source the M = 2 ensemble breaks even and the M = 3 ensemble loses; here "
+        + say("M = 2: the ensemble's accuracy", {
+            H: "averaging the M = 2 heads brings the ensemble within a point of the M = 1 network "
+               "({m}: \"unchanged\" holds)",
+            D: "averaging the heads buys back only part of the loss: the M = 2 ensemble is {m} "
+               "from the M = 1 network, its interval ({ci}) wholly outside ±1 pp, so "
+               "\"unchanged\" *differs*",
+            I: "whether the M = 2 ensemble is as accurate as the M = 1 network is undecided "
+               "({m}, interval {ci}, against ±1 pp)"})
+        + ", and " + say("M = 3 breaks", {
+            H: "the M = 3 ensemble falls below it ({m}: \"M = 3 breaks\" holds)",
+            D: "the M = 3 ensemble does not fall below it ({m}, interval {ci}: \"M = 3 breaks\" "
+               "*differs*)",
+            I: "whether the M = 3 ensemble falls below it is undecided ({m}, interval {ci})"})
+        + ". The naive heads, which share the whole network and all learn the same task, "
+        + say("Naive multi-head: heads as accurate", {
+            H: "are as accurate as the M = 1 network within a point ({m}), as in the source.",
+            D: "are not as accurate as the M = 1 network ({m}, interval {ci} outside ±1 pp).",
+            I: "are {m} from the M = 1 network (the source: −0.23 pp), but with one run a side "
+               "their gap cannot be placed inside or outside the test's ±1 pp (interval {ci}): "
+               "that row is *inconclusive*."}))
+    wide = max(P.widths)
+    capacity = (
+        say("The gains need capacity", {
+            H: "Widening the backbone helps MIMO: its best gain over the M = 1 network grows from "
+               "the narrowest to the widest backbone ({m}, interval {ci}; Figure 2, left).",
+            D: "Widening the backbone does not help MIMO here: its best gain over the M = 1 "
+               "network falls from the narrowest to the widest backbone ({m}, interval {ci}; "
+               "Figure 2, left).",
+            I: "Whether MIMO's gain over the M = 1 network grows as the backbone widens, the runs "
+               "cannot decide: the capacity row's interval straddles zero ({m}, interval {ci}; "
+               "Figure 2, left)."})
+        + " " + say("With surplus capacity", {
+            claims.NOT_TESTABLE: f"The surplus-capacity row is not testable here: the widest "
+                                 f"backbone, {models.display_name(P.model)} at width {wide:g}, "
+                                 "is far short of "
+                                 "WRN-28-10's 36.5M parameters.",
+            H: "With the widest backbone MIMO's ensemble beats its M = 1 network ({m}, interval "
+               "{ci}).",
+            D: "Even the widest backbone's MIMO ensemble stays below its M = 1 network ({m}, "
+               "interval {ci}).",
+            I: "Whether the widest backbone's MIMO ensemble beats its M = 1 network is undecided "
+               "({m}, interval {ci})."}))
+    cost = say("Deep ensembles remain the stronger", {
+        H: "What the claims table decides is that the deep ensemble of 3 beats MIMO M = 3 "
+           "({m}, interval {ci}), at three times the parameters, trainings and forward passes.",
+        D: "Yet here MIMO M = 3 is at least as accurate as the deep ensemble of 3 ({m}, interval "
+           "{ci}), at a third of its cost.",
+        I: "Whether the deep ensemble of 3 beats MIMO M = 3 these runs cannot decide ({m}, "
+           "interval {ci})."})
+    rows = [T.find(s) for s in SOURCE_FIGURES]
+    testable = [r for r in rows if r.verdict != claims.NOT_TESTABLE]
+    if not testable:
+        source = (f"None of the source's {len(rows)} ResNet20 figures is testable at this profile: "
+                  "they need ResNet20v1 at width 1 on the full CIFAR-10 (the `gpu` profile).")
+    else:
+        counts = {v: sum(r.verdict == v for r in testable) for v in (H, D, I)}
+        verb = {H: ("holds", "hold"), D: ("differs", "differ"), I: ("is inconclusive", "are inconclusive")}
+        said = [f"{counts[v]} {verb[v][counts[v] != 1]}" for v in (H, D, I)]
+        source = (f"Of the source's {len(rows)} ResNet20 figures, {said[0]}, {said[1]} and "
+                  f"{said[2]}: " + "; ".join(
+                      f"{r.statement.split(': ', 1)[-1]} {r.measured_text} against "
+                      f"{r.expected} ({r.verdict})" for r in testable) + ".")
+    return dict(zip(keys, (mechanism, price, capacity, cost, source)))
