@@ -354,6 +354,14 @@ class ClaimsTable:
                 + f"; test {_md_cell(r.test)})" for r in rows) or "none"
         return out
 
+    def untested(self) -> str | None:
+        """A sentence for a closing section when no evidence row was tested (the smoke
+        profile), else None."""
+        if all(r.verdict == NOT_TESTABLE for r in self.rows if not r.is_check):
+            return (f"Nothing is tested at profile `{self.profile}`, which only checks that the "
+                    "chapter runs.")
+        return None
+
     def find(self, start: str) -> Claim:
         """The row whose statement starts with ``start`` (the first, if several)."""
         for r in self.rows:

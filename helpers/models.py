@@ -162,7 +162,8 @@ ARCHITECTURES = ("resnet20", "resnet14", "resnet8", "smallcnn", "mediumcnn", "li
 
 # How the prose names them (a sentence glued into a chapter's page, helpers.prose).
 DISPLAY_NAMES = {"resnet20": "ResNet20v1", "resnet14": "ResNet-14", "resnet8": "ResNet-8",
-                 "smallcnn": "SmallCNN", "mediumcnn": "MediumCNN"}
+                 "smallcnn": "SmallCNN", "mediumcnn": "MediumCNN", "conv2": "Conv-2",
+                 "conv4": "Conv-4", "conv6": "Conv-6"}
 
 
 def display_name(model: str) -> str:

@@ -280,29 +280,3 @@ def test_an_ensemble_smaller_than_the_largest_M_is_refused_in_one_line():
     with pytest.raises(config.ConfigError, match="set ensemble_size >= 3"):
         mimo.chapter_specs(P)
 
-
-@pytest.mark.parametrize("verdict_bound", ["holds", "differs", "inconclusive"])
-def test_the_closing_prose_has_a_sentence_for_every_verdict(verdict_bound):
-    """closing_reading at a profile where every row is tested (as at gpu): each row it reads
-    exists by its prefix, and each verdict's sentence formats."""
-    import inspect
-    import re
-
-    from helpers import claims, config, stats
-    from helpers.chapters import mimo
-
-    prefixes = re.findall(r'say\("([^"]+)"', inspect.getsource(mimo.closing_reading))
-    T = claims.ClaimsTable("04_mimo", "gpu", "cifar10")
-    est = {"holds": stats.Estimate(2.0, 1.5, 2.5, "t", 3, "runs"),
-           "differs": stats.Estimate(-2.0, -2.5, -1.5, "t", 3, "runs"),
-           "inconclusive": stats.Estimate(0.1, -0.5, 0.7, "t", 3, "runs")}[verdict_bound]
-    for p in prefixes + list(mimo.SOURCE_FIGURES):
-        T.add("seed 000 §4", f"{p}: a row", "1", est, claims.above(0), fmt="{:+.2f}")
-    P = config.chapter_params("04_mimo", "gpu")
-    out = mimo.closing_reading(P, T)
-    text = " ".join(out.values())
-    assert " is holds" not in text and " is differs" not in text and " is inconclusive" not in text
-    counts = {"holds": "7 hold, 0 differ and 0 are", "differs": "0 hold, 7 differ and 0 are",
-              "inconclusive": "0 hold, 0 differ and 7 are"}[verdict_bound]
-    assert f"Of the source's 7 ResNet20 figures, {counts}" in out["close_source"]
-    assert "{" not in text.replace("$D_{dis}$", "")   # every field was formatted

@@ -134,3 +134,39 @@ def test_say_picks_the_sentence_of_the_rows_verdict():
     assert T.say("Surplus", texts) == "Surplus capacity is not testable at this profile"
     with pytest.raises(KeyError, match="no claims row"):
         T.find("Nothing like it")
+    assert T.untested() is None
+    S = claims.ClaimsTable("x", "smoke", "v")
+    S.add("s", "Heads lose accuracy", "< 0", -1.0, claims.below(0))
+    assert S.untested() == "Nothing is tested at profile `smoke`, which only checks that the chapter runs."
+
+
+
+@pytest.mark.parametrize("chapter", ["04_mimo", "02_lottery_tickets"])
+@pytest.mark.parametrize("verdict", ["holds", "differs", "inconclusive"])
+def test_a_closing_section_has_a_sentence_for_every_verdict_of_every_row(chapter, verdict):
+    """closing_reading at a profile where every row is tested (as at gpu): each row it reads is
+    found by its prefix, and each verdict's sentence formats completely."""
+    import importlib
+    import inspect
+    import re
+
+    from helpers import config
+
+    module = importlib.import_module({"04_mimo": "helpers.chapters.mimo",
+                                      "02_lottery_tickets": "helpers.chapters.lottery"}[chapter])
+    prefixes = re.findall(r'say\("([^"]+)"', inspect.getsource(module.closing_reading))
+    prefixes += list(getattr(module, "SOURCE_FIGURES", ()))
+    est = {"holds": stats.Estimate(2.0, 1.5, 2.5, "t", 3, "runs"),
+           "differs": stats.Estimate(-2.0, -2.5, -1.5, "t", 3, "runs"),
+           "inconclusive": stats.Estimate(0.1, -0.5, 0.7, "t", 3, "runs")}[verdict]
+    T = claims.ClaimsTable(chapter, "gpu", "cifar10")
+    for p in prefixes:
+        T.add("source", f"{p}: a row", "1", est, claims.above(0), fmt="{:+.2f}")
+    out = module.closing_reading(config.chapter_params(chapter, "gpu"), T)
+    text = " ".join(out.values())
+    assert "a row is " not in text, text   # no row fell back to "<statement> is <verdict>"
+    assert "{m}" not in text and "{ci}" not in text and "{test}" not in text
+    if chapter == "04_mimo":
+        said = {"holds": "7 hold, 0 differ and 0 are", "differs": "0 hold, 7 differ and 0 are",
+                "inconclusive": "0 hold, 0 differ and 7 are"}[verdict]
+        assert f"Of the source's 7 ResNet20 figures, {said}" in out["close_source"]

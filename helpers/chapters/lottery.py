@@ -602,3 +602,108 @@ def cost_lines(P, t0: float | None = None) -> list[str]:
         out.append(f"chapter wall time: {time.time() - t0:.0f} s (training included unless "
                    "the runs were cached)")
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# the closing section's prose: each sentence is the one its row's verdict calls for (glued into
+# the page by helpers.prose, so that a page executed at any profile says what its table decides)
+
+
+def closing_reading(P, T: claims.ClaimsTable) -> dict:
+    """The paragraphs of 'What this shows' (``close_tickets``, ``close_seeds``, ``close_speed``,
+    ``close_resnet``, ``close_width``) from the claims table ``T``."""
+    keys = ("close_tickets", "close_seeds", "close_speed", "close_resnet", "close_width")
+    if T.untested():
+        return dict.fromkeys(keys, T.untested())
+    H, D, I = claims.HOLDS, claims.DIFFERS, claims.INCONCLUSIVE
+    say = T.say
+    core = [T.find(s).verdict for s in ("Tickets reset to θ0 match", "Randomly reinitializing",
+                                        "A random mask of the same")]
+    tickets = (
+        f"In the {models.display_name(P.model)} family, over {P.seeds} IMP chains, subnetworks reset to $\\theta_0$ "
+        + say("Tickets reset to θ0 match", {
+            H: "stay within the tolerance of their own dense network with at most 20% of the "
+               "weights left ({m}, interval {ci} over the chains, against {test})",
+            D: "fall below the tolerance of their own dense network with at most 20% of the "
+               "weights left ({m}, interval {ci} over the chains, against {test})",
+            I: "may or may not stay within the tolerance of their own dense network with at most "
+               "20% of the weights left: the interval over the chains ({m}, {ci}) straddles "
+               "{test}"})
+        + "; " + say("Randomly reinitializing", {
+            H: "the tickets lead the *same masks* with a fresh initialization by {m} (interval "
+               "{ci})",
+            D: "the tickets do not lead the *same masks* with a fresh initialization by the test's "
+               "margin ({m}, interval {ci})",
+            I: "the tickets lead the *same masks* with a fresh initialization by {m}, an interval "
+               "({ci}) that straddles the test's margin"})
+        + ", and " + say("A random mask of the same", {
+            H: "random masks of the same per-layer sparsity by {m} (interval {ci}).",
+            D: "do not lead random masks of the same per-layer sparsity by the test's margin ({m}, "
+               "interval {ci}).",
+            I: "random masks of the same per-layer sparsity by {m}, an interval ({ci}) that "
+               "straddles the test's margin."})
+        + (" So at this scale it is the mask together with these initial values, not the mask "
+           "alone and not the sparsity alone, that trains well." if core == [H, H, H] else
+           " So this run does not show that the mask and the initial values together, rather "
+           "than either alone, are what trains well."))
+    seeds = (
+        say("Different seeds find different tickets", {
+            H: "Different seeds find different tickets: the survivors two chains share at the "
+               "sparsest round are about what two random masks would share ({m} on average over "
+               "the pairs, interval {ci}, against {test}).",
+            D: "Two seeds' tickets share more of their survivors than chance would allow for "
+               "different tickets ({m} on average over the pairs, interval {ci}, against "
+               "{test}).",
+            I: "Whether two seeds' tickets share no more survivors than chance, these runs cannot "
+               "decide ({m} on average over the pairs, interval {ci}, against {test})."})
+        + " " + say("Tickets of different seeds compute", {
+            H: "They compute different functions: two seeds' tickets disagree on {m} of what "
+               "their dense networks do (interval {ci}, against {test}).",
+            D: "Yet two seeds' tickets disagree on fewer test images than the test asks of their "
+               "dense networks' disagreement ({m}, interval {ci}, against {test}).",
+            I: "Whether they compute different functions is undecided: two seeds' tickets "
+               "disagree on {m} of what their dense networks do, and the interval ({ci}) "
+               "straddles the test's {test}."}))
+    speed = (
+        say("Tickets sometimes train faster", {
+            H: "Tickets train faster: the dense network's early-stopping iteration is {m} a "
+               "matching ticket's (interval {ci}), read at whole epochs.",
+            D: "Tickets do not train faster here: the dense network's early-stopping iteration "
+               "over a matching ticket's is {m} (interval {ci}).",
+            I: "\"Tickets learn faster\" is undecided: the dense network's early-stopping "
+               "iteration over a matching ticket's is {m}, read at whole epochs (the row's note "
+               "gives each chain's), and the interval of the mean ({ci}) straddles 1."})
+        + " " + say("Above that size, tickets reach higher", {
+            H: "Above 20% of the weights the tickets are more accurate than the dense network "
+               "({m}, interval {ci}).",
+            D: "Above 20% of the weights the tickets are not more accurate than the dense network "
+               "({m}, interval {ci}).",
+            I: "\"Tickets reach higher accuracy than dense\" above 20% of the weights is "
+               "undecided: {m}, and its interval ({ci}) straddles 0."}))
+    resnet = (
+        say("ResNet at lr", {
+            H: "On the ResNet, rewinding beats resetting at the sparsest round ({m}, interval "
+               "{ci}).",
+            D: "On the ResNet, rewinding does not beat resetting at the sparsest round ({m}, "
+               "interval {ci}).",
+            I: "The ResNet test of reset against rewinding ({m}, interval {ci}) is inconclusive; "
+               "its note gives the dense, reset and rewound accuracies (Figure 2)."})
+        + " " + say("The rewound weights matter", {
+            H: "The rewound weights, not only the mask, carry the accuracy ({m} over the same "
+               "mask from a fresh initialization, interval {ci}).",
+            D: "The rewound weights do no better than the same mask from a fresh initialization "
+               "({m}, interval {ci}).",
+            I: "Whether the rewound weights, not only the mask, carry the accuracy is undecided "
+               "by the seed rule ({m} over a fresh initialization, on single runs)."})
+        + " The sources saw reset fail for deep networks trained long at a high learning rate; "
+        f"this run trains the ResNet for {P.rn_epochs} epochs on "
+        f"{'all of CIFAR-10' if P.rn_n_train is None else f'{P.rn_n_train:,} images'}, far from "
+        "that regime, so what reset does here says more about the scale than about the claim.")
+    width = say("More width, more tickets", {
+        H: "Wider networks can be pruned further, the direction of seed 000's \"more parameters, "
+           "more tickets\" ({m}, interval {ci}; Figure 3).",
+        D: "Wider networks cannot be pruned further here ({m}, interval {ci}; Figure 3).",
+        I: "Whether wider networks can be pruned further, the direction of seed 000's \"more "
+           "parameters, more tickets\", rests on one chain per width (Figure 3), so it is "
+           "inconclusive by the seed rule ({m}, interval {ci})."})
+    return dict(zip(keys, (tickets, seeds, speed, resnet, width)))

@@ -448,9 +448,8 @@ def closing_reading(P, T: claims.ClaimsTable) -> dict:
     """The paragraphs of 'What this shows' (``close_mechanism``, ``close_price``,
     ``close_capacity``, ``close_cost``, ``close_source``) from the claims table ``T``."""
     keys = ("close_mechanism", "close_price", "close_capacity", "close_cost", "close_source")
-    if all(r.verdict == claims.NOT_TESTABLE for r in T.rows if not r.is_check):
-        return dict.fromkeys(keys, f"Nothing is tested at profile `{T.profile}`, which only "
-                                   "checks that the chapter runs.")
+    if T.untested():
+        return dict.fromkeys(keys, T.untested())
     H, D, I = claims.HOLDS, claims.DIFFERS, claims.INCONCLUSIVE
     say = T.say
     mechanism = (
