@@ -141,7 +141,7 @@ def test_say_picks_the_sentence_of_the_rows_verdict():
 
 
 
-@pytest.mark.parametrize("chapter", ["04_mimo", "02_lottery_tickets"])
+@pytest.mark.parametrize("chapter", ["04_mimo", "02_lottery_tickets", "01_loss_landscape"])
 @pytest.mark.parametrize("verdict", ["holds", "differs", "inconclusive"])
 def test_a_closing_section_has_a_sentence_for_every_verdict_of_every_row(chapter, verdict):
     """closing_reading at a profile where every row is tested (as at gpu): each row it reads is
@@ -153,7 +153,8 @@ def test_a_closing_section_has_a_sentence_for_every_verdict_of_every_row(chapter
     from helpers import config
 
     module = importlib.import_module({"04_mimo": "helpers.chapters.mimo",
-                                      "02_lottery_tickets": "helpers.chapters.lottery"}[chapter])
+                                      "02_lottery_tickets": "helpers.chapters.lottery",
+                                      "01_loss_landscape": "helpers.chapters.loss_landscape"}[chapter])
     prefixes = re.findall(r'say\("([^"]+)"', inspect.getsource(module.closing_reading))
     prefixes += list(getattr(module, "SOURCE_FIGURES", ()))
     est = {"holds": stats.Estimate(2.0, 1.5, 2.5, "t", 3, "runs"),

@@ -909,3 +909,149 @@ def claims_table(P):
           "minima (geometry is): this row tests the common view, not the essay's; the batch "
           "size also changes how far training got at a fixed learning rate and epoch budget")
     return T
+
+
+# --------------------------------------------------------------------------------------------
+# the closing section's prose: each clause is the one its row's verdict calls for (glued into
+# the page by helpers.prose, so that a page executed at any profile says what its table decides)
+
+
+def closing_reading(P, T: claims.ClaimsTable) -> dict:
+    """The paragraphs of 'What this shows' (``close_scale``, ``close_between``,
+    ``close_tunnels``, ``close_width``, ``close_curvature``, ``close_init``, ``close_flat``)."""
+    keys = ("close_scale", "close_between", "close_tunnels", "close_width", "close_curvature",
+            "close_init", "close_flat")
+    scale = (f"This run trains {models.display_name(P.model)} for {P.epochs} epochs on "
+             f"{'all 50,000' if P.n_train is None else f'{P.n_train:,}'} training images, "
+             f"evaluates landscapes on {P.n_eval:,} training and {P.n_test or 10000:,} test images "
+             f"and takes Hessian eigenvalues from {P.lanczos_iters} Lanczos steps on "
+             f"{P.hessian_examples:,} images.")
+    if T.untested():
+        return dict({k: T.untested() for k in keys}, close_scale=scale)
+    H, D, I = claims.HOLDS, claims.DIFFERS, claims.INCONCLUSIVE
+    say = T.say
+    between = (
+        "From every initialization the training loss falls along the straight line to the "
+        "solution " + say("Init → solution is downhill", {
+            H: "at every step (largest rise {m}, interval {ci})",
+            D: "but not at every step: it rises by {m} (interval {ci}, against {test})",
+            I: "-- whether at every step, these runs cannot decide ({m}, interval {ci})"})
+        + "; between independently trained solutions the line " + say("The straight line between", {
+            H: "crosses a high barrier ({m}, interval {ci})",
+            D: "crosses no barrier above the test's {test} ({m}, interval {ci})",
+            I: "crosses a barrier whose height against the test's {test} is undecided ({m}, "
+               "interval {ci})"})
+        + ", and averaging their weights " + say("The soup of independent", {
+            H: "fails ({m} against the members, interval {ci})",
+            D: "does not fail by the test's margin ({m}, interval {ci})",
+            I: "costs {m} against the members, undecided against {test} (interval {ci})"})
+        + " while averaging their predictions " + say("The prediction ensemble", {
+            H: "gains over the members ({m}, interval {ci}).",
+            D: "does not gain the test's margin over them ({m}, interval {ci}).",
+            I: "gains {m}, undecided against {test} (interval {ci})."})
+        + " The children of one parent " + say("Children fine-tuned", {
+            H: "sit in one basin, with no barrier on the line between them ({m}, interval {ci})",
+            D: "are separated by a barrier ({m}, interval {ci}, against {test})",
+            I: "may or may not be separated by a barrier ({m}, interval {ci})"})
+        + ", and their soup " + say("The soup of the children", {
+            H: "is as good as they are ({m}, interval {ci}).",
+            D: "is worse than they are by more than the test allows ({m}, interval {ci}).",
+            I: "is {m} from them, undecided against {test} (interval {ci})."}))
+    tunnels = (
+        "Two independent optima " + say("Two optima: similar accuracy", {
+            H: "reach similar accuracy (a gap of {m}, interval {ci})",
+            D: "differ in accuracy by {m} (interval {ci}, against {test})",
+            I: "differ in accuracy by {m}, undecided against {test} (interval {ci})"})
+        + " " + say("... but different functions", {
+            H: "and compute different functions (they disagree on {m} times their mean error rate, "
+               "interval {ci}).",
+            D: "but do not compute clearly different functions ({m} times their mean error rate, "
+               "interval {ci}).",
+            I: "and whether they compute different functions is undecided ({m}, interval {ci})."})
+        + " " + say("The trained tunnel is low-loss", {
+            H: "The curves trained between them are low-loss: their barrier is {m} of the line's "
+               "(interval {ci}, against {test}).",
+            D: "The curves trained between them keep more than the test allows of the line's "
+               "barrier ({m}, interval {ci}, against {test}).",
+            I: "Whether the curves trained between them are low-loss in the test's sense (a "
+               "barrier under a quarter of the line's) these tunnels cannot decide: their barrier "
+               "is {m} of the line's, interval {ci} (the row's note gives each pair's)."})
+        + " " + say("Mid-tunnel predictions differ", {
+            H: "The middle of a curve differs in function from both ends ({m}, interval {ci}): "
+               "the optima are joined by a path of low loss, yet remain different functions.",
+            D: "The middle of a curve does not differ in function from the ends by the test's "
+               "margin ({m}, interval {ci}).",
+            I: "Whether the middle of a curve differs in function from both ends is undecided "
+               "({m}, interval {ci})."}))
+    width = (
+        say("Wider networks reach lower training loss", {
+            H: "Wider networks reach lower training loss ({m}, interval {ci})",
+            D: "Wider networks do not reach lower training loss here ({m}, interval {ci})",
+            I: "Whether wider networks reach lower training loss is undecided ({m}, interval "
+               "{ci})"})
+        + "; " + say("Wider networks: lower barrier", {
+            H: "the barrier between seeds falls with width ({m}, interval {ci})",
+            D: "the barrier between seeds does not fall with width: narrowest minus widest is {m} "
+               "(interval {ci}), and the row's note says how far these widths are from the "
+               "overparameterized networks the source describes",
+            I: "whether the barrier between seeds falls with width is undecided ({m}, interval "
+               "{ci})"})
+        + "; " + say("Wider networks: flatter minima", {
+            H: "and the widest networks find flatter minima ({m}, interval {ci}).",
+            D: "and the widest networks do not find flatter minima ({m}, interval {ci}).",
+            I: "and whether wider networks find flatter minima the width seeds cannot decide ({m}, "
+               "interval {ci})."}))
+    curvature = (
+        "Where training comes closest to a critical point, the checkpoint of smallest gradient, "
+        + say("Points of small gradient", {
+            H: "the most negative curvature is of the order of the most positive ({m}, interval "
+               "{ci}): saddle-like, as the essay says of critical points away from the optimum "
+               "(these points are not critical points).",
+            D: "the negative curvature is small beside the positive ({m}, interval {ci}): not "
+               "saddle-like.",
+            I: "whether the negative curvature is of the order of the positive is undecided ({m}, "
+               "interval {ci})."})
+        + " " + say("Saddles are escaped", {
+            H: "Along training the most negative curvature shrinks by more than half ({m}, "
+               "interval {ci}).",
+            D: "Along training the most negative curvature does not shrink by half ({m}, interval "
+               "{ci}).",
+            I: "Whether it shrinks by half along training is undecided ({m}, interval {ci}); a "
+               "finite batch keeps some negative curvature at any point of a run that stops far "
+               "from a minimum."}))
+    init = (
+        say("Too small / too large a gain", {
+            H: "A wrong gain makes the plain network's activations vanish or explode, as it must "
+               "(a check: {m})",
+            D: "A wrong gain does not make the plain network's activations vanish or explode here "
+               "({m}), which the check expects",
+            I: "Whether a wrong gain makes the plain network's activations vanish or explode is "
+               "undecided ({m}, interval {ci})"})
+        + "; " + say("He initialization keeps", {
+            H: "the He gain keeps the scale within a factor of 10 over 20 plain layers ({m}, "
+               "interval {ci})",
+            D: "the He gain does not keep the scale within a factor of 10 over 20 plain layers "
+               "({m}, interval {ci})",
+            I: "whether the He gain keeps the scale within a factor of 10 over 20 plain layers "
+               "is undecided ({m}, interval {ci})"})
+        + "; " + say("Batch norm keeps every layer", {
+            H: "and batch norm keeps every layer near unit scale whatever the gain ({m}, "
+               "interval {ci}).",
+            D: "and batch norm does not keep every layer near unit scale ({m}, interval {ci}).",
+            I: "and whether batch norm keeps every layer near unit scale whatever the gain is "
+               "undecided ({m}, interval {ci}; the ratio is taken against the stem, which has no "
+               "batch norm)."}))
+    flat = (
+        say("Larger batches find sharper minima", {
+            H: "Larger batches find sharper minima ({m}, interval {ci})",
+            D: "Larger batches do not find sharper minima here ({m}, interval {ci})",
+            I: "Whether larger batches find sharper minima is undecided ({m}, interval {ci})"})
+        + "; " + say("Flatter minima generalize better", {
+            H: "and flatter minima generalize better (Spearman ρ {m}, interval {ci}).",
+            D: "but flatter minima do not generalize better here (Spearman ρ {m}, interval {ci}).",
+            I: "whether flatter minima generalize better is undecided (Spearman ρ {m}, interval "
+               "{ci})."})
+        + " The comparison varies the batch size at a fixed learning rate and epoch budget, which "
+        "also changes how far training got: the row's note says what the correlation is without "
+        "the largest batch.")
+    return dict(zip(keys, (scale, between, tunnels, width, curvature, init, flat)))
