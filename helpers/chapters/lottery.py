@@ -436,7 +436,8 @@ def claims_table(P):
     rs_c, rw_c, rr_c = (correct(x[-1].run, "final") for x in (reset, rewind, reinit))
     rs, rw = (100 * curve(list(x))["final_acc"] for x in (reset, rewind))
     seed_row(T, "F&C 2019 §5; Frankle et al. 2019", f"ResNet at lr {P.rn_lr}: rewinding beats "
-             f"resetting (accuracy at the sparsest round, {P.rn_model} width {P.rn_width})",
+             f"resetting (rewind minus reset, accuracy at the sparsest round, {P.rn_model} width "
+             f"{P.rn_width})",
              "reset fails, rewinding finds tickets",
              stats.per_example(np.mean, 100 * (rw_c - rs_c)), claims.above(tol),
              fmt="{:+.1f} pp",
@@ -622,14 +623,16 @@ def closing_reading(P, T: claims.ClaimsTable) -> dict:
     tickets = (
         f"In the {models.display_name(P.model)} family, over {P.seeds} IMP chains, subnetworks reset to $\\theta_0$ "
         + say("Tickets reset to θ0 match", {
-            H: "stay within the tolerance of their own dense network with at most 20% of the "
-               "weights left ({m}, interval {ci} over the chains, against {test})",
-            D: "fall below the tolerance of their own dense network with at most 20% of the "
-               "weights left ({m}, interval {ci} over the chains, against {test})",
-            I: "may or may not stay within the tolerance of their own dense network with at most "
-               "20% of the weights left: the interval over the chains ({m}, {ci}) straddles "
-               "{test}"})
-        + "; " + say("Randomly reinitializing", {
+            H: "on average stay within the tolerance of their own dense network with at most 20% "
+               "of the weights left ({m}, interval {ci} over the chains, against {test}; the row's "
+               "note gives each chain)",
+            D: "on average fall below the tolerance of their own dense network with at most 20% "
+               "of the weights left ({m}, interval {ci} over the chains, against {test})",
+            I: "may or may not stay within the tolerance of their own dense network on average "
+               "with at most 20% of the weights left: the interval over the chains ({m}, {ci}) "
+               "straddles {test}"})
+        + "; over the chains that have controls (the notes name them), "
+        + say("Randomly reinitializing", {
             H: "the tickets lead the *same masks* with a fresh initialization by {m} (interval "
                "{ci})",
             D: "the tickets do not lead the *same masks* with a fresh initialization by the test's "
@@ -649,13 +652,13 @@ def closing_reading(P, T: claims.ClaimsTable) -> dict:
     seeds = (
         say("Different seeds find different tickets", {
             H: "Different seeds find different tickets: the survivors two chains share at the "
-               "sparsest round are about what two random masks would share ({m} on average over "
-               "the pairs, interval {ci}, against {test}).",
-            D: "Two seeds' tickets share more of their survivors than chance would allow for "
-               "different tickets ({m} on average over the pairs, interval {ci}, against "
-               "{test}).",
-            I: "Whether two seeds' tickets share no more survivors than chance, these runs cannot "
-               "decide ({m} on average over the pairs, interval {ci}, against {test})."})
+               "sparsest round are less than twice what two random masks would share ({m} on "
+               "average over the pairs, interval {ci}).",
+            D: "Two seeds' tickets share at least twice the survivors that two random masks would "
+               "({m} on average over the pairs, interval {ci}).",
+            I: "Whether two seeds' tickets share less than twice the survivors that two random "
+               "masks would, these runs cannot decide ({m} on average over the pairs, interval "
+               "{ci})."})
         + " " + say("Tickets of different seeds compute", {
             H: "They compute different functions: two seeds' tickets disagree on {m} of what "
                "their dense networks do (interval {ci}, against {test}).",
@@ -700,10 +703,13 @@ def closing_reading(P, T: claims.ClaimsTable) -> dict:
         f"{'all of CIFAR-10' if P.rn_n_train is None else f'{P.rn_n_train:,} images'}, far from "
         "that regime, so what reset does here says more about the scale than about the claim.")
     width = say("More width, more tickets", {
-        H: "Wider networks can be pruned further, the direction of seed 000's \"more parameters, "
-           "more tickets\" ({m}, interval {ci}; Figure 3).",
-        D: "Wider networks cannot be pruned further here ({m}, interval {ci}; Figure 3).",
-        I: "Whether wider networks can be pruned further, the direction of seed 000's \"more "
-           "parameters, more tickets\", rests on one chain per width (Figure 3), so it is "
-           "inconclusive by the seed rule ({m}, interval {ci})."})
+        H: "The widest network loses less accuracy at the sparsest round than the narrowest, the "
+           "direction of seed 000's \"more parameters, more tickets\" ({m}, interval {ci}; "
+           "Figure 3).",
+        D: "The widest network loses no less accuracy at the sparsest round than the narrowest "
+           "({m}, interval {ci}; Figure 3).",
+        I: "Whether the widest network loses less accuracy at the sparsest round than the "
+           "narrowest, the direction of seed 000's \"more parameters, more tickets\", rests on "
+           "one chain per width (Figure 3), so it is inconclusive by the seed rule ({m}, "
+           "interval {ci})."})
     return dict(zip(keys, (tickets, seeds, speed, resnet, width)))

@@ -416,8 +416,9 @@ def claims_table(P):
     T.add("seed 000 §5", "Deep ensembles remain the stronger ensemble (deep ensemble of 3 minus "
           "MIMO M = 3)", "'the gold standard'", single(100 * (de3["acc"] - m3["acc"])),
           claims.above(0), fmt="{:+.2f} pp",
-          note="at the cost of 3x the parameters, 3 trainings and 3 forward passes; the "
-          "ensemble's own spread is smaller than a single run's, so the interval is cautious")
+          note=f"at the cost of {de3['params'] / m3['params']:.1f}x MIMO M = 3's parameters, 3 "
+          "trainings and 3 forward passes; the ensemble's own spread is smaller than a single "
+          "run's, so the interval is cautious")
     return T
 
 
@@ -455,22 +456,24 @@ def closing_reading(P, T: claims.ClaimsTable) -> dict:
     mechanism = (
         say("M = 2 finds real diversity", {
             H: "Giving each head its own, independently drawn image makes the heads of one network "
-               "disagree as much as independently trained networks do: MIMO M = 2's heads reach "
+               "disagree at least half as much as independently trained networks do: MIMO M = 2's "
+               "heads reach "
                "{m} the disagreement of two M = 1 seeds (interval {ci}; the claims row holds; "
                "$D_{{dis}}$ in Table 1 and Figure 2, right).",
-            D: "Giving each head its own image does not make the heads of one network disagree as "
-               "much as independently trained networks do here: MIMO M = 2's heads reach {m} "
+            D: "Giving each head its own image does not make the heads of one network disagree "
+               "even half as much as independently trained networks do here: MIMO M = 2's heads "
+               "reach {m} "
                "the disagreement of two M = 1 seeds (interval {ci}, against a test of {test}).",
-            I: "Whether giving each head its own image makes the heads disagree as much as "
-               "independently trained networks do, these runs cannot decide: MIMO M = 2's heads "
+            I: "Whether giving each head its own image makes the heads disagree at least half as "
+               "much as independently trained networks do, these runs cannot decide: MIMO M = 2's "
+               "heads "
                "reach {m} the disagreement of two M = 1 seeds (interval {ci}, test {test})."})
         + " " + say("Naive heads barely disagree", {
             H: "The naive multi-head network, whose heads all see the same image, keeps its heads "
                "together ({m} of MIMO M = 2's $D_{{dis}}$, interval {ci}, below the test's quarter; "
                "the source: 0.04): the diversity comes from routing different inputs to the heads.",
             D: "The naive multi-head network, whose heads all see the same image, keeps its heads "
-               "at {m} of MIMO M = 2's $D_{{dis}}$, so routing different inputs to the heads is "
-               "what makes most of the diversity; but the control is weaker here than in the "
+               "at {m} of MIMO M = 2's $D_{{dis}}$: the control is weaker here than in the "
                "source, and the row \"naive heads barely disagree\" *differs*: over its whole "
                "interval ({ci}) the naive heads' $D_{{dis}}$ is more than the test's quarter of "
                "MIMO M = 2's (the source: 0.04). The row's note gives it as a multiple of the "
@@ -485,16 +488,15 @@ def closing_reading(P, T: claims.ClaimsTable) -> dict:
             I: "may be less accurate than the M = 1 network (M = 2: {m}, interval {ci}: "
                "undecided)"})
         + ", and " + say("M = 3: the heads lose more", {
-            H: "loses more at M = 3 than at M = 2 ({m} more)",
+            H: "loses more at M = 3 than at M = 2 ({m}, M = 3 minus M = 2)",
             D: "does not lose more at M = 3 than at M = 2 ({m}, interval {ci})",
             I: "whether it loses more at M = 3 than at M = 2 is undecided ({m}, interval {ci})"})
         + ". In the source the M = 2 ensemble breaks even and the M = 3 ensemble loses; here "
         + say("M = 2: the ensemble's accuracy", {
             H: "averaging the M = 2 heads brings the ensemble within a point of the M = 1 network "
                "({m}: \"unchanged\" holds)",
-            D: "averaging the heads buys back only part of the loss: the M = 2 ensemble is {m} "
-               "from the M = 1 network, its interval ({ci}) wholly outside ±1 pp, so "
-               "\"unchanged\" *differs*",
+            D: "the M = 2 ensemble is not unchanged: it differs from the M = 1 network by {m}, "
+               "its interval ({ci}) wholly outside ±1 pp, so \"unchanged\" *differs*",
             I: "whether the M = 2 ensemble is as accurate as the M = 1 network is undecided "
                "({m}, interval {ci}, against ±1 pp)"})
         + ", and " + say("M = 3 breaks", {
@@ -505,8 +507,9 @@ def closing_reading(P, T: claims.ClaimsTable) -> dict:
         + ". The naive heads, which share the whole network and all learn the same task, "
         + say("Naive multi-head: heads as accurate", {
             H: "are as accurate as the M = 1 network within a point ({m}), as in the source.",
-            D: "are not as accurate as the M = 1 network ({m}, interval {ci} outside ±1 pp).",
-            I: "are {m} from the M = 1 network (the source: −0.23 pp), but with one run a side "
+            D: "differ from the M = 1 network by more than a point ({m}, interval {ci}).",
+            I: "are at {m} relative to the M = 1 network (the source: −0.23 pp), but with one run "
+               "a side "
                "their gap cannot be placed inside or outside the test's ±1 pp (interval {ci}): "
                "that row is *inconclusive*."}))
     wide = max(P.widths)
@@ -533,9 +536,10 @@ def closing_reading(P, T: claims.ClaimsTable) -> dict:
                "({m}, interval {ci})."}))
     cost = say("Deep ensembles remain the stronger", {
         H: "What the claims table decides is that the deep ensemble of 3 beats MIMO M = 3 "
-           "({m}, interval {ci}), at three times the parameters, trainings and forward passes.",
+           "({m}, interval {ci}), at three trainings and three forward passes to MIMO's one, and "
+           "more parameters (Table 1).",
         D: "Yet here MIMO M = 3 is at least as accurate as the deep ensemble of 3 ({m}, interval "
-           "{ci}), at a third of its cost.",
+           "{ci}), at a third of its trainings and forward passes.",
         I: "Whether the deep ensemble of 3 beats MIMO M = 3 these runs cannot decide ({m}, "
            "interval {ci})."})
     rows = [T.find(s) for s in SOURCE_FIGURES]
@@ -549,6 +553,6 @@ def closing_reading(P, T: claims.ClaimsTable) -> dict:
         said = [f"{counts[v]} {verb[v][counts[v] != 1]}" for v in (H, D, I)]
         source = (f"Of the source's {len(rows)} ResNet20 figures, {said[0]}, {said[1]} and "
                   f"{said[2]}: " + "; ".join(
-                      f"{r.statement.split(': ', 1)[-1]} {r.measured_text} against "
-                      f"{r.expected} ({r.verdict})" for r in testable) + ".")
+                      f"{r.statement}: {r.measured_text} against {r.expected} ({r.verdict})"
+                      for r in testable) + ".")
     return dict(zip(keys, (mechanism, price, capacity, cost, source)))
