@@ -433,14 +433,11 @@ def _run(args, out: Path, names: list[str]) -> None:
         check_parameters(nb, overrides)
     if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout > 0):
         raise CLIError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
-    budget = getattr(args, "budget", None)
-    if budget is not None and not (math.isfinite(budget) and budget > 0):
-        set_budget(budget)   # says what is wrong, before any chapter is skipped or run
+    set_budget(getattr(args, "budget", None))   # a bad budget fails before a chapter is skipped
     if out.resolve() == (REPO / "book").resolve():
         paths = keep_published(paths, out / "claims", args.profile, getattr(args, "replace", False))
         if not paths:
             return
-    set_budget(getattr(args, "budget", None))
     if args.dataset != "synthetic":
         print("data:", describe_data(prepare_data()), flush=True)
     failed = run_notebooks(paths, out, args.profile, args.dataset, overrides, args.timeout)

@@ -639,8 +639,7 @@ def least_diverse_metrics(rows: dict) -> list[str]:
 def least_diverse(G, sources) -> str:
     """The function metrics on which the bit change is the least diverse of the rows (lowest
     disagreement and ensemble gain, highest correlation), as words ('' when none)."""
-    rows = {s: run_row(G[s]) for s in sources if G.get(s) is not None}
-    return prose.join([FUNCTION_METRICS[k] for k in least_diverse_metrics(rows)])
+    return prose.join([FUNCTION_METRICS[k] for k in least_diverse_metrics(_rows(sources, G))])
 
 
 def source_intervals(P, G) -> dict:
@@ -789,10 +788,11 @@ def depth_table(D) -> Table:
     return table(rows, ce_sci=True)
 
 
-def relative_drift(g) -> float:
+def relative_drift(g, d: dict | None = None) -> float:
     """The largest ||w - w_ref|| / ||w_ref|| of a depth model's bit-flip runs over their runs
-    and epochs (``g``: one model's groups of :func:`depth_runs`)."""
-    d = divergence(g["reference"][0], g["bitflip"])
+    and epochs (``g``: one model's groups of :func:`depth_runs`; ``d``: their
+    :func:`divergence`, if already computed)."""
+    d = divergence(g["reference"][0], g["bitflip"]) if d is None else d
     norms = np.array([np.linalg.norm(g["reference"][0].weights(e)) for e in d["epochs"]])
     return float((d["weight_dist"] / norms).max())
 
@@ -894,14 +894,15 @@ def phrase(source: str) -> str:
     return PHRASE.get(source, source_label(source).lower())
 
 
-def _rows(P, G) -> dict:
-    return {s: run_row(G[s]) for s in P.sources if G.get(s) is not None}
+def _rows(sources, G) -> dict:
+    """``{source: run_row}`` of the sources that were run."""
+    return {s: run_row(G[s]) for s in sources if G.get(s) is not None}
 
 
 def table1_reading(P, G) -> dict:
     """Table 1's caption: the range of the accuracy SDs and disagreements over the rows, and
     where the one-bit change sits on the function metrics (``t1_reading``)."""
-    rows = _rows(P, G)
+    rows = _rows(P.sources, G)
     sd = {s: 100 * r["acc_sd"] for s, r in rows.items()}
     dis = {s: 100 * r["disagree"] for s, r in rows.items()}
     lo, hi = min(sd, key=sd.get), max(sd, key=sd.get)
@@ -1054,7 +1055,7 @@ def depth_divergence_reading(D, dv: dict) -> dict:
     (``dv``: :func:`depth_divergence`), and their largest relative drift."""
     hidden = [m for m in dv if m != "linear"]
     start = [d["weight_dist"].mean(0)[0] for d in dv.values()]
-    drift = {m: relative_drift(g) for m, g in D.items()}
+    drift = {m: relative_drift(g, dv[m]) for m, g in D.items()}
     ld = dv["linear"]
     f4 = (f"all three start {min(start):.0e} to {max(start):.0e} apart. The linear model's "
           f"distance grows too, to {ld['weight_dist'].max():.0e}, and ends at "
