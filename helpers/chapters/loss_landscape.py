@@ -806,7 +806,8 @@ def claims_table(P):
     T.add("seed 000 §1", "Wider networks reach lower training loss (narrowest − widest)",
           "\"the landscape smooths out\"", stats.diff_t(narrow["train_loss"], wide["train_loss"]),
           claims.above(0), fmt="{:+.3f} nats")
-    under = (f"widths {min(rows):g}-{max(rows):g} of a 3-layer CNN on {P.n_train} images for "
+    images = "all 50,000" if P.n_train is None else f"{P.n_train:,}"
+    under = (f"widths {min(rows):g}-{max(rows):g} of {models.display_name(P.model)} on {images} images for "
              f"{P.epochs} epochs are all far from interpolation (widest: training loss "
              f"{wide['train_loss'].mean():.2f} nats); the smoothing the source describes belongs "
              "to heavily overparameterized networks, which this profile cannot train")
@@ -933,16 +934,18 @@ def closing_reading(P, T: claims.ClaimsTable) -> dict:
     between = (
         "From every initialization the training loss falls along the straight line to the "
         "solution " + say("Init → solution is downhill", {
-            H: "at every step (largest rise {m}, interval {ci})",
-            D: "but not at every step: it rises by {m} (interval {ci}, against {test})",
+            H: "without a rise above the test's bound (mean largest rise {m}, interval {ci}, "
+               "against {test} nats)",
+            D: "but not all the way: its mean largest rise is {m} (interval {ci}, against "
+               "{test} nats)",
             I: "-- whether at every step, these runs cannot decide ({m}, interval {ci})"})
         + "; between independently trained solutions the line " + say("The straight line between", {
-            H: "crosses a high barrier ({m}, interval {ci})",
-            D: "crosses no barrier above the test's {test} ({m}, interval {ci})",
-            I: "crosses a barrier whose height against the test's {test} is undecided ({m}, "
-               "interval {ci})"})
+            H: "crosses a high barrier (mean {m}, interval {ci}, against {test} nats)",
+            D: "crosses a mean barrier of at most the test's bound ({m}, interval {ci}, against "
+               "{test} nats)",
+            I: "crosses a mean barrier of {m}, undecided against {test} nats (interval {ci})"})
         + ", and averaging their weights " + say("The soup of independent", {
-            H: "fails ({m} against the members, interval {ci})",
+            H: "fails ({m} against the members, interval {ci}, against {test} pp)",
             D: "does not fail by the test's margin ({m}, interval {ci})",
             I: "costs {m} against the members, undecided against {test} (interval {ci})"})
         + " while averaging their predictions " + say("The prediction ensemble", {
@@ -950,11 +953,13 @@ def closing_reading(P, T: claims.ClaimsTable) -> dict:
             D: "does not gain the test's margin over them ({m}, interval {ci}).",
             I: "gains {m}, undecided against {test} (interval {ci})."})
         + " The children of one parent " + say("Children fine-tuned", {
-            H: "sit in one basin, with no barrier on the line between them ({m}, interval {ci})",
+            H: "sit in one basin, with no barrier on the line between them above the test's "
+               "bound ({m}, interval {ci}, against {test} nats)",
             D: "are separated by a barrier ({m}, interval {ci}, against {test})",
             I: "may or may not be separated by a barrier ({m}, interval {ci})"})
         + ", and their soup " + say("The soup of the children", {
-            H: "is as good as they are ({m}, interval {ci}).",
+            H: "is within the test's margin of them or better ({m}, interval {ci}, against {test} "
+               "pp).",
             D: "is worse than they are by more than the test allows ({m}, interval {ci}).",
             I: "is {m} from them, undecided against {test} (interval {ci})."}))
     tunnels = (
@@ -978,7 +983,7 @@ def closing_reading(P, T: claims.ClaimsTable) -> dict:
                "is {m} of the line's, interval {ci} (the row's note gives each pair's)."})
         + " " + say("Mid-tunnel predictions differ", {
             H: "The middle of a curve differs in function from both ends ({m}, interval {ci}): "
-               "the optima are joined by a path of low loss, yet remain different functions.",
+               "whatever the path's loss, the optima it joins remain different functions.",
             D: "The middle of a curve does not differ in function from the ends by the test's "
                "margin ({m}, interval {ci}).",
             I: "Whether the middle of a curve differs in function from both ends is undecided "
@@ -1002,21 +1007,23 @@ def closing_reading(P, T: claims.ClaimsTable) -> dict:
             I: "and whether wider networks find flatter minima the width seeds cannot decide ({m}, "
                "interval {ci})."}))
     curvature = (
-        "Where training comes closest to a critical point, the checkpoint of smallest gradient, "
+        "Where training comes closest to a critical point, each run's checkpoint of smallest "
+        "gradient (which the saddle printout names), "
         + say("Points of small gradient", {
             H: "the most negative curvature is of the order of the most positive ({m}, interval "
                "{ci}): saddle-like, as the essay says of critical points away from the optimum "
                "(these points are not critical points).",
-            D: "the negative curvature is small beside the positive ({m}, interval {ci}): not "
-               "saddle-like.",
+            D: "the negative curvature is small beside the positive ({m}, interval {ci}, against "
+               "{test}).",
             I: "whether the negative curvature is of the order of the positive is undecided ({m}, "
                "interval {ci})."})
         + " " + say("Saddles are escaped", {
-            H: "Along training the most negative curvature shrinks by more than half ({m}, "
-               "interval {ci}).",
-            D: "Along training the most negative curvature does not shrink by half ({m}, interval "
-               "{ci}).",
-            I: "Whether it shrinks by half along training is undecided ({m}, interval {ci}); a "
+            H: "From initialization to the last checkpoint the most negative curvature shrinks "
+               "by more than half ({m}, interval {ci}; Figure 7 shows its path).",
+            D: "From initialization to the last checkpoint the most negative curvature does not "
+               "shrink by half ({m}, interval {ci}; Figure 7 shows its path).",
+            I: "Whether it shrinks by half from initialization to the last checkpoint is undecided "
+               "({m}, interval {ci}; Figure 7 shows its path); a "
                "finite batch keeps some negative curvature at any point of a run that stops far "
                "from a minimum."}))
     init = (
@@ -1024,7 +1031,7 @@ def closing_reading(P, T: claims.ClaimsTable) -> dict:
             H: "A wrong gain makes the plain network's activations vanish or explode, as it must "
                "(a check: {m})",
             D: "A wrong gain does not make the plain network's activations vanish or explode here "
-               "({m}), which the check expects",
+               "({m}), contrary to construction: a bug to look for",
             I: "Whether a wrong gain makes the plain network's activations vanish or explode is "
                "undecided ({m}, interval {ci})"})
         + "; " + say("He initialization keeps", {
@@ -1035,12 +1042,14 @@ def closing_reading(P, T: claims.ClaimsTable) -> dict:
             I: "whether the He gain keeps the scale within a factor of 10 over 20 plain layers "
                "is undecided ({m}, interval {ci})"})
         + "; " + say("Batch norm keeps every layer", {
-            H: "and batch norm keeps every layer near unit scale whatever the gain ({m}, "
-               "interval {ci}).",
-            D: "and batch norm does not keep every layer near unit scale ({m}, interval {ci}).",
-            I: "and whether batch norm keeps every layer near unit scale whatever the gain is "
-               "undecided ({m}, interval {ci}; the ratio is taken against the stem, which has no "
-               "batch norm)."}))
+            H: "and with batch norm the last layer stays within the test's factor of the stem "
+               "whatever the gain ({m}, interval {ci}; the stem has no batch norm and scales with "
+               "the gain).",
+            D: "and with batch norm the last layer does not stay within the test's factor of the "
+               "stem ({m}, interval {ci}; the stem has no batch norm and scales with the gain).",
+            I: "and whether with batch norm the last layer stays within the test's factor of the "
+               "stem whatever the gain is undecided ({m}, interval {ci}; the stem has no batch "
+               "norm and scales with the gain)."}))
     flat = (
         say("Larger batches find sharper minima", {
             H: "Larger batches find sharper minima ({m}, interval {ci})",
