@@ -211,3 +211,124 @@ def test_gap_growth_estimate_resamples_families():
                  dict(family=f, intensity=5, method="x", js=0.2)]
     est = modes.gap_growth_estimate(rows, ["independent", "x"])
     assert est.value == pytest.approx(0.02) and est.lo < 0 < est.hi
+
+
+# ---- the page's prose (captions and the closing section, glued into the page)
+
+
+def test_epochs_text_joins_runs_of_consecutive_epochs():
+    assert modes.epochs_text([30]) == "30"
+    assert modes.epochs_text([39, 20, 30, 35, 36, 37, 38]) == "20, 30 and 35-39"
+    assert modes.epoch_range(2, 2) == "epoch 2" and modes.epoch_range(10, 40) == "epochs 10-40"
+
+
+def _two_runs():
+    """Two runs of 4 epochs on 20 two-class examples whose final models disagree on half of them
+    (the band is 50-50%): epoch 1 disagrees with its own final model on 80-90% (above the band),
+    epoch 2 on 40-50% (reaching into it), epoch 3 on 0-5% (below it, and within 5%)."""
+    final_a, final_b = np.zeros(20, int), np.r_[np.ones(10, int), np.zeros(10, int)]
+
+    def flip(y, k):   # y with its first k labels flipped
+        z = y.copy()
+        z[:k] = 1 - z[:k]
+        return z
+
+    def run(final, ks):
+        p = {0: onehot(final, 2), 4: onehot(final, 2)}
+        p.update({e: onehot(flip(final, k), 2) for e, k in zip((1, 2, 3), ks)})
+        return FakeRun(p, {e: np.ones(2) for e in p}, 4)
+    return [run(final_a, (16, 10, 1)), run(final_b, (18, 8, 0))]
+
+
+def test_epoch_levels_place_each_epoch_against_the_band_of_cross_seed_disagreement():
+    R = _two_runs()
+    L = modes.epoch_levels(R)
+    assert L["band"] == (50.0, 50.0)
+    assert (L["above"], L["inside"], L["below"], L["low"]) == ([1], [2], [3], [3])
+    text = modes.figure4_reading(R)
+    assert "band: 50.0-50.0%" in text and "stay below the band from epoch 3 on" in text
+    assert "those of epoch 2 reach into it" in text and "those of epoch 1 lie above it" in text
+
+
+def test_figure10_reading_sorts_the_methods_against_the_plain_ensemble():
+    base = dict(acc=[0.80, 0.85], brier=[0.30, 0.25])
+    curves = {"independent": base,
+              "WA": dict(acc=[0.79, 0.84], brier=[0.31, 0.26]),       # worse at every m
+              "random": dict(acc=[0.81, 0.86], brier=[0.29, 0.24]),   # better at every m
+              "diag": dict(acc=[0.81, 0.84], brier=[0.29, 0.26])}     # mixed
+    from helpers import plots
+    text = modes.figure10_reading(curves)
+    label = lambda k: plots.METHOD_STYLE[k]["label"]   # noqa: E731
+    assert f"{label('WA')} scores worse than the plain ensemble at every $m$" in text
+    assert f"{label('random')} scores better at every $m$ in both" in text
+    assert f"{label('diag')} is better at some sizes" in text
+
+
+def _facts(**kw):
+    base = dict(profile="gpu", model="resnet20", variant="cifar10-jpeg", runs=16, epochs=40,
+                schedule="cosine", optimizer="sgd", warmup=2, dropout=0.0, acc_mean=87.6,
+                acc_sd=0.23, ensemble_acc=90.3,
+                levels=dict(band=(10.2, 11.9), below=[35, 36, 37, 38, 39], inside=[30],
+                            above=[1, 2, 3, 5, 10, 20], low=[36, 37, 38, 39]),
+                lr_share={e: 0.5 for e in (1, 2, 3, 5, 10, 20, 30, 35, 36, 37, 38, 39)},
+                purity_late=0.56, late_from=10, samples_near=60, m1_opt=87.75,
+                m1_avg=(87.0, 87.1), wa_acc=86.8, final_acc=87.6,
+                swag_epochs=(35, 36, 37, 38, 39, 40), share=(0.48, 0.47, 0.50), batchnorm=True)
+    base.update(kw)
+    return modes.Facts(**base)
+
+
+PREFIXES = (modes.ACC, modes.SD, modes.DIS, modes.WITHIN, modes.RATIO, modes.COS, modes.LATE_COS,
+            modes.ISLAND, modes.ENSEMBLE, modes.SMALL, modes.NEAR, modes.PLANE, modes.UPPER,
+            modes.D3, modes.SECOND, modes.COMPLEMENT, modes.WA, modes.JS, modes.JS_GROWS,
+            modes.BRIER, modes.MC, modes.MC_RATIO)
+
+
+def _table(verdict, untestable=()):
+    from helpers import claims, stats
+    est = {"holds": stats.Estimate(0.3, 0.2, 0.4, "t", 3, "runs"),
+           "differs": stats.Estimate(-0.3, -0.4, -0.2, "t", 3, "runs"),
+           "inconclusive": stats.Estimate(0.05, -0.1, 0.2, "t", 3, "runs")}[verdict]
+    T = claims.ClaimsTable("03_modes", "gpu", "cifar10-jpeg")
+    for p in PREFIXES:
+        T.add("source", f"{p}: a row", "1", est, claims.above(0), fmt="{:+.2f}",
+              testable=p not in untestable)
+    return T
+
+
+@pytest.mark.parametrize("verdict", ["holds", "differs", "inconclusive"])
+def test_the_closing_section_has_a_sentence_for_every_verdict_of_every_row(verdict):
+    """Every row the closing section reads is found by its prefix (they are the claims table's
+    statements: a renamed row fails here), and each verdict's sentence formats completely."""
+    P = config.chapter_params("03_modes", "gpu")
+    out = modes.closing_reading(P, _table(verdict), _facts())
+    assert set(out) == set(modes.CLOSING_KEYS)
+    text = " ".join(out.values())
+    assert "a row is " not in text and "{" not in text and "}" not in text.replace("{doc}", "")
+    said = {"holds": ("here it holds", "Each seed is its own island"),
+            "differs": ("here part of it does not hold", "so the island row differs"),
+            "inconclusive": ("here part of it is undecided", "own island is undecided")}[verdict]
+    assert all(s in text for s in said), text
+
+
+def test_the_closing_section_names_what_a_small_profile_cannot_test():
+    P = config.chapter_params("03_modes", "cpu")
+    untestable = (modes.ACC, modes.DIS, modes.WITHIN, modes.MC)
+    F = _facts(profile="cpu", model="smallcnn", dropout=0.1, batchnorm=False)
+    out = modes.closing_reading(P, _table("holds", untestable), F)
+    assert "not ResNet20v1 on full CIFAR-10" in out["close_scale"]
+    assert "3 rows about ResNet20v1's figures are not testable" in out["close_rest"]
+    assert "MC-dropout passes of one network disagree" in out["close_rest"]
+    assert "the source's three runs" not in out["close_summary"]
+    assert "not testable at this profile." in out["close_trajectory"]
+
+
+def test_the_claims_rows_the_closing_section_reads_exist_in_the_claims_table():
+    """The prefixes match the statements claims_table writes (read from its source, so that this
+    runs without training)."""
+    import inspect
+    source = inspect.getsource(modes.claims_table).replace('"\n          "', "").replace(
+        '" "', "")
+    flat = " ".join(source.split())
+    for p in PREFIXES:
+        assert p in flat, p
