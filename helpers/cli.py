@@ -369,6 +369,9 @@ def build(root: Path, book_dir: Path | None = None, strict: bool = True) -> None
     book_dir = Path(book_dir).resolve() if book_dir else root / "book"
     if not book_dir.is_relative_to(root):
         raise CLIError(f"--book-dir {book_dir} must be inside the book root {root}")
+    if not any(book_dir.glob("[0-9][0-9]_*.ipynb")):
+        raise CLIError(f"{_rel(book_dir)} holds no executed chapter (NN_name.ipynb) to build; "
+                       f"execute one into it first: python -m helpers run NN --out {_rel(book_dir)}")
     if root != REPO and not (root / "_config.yml").exists():
         scratch_book(root)
         print(f"build: copied the book's configuration and prose into {root}", flush=True)

@@ -192,3 +192,11 @@ def test_run_takes_any_preset_key_and_refuses_a_wrong_kind(capsys):
     for bad, msg in [({"lr": "fast"}, "takes a number"), ({"lrr": 1}, "unknown parameter 'lrr'")]:
         with pytest.raises(cli.CLIError, match=msg):
             cli.check_parameters(nb, bad)
+
+
+def test_build_refuses_a_folder_without_executed_chapters(tmp_path):
+    """`build --root` on an empty or missing folder says what to run first, and creates nothing
+    (it used to build an empty book there)."""
+    with pytest.raises(cli.CLIError, match="holds no executed chapter"):
+        cli.build(tmp_path / "missing")
+    assert not (tmp_path / "missing").exists()
