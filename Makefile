@@ -18,7 +18,7 @@ BUDGET  ?=
 GPU_PY  ?= $(if $(wildcard $(PY)),$(PY),python3)
 RESULTS ?= bench/results
 
-.PHONY: .venv book test data bench gpu-check clean
+.PHONY: .venv args book test data bench gpu-check clean
 
 # The environment: requirements, this package (editable), and a python3 kernelspec for papermill.
 $(VENV)/.stamp: requirements.txt pyproject.toml
@@ -30,8 +30,15 @@ $(VENV)/.stamp: requirements.txt pyproject.toml
 
 .venv: $(VENV)/.stamp
 
+# PROFILE and BUDGET checked before anything is installed (a typo should not cost a venv first).
+args:
+	@case "$(PROFILE)" in auto|cpu|gpu|smoke) ;; \
+	  *) echo "make: PROFILE=$(PROFILE) is not one of auto, cpu, gpu, smoke" >&2; exit 2;; esac
+	@[[ -z "$(BUDGET)" || "$(BUDGET)" =~ ^[0-9]*\.?[0-9]+$$ ]] \
+	  || { echo "make: BUDGET=$(BUDGET) is not a number of minutes (e.g. BUDGET=30)" >&2; exit 2; }
+
 # Decode CIFAR-10, execute every notebook into book/, write the scorecard, build _build/html.
-book: $(VENV)/.stamp
+book: args $(VENV)/.stamp
 	$(PY) -m helpers book --profile $(PROFILE) $(if $(BUDGET),--budget $(BUDGET))
 
 # Unit tests, then every notebook at profile smoke in a scratch book built with -W.

@@ -200,3 +200,17 @@ def test_build_refuses_a_folder_without_executed_chapters(tmp_path):
     with pytest.raises(cli.CLIError, match="holds no executed chapter"):
         cli.build(tmp_path / "missing")
     assert not (tmp_path / "missing").exists()
+
+
+def test_make_book_checks_profile_and_budget_before_installing_anything():
+    import shutil
+    import subprocess
+
+    if not shutil.which("make"):
+        pytest.skip("no make here")
+    for var, msg in [("BUDGET=abc", "is not a number of minutes"), ("PROFILE=gpux", "is not one of")]:
+        proc = subprocess.run(["make", "-s", "args", var], cwd=cli.REPO, capture_output=True, text=True)
+        assert proc.returncode != 0 and msg in proc.stderr, proc.stderr
+    ok = subprocess.run(["make", "-s", "args", "BUDGET=7.5", "PROFILE=gpu"], cwd=cli.REPO,
+                        capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
