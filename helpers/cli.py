@@ -420,14 +420,20 @@ def cmd_data(args) -> None:
     print(describe_data(prepare_data()))
 
 
-def _run(args, out: Path, names: list[str]) -> None:
+def _chapter_args(args, names: list[str]) -> tuple[Path, list[Path]]:
+    """``run`` and ``train``'s shared checks (profile, dataset, notebooks folder): the folder and
+    the chapter notebooks ``names`` select in it."""
     check_profile(args.profile)
     if args.dataset not in DATASETS:
         raise CLIError(f"unknown dataset {args.dataset!r}; choose one of: {', '.join(DATASETS)}")
     folder = Path(args.notebooks) if args.notebooks else notebooks_dir()
     if not folder.is_dir():
         raise CLIError(f"no notebooks folder {folder}")
-    paths = select(names, chapters(folder))
+    return folder, select(names, chapters(folder))
+
+
+def _run(args, out: Path, names: list[str]) -> None:
+    folder, paths = _chapter_args(args, names)
     if not paths:
         print(f"run: no chapter notebooks (NN_name.ipynb) in {folder}; nothing to run")
         return
@@ -502,13 +508,7 @@ def _executor(args):
 
 def cmd_train(args) -> None:
     """Every run of the chapters named, as their notebooks would ask for them; nothing else."""
-    check_profile(args.profile)
-    if args.dataset not in DATASETS:
-        raise CLIError(f"unknown dataset {args.dataset!r}; choose one of: {', '.join(DATASETS)}")
-    folder = Path(args.notebooks) if args.notebooks else notebooks_dir()
-    if not folder.is_dir():
-        raise CLIError(f"no notebooks folder {folder}")
-    paths = select(args.names, chapters(folder))
+    _, paths = _chapter_args(args, args.names)
     overrides = parse_overrides(args.param)
     from helpers import config, gates, runs, train
 
