@@ -316,7 +316,7 @@ def test_the_closing_section_names_what_a_small_profile_cannot_test():
     untestable = (modes.ACC, modes.DIS, modes.WITHIN, modes.MC)
     F = _facts(profile="cpu", model="smallcnn", dropout=0.1, batchnorm=False)
     out = modes.closing_reading(P, _table("holds", untestable), F)
-    assert "not ResNet20v1 on full CIFAR-10" in out["close_scale"]
+    assert "not ResNet20v1: the rows" in out["close_scale"]
     assert "3 rows about ResNet20v1's figures are not testable" in out["close_rest"]
     assert "MC-dropout passes of one network disagree" in out["close_rest"]
     assert "the source's three runs" not in out["close_summary"]

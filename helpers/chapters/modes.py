@@ -1213,8 +1213,8 @@ def closing_reading(P, T: claims.ClaimsTable, F: Facts) -> dict:
                          else "."),
                    D: "The SD across seeds, {m}, is above the test's {test} over its whole interval "
                       "({ci}): these seeds do not reach the same accuracy.",
-                   I: "Whether the SD across seeds, {m}, stays below {test} is undecided (interval "
-                      "{ci})."})
+                   I: "Whether the SD across seeds, {m}, stays below the test's bound ({test}) is "
+                      "undecided (interval {ci})."})
         + f" The ensemble of all {F.runs} reaches {F.ensemble_acc:.2f}%, "
         + say(ENSEMBLE, {H: "{m} over its members on average (interval {ci}): their errors differ "
                             "enough to cancel.",
@@ -1251,9 +1251,22 @@ def closing_reading(P, T: claims.ClaimsTable, F: Facts) -> dict:
             + (f" The cross-seed cosine of the weights ({find(COS).measured_text}) "
                + ("agrees with the source's 0.105." if cos_lands else
                   "does not agree with the source's 0.105 (below).")))
+    elif find(SMALL).verdict != N:
+        scale = (f"At this profile the runs are {model} trained for {F.epochs} epochs ({_recipe(F)}) "
+                 f"on {data_name}, not ResNet20v1: the rows about ResNet20v1's figures are not "
+                 "testable, and those about the shape of the phenomenon (the same accuracy, "
+                 "different functions) are tested. "
+                 + say(SMALL, {H: "At its epoch-10 checkpoint SmallCNN reaches {m} (interval {ci}), "
+                                  "within the test's band around Fort et al.'s 64% after 10 epochs.",
+                               D: "At its epoch-10 checkpoint SmallCNN reaches {m} (interval {ci}), "
+                                  "outside the test's band around Fort et al.'s 64% after 10 epochs "
+                                  "({test}); the row's note gives our reading.",
+                               I: "At its epoch-10 checkpoint SmallCNN reaches {m} (interval {ci}), "
+                                  "undecided against the test's band around Fort et al.'s 64% after "
+                                  "10 epochs ({test})."}))
     else:
-        scale = (f"At this profile the runs are {model}, {F.epochs} epochs of {_recipe(F)} on "
-                 f"{data_name}, not ResNet20v1 on full CIFAR-10: the rows about ResNet20v1's figures "
+        scale = (f"At this profile the runs are {model} trained for {F.epochs} epochs ({_recipe(F)}) "
+                 f"on {data_name}, not ResNet20v1: the rows about ResNet20v1's figures "
                  "are not testable, and those about the shape of the phenomenon (the same accuracy, "
                  "different functions) are tested.")
 
