@@ -305,9 +305,9 @@ def test_the_closing_section_has_a_sentence_for_every_verdict_of_every_row(verdi
     assert set(out) == set(modes.CLOSING_KEYS)
     text = " ".join(out.values())
     assert "a row is " not in text and "{" not in text and "}" not in text.replace("{doc}", "")
-    said = {"holds": ("here it holds", "Each seed is its own island"),
-            "differs": ("here part of it does not hold", "so the island row differs"),
-            "inconclusive": ("here part of it is undecided", "own island is undecided")}[verdict]
+    said = {"holds": ("these four rows hold here", "Each seed is its own island"),
+            "differs": ("0 of these four rows hold, 4 differ", "so the island row differs"),
+            "inconclusive": ("4 are undecided", "own island is undecided")}[verdict]
     assert all(s in text for s in said), text
 
 
@@ -317,7 +317,7 @@ def test_the_closing_section_names_what_a_small_profile_cannot_test():
     F = _facts(profile="cpu", model="smallcnn", dropout=0.1, batchnorm=False)
     out = modes.closing_reading(P, _table("holds", untestable), F)
     assert "not ResNet20v1: the rows" in out["close_scale"]
-    assert "3 rows about ResNet20v1's figures are not testable" in out["close_rest"]
+    assert "4 rows about ResNet20v1's figures are not testable" in out["close_rest"]
     assert "MC-dropout passes of one network disagree" in out["close_rest"]
     assert "the source's three runs" not in out["close_summary"]
     assert "not testable at this profile." in out["close_trajectory"]
