@@ -314,13 +314,17 @@ def test_the_closing_section_has_a_sentence_for_every_verdict_of_every_row(verdi
 def test_the_closing_section_names_what_a_small_profile_cannot_test():
     P = config.chapter_params("03_modes", "cpu")
     untestable = (modes.ACC, modes.DIS, modes.WITHIN, modes.MC)
-    F = _facts(profile="cpu", model="smallcnn", dropout=0.1, batchnorm=False)
+    F = _facts(profile="cpu", model="smallcnn", dropout=0.1, batchnorm=False, epochs=20,
+               levels=dict(band=(22.3, 25.2), below=[5, 7, 10, 12], inside=[3], above=[1, 2],
+                           low=[]))
     out = modes.closing_reading(P, _table("holds", untestable), F)
     assert "not ResNet20v1: the rows" in out["close_scale"]
     assert "4 rows about ResNet20v1's figures are not testable" in out["close_rest"]
     assert "MC-dropout passes of one network disagree" in out["close_rest"]
     assert "the source's three runs" not in out["close_summary"]
     assert "not testable at this profile." in out["close_trajectory"]
+    # the one level in the later half: it opens the list, so it names the checkpoints
+    assert "mixes: the checkpoints of epochs 10 and 12 disagree with their final model less" in out["close_trajectory"]
 
 
 def test_the_claims_rows_the_closing_section_reads_exist_in_the_claims_table():

@@ -1303,18 +1303,14 @@ def closing_reading(P, T: claims.ClaimsTable, F: Facts) -> dict:
 
     def ep(es):
         return f"epoch{'s' * (len(es) > 1)} {epochs_text(es)}"
-    levels = []
-    if L["above"]:
-        levels.append(f"the checkpoints of {ep(L['above'])} disagree with their final model more "
-                      "than other runs do")
-    if L["inside"]:
-        levels.append(f"the checkpoints of {ep(L['inside'])} disagree with it about as much as "
-                      "other runs do (they reach into the band of cross-seed disagreement)")
-    if below_not_low:
-        levels.append(f"those of {ep(below_not_low)} less than other runs do, but on more than 5% "
-                      "in some runs")
-    if L["low"]:
-        levels.append(f"those of {ep(L['low'])} on at most 5% in every run")
+    groups = [(L["above"], "more than other runs do"),
+              (L["inside"], "about as much as other runs do (they reach into the band of "
+                            "cross-seed disagreement)"),
+              (below_not_low, "less than other runs do, but on more than 5% in some runs"),
+              (L["low"], "on at most 5% in every run")]
+    levels = [f"{'the checkpoints' if i == 0 else 'those'} of {ep(es)} disagree with "
+              f"{'their final model' if i == 0 else 'it'} {what}"
+              for i, (es, what) in enumerate((es, what) for es, what in groups if es)]
     e_hi = max(high) if high else None
     w, lc = find(WITHIN), find(LATE_COS)
     w_m, w_ci = (f"{w.measured:.2f}%", _pct_span(w, 2)) if w.measured is not None else ("n/a", "none")
@@ -1464,7 +1460,8 @@ def closing_reading(P, T: claims.ClaimsTable, F: Facts) -> dict:
         + (" This is the heart of Fort et al.'s argument, and these four rows hold here."
            if core == [H] * len(core_rows) else
            f" This is the heart of Fort et al.'s argument; here {core.count(H)} of these four rows "
-           f"hold, {core.count(D)} differ and {core.count(I)} are undecided."))
+           f"hold, {core.count(D)} differ and {core.count(I)} "
+           f"{'is' if core.count(I) == 1 else 'are'} undecided."))
 
     # -- complementarity
     lo, hi = F.m1_avg
