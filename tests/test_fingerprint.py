@@ -5,8 +5,20 @@ Two tiny specs are trained on the CPU with one thread (a run's bits depend on th
 threads: intra-op reductions split differently) and their final weights and test logits are
 hashed. A mismatch means training results changed: bump ``train.CODE_VERSION`` on purpose and
 record the new digests under the new version below.
+
+The bits also depend on the CPU's vector instructions: ATen and oneDNN pick their kernels by it
+(on 2026-12-01 a machine with AVX-512 gave other digests than the AVX2 machines they were
+recorded on, with the same code and wheels). So the specs train in a child process with both
+pinned to AVX2 (``ATEN_CPU_CAPABILITY``, ``ONEDNN_MAX_CPU_ISA``), which every x86-64 CPU of the
+last decade has, and the digests below are AVX2's.
 """
 import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -37,16 +49,35 @@ def digest(t: train.Trained) -> str:
     return h.hexdigest()[:16]
 
 
-@pytest.fixture
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+PINNED = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "OMP_NUM_THREADS": "1"}
+CHILD = """
+import json, sys, torch
+torch.set_num_threads(1)
+sys.path.insert(0, sys.argv[1])
+from test_fingerprint import SPECS, digest
+from helpers import train
+print(json.dumps([torch.backends.cpu.get_cpu_capability(),
+                  [digest(train.fit([s], device="cpu")[0]) for s in SPECS]]))
+"""
 
 
-def test_training_results_match_the_recorded_fingerprint_of_this_code_version(one_thread):
-    got = [digest(train.fit([s], device="cpu")[0]) for s in SPECS]
+def has_avx2() -> bool:
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return False
+    try:
+        return " avx2" in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not has_avx2(), reason="the digests are recorded for x86-64 kernels with AVX2")
+def test_training_results_match_the_recorded_fingerprint_of_this_code_version():
+    env = dict(os.environ, **PINNED)
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(Path(__file__).parent)], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    capability, got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert capability == "AVX2", f"the kernels were not pinned to AVX2 (ATen reports {capability})"
     want = FINGERPRINTS.get(train.CODE_VERSION)
     assert want is not None, (f"no fingerprint recorded for CODE_VERSION {train.CODE_VERSION}: "
                               f"add {train.CODE_VERSION}: {got} to FINGERPRINTS")
