@@ -272,7 +272,7 @@ def _facts(**kw):
                             above=[1, 2, 3, 5, 10, 20], low=[36, 37, 38, 39]),
                 lr_share={e: 0.5 for e in (1, 2, 3, 5, 10, 20, 30, 35, 36, 37, 38, 39)},
                 purity_late=0.56, late_from=10, samples_near=60, m1_opt=87.75,
-                m1_avg=(87.0, 87.1), wa_acc=86.8, final_acc=87.6,
+                m1_avg=(87.0, 87.1), wa_acc=86.8,
                 swag_epochs=(35, 36, 37, 38, 39, 40), share=(0.48, 0.47, 0.50), batchnorm=True)
     base.update(kw)
     return modes.Facts(**base)

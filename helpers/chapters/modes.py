@@ -838,15 +838,21 @@ def within_text(R) -> str:
             f"pairs); ratio of means {a.mean() / w.mean():.1f}x")
 
 
-def purity_text(X, who, when, R) -> str:
-    """Nearest-neighbour purity of the checkpoints: all after epoch 0, and the later half of the
-    kept checkpoints (by count, not by epoch)."""
+def late_purity(X, who, when) -> tuple[float, int, int]:
+    """Nearest-neighbour purity of the later half of the kept checkpoints (by count, not by
+    epoch), and that half's first and last epoch."""
     ep = np.unique(when)
     late = when >= ep[len(ep) // 2]
+    return float(neighbour_purity(X[late], who[late])), int(ep[len(ep) // 2]), int(ep[-1])
+
+
+def purity_text(X, who, when, R) -> str:
+    """Nearest-neighbour purity of the checkpoints: all after epoch 0, and the later half of the
+    kept checkpoints (:func:`late_purity`)."""
+    p_late, first, last = late_purity(X, who, when)
     return (f"nearest-neighbour purity (same run), all checkpoints after epoch 0: "
             f"{neighbour_purity(X, who):.2f}; the later half of the kept checkpoints (epochs "
-            f"{ep[len(ep) // 2]} to {ep[-1]}): "
-            f"{neighbour_purity(X[late], who[late]):.2f}; chance about {1 / len(R):.2f}")
+            f"{first} to {last}): {p_late:.2f}; chance about {1 / len(R):.2f}")
 
 
 def ensemble_text(curve) -> str:
@@ -1038,12 +1044,10 @@ def figure6_reading(X, who, when, R) -> str:
     nearest-neighbour purity in the original space (the claims row decides it with an
     interval)."""
     p = neighbour_purity(X, who)
-    ep = np.unique(when)
-    late = when >= ep[len(ep) // 2]
-    p_late = neighbour_purity(X[late], who[late])
+    p_late, first, last = late_purity(X, who, when)
     look = ("keep to their own regions" if p >= 0.9 else "mix" if p < 0.5 else "partly mix")
     return (f"In this run they {look}: the nearest neighbour of {p:.0%} of the checkpoints is "
-            f"from their own run ({p_late:.0%} of those of {epoch_range(ep[len(ep) // 2], ep[-1])}; "
+            f"from their own run ({p_late:.0%} of those of {epoch_range(first, last)}; "
             f"chance about {1 / len(R):.0%}).")
 
 
@@ -1101,7 +1105,6 @@ class Facts:
     m1_opt: float        # accuracy at m = 1 on the scoring half: the optimum, %
     m1_avg: tuple        # (lowest, highest) of the WA and the samplers' averages there, %
     wa_acc: float        # the weight average of the late iterates, mean over runs, %
-    final_acc: float     # the final weights on the same test images, %
     swag_epochs: tuple
     share: tuple         # the optima's diversity / the uncorrelated limit: (mean, lowest, highest)
     batchnorm: bool      # whether the network has batch norm
@@ -1123,8 +1126,7 @@ def facts(P) -> Facts:
     acc = 100 * np.array([metrics.accuracy(r.probs(), labels) for r in R])
     ens = 100 * metrics.accuracy(metrics.ensemble_probs([r.probs() for r in R]), labels)
     X, who, when = prediction_vectors(R, [e for e in P.save_epochs if e > 0], P.tsne_examples)
-    ep = np.unique(when)
-    late = when >= ep[len(ep) // 2]
+    p_late, late_from, _ = late_purity(X, who, when)
     _, _, kind = tsne_with_samples(S, n_runs=3, per_sampler=5)
     curves = method_curves(S)
     averages = [100 * c["acc"][0] for k, c in curves.items() if k != "independent"]
@@ -1145,12 +1147,12 @@ def facts(P) -> Facts:
         acc_mean=float(acc.mean()), acc_sd=float(acc.std(ddof=1)) if len(acc) > 1 else float("nan"),
         ensemble_acc=float(ens), levels=levels,
         lr_share={e: lr_share(R[0].spec, e, n_train) for e in shown + [P.epochs - 1]},
-        purity_late=float(neighbour_purity(X[late], who[late])), late_from=int(ep[len(ep) // 2]),
+        purity_late=p_late, late_from=late_from,
         samples_near=int((kind < 0).sum()),
         m1_opt=100 * curves["independent"]["acc"][0],
         m1_avg=(min(averages), max(averages)) if averages else (float("nan"),) * 2,
         wa_acc=100 * float(np.mean([metrics.accuracy(w, labels) for w in S.wa])),
-        final_acc=float(acc.mean()), swag_epochs=tuple(P.swag_epochs),
+        swag_epochs=tuple(P.swag_epochs),
         share=(float(sh.mean()), float(sh.min()), float(sh.max())) if len(sh) else (float("nan"),) * 3,
         batchnorm=any(isinstance(m, torch.nn.BatchNorm2d) for m in R[0].model().modules()),
         milestones=tuple(P.milestones),
@@ -1503,8 +1505,8 @@ def closing_reading(P, T: claims.ClaimsTable, F: Facts) -> dict:
         + (f" Our reading: the learning rate is down to {F.lr_share[last - 1]:.1%} of its peak in "
            f"the last epoch, but the iterates of {ep(moving)} are still moving (Figure 4), so "
            "their average lies behind the final weights (on the whole test set the weight average "
-           f"scores {F.wa_acc:.2f}% against the final weights' {F.final_acc:.2f}%)."
-           if D in (c.verdict, wa.verdict) and F.wa_acc < F.final_acc and moving
+           f"scores {F.wa_acc:.2f}% against the final weights' {F.acc_mean:.2f}%)."
+           if D in (c.verdict, wa.verdict) and F.wa_acc < F.acc_mean and moving
            and F.lr_share[last - 1] < 0.02 else "")
         + " The sampler strengths are our choice (the source gives none): narrowing "
         "`random_range`, `dropout_range` or `gauss_range` tests a milder version.")
