@@ -62,7 +62,8 @@ gpu-check:
 	  || { echo "gpu-check: no CUDA device on this machine; nothing to check"; exit 0; } ; \
 	set -e; mkdir -p $(RESULTS); \
 	$(GPU_PY) -m pytest -q -m cuda -p no:cacheprovider tests/test_cuda.py; \
-	$(GPU_PY) bench/bench_train.py --json $(RESULTS)/train-$$($(GPU_PY) -c "import torch; print(torch.cuda.get_device_name(0).replace(' ', '-'))").json
+	$(GPU_PY) bench/bench_train.py --json $(RESULTS)/train-$$($(GPU_PY) -c "import torch; print(torch.cuda.get_device_name(0).replace(' ', '-'))").json; \
+	$(GPU_PY) bench/bench_workers.py --json $(RESULTS)/workers-$$($(GPU_PY) -c "import torch; print(torch.cuda.get_device_name(0).replace(' ', '-'))").json
 
 # Build outputs and caches of tools only: data/ (the dataset and runs caches) is never touched.
 clean:

@@ -10,12 +10,13 @@
 # keeps the runs cache, so training resumes from its checkpoint (seen on an H200, 2026-11-30).
 # session NN: CUDA tests (TESTS=0 skips them), a short benchmark, then chapter NN in what is left
 # of END_S seconds.
+# workers: bench/bench_workers.py (a call's groups in worker processes against one after another).
 # Back here: python -m helpers publish <the fetched $OUT>/book, then python -m helpers build.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-usage="usage: bash bench/gpu_session.sh [check|chapter NN [PROFILE]|session NN [PROFILE]]"
+usage="usage: bash bench/gpu_session.sh [check|workers|chapter NN [PROFILE]|session NN [PROFILE]]"
 case "${1:-check}" in   # bad arguments fail here, before any set-up
-  check) ;;
+  check|workers) ;;
   chapter|session) [[ -n "${2:-}" ]] || { echo "$usage (a chapter number is missing)"; exit 2; } ;;
   *) echo "$usage"; exit 2 ;;
 esac
@@ -36,6 +37,10 @@ case "${1:-check}" in
     start=$SECONDS
     make gpu-check GPU_PY=python3 RESULTS="$OUT" 2>&1 | tee "$OUT/gpu-check.txt"
     echo "gpu-check: $((SECONDS - start)) s" | tee -a "$OUT/gpu-check.txt" ;;
+  workers)
+    start=$SECONDS
+    python3 bench/bench_workers.py --json "$OUT/workers.json" 2>&1 | tee "$OUT/workers.txt"
+    echo "workers: $((SECONDS - start)) s" | tee -a "$OUT/workers.txt" ;;
   chapter)
     start=$SECONDS
     python3 -m helpers run "$2" --profile "${3:-gpu}" --budget "${BUDGET:-8}" --out "$OUT/book" 2>&1 \

@@ -714,7 +714,8 @@ def parser() -> argparse.ArgumentParser:
                    help="a notebook parameter, as `run -p` takes it")
     s.add_argument("--dataset", default="auto", help="auto (CIFAR-10) or synthetic")
     s.add_argument("--executor", choices=("local", "ray"), default="local",
-                   help="local: in this process (default); ray: one Ray task per group of runs")
+                   help="local: on this machine (default; on a GPU the groups of a call train side by side "
+                        "in $HELPERS_CUDA_WORKERS processes, 4 unless set); ray: one Ray task per group of runs")
     s.add_argument("--address", default=None,
                    help="the Ray cluster (host:port, ray://host:port, auto, or local: a new instance; default "
                         "$RAY_ADDRESS, else a new "

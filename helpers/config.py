@@ -389,7 +389,8 @@ CHAPTERS["04_mimo"] = _profiles(
     # cold, 35 s for another shape of a compiled network: the H200's bench, 2026-12-01), 4.6 min
     # of compiling before a step is trained, and every step of a small group pays the 5.6 ms
     # floor. helpers.cost: 8.8 min cold at 4 epochs with the naive control at width 1 only (the
-    # 20 epochs sized before: 23 min).
+    # 20 epochs sized before: 23 min) one group after another; 3.5 min with the 7 groups side by
+    # side in 4 processes (runs.ProcessExecutor, the GPU default; an ESTIMATE until measured).
     gpu=dict(
         model="resnet20", widths=(1, 2), batch_rep=2, seeds=2, n_train=None,
         optimizer="sgd", lr=0.1, weight_decay=5e-4, deterministic=False,
@@ -447,7 +448,9 @@ CHAPTERS["01_loss_landscape"] = _profiles(
     # with their own compiled step (35-50 s, the H200's bench, 2026-12-01; nothing again for a shape compiled
     # before in the process; the 480-step batch-1024 fit runs eagerly, train.COMPILE_MIN_STEPS),
     # and 3.5 min of landscape analyses (every run's init line, two tunnels, every width seed's
-    # Hessian). helpers.cost: about 10.1 min cold; cache ~70 MiB.
+    # Hessian). helpers.cost: about 10.1 min cold one group after another; 6.4 min with the
+    # groups that need no other run side by side in 4 processes (gates.prefetch,
+    # runs.ProcessExecutor: the GPU default; an ESTIMATE until measured); cache ~70 MiB.
     gpu=dict(
         model="resnet20", n_train=None, n_test=5000, lr=0.1,
         augment=True, seeds=4, precision="bf16", deterministic=False,

@@ -53,6 +53,14 @@ The cost model's constants were measured on one NVIDIA H200 (torch 2.11.0+cu130,
   (measured: chapter 03's 1,235 subspace evaluations of 11,000 images, 2,500-image chunks, took
   53 s), scaled by the multiply-accumulates; a Hessian-vector product costs :data:`HVP_FORWARDS`
   forward passes per example (forward, backward with its graph, the second backward; ESTIMATE).
+* On a GPU the groups of one ``runs.get`` call train side by side in ``runs.CUDA_WORKERS``
+  processes (:class:`helpers.runs.ProcessExecutor`), kept for the chapter, and a chapter first
+  asks for every run that needs no other (:func:`helpers.gates.prefetch`, :func:`staged`). Priced
+  by :func:`parallel_seconds` (ESTIMATE, not yet measured: ``bench/bench_workers.py``): the
+  processes start in :data:`WORKER_START_S`, each compiles for itself (a shape another process
+  compiled costs :data:`WARM_COMPILE_S`, measured on the H200: a new process with inductor's disk
+  cache warm), compiles and launch-bound step floors overlap, the models' arithmetic
+  (:func:`busy_seconds`) does not. ``estimate(..., workers=1)`` prices one group after another.
 * Every chapter pays :data:`NOTEBOOK_S` (kernel start, imports, papermill; measured on chapter
   03: 456.7 s in all against 445.5 s in its cells after the imports) and :data:`FIGURES_S` for
   its figures, tables and claims on stored predictions (measured on chapter 03: 50.3 s over its
@@ -91,6 +99,8 @@ LOOP_STEP_S_GRAPHS = 8.6e-3    # ... compiled 'reduce-overhead' (bench: the same
 COMPILE_S = 50.0               # compiling a vmap step, cold (bench 2026-11-30: 51.4 s warm-up)
 LOOP_COMPILE_S = 25.0          # ... a loop's one-model step (bench 2026-11-30: 39.9 s warm-up)
 RESHAPE_S = 35.0               # ... another K of a body compiled before (bench: K = 32, 37.5 s)
+WARM_COMPILE_S = 13.7          # ... a shape compiled by another process (inductor's disk cache, H200)
+WORKER_START_S = 10.0          # a training process: torch, CUDA, the data on the GPU (ESTIMATE)
 STORE_S_PER_MIB = 0.027        # writing the runs cache (ESTIMATE: 9 s of chapter 03's residual)
 TRAIN_PER_FORWARD = 3.0        # a training step costs 3 forward passes (forward + backward)
 HVP_FORWARDS = 6.0             # a Hessian-vector product: forward passes per example
@@ -219,30 +229,39 @@ def compile_shape(specs: list) -> tuple:
     return body, (s.mimo, s.mimo_naive, max(len(specs), s.group), min(s.batch_size, s.n_train or TRAIN_N))
 
 
-def compile_seconds(specs: list, compiled_before: dict | None = None) -> float:
+def compile_seconds(specs: list, compiled_before: dict | None = None, disk: dict | None = None) -> float:
     """Compiling a group's step: :data:`COMPILE_S` (:data:`LOOP_COMPILE_S` for a loop's one-model
     step) the first time its body is compiled in the chapter, :data:`RESHAPE_S` for a new shape
-    of a body compiled before, nothing for a shape compiled before (dynamo's cache); scaled by the
-    network's layers (at least a quarter of ResNet20's). ``compiled_before`` (``{body: shapes}``)
-    is updated."""
+    of a body compiled before, nothing for a shape compiled before in this process (dynamo's
+    cache) and :data:`WARM_COMPILE_S` for one compiled before by another process of the chapter
+    (inductor's disk cache); scaled by the network's layers (at least a quarter of ResNet20's).
+    ``compiled_before`` (``{body: shapes}``, this process) and ``disk`` (the same, every process
+    of the chapter; None: this process is the only one) are updated."""
     if not compiled(specs):
         return 0.0
     body, shape = compile_shape(specs)
     seen = {} if compiled_before is None else compiled_before
-    if body not in seen:
-        base = LOOP_COMPILE_S if body[2] else COMPILE_S
+    anywhere = seen if disk is None else disk
+    if shape in seen.get(body, ()):
+        base = 0.0
+    elif shape in anywhere.get(body, ()):
+        base = WARM_COMPILE_S
+    elif body in seen or body in anywhere:
+        base = RESHAPE_S
     else:
-        base = 0.0 if shape in seen[body] else RESHAPE_S
+        base = LOOP_COMPILE_S if body[2] else COMPILE_S
     seen.setdefault(body, set()).add(shape)
+    anywhere.setdefault(body, set()).add(shape)
     return base * max(layers(specs[0].model, float(specs[0].width)) / layers("resnet20"), 0.25)
 
 
-def group_seconds(specs: list, compiled_before: dict | None = None) -> float:
+def group_seconds(specs: list, compiled_before: dict | None = None, disk: dict | None = None) -> float:
     """Training ``specs`` together (one ``train.fit`` call). Under vmap every epoch costs the step
     floor plus each model's share; in loop mode each model costs the larger of its compute and
     its launch floor. Plus the test-set predictions at each kept epoch, writing the runs cache
     and, for a compiled step, compiling it (:func:`compile_seconds`; ``compiled_before``: what
-    the chapter compiled before this group, updated). An eager vmap step has the floor
+    this process compiled before this group, updated; ``disk``: what any process of the chapter
+    compiled, see :func:`compile_seconds`). An eager vmap step has the floor
     :data:`EAGER_STEP_FLOOR` and, in bf16 or tf32, :data:`EAGER_SHARE` times a model's share."""
     s, K = specs[0], max(len(specs), specs[0].group)   # a fixed vmap group trains G models
     if loops(specs):
@@ -252,7 +271,7 @@ def group_seconds(specs: list, compiled_before: dict | None = None) -> float:
     else:
         share = EAGER_SHARE if s.precision != "fp32" else 1.0   # fp32's share was measured eager
         per_epoch = steps_per_epoch(s) * step_floor(_arch(s), EAGER_STEP_FLOOR) + K * share * model_epoch_seconds(s)
-    warm = compile_seconds(specs, compiled_before)
+    warm = compile_seconds(specs, compiled_before, disk)
     kept = set().union(*(set(x.logit_kept_epochs()) for x in specs))
     evals = len(kept) * forward_seconds(s, K * (s.n_test or TEST_N), s.precision)
     store = STORE_S_PER_MIB * sum(run_bytes(x) for x in specs) / 2 ** 20
@@ -266,6 +285,53 @@ def run_bytes(spec: train.Spec) -> int:
     logits = (spec.n_test or TEST_N) * CLASSES * heads * 4
     return (len(spec.kept_epochs()) * state_bytes(*_arch(spec)) + len(spec.logit_kept_epochs()) * logits
             + (spec.n_test or TEST_N) * 8)
+
+
+def busy_seconds(specs: list) -> float:
+    """The part of :func:`group_seconds` that keeps the GPU busy: the models' arithmetic and the
+    test-set predictions, not the launch-bound floor of each step, compiling or writing (which
+    leave the GPU to another process's kernels)."""
+    s, K = specs[0], max(len(specs), specs[0].group)
+    eager = not loops(specs) and not compiled(specs) and s.precision != "fp32"
+    kept = set().union(*(set(x.logit_kept_epochs()) for x in specs))
+    evals = len(kept) * forward_seconds(s, K * (s.n_test or TEST_N), s.precision)
+    return s.epochs * K * (EAGER_SHARE if eager else 1.0) * model_epoch_seconds(s) + evals
+
+
+def parallel_seconds(groups: list[list], workers: int, disk: dict, procs: list | None = None) -> float:
+    """One ``runs.get`` call's groups trained side by side in ``workers`` processes
+    (:class:`helpers.runs.ProcessExecutor`; ESTIMATE, not yet measured): the processes start in
+    :data:`WORKER_START_S` (unless ``procs``, their ``{body: shapes}`` compiled so far, says they
+    run already: the default executor keeps them from call to call) and each compiles for itself
+    (a shape another process compiled comes from inductor's disk cache, ``disk``); the groups go,
+    in order, to the process that frees first; their launch-bound floors and compiles overlap,
+    their arithmetic does not: the call takes the longest process's time, and at least every
+    group's :func:`busy_seconds`. ``procs`` is updated."""
+    n = min(workers, len(groups))
+    if procs is None:
+        procs = []
+    start = WORKER_START_S if len(procs) < n else 0.0
+    procs += [{} for _ in range(n - len(procs))]
+    load = [start] * len(procs)
+    for g in groups:
+        i = load.index(min(load))
+        load[i] += group_seconds(g, procs[i], disk)
+    return max(max(load), start + sum(busy_seconds(g) for g in groups))
+
+
+def train_seconds(calls: list[list], group_size: int = GROUP_SIZE, workers: int = 1) -> float:
+    """Training ``calls`` (a chapter's ``runs.get`` calls) on an empty cache: one group after
+    another in the chapter's process (``workers`` = 1), or each call's groups side by side in
+    ``workers`` processes, kept from call to call, with the first stage asked for at once
+    (:func:`staged`, :func:`parallel_seconds`); a call of one group trains in the chapter's
+    process."""
+    shapes, disk, procs, total = {}, {}, [], 0.0
+    for groups in call_groups(staged(calls, workers), group_size):
+        if workers > 1 and len(groups) > 1:
+            total += parallel_seconds(groups, workers, disk, procs)
+        else:
+            total += sum(group_seconds(g, shapes, disk) for g in groups)
+    return total
 
 
 # ----------------------------------------------------------------------------- recording a chapter
@@ -286,9 +352,10 @@ class _FakeRun:
 
 
 @contextlib.contextmanager
-def recording():
+def recording(device: str = "cuda"):
     """Within the block, ``runs.get`` records its calls (yielded, a list of spec lists) instead of
-    training; the device is a GPU, masks and rewind states stay in memory, no dataset is read."""
+    training; the device is ``device`` (a GPU), masks and rewind states stay in memory, no dataset
+    is read."""
     from . import data, pruning
 
     calls, stored = [], {}
@@ -311,8 +378,8 @@ def recording():
         stored[key] = {n: t.detach().clone() for n, t in tensors.items()}
         return key
 
-    def pick_device(device="auto"):
-        return torch.device("cuda" if device in (None, "auto") else device)
+    def pick_device(want="auto"):
+        return torch.device(device if want in (None, "auto") else want)
 
     fake_data = type("Dataset", (), {"variant": VARIANT})()
     with contextlib.ExitStack() as stack:
@@ -330,18 +397,46 @@ def record(chapter: str, profile: str = "gpu", **overrides) -> list[list]:
     """The chapter's ``runs.get`` calls at ``profile``: a list of spec lists, in order. The gates
     are :data:`helpers.gates.GATES` (unmemoized), given the chapter's parameters with
     ``overrides`` (any preset key)."""
+    return record_params(config.chapter_params(chapter, profile, **overrides))
+
+
+def record_params(P, device: str = "cuda") -> list[list]:
+    """:func:`record` of parameters ``P`` on a ``device`` ('cuda' or 'cpu': a chapter may ask for
+    other runs where nondeterministic kernels exist)."""
     from . import gates
 
-    with recording() as calls:
-        gates.record_calls(config.chapter_params(chapter, profile, **overrides))
+    with recording(device) as calls:
+        gates.record_calls(P)
     return calls
 
 
-def training_groups(calls: list[list], group_size: int = GROUP_SIZE) -> list[list]:
-    """The ``train.fit`` calls that ``calls`` make on an empty cache (see ``runs.get``)."""
-    seen, groups = set(), []
+def first_stage(calls: list[list]) -> list:
+    """The specs of ``calls`` that depend on no other run (no mask, no starting state), each once,
+    in order: what :func:`helpers.gates.prefetch` asks for in one call."""
+    seen, out = set(), []
     for specs in calls:
-        missing = {}
+        for s in specs:
+            if not s.mask and not s.init_from and s not in seen:
+                seen.add(s)
+                out.append(s)
+    return out
+
+
+def staged(calls: list[list], workers: int) -> list[list]:
+    """The calls ``runs.get`` sees: with ``workers`` > 1 (groups side by side, see
+    :func:`helpers.gates.prefetch`), the first stage in one call before the rest."""
+    if workers <= 1:
+        return calls
+    first = first_stage(calls)
+    return ([first] if first else []) + calls
+
+
+def call_groups(calls: list[list], group_size: int = GROUP_SIZE) -> list[list[list]]:
+    """Per call of ``calls``, the ``train.fit`` calls it makes on an empty cache (see
+    ``runs.get``; a run an earlier call trained is not trained again)."""
+    seen, out = set(), []
+    for specs in calls:
+        missing, groups = {}, []
         for s in specs:
             key = runs.spec_key(s, VARIANT)
             if key not in seen:
@@ -351,7 +446,13 @@ def training_groups(calls: list[list], group_size: int = GROUP_SIZE) -> list[lis
             items = list(group.values())
             size = runs.chunk_size(items[0], group_size)
             groups += [items[i:i + size] for i in range(0, len(items), size)]
-    return groups
+        out.append(groups)
+    return out
+
+
+def training_groups(calls: list[list], group_size: int = GROUP_SIZE) -> list[list]:
+    """The ``train.fit`` calls that ``calls`` make on an empty cache (see ``runs.get``)."""
+    return [g for groups in call_groups(calls, group_size) for g in groups]
 
 
 def sweep(chapter: str, profile: str = "gpu", gpus: int = 8, group_size: int = 16, **overrides) -> dict:
@@ -486,8 +587,11 @@ def analysis_seconds(chapter: str, P) -> dict:
 # ----------------------------------------------------------------------------- the estimate
 
 
-def estimate(chapter: str, profile: str = "gpu", group_size: int = GROUP_SIZE, **overrides) -> dict:
-    """The estimated cold cost of ``chapter`` at ``profile`` on one GPU (see the module doc).
+def estimate(chapter: str, profile: str = "gpu", group_size: int = GROUP_SIZE, workers: int | None = None,
+             **overrides) -> dict:
+    """The estimated cold cost of ``chapter`` at ``profile`` on one GPU (see the module doc), its
+    groups trained by ``workers`` processes side by side (None: ``runs.CUDA_WORKERS``, what a GPU
+    uses by default; 1: one after another in the chapter's process).
 
     Returns a dict: ``runs`` (distinct training runs), ``groups`` (``train.fit`` calls),
     ``model_epochs`` (``{"model width w": model-epochs}``, an epoch of a MIMO network with batch
@@ -496,18 +600,19 @@ def estimate(chapter: str, profile: str = "gpu", group_size: int = GROUP_SIZE, *
     chapter is within issue 13's budgets (``within_time``, ``within_cache``).
     """
     P = config.chapter_params(chapter, profile, **overrides)
-    groups = training_groups(record(chapter, profile, **overrides), group_size)
+    workers = runs.CUDA_WORKERS if workers is None else workers
+    calls = record(chapter, profile, **overrides)
+    groups = training_groups(calls, group_size)
     specs = [s for g in groups for s in g]
     model_epochs: dict = {}
     for s in specs:
         name = f"{s.model} width {s.width:g}" + (f" {'naive' if s.mimo_naive else 'MIMO'} M={s.mimo}" if s.mimo else "")
         model_epochs[name] = model_epochs.get(name, 0) + s.epochs * s.mimo_batch_rep
-    shapes: dict = {}
-    train_s = sum(group_seconds(g, shapes) for g in groups)
+    train_s = train_seconds(calls, group_size, workers)
     parts = analysis_seconds(chapter, P)
     total = train_s + sum(parts.values())
     cache = sum(run_bytes(s) for s in specs)
-    return dict(chapter=chapter, profile=P.profile, runs=len(specs), groups=len(groups),
+    return dict(chapter=chapter, profile=P.profile, runs=len(specs), groups=len(groups), workers=workers,
                 model_epochs=model_epochs, train_s=train_s, analyses=parts,
                 analysis_s=sum(parts.values()), total_s=total, cache_bytes=cache, cache_mib=cache / 2 ** 20,
                 within_time=total <= BUDGET_CHAPTER_S, within_cache=cache <= BUDGET_CACHE_BYTES)

@@ -42,6 +42,7 @@ def gate(chapter: str, maxsize: int = 8):
                 P = P.replace(**changes) if changes else P
             else:
                 P = config.chapter_params(chapter, P, **overrides)
+            prefetch(P)
             return cached(P)
 
         call.cache_clear = cached.cache_clear
@@ -90,13 +91,44 @@ def compute(P) -> None:
         g.function()(P)
 
 
+_prefetched: set = set()   # parameters whose first-stage runs were asked for (or need not be)
+_recording = [False]       # record_calls is running: its gates must not prefetch
+
+
+def prefetch(P) -> None:
+    """Before the first gate of ``P``'s chapter runs: where the runs would train side by side (on
+    a GPU, :class:`helpers.runs.ProcessExecutor`; or a Ray executor in use), ask the runs cache
+    in one call for every run of the chapter that depends on no other run (no mask, no starting
+    state), so that they train at once instead of gate by gate; a later stage (children of a
+    checkpoint, a lottery round) then trains when its gate asks. Once per parameters; nothing
+    is asked where runs train one group after another, and a run already cached costs nothing."""
+    if P in _prefetched or _recording[0]:
+        return
+    _prefetched.add(P)
+    from . import runs, train
+
+    executor = runs._executor or runs.default_executor(P.device)
+    if executor is runs.LOCAL:
+        return
+    from . import cost
+
+    first = cost.first_stage(cost.record_params(P, device=train.pick_device(P.device).type))
+    if first:
+        runs.get(first, device=P.device)
+
+
 def record_calls(P) -> None:
     """Run every gate unmemoized (for :func:`helpers.cost.record`, which replaces ``runs.get``)."""
-    for g in gates(P.chapter):
-        g.function(cached=False)(P)
+    saved, _recording[0] = _recording[0], True
+    try:
+        for g in gates(P.chapter):
+            g.function(cached=False)(P)
+    finally:
+        _recording[0] = saved
 
 
 def cache_clear(chapter: str) -> None:
     """Forget the gates' memoized results (e.g. after the runs cache moved: ``HELPERS_DATA_DIR``)."""
     for g in gates(chapter):
         g.function().cache_clear()
+    _prefetched.difference_update({P for P in _prefetched if P.chapter == chapter})

@@ -14,8 +14,10 @@ cached run valid).
 * A group in training saves its progress to ``data/runs/_partial/`` every two minutes and at
   the deadline (``HELPERS_DEADLINE``, set by ``--budget``); the same call resumes it bitwise.
 * Who trains a group is an *executor*: :data:`LOCAL` (this process, one group after another; the
-  default) or :class:`helpers.ray_executor.RayExecutor` (a Ray cluster or a local Ray instance,
-  one task per group, imported only when chosen); see :func:`using`.
+  default on a CPU), :class:`ProcessExecutor` (the groups of a call side by side in worker
+  processes on one device; the default on a GPU) or :class:`helpers.ray_executor.RayExecutor` (a
+  Ray cluster or a local Ray instance, one task per group, imported only when chosen); see
+  :func:`using`.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ import contextlib
 import dataclasses
 import functools
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -459,6 +462,160 @@ class LocalExecutor:
 
 
 LOCAL = LocalExecutor()
+
+
+# Worker processes per runs.get call on a GPU (the default executor there, see default_executor):
+# the groups of one call train side by side, each in its own process, so that one group's
+# torch.compile (35-50 s of CPU work on an H200, per shape) overlaps the others' training and a
+# launch-bound group (a loop of small models, a vmap group of two or three) leaves the GPU to the
+# others between its kernels. HELPERS_CUDA_WORKERS=1 trains one group after another in this
+# process. On a CPU the groups stay in this process: a run's bits there depend on its threads.
+CUDA_WORKERS = int(os.environ.get("HELPERS_CUDA_WORKERS", 4))
+
+
+def _worker_init(threads: int) -> None:
+    """A training process's set-up: ``threads`` CPU threads for torch and for inductor's compile
+    workers (several processes share the machine's cores)."""
+    torch.set_num_threads(threads)
+    os.environ["TORCHINDUCTOR_COMPILE_THREADS"] = str(threads)
+
+
+def _train_in_worker(specs: list, device, shipped_bytes: bytes, checkpoint: str, deadline) -> bytes:
+    """One group in a worker process: ``train.fit`` with the tensors its specs name handed over
+    (``torch.save``'d, like the results it returns), its progress checkpointed where the driver
+    would (the same call, in or out of workers, resumes it). The GPU memory it cached is freed
+    for the other processes."""
+    tensors = torch.load(io.BytesIO(shipped_bytes), weights_only=False)
+    try:
+        with shipped(tensors):
+            results = train.fit(specs, device=device, checkpoint=checkpoint, deadline=deadline)
+    finally:
+        if torch.cuda.is_initialized():
+            torch.cuda.empty_cache()
+    buf = io.BytesIO()
+    torch.save(results, buf)
+    return buf.getvalue()
+
+
+class ProcessExecutor:
+    """Trains the groups of one :func:`get` call side by side, up to ``workers`` at a time, each
+    in a process of its own on this machine's device (started with ``spawn``, so CUDA is never
+    forked). A worker reads no cache: the masks and starting states its specs name are handed to
+    it, and the trained results handed back; this process writes each group into the cache as it
+    arrives, so a failure or an interruption loses only the groups in training (whose progress is
+    checkpointed under :func:`partial_dir`, as the local executor does). A call with one group
+    trains it here (:data:`LOCAL`). Deterministic specs give the bits they give locally: the
+    worker runs the same ``train.fit``; on a CPU give it the same ``threads`` (the default).
+
+    ``persistent``: keep the processes for the next call (the default executor on a GPU: a
+    chapter starts its workers once, and a worker that compiled a shape keeps it); otherwise
+    they stop at the end of each call. An interrupted call stops them either way.
+    """
+
+    name = "processes"
+
+    def __init__(self, workers: int, threads: int | None = None, persistent: bool = False):
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1 (got {workers})")
+        self.workers, self.threads, self.persistent = workers, threads, persistent
+        self._pool = None
+
+    def group_size(self, device) -> int:
+        return default_group_size(device)
+
+    def describe(self, device) -> str:
+        return f"on {train.pick_device(device)}, up to {self.workers} groups at a time in worker processes"
+
+    def _threads(self, device) -> int:
+        if self.threads:
+            return self.threads
+        if train.pick_device(device).type == "cpu":
+            return torch.get_num_threads()  # a CPU run's bits depend on its thread count
+        return max(1, (os.cpu_count() or 1) // self.workers)
+
+    def pool(self, device):
+        """The worker processes (started as tasks arrive, up to ``workers``)."""
+        import concurrent.futures as cf
+        import multiprocessing
+
+        if self._pool is None:
+            self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                                initializer=_worker_init, initargs=(self._threads(device),))
+        return self._pool
+
+    def close(self, kill: bool = False) -> None:
+        """Stop the worker processes (``kill``: at once, dropping their work)."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        if kill:
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                proc.terminate()
+        pool.shutdown(wait=not kill, cancel_futures=True)
+
+    def run(self, chunks: list, device, deadline, on_done, progress: bool) -> None:
+        """Train each chunk (a list of ``(key, spec)``) in a worker and hand ``(chunk, results)`` to
+        ``on_done`` as each finishes; then raise what a worker raised (a deadline first)."""
+        if len(chunks) < 2 or self.workers < 2:
+            return LOCAL.run(chunks, device, deadline, on_done, progress)
+        import concurrent.futures as cf
+
+        if deadline is not None and train._clock() >= deadline:
+            raise train.BudgetExhausted(f"the training budget ran out before {len(chunks)} groups could start")
+        bar = Progress(sum(len(c) for c in chunks), progress, "processes")
+        pool = self.pool(device)
+        errors, pending = [], {}
+        try:
+            for chunk in chunks:
+                specs = [s for _, s in chunk]
+                names = {x for s in specs for x in (s.mask, s.init_from) if x}
+                buf = io.BytesIO()
+                torch.save({name: stored(name) for name in names}, buf)
+                ckpt = partial_dir() / train.checkpoint_name(specs)
+                pending[pool.submit(_train_in_worker, specs, device, buf.getvalue(), str(ckpt),
+                                    deadline)] = (chunk, ckpt)
+            for fut in cf.as_completed(list(pending)):
+                chunk, ckpt = pending.pop(fut)
+                try:
+                    results = torch.load(io.BytesIO(fut.result()), weights_only=False)
+                except Exception as err:  # the worker's own exception (or a dead worker's)
+                    errors.append(err)
+                    bar.update(len(chunk), failed=True)
+                    continue
+                on_done(chunk, results)
+                ckpt.unlink(missing_ok=True)
+                bar.update(len(chunk))
+        except BaseException:  # interrupted, or the cache unwritable: keep what finished, stop the rest
+            for fut, (chunk, ckpt) in list(pending.items()):
+                if fut.done() and not fut.cancelled() and fut.exception() is None:
+                    with contextlib.suppress(Exception):
+                        on_done(chunk, torch.load(io.BytesIO(fut.result()), weights_only=False))
+            self.close(kill=True)
+            raise
+        finally:
+            bar.close()
+        if not self.persistent or any(isinstance(e, cf.process.BrokenProcessPool) for e in errors):
+            self.close()
+        if errors:
+            out_of_time = [e for e in errors if isinstance(e, train.BudgetExhausted)]
+            raise out_of_time[0] if out_of_time else errors[0]
+
+
+_processes: ProcessExecutor | None = None   # the default executor on a GPU, kept for the next call
+
+
+def default_executor(device) -> "LocalExecutor | ProcessExecutor":
+    """What :func:`get` trains with when no executor is named: on a GPU, groups side by side in
+    :data:`CUDA_WORKERS` processes, kept from call to call; elsewhere this process
+    (:data:`LOCAL`)."""
+    global _processes
+    if CUDA_WORKERS > 1 and train.pick_device(device).type == "cuda":
+        if _processes is None or _processes.workers != CUDA_WORKERS:
+            _processes = ProcessExecutor(CUDA_WORKERS, persistent=True)
+        return _processes
+    return LOCAL
+
+
 _executor = None  # set by using(): the executor runs.get uses when none is given
 
 
@@ -479,8 +636,9 @@ def get(specs: list[train.Spec], device: str | None = "auto", group_size: int | 
     """The runs of ``specs``, from the cache or trained now (and cached).
 
     Missing runs are trained in groups (specs that differ only in per-model fields, in chunks of
-    ``group_size``) by ``executor``: the one set by :func:`using`, else :data:`LOCAL` (one group
-    after another in this process). The Ray executor (:mod:`helpers.ray_executor`) runs every
+    ``group_size``) by ``executor``: the one set by :func:`using`, else :func:`default_executor`
+    (on a GPU several groups at once in worker processes, else one group after another in this
+    process). The Ray executor (:mod:`helpers.ray_executor`) runs every
     group of this call at once, one Ray task each. Either way each group's results are written
     here, atomically, as soon as it finishes: an interrupted call loses nothing that finished.
 
@@ -490,7 +648,7 @@ def get(specs: list[train.Spec], device: str | None = "auto", group_size: int | 
     resumes it and gives the same bits as an uninterrupted run (deterministic fits).
     """
     specs = list(specs)
-    executor = executor or _executor or LOCAL
+    executor = executor or _executor or default_executor(device)
     deadline = deadline_from_env() if deadline is None else deadline
     variants = {s.dataset: data_mod.load(s.dataset).variant for s in specs}
     keys = [spec_key(s, variants[s.dataset]) for s in specs]

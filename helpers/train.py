@@ -442,7 +442,9 @@ COMPILE_DETERMINISTIC = {"cpu": False, "cuda": os.environ.get("HELPERS_CUDA_COMP
 # Each new shape is a compile of its own: on a CPU (2026-12-01, chapter 04's seven gpu groups on
 # 256 images, one process) every group recompiled the vmap step (its K, or a MIMO head count, or
 # the width changed), 41-120 s each, and torch.compile(dynamic=True) did not help: the vmap step
-# still specialized on K and on the channels, recompiling at the same seven places.
+# still specialized on K and on the channels, recompiling at the same seven places. So on a GPU
+# those groups train side by side in worker processes (runs.ProcessExecutor), their compiles
+# overlapping instead of adding up.
 COMPILE_MIN_STEPS = {"cpu": 0, "cuda": int(os.environ.get("HELPERS_CUDA_COMPILE_MIN_STEPS", 1000))}
 CHECKPOINT_EVERY_S = float(os.environ.get("HELPERS_CHECKPOINT_S", 120))
 

@@ -29,8 +29,24 @@ def test_the_bench_scripts_refuse_bad_arguments_before_any_work(tmp_path):
                  ["bench/bench_train.py", "--json", str(tmp_path / "no" / "x.json")],
                  ["bench/profile_step.py", "--k", "-3"],
                  ["bench/bench_fit.py", "--ks", "abc"],
-                 ["bench/bench_eval.py", "--repeats", "-2"]):
+                 ["bench/bench_eval.py", "--repeats", "-2"],
+                 ["bench/bench_workers.py", "--workers", "0"]):
         run = subprocess.run([sys.executable, *argv], cwd=REPO, env=env, capture_output=True,
                              text=True, timeout=60)
         assert run.returncode == 2 and "Traceback" not in run.stderr, (argv, run.stderr)
         assert run.stderr.strip().splitlines()[-1].startswith(Path(argv[0]).name + ": error:")
+
+
+def test_bench_workers_times_a_call_both_ways(tmp_path):
+    out = tmp_path / "workers.json"
+    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
+    run = subprocess.run([sys.executable, "bench/bench_workers.py", "--device", "cpu", "--model", "smallcnn",
+                          "--scenario", "loops", "--workers", "2", "--n-train", "128", "--json", str(out)],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    (r,) = json.loads(out.read_text())["rows"]
+    assert (r["scenario"], r["ks"], r["workers"], r["model_side_s"]) == ("loops", [4, 4, 4, 4], 2, None)
+    assert r["serial_s"] > 0 and r["side_by_side_s"] > 0
+    assert r["speedup"] == round(r["serial_s"] / r["side_by_side_s"], 2) or abs(
+        r["speedup"] - r["serial_s"] / r["side_by_side_s"]) < 0.05
+    assert "| loops | 4, 4, 4, 4 |" in run.stdout

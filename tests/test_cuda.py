@@ -104,3 +104,21 @@ def test_a_fixed_vmap_group_keeps_deterministic_bits_independent_of_neighbours()
     assert alone.mode == "vmap"
     for other in (middle, last):
         assert same(alone.states[1], other.states[1]) and np.array_equal(alone.logits[1], other.logits[1])
+
+
+def test_groups_in_worker_processes_give_the_local_bits_on_cuda(tmp_path, monkeypatch):
+    # What the default executor on a GPU (runs.ProcessExecutor) must keep: a deterministic run's
+    # bits do not depend on the process it trains in; a bf16 vmap group (compiled where it is long
+    # enough) trains in a worker too
+    from helpers import runs
+
+    spec = SPEC.replace(epochs=1, save_epochs=())
+    specs = [spec.with_seed(1), spec.with_seed(2), spec.replace(width=0.25).with_seed(1),
+             spec.replace(precision="bf16", deterministic=False, lr=0.04).with_seed(3)]
+    monkeypatch.setenv("HELPERS_DATA_DIR", str(tmp_path / "local"))
+    local = runs.get(specs, device="cuda", progress=False, executor=runs.LOCAL)
+    monkeypatch.setenv("HELPERS_DATA_DIR", str(tmp_path / "workers"))
+    side = runs.get(specs, device="cuda", progress=False, executor=runs.ProcessExecutor(3))
+    for a, b in list(zip(local, side))[:3]:
+        assert a.key == b.key and same(a.state(), b.state()) and np.array_equal(a.logits(), b.logits())
+    assert side[3].spec.precision == "bf16" and np.isfinite(side[3].logits()).all()

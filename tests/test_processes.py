@@ -1,0 +1,136 @@
+"""helpers.runs.ProcessExecutor (a call's groups side by side in worker processes, the default
+on a GPU) and helpers.gates.prefetch (a chapter's first-stage runs asked for in one call)."""
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import config, cost, gates, runs, train
+
+SPEC = train.Spec(model="smallcnn", dataset="synthetic", n_train=128, n_test=32, epochs=1, batch_size=64,
+                  optimizer="adam", lr=1e-3, save_epochs=(0,))
+# two groups (specs that differ in more than their seeds): two train.fit calls
+SPECS = [SPEC.with_seed(1), SPEC.with_seed(2), SPEC.replace(width=0.5).with_seed(1)]
+
+
+def _bits(run_list):
+    return [(r.key, np.asarray(r.logits()).tobytes(), r.weights().tobytes()) for r in run_list]
+
+
+def test_groups_trained_in_worker_processes_give_the_local_bits(tmp_path, monkeypatch):
+    """Deterministic specs on a CPU, the workers given this process's threads: the same keys,
+    logits and weights as one group after another here; a second call trains nothing."""
+    monkeypatch.setenv("HELPERS_DATA_DIR", str(tmp_path / "local"))
+    local = _bits(runs.get(SPECS, progress=False, executor=runs.LOCAL))
+    monkeypatch.setenv("HELPERS_DATA_DIR", str(tmp_path / "workers"))
+    executor = runs.ProcessExecutor(2)
+    assert _bits(runs.get(SPECS, progress=False, executor=executor)) == local
+    monkeypatch.setattr(runs.ProcessExecutor, "run", lambda *a, **k: pytest.fail("trained again"))
+    assert _bits(runs.get(SPECS, progress=False, executor=executor)) == local
+    assert not list((tmp_path / "workers" / "runs" / "_partial").glob("*"))
+
+
+def test_a_failing_group_is_raised_after_the_others_are_cached():
+    bad = SPEC.replace(model="nosuchnet")            # fails in its worker (train.validate)
+    with pytest.raises(ValueError, match="unknown model 'nosuchnet'"):
+        runs.get([SPEC.with_seed(3), bad], progress=False, executor=runs.ProcessExecutor(2))
+    calls = []
+    with runs.using(runs.ProcessExecutor(2)):
+        monkey = runs.LOCAL.run
+        try:
+            runs.LOCAL.run = lambda chunks, *a: calls.append(chunks)
+            runs.get([SPEC.with_seed(3)], progress=False)   # cached before the error was raised
+        finally:
+            runs.LOCAL.run = monkey
+    assert calls == []
+
+
+def test_no_group_starts_after_the_deadline():
+    with pytest.raises(train.BudgetExhausted, match="before 3 groups could start"):
+        runs.get(SPECS, progress=False, executor=runs.ProcessExecutor(2), deadline=time.time() - 1)
+
+
+def test_one_group_or_one_worker_trains_in_this_process(monkeypatch):
+    monkeypatch.setattr(runs.ProcessExecutor, "pool", lambda *a: pytest.fail("a worker was started"))
+    runs.get(SPECS[:2], group_size=2, progress=False, executor=runs.ProcessExecutor(4))
+    runs.get(SPECS, progress=False, executor=runs.ProcessExecutor(1))
+    with pytest.raises(ValueError, match="at least 1"):
+        runs.ProcessExecutor(0)
+
+
+def test_the_default_executor_is_local_on_a_cpu_and_processes_on_a_gpu(monkeypatch):
+    assert runs.default_executor("cpu") is runs.LOCAL
+    monkeypatch.setattr(train, "pick_device", lambda device="auto": torch.device("cuda"))
+    chosen = runs.default_executor("auto")
+    assert isinstance(chosen, runs.ProcessExecutor) and chosen.workers == runs.CUDA_WORKERS > 1
+    assert chosen.persistent and runs.default_executor("cuda") is chosen   # kept for the next call
+    monkeypatch.setattr(runs, "CUDA_WORKERS", 1)
+    assert runs.default_executor("auto") is runs.LOCAL
+
+
+def _recording_get(monkeypatch):
+    """runs.get replaced by a recorder (nothing trains): returns the list of calls."""
+    calls = []
+
+    def get(specs, device="auto", **kw):
+        calls.append(list(specs))
+        return [cost._FakeRun(s) for s in specs]
+
+    monkeypatch.setattr(runs, "get", get)
+    return calls
+
+
+def test_prefetch_asks_for_every_first_stage_run_at_once(monkeypatch):
+    """Chapter 01 at smoke where runs train side by side: its first gate's call is every run that
+    needs no other (the main seeds, the widths, the deep nets, the batch sizes) before the main
+    gate's own calls; the children of a checkpoint come later, by their gate."""
+    P = config.chapter_params("01_loss_landscape", "smoke")
+    want = cost.first_stage(cost.record_params(P, device="cpu"))
+    assert {s.model for s in want} >= {"deepcnn", P.model} and not any(s.init_from for s in want)
+    calls = _recording_get(monkeypatch)
+    gates.cache_clear("01_loss_landscape")
+    from helpers.chapters import loss_landscape
+
+    with runs.using(runs.ProcessExecutor(2)):
+        loss_landscape.main_runs(P)
+        loss_landscape.width_runs(P)       # once per parameters
+    assert len(calls) == 4 and calls[0] == want
+    # then the gates' own calls: the seeds and the widths were in the first call (cached by then
+    # in a real run), the children were not
+    assert set(calls[1]) <= set(want) and set(calls[3]) <= set(want)
+    assert len(calls[2]) == 2 * P.parents and all(s.init_from for s in calls[2])
+    gates.cache_clear("01_loss_landscape")
+
+
+def test_no_prefetch_where_groups_train_one_after_another(monkeypatch):
+    P = config.chapter_params("01_loss_landscape", "smoke")
+    calls = _recording_get(monkeypatch)
+    gates.cache_clear("01_loss_landscape")
+    from helpers.chapters import loss_landscape
+
+    loss_landscape.main_runs(P)                # CPU: the local executor
+    assert [len(c) for c in calls] == [P.seeds, 2 * P.parents]
+    gates.cache_clear("01_loss_landscape")
+
+
+def test_first_stage_keeps_order_and_drops_dependent_and_repeated_specs():
+    a, b = SPEC.with_seed(1), SPEC.with_seed(2)
+    child = SPEC.replace(init_from="abc@1")
+    pruned = SPEC.replace(mask="f00")
+    assert cost.first_stage([[a, child], [b, a, pruned]]) == [a, b]
+    assert cost.staged([[a, child], [b]], workers=1) == [[a, child], [b]]
+    assert cost.staged([[a, child], [b]], workers=2) == [[a, b], [a, child], [b]]
+
+
+def test_a_persistent_executor_keeps_its_workers_for_the_next_call(tmp_path, monkeypatch):
+    executor = runs.ProcessExecutor(2, persistent=True)
+    try:
+        runs.get(SPECS[:2], progress=False, executor=executor)
+        pool = executor._pool
+        assert pool is not None
+        runs.get([SPEC.with_seed(7), SPEC.with_seed(8)], progress=False, executor=executor)
+        assert executor._pool is pool
+    finally:
+        executor.close()
+    assert executor._pool is None
