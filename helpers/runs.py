@@ -471,6 +471,9 @@ LOCAL = LocalExecutor()
 # others between its kernels. HELPERS_CUDA_WORKERS=1 trains one group after another in this
 # process. On a CPU the groups stay in this process: a run's bits there depend on its threads.
 CUDA_WORKERS = int(os.environ.get("HELPERS_CUDA_WORKERS", 4))
+# ... and on a CPU (HELPERS_CPU_WORKERS, default 1: this process), for tests of the same path; each
+# worker then takes this process's thread count, so its runs keep their bits.
+CPU_WORKERS = int(os.environ.get("HELPERS_CPU_WORKERS", 1))
 
 
 def _worker_init(threads: int) -> None:
@@ -606,12 +609,13 @@ _processes: ProcessExecutor | None = None   # the default executor on a GPU, kep
 
 def default_executor(device) -> "LocalExecutor | ProcessExecutor":
     """What :func:`get` trains with when no executor is named: on a GPU, groups side by side in
-    :data:`CUDA_WORKERS` processes, kept from call to call; elsewhere this process
-    (:data:`LOCAL`)."""
+    :data:`CUDA_WORKERS` processes, kept from call to call; on a CPU this process (:data:`LOCAL`)
+    unless :data:`CPU_WORKERS` says otherwise."""
     global _processes
-    if CUDA_WORKERS > 1 and train.pick_device(device).type == "cuda":
-        if _processes is None or _processes.workers != CUDA_WORKERS:
-            _processes = ProcessExecutor(CUDA_WORKERS, persistent=True)
+    workers = CUDA_WORKERS if train.pick_device(device).type == "cuda" else CPU_WORKERS
+    if workers > 1:
+        if _processes is None or _processes.workers != workers:
+            _processes = ProcessExecutor(workers, persistent=True)
         return _processes
     return LOCAL
 

@@ -134,3 +134,33 @@ def test_a_persistent_executor_keeps_its_workers_for_the_next_call(tmp_path, mon
     finally:
         executor.close()
     assert executor._pool is None
+
+
+def _manifests(folder):
+    """``{run key: SHA-256 of its spec, logits and states}`` of a runs cache (meta.json, with its
+    timings, differs from run to run)."""
+    import json
+
+    out = {}
+    for d in (folder / "runs").iterdir():
+        if (d / "manifest.json").exists():
+            m = json.loads((d / "manifest.json").read_text())
+            out[d.name] = {f: m[f] for f in ("spec.json", "logits.npz", "states.pt")}
+    return out
+
+
+def test_chapters_trained_through_workers_and_prefetch_give_the_local_runs(cli, tmp_path):
+    """Chapters 01 and 02 at smoke, every run computed by their gates (``helpers train``): with
+    ``HELPERS_CPU_WORKERS=2`` (the first stage asked for at once, then the children of a
+    checkpoint and the lottery's pruned rounds, their starting states and masks handed to the
+    workers) the runs cache holds the same runs, file for file, as one group after another."""
+    caches = {}
+    for workers in (1, 2):
+        folder = tmp_path / f"w{workers}"
+        run = cli("train", "01", "02", "--profile", "smoke", "--dataset", "synthetic",
+                  env={"HELPERS_CPU_WORKERS": workers, "HELPERS_DATA_DIR": folder, "OMP_NUM_THREADS": 1,
+                       "HELPERS_PROGRESS": 1})
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert ("in worker processes" in run.stdout) == (workers == 2)
+        caches[workers] = _manifests(folder)
+    assert len(caches[1]) > 30 and caches[1] == caches[2]
