@@ -567,7 +567,7 @@ class ProcessExecutor:
             raise train.BudgetExhausted(f"the training budget ran out before {len(chunks)} groups could start")
         bar = Progress(sum(len(c) for c in chunks), progress, "processes")
         pool = self.pool(device)
-        errors, pending = [], {}
+        errors, pending, here = [], {}, []   # here: chunks left to this process (workers died)
         try:
             for chunk in chunks:
                 specs = [s for _, s in chunk]
@@ -575,13 +575,20 @@ class ProcessExecutor:
                 buf = io.BytesIO()
                 torch.save({name: stored(name) for name in names}, buf)
                 ckpt = partial_dir() / train.checkpoint_name(specs)
-                pending[pool.submit(_train_in_worker, specs, device, buf.getvalue(), str(ckpt),
-                                    deadline)] = (chunk, ckpt)
+                try:
+                    fut = pool.submit(_train_in_worker, specs, device, buf.getvalue(), str(ckpt), deadline)
+                except cf.process.BrokenProcessPool:
+                    here.append(chunk)
+                    continue
+                pending[fut] = (chunk, ckpt)
             for fut in cf.as_completed(list(pending)):
                 chunk, ckpt = pending.pop(fut)
                 try:
                     results = torch.load(io.BytesIO(fut.result()), weights_only=False)
-                except Exception as err:  # the worker's own exception (or a dead worker's)
+                except cf.process.BrokenProcessPool:  # a worker died (or could not start)
+                    here.append(chunk)
+                    continue
+                except Exception as err:  # the worker's own exception
                     errors.append(err)
                     bar.update(len(chunk), failed=True)
                     continue
@@ -597,8 +604,12 @@ class ProcessExecutor:
             raise
         finally:
             bar.close()
-        if not self.persistent or any(isinstance(e, cf.process.BrokenProcessPool) for e in errors):
+        if not self.persistent or here:
             self.close()
+        if here and not errors:  # like torch.compile, fall back: the same groups, here, resumed
+            print(f"worker processes stopped (a worker died or could not start); training the "
+                  f"{len(here)} group(s) left in this process", file=sys.stderr, flush=True)
+            LOCAL.run(here, device, deadline, on_done, progress)
         if errors:
             out_of_time = [e for e in errors if isinstance(e, train.BudgetExhausted)]
             raise out_of_time[0] if out_of_time else errors[0]

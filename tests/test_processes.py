@@ -164,3 +164,18 @@ def test_chapters_trained_through_workers_and_prefetch_give_the_local_runs(cli, 
         assert ("in worker processes" in run.stdout) == (workers == 2)
         caches[workers] = _manifests(folder)
     assert len(caches[1]) > 30 and caches[1] == caches[2]
+
+
+def _die(*args):
+    """A worker that dies (stands in for one killed, or that cannot start CUDA)."""
+    import os
+
+    os._exit(3)
+
+
+def test_groups_whose_workers_die_train_here_instead(monkeypatch, capsys):
+    monkeypatch.setattr(runs, "_train_in_worker", _die)
+    executor = runs.ProcessExecutor(2, persistent=True)
+    got = runs.get(SPECS, progress=False, executor=executor)
+    assert [r.spec for r in got] == SPECS and executor._pool is None     # the broken pool is gone
+    assert "training the 3 group(s) left in this process" in capsys.readouterr().err
