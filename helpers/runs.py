@@ -478,7 +478,11 @@ CPU_WORKERS = int(os.environ.get("HELPERS_CPU_WORKERS", 1))
 
 def _worker_init(threads: int) -> None:
     """A training process's set-up: ``threads`` CPU threads for torch and for inductor's compile
-    workers (several processes share the machine's cores)."""
+    workers (several processes share the machine's cores); Ctrl-C (or a notebook kernel's
+    interrupt, sent to its process group) is the driver's to handle: it stops the workers."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(threads)
     os.environ["TORCHINDUCTOR_COMPILE_THREADS"] = str(threads)
 
