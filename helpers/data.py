@@ -25,6 +25,7 @@ import io
 import os
 import socket
 import sys
+import uuid
 import warnings
 import zipfile
 from pathlib import Path
@@ -147,9 +148,13 @@ def _cache_path(variant: str) -> Path:
 def _save_cache(ds: Dataset) -> None:
     path = _cache_path(ds.variant)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, train_x=ds.train_x, train_y=ds.train_y, test_x=ds.test_x, test_y=ds.test_y)
-    os.replace(tmp, path)
+    # a name of this process's own: processes that decode at once (workers) must not share it
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp.npz")
+    try:
+        np.savez(tmp, train_x=ds.train_x, train_y=ds.train_y, test_x=ds.test_x, test_y=ds.test_y)
+        os.replace(tmp, path)  # atomic: a reader sees the old file or the whole new one
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _load_cache(variant: str) -> Dataset | None:

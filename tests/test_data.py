@@ -88,6 +88,27 @@ def test_corrupt_cache_is_reported_and_rebuilt(isolated, monkeypatch, capsys):
     assert np.array_equal(first.test_x, second.test_x)
 
 
+def test_processes_that_decode_at_once_both_write_the_cache(isolated, monkeypatch):
+    """Worker processes that find no cache decode the pack at once: a writer that saves the cache
+    while another is between writing and renaming must not take the other's file away (the
+    failure seen in CI: FileNotFoundError on the rename)."""
+    ds = data.synthetic(n_train=20, n_test=10)
+    savez, nested = np.savez, []
+
+    def savez_then_another_writer(path, **arrays):
+        savez(path, **arrays)
+        if not nested:  # the first writer has written its file: the second saves the whole cache
+            nested.append(path)
+            data._save_cache(ds)
+
+    monkeypatch.setattr(np, "savez", savez_then_another_writer)
+    data._save_cache(ds)
+    folder = isolated / "data"
+    assert sorted(p.name for p in folder.iterdir()) == ["synthetic.npz"]  # no temporary left
+    again = data._load_cache("synthetic")
+    assert np.array_equal(again.train_x, ds.train_x)
+
+
 def test_missing_dataset_says_both_ways_to_provide_it(isolated):
     with pytest.raises(data.DatasetMissing) as err:
         data.load("auto")
