@@ -198,10 +198,26 @@ def _write(trained: train.Trained, key: str) -> Path:
 
 
 def _device_name(device: str) -> str:
+    """The GPU's name, or the CPU's architecture, kernel set and thread count: what a run's bits
+    depend on besides its spec and torch (AVX2 and AVX-512 kernels round differently)."""
     if device.startswith("cuda") and torch.cuda.is_available():
         return torch.cuda.get_device_name(0)
     import platform
-    return f"{platform.processor() or platform.machine()} ({torch.get_num_threads()} threads)"
+    return (f"{platform.processor() or platform.machine()} CPU, "
+            f"{torch.backends.cpu.get_cpu_capability()} kernels ({torch.get_num_threads()} threads)")
+
+
+def provenance(run_list) -> str:
+    """Where ``run_list`` was trained, from the cache's records: one device and torch version
+    ("on X, torch V"), or each with its run count where a cache mixes machines (a Ray sweep's
+    nodes, or a cache copied between machines), which can break bit-for-bit comparisons."""
+    where = [(r.meta.get("device_name", "an unrecorded device"), r.meta.get("torch", "?"))
+             for r in run_list]
+    counts = {w: where.count(w) for w in dict.fromkeys(where)}
+    if len(counts) == 1:
+        return f"on {where[0][0]}, torch {where[0][1]}"
+    return f"on {len(counts)} machines: " + "; ".join(f"{n} run{'s' * (n > 1)} on {d}, torch {t}"
+                                                    for (d, t), n in counts.items())
 
 
 def _quarantine(path: Path, why: str) -> None:

@@ -129,3 +129,13 @@ def test_progress_reports_each_group_and_the_trainer_reports_each_epoch(monkeypa
     monkeypatch.setenv("HELPERS_PROGRESS", "0")
     runs.get([SPEC.with_seed(s) for s in (3, 4)], progress=True)
     assert "runs trained" not in capsys.readouterr().out
+
+
+def test_provenance_names_the_cpu_kernels_and_says_where_a_cache_mixes_machines():
+    (run,) = runs.get([SPEC.with_seed(1)], device="cpu", progress=False)
+    here = runs.provenance([run])
+    assert here == f"on {run.meta['device_name']}, torch {torch.__version__}"
+    assert torch.backends.cpu.get_cpu_capability() in run.meta["device_name"]  # AVX2, AVX512...
+    other = runs.Run(run.spec, run.key, run.path, dict(run.meta, device_name="x86_64 CPU, AVX512 kernels"))
+    mixed = runs.provenance([run, other, other])
+    assert mixed.startswith("on 2 machines: 1 run on ") and "; 2 runs on x86_64 CPU, AVX512 kernels" in mixed

@@ -428,8 +428,8 @@ def claims_table(P):
     T.check("seed 001 §3.1", "Control: with nothing varied and deterministic kernels, runs are "
             "bitwise identical (largest weight difference)", "0 (by construction of the protocol)",
             max_dw, claims.within(0, 0), fmt="{:.1e}",
-            note=f"{len(ctrl)} runs from separate cache entries; a check of the trainer's "
-            "determinism, not evidence about the sources")
+            note=f"{len(ctrl)} runs from separate cache entries, trained {runs.provenance(ctrl)}; "
+            "a check of the trainer's determinism, not evidence about the sources")
     T.add("seed 001 Table 1", "Each source has about the same effect on accuracy SD: no row a "
           "factor of 2 above another (max/min over rows incl. bit change)", "0.21-0.26 % → 1.24x",
           stats.sd_spread(acc),
@@ -610,8 +610,8 @@ def control_report(G) -> str:
     max_dw = max(float(np.abs(a - w[0]).max()) for a in w[1:])
     same = all(np.array_equal(r.logits(), ctrl[0].logits()) for r in ctrl[1:])
     acc = np.array([r.accuracy for r in ctrl])
-    return (f"{len(ctrl) - 1} control runs and the reference, nothing varied: largest |weight "
-            f"difference| = {max_dw:.1e}; "
+    return (f"{len(ctrl) - 1} control runs and the reference, nothing varied, trained "
+            f"{runs.provenance(ctrl)}: largest |weight difference| = {max_dw:.1e}; "
             f"identical test logits: {same}; accuracy SD = {100 * acc.std(ddof=1):.4f} pp")
 
 
