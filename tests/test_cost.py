@@ -191,10 +191,7 @@ def _within_the_budgets(b):
     assert b["total_s"] <= cost.BUDGET_BOOK_S
     for chapter, e in b["chapters"].items():
         assert e["within_time"], (chapter, e["total_s"] / 60)
-        # chapter 02 keeps Conv-2's weights at every early-stopping point although it reads only
-        # the test logits there: under 500 MiB it needs logits without weights (a trainer change)
-        if chapter != "02_lottery_tickets":
-            assert e["within_cache"], (chapter, e["cache_mib"])
+        assert e["within_cache"], (chapter, e["cache_mib"])
 
 
 def test_sweep_spreads_each_stage_over_the_gpus():
