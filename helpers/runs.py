@@ -495,12 +495,24 @@ CPU_WORKERS = int(os.environ.get("HELPERS_CPU_WORKERS", 1))
 def _worker_init(threads: int) -> None:
     """A training process's set-up: ``threads`` CPU threads for torch and for inductor's compile
     workers (several processes share the machine's cores); Ctrl-C (or a notebook kernel's
-    interrupt, sent to its process group) is the driver's to handle: it stops the workers."""
+    interrupt, sent to its process group) is the driver's to handle: it stops the workers. A
+    worker whose driver died (killed, or a time limit's SIGKILL) exits within a second instead of
+    training on: a rerun resumes its group from the checkpoint, which it would otherwise keep
+    writing beside the rerun's own worker, on a GPU the rerun needs."""
     import signal
+    import threading
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(threads)
     os.environ["TORCHINDUCTOR_COMPILE_THREADS"] = str(threads)
+    driver = os.getppid()
+
+    def exit_when_orphaned():
+        while os.getppid() == driver:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=exit_when_orphaned, name="exit-when-orphaned", daemon=True).start()
 
 
 def _train_in_worker(specs: list, device, shipped_bytes: bytes, checkpoint: str, deadline) -> bytes:

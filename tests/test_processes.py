@@ -1,6 +1,7 @@
 """helpers.runs.ProcessExecutor (a call's groups side by side in worker processes, the default
 on a GPU) and helpers.gates.prefetch (a chapter's first-stage runs asked for in one call)."""
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -179,3 +180,46 @@ def test_groups_whose_workers_die_train_here_instead(monkeypatch, capsys):
     got = runs.get(SPECS, progress=False, executor=executor)
     assert [r.spec for r in got] == SPECS and executor._pool is None     # the broken pool is gone
     assert "training the 3 group(s) left in this process" in capsys.readouterr().err
+
+
+DRIVER = """
+import os, sys
+from helpers import runs, train
+spec = train.Spec(model="smallcnn", dataset="synthetic", n_train=128, n_test=32, epochs=5000,
+                  batch_size=64, optimizer="adam", lr=1e-3, save_epochs=())
+print(os.getpid(), flush=True)
+runs.get([spec.with_seed(1), spec.replace(width=0.5).with_seed(1)], progress=False,
+         executor=runs.ProcessExecutor(2))
+"""
+
+
+def test_workers_stop_when_their_driver_is_killed(tmp_path):
+    """A time limit's SIGKILL takes the driver only: its workers, mid-training, must not train on
+    (on a GPU the rerun needs, writing the checkpoint the rerun resumes from)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import psutil
+
+    env = dict(os.environ, HELPERS_DATA_DIR=str(tmp_path), OMP_NUM_THREADS="1", PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    driver = subprocess.Popen([sys.executable, "-c", DRIVER], env=env, stdout=subprocess.PIPE, text=True)
+    workers = []
+    try:
+        me = psutil.Process(int(driver.stdout.readline()))
+        for _ in range(120):   # until both workers train (spawned, imported, the data on the device)
+            workers = [p for p in me.children() if "resource_tracker" not in " ".join(p.cmdline())]
+            if len(workers) == 2 and all(p.cpu_times().user > 3 for p in workers):
+                break
+            time.sleep(0.5)
+        assert len(workers) == 2, [p.cmdline() for p in workers]
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+        gone, alive = psutil.wait_procs(workers, timeout=10)
+        assert not alive, f"{len(alive)} worker(s) still training 10 s after their driver died"
+    finally:
+        for p in workers:
+            if p.is_running():
+                p.kill()
+        driver.kill()
