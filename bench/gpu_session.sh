@@ -4,8 +4,9 @@
 #           mkdir -p .devdata && cp ../shared/data/cifar10_jpeg.npz .devdata/
 #   device: bash bench/gpu_session.sh [check|chapter NN [PROFILE]]   (carry .whl and .devdata)
 # check (default): make gpu-check, tests and benchmark, results in $OUT (or bench/results).
-# chapter NN: executes notebooks/NN_*.ipynb cold at PROFILE (default gpu) with a training budget
-# of BUDGET minutes (default 8), into $OUT/book (the executed notebook and its claims JSON). If the
+# chapter NN[,NN...]: executes notebooks/NN_*.ipynb cold at PROFILE (default gpu), one after
+# another, with a training budget of BUDGET minutes for all (default 8), into $OUT/book (each
+# executed notebook and its claims JSON: two files a chapter of the 8 that come back). If the
 # call's limit stops it, call the same command again at once: the machine stays warm for 30 s and
 # keeps the runs cache, so training resumes from its checkpoint (seen on an H200, 2026-11-30).
 # session NN: CUDA tests (TESTS=0 skips them), a short benchmark, then chapter NN in what is left
@@ -14,7 +15,7 @@
 # Back here: python -m helpers publish <the fetched $OUT>/book, then python -m helpers build.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-usage="usage: bash bench/gpu_session.sh [check|workers|chapter NN [PROFILE]|session NN [PROFILE]]"
+usage="usage: bash bench/gpu_session.sh [check|workers|chapter NN[,NN...] [PROFILE]|session NN [PROFILE]]"
 case "${1:-check}" in   # bad arguments fail here, before any set-up
   check|workers) ;;
   chapter|session) [[ -n "${2:-}" ]] || { echo "$usage (a chapter number is missing)"; exit 2; } ;;
@@ -43,9 +44,10 @@ case "${1:-check}" in
     echo "workers: $((SECONDS - start)) s" | tee -a "$OUT/workers.txt" ;;
   chapter)
     start=$SECONDS
-    python3 -m helpers run "$2" --profile "${3:-gpu}" --budget "${BUDGET:-8}" --out "$OUT/book" 2>&1 \
-      | tee "$OUT/chapter-$2.txt"
-    echo "chapter $2: $((SECONDS - start)) s" | tee -a "$OUT/chapter-$2.txt" ;;
+    log="$OUT/chapter-${2//,/-}.txt"
+    python3 -m helpers run ${2//,/ } --profile "${3:-gpu}" --budget "${BUDGET:-8}" --out "$OUT/book" 2>&1 \
+      | tee "$log"
+    echo "chapter $2: $((SECONDS - start)) s" | tee -a "$log" ;;
   session)
     # One lent window (<= 10 min): CUDA tests while the pack decodes, a short benchmark, then
     # chapter NN with the minutes that are left (END_S, BENCH_S: seconds).
