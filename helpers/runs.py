@@ -209,14 +209,15 @@ def _device_name(device: str) -> str:
 
 def provenance(run_list) -> str:
     """Where ``run_list`` was trained, from the cache's records: one device and torch version
-    ("on X, torch V"), or each with its run count where a cache mixes machines (a Ray sweep's
-    nodes, or a cache copied between machines), which can break bit-for-bit comparisons."""
+    ("on X, torch V"), or each with its run count where a cache mixes them (a Ray sweep's nodes,
+    a cache copied between machines, or runs recorded before the CPU's kernel set was), which can
+    break bit-for-bit comparisons."""
     where = [(r.meta.get("device_name", "an unrecorded device"), r.meta.get("torch", "?"))
              for r in run_list]
     counts = {w: where.count(w) for w in dict.fromkeys(where)}
     if len(counts) == 1:
         return f"on {where[0][0]}, torch {where[0][1]}"
-    return f"on {len(counts)} machines: " + "; ".join(f"{n} run{'s' * (n > 1)} on {d}, torch {t}"
+    return f"on {len(counts)} devices as recorded: " + "; ".join(f"{n} run{'s' * (n > 1)} on {d}, torch {t}"
                                                     for (d, t), n in counts.items())
 
 

@@ -138,4 +138,4 @@ def test_provenance_names_the_cpu_kernels_and_says_where_a_cache_mixes_machines(
     assert torch.backends.cpu.get_cpu_capability() in run.meta["device_name"]  # AVX2, AVX512...
     other = runs.Run(run.spec, run.key, run.path, dict(run.meta, device_name="x86_64 CPU, AVX512 kernels"))
     mixed = runs.provenance([run, other, other])
-    assert mixed.startswith("on 2 machines: 1 run on ") and "; 2 runs on x86_64 CPU, AVX512 kernels" in mixed
+    assert mixed.startswith("on 2 devices as recorded: 1 run on ") and "; 2 runs on x86_64 CPU, AVX512 kernels" in mixed
