@@ -223,3 +223,24 @@ def test_workers_stop_when_their_driver_is_killed(tmp_path):
             if p.is_running():
                 p.kill()
         driver.kill()
+
+
+def test_a_budget_that_runs_out_in_the_workers_resumes_to_the_uninterrupted_bits(tmp_path, monkeypatch):
+    """The GPU's default path under ``--budget``: the deadline falls while both groups train in
+    workers; the driver raises BudgetExhausted with their progress checkpointed, and the same
+    call then resumes them to the bits of an uninterrupted run."""
+    long = SPEC.replace(n_train=64, epochs=600, save_epochs=(300,))
+    specs = [long.with_seed(1), long.replace(width=0.5).with_seed(1)]
+    monkeypatch.setenv("HELPERS_DATA_DIR", str(tmp_path / "workers"))
+    executor = runs.ProcessExecutor(2, persistent=True)
+    try:
+        runs.get(SPECS[:2], progress=False, executor=executor)  # the workers started, imports done
+        with pytest.raises(train.BudgetExhausted, match="ran out after epoch"):
+            runs.get(specs, progress=False, executor=executor, deadline=time.time() + 3)
+        assert len(list(runs.partial_dir().glob("*"))) == 2     # both stopped mid-fit, kept
+        resumed = _bits(runs.get(specs, progress=False, executor=executor))
+    finally:
+        executor.close()
+    assert not list(runs.partial_dir().glob("*"))
+    monkeypatch.setenv("HELPERS_DATA_DIR", str(tmp_path / "local"))
+    assert resumed == _bits(runs.get(specs, progress=False, executor=runs.LOCAL))
