@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import ast
 import atexit
+import contextlib
 import importlib.util
 import json
 import math
@@ -234,6 +235,24 @@ def _use_this_interpreter() -> None:
         p for p in (_kernel_dir, os.environ.get("JUPYTER_PATH")) if p)
 
 
+@contextlib.contextmanager
+def _preset_keys_known():
+    """Papermill warns of every parameter the notebook's cell does not name ("Passed unknown
+    parameter"), but a chapter reads any preset key from its globals and
+    :func:`check_parameters` has already refused the truly unknown: drop those warnings."""
+    import logging
+
+    def keep(record):
+        return not record.getMessage().startswith("Passed unknown parameter")
+
+    log = logging.getLogger("papermill")
+    log.addFilter(keep)
+    try:
+        yield
+    finally:
+        log.removeFilter(keep)
+
+
 def execute(src: Path, out_dir: Path, params: dict, timeout: float | None = None) -> float:
     """Execute ``src`` into ``out_dir/<same name>``; return the wall time in seconds.
 
@@ -248,9 +267,10 @@ def execute(src: Path, out_dir: Path, params: dict, timeout: float | None = None
     final, partial = out_dir / src.name, out_dir / f"{src.stem}.partial.ipynb"
     start = time.perf_counter()
     try:
-        papermill.execute_notebook(
-            str(src), str(partial), parameters=params, kernel_name="python3", cwd=str(REPO),
-            progress_bar=False, start_timeout=120, execution_timeout=timeout)
+        with _preset_keys_known():
+            papermill.execute_notebook(
+                str(src), str(partial), parameters=params, kernel_name="python3", cwd=str(REPO),
+                progress_bar=False, start_timeout=120, execution_timeout=timeout)
     except Exception as err:  # the notebook's own error, a dead kernel, a cell timeout
         if isinstance(err, papermill.PapermillExecutionError) and err.ename == "BudgetExhausted":
             raise BudgetSpent(f"{src.stem}: {_first_line(err.evalue)}") from None

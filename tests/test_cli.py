@@ -194,6 +194,18 @@ def test_run_takes_any_preset_key_and_refuses_a_wrong_kind(capsys):
             cli.check_parameters(nb, bad)
 
 
+def test_a_preset_key_given_with_p_reaches_the_chapter_without_papermills_warning(cli, make_notebook, tmp_path):
+    """`-p lr=...` is a preset key, not a name in the parameters cell: the chapter reads it from
+    its globals, and papermill's "Passed unknown parameter" (which check_parameters makes
+    untrue) is not shown to the reader."""
+    nb = make_notebook("04_mimo", cells=["print('lr is', lr)"])
+    proc = cli("run", "04", "--profile", "smoke", "--dataset", "synthetic", "-p", "lr=0.0123",
+               "--out", str(tmp_path / "out"), env={"HELPERS_NOTEBOOKS_DIR": nb.parent})
+    assert proc.returncode == 0, proc.stderr
+    assert "unknown parameter" not in proc.stderr + proc.stdout
+    assert "lr is 0.0123" in (tmp_path / "out" / "04_mimo.ipynb").read_text()
+
+
 def test_build_refuses_a_folder_without_executed_chapters(tmp_path):
     """`build --root` on an empty or missing folder says what to run first, and creates nothing
     (it used to build an empty book there)."""
