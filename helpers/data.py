@@ -230,8 +230,9 @@ def report(dataset: str = "auto", device: str = "auto") -> str:
     ds = load(dataset)
     dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
                        ("cpu" if device == "auto" else device))
+    n = torch.get_num_threads()
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else \
-        f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"
+        f"CPU ({platform.machine()}, {torch.backends.cpu.get_cpu_capability()} kernels, {n} thread{'s' * (n != 1)})"
     return (f"dataset: {ds.variant} -- {ds.describe()}\n"
             f"device:  {name}; torch {torch.__version__}, python {platform.python_version()}")
 

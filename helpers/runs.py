@@ -203,8 +203,9 @@ def _device_name(device: str) -> str:
     if device.startswith("cuda") and torch.cuda.is_available():
         return torch.cuda.get_device_name(0)
     import platform
+    n = torch.get_num_threads()
     return (f"{platform.processor() or platform.machine()} CPU, "
-            f"{torch.backends.cpu.get_cpu_capability()} kernels ({torch.get_num_threads()} threads)")
+            f"{torch.backends.cpu.get_cpu_capability()} kernels ({n} thread{'s' * (n != 1)})")
 
 
 def provenance(run_list) -> str:
