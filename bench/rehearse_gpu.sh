@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The gpu presets' code paths on this CPU, before a GPU window: each chapter NN executed at
+# profile gpu with its shape kept (runs per row, groups, sources, epochs) and only its data made
+# tiny, trained through worker processes and prefetch as on a GPU (HELPERS_CPU_WORKERS=2).
+#   bash bench/rehearse_gpu.sh [NN ...]          (default: 05 04 02 01 03; OUT=/tmp/rehearse)
+# Measured on 2 CPU cores (2026-12-07): 05 269 s, 04 957 s, 02 686 s; 01 and 03 longer.
+# Checks that a chapter runs end to end and renders; its verdicts mean nothing at this scale.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+OUT=${OUT:-/tmp/rehearse}
+mkdir -p "$OUT"
+export HELPERS_DATA_DIR=${HELPERS_DATA_DIR:-$OUT/data} HELPERS_CPU_WORKERS=${HELPERS_CPU_WORKERS:-2} \
+  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} HELPERS_PROGRESS=0 MPLBACKEND=Agg
+PY=${PY:-.venv/bin/python}
+declare -A TINY=(
+  [05]="-p group=0 -p n_train=128 -p n_test=500 -p cka_examples=200"
+  [04]="-p n_train=256 -p n_test=500 -p epochs=2"
+  [02]="-p n_train=300 -p n_test=500 -p rn_n_train=256 -p rn_epochs=3"
+  [01]="-p n_train=256 -p n_test=500 -p n_eval=256 -p bn_examples=256 -p hessian_examples=128 -p lanczos_iters=8"
+  [03]="-p n_train=256 -p n_test=500 -p tsne_examples=200 -p shift_examples=200 -p bn_examples=256"
+)
+status=0
+for nn in "${@:-05 04 02 01 03}"; do
+  for n in $nn; do
+    [[ -n "${TINY[$n]:-}" ]] || { echo "rehearse_gpu.sh: no chapter $n (choose from ${!TINY[*]})"; exit 2; }
+    start=$SECONDS
+    # shellcheck disable=SC2086
+    $PY -m helpers run "$n" --profile gpu -p device=cpu ${TINY[$n]} --out "$OUT/book" > "$OUT/$n.log" 2>&1
+    rc=$?
+    echo "chapter $n at gpu, tiny data, on the CPU: rc $rc in $((SECONDS - start)) s (log $OUT/$n.log)"
+    [[ $rc == 0 ]] || status=1
+  done
+done
+exit $status
