@@ -8,7 +8,6 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 OUT=${OUT:-/tmp/rehearse}
-mkdir -p "$OUT"
 export HELPERS_DATA_DIR=${HELPERS_DATA_DIR:-$OUT/data} HELPERS_CPU_WORKERS=${HELPERS_CPU_WORKERS:-2} \
   OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} HELPERS_PROGRESS=0 MPLBACKEND=Agg
 PY=${PY:-.venv/bin/python}
@@ -19,16 +18,18 @@ declare -A TINY=(
   [01]="-p n_train=256 -p n_test=500 -p n_eval=256 -p bn_examples=256 -p hessian_examples=128 -p lanczos_iters=8"
   [03]="-p n_train=256 -p n_test=500 -p tsne_examples=200 -p shift_examples=200 -p bn_examples=256"
 )
+chapters=(${@:-05 04 02 01 03})
+for n in "${chapters[@]}"; do   # every name checked before anything runs
+  [[ -n "${TINY[$n]:-}" ]] || { echo "rehearse_gpu.sh: no chapter $n (choose from 05 04 02 01 03)"; exit 2; }
+done
+mkdir -p "$OUT"
 status=0
-for nn in "${@:-05 04 02 01 03}"; do
-  for n in $nn; do
-    [[ -n "${TINY[$n]:-}" ]] || { echo "rehearse_gpu.sh: no chapter $n (choose from ${!TINY[*]})"; exit 2; }
+for n in "${chapters[@]}"; do
     start=$SECONDS
     # shellcheck disable=SC2086
     $PY -m helpers run "$n" --profile gpu -p device=cpu ${TINY[$n]} --out "$OUT/book" > "$OUT/$n.log" 2>&1
     rc=$?
     echo "chapter $n at gpu, tiny data, on the CPU: rc $rc in $((SECONDS - start)) s (log $OUT/$n.log)"
     [[ $rc == 0 ]] || status=1
-  done
 done
 exit $status

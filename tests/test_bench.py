@@ -50,3 +50,11 @@ def test_bench_workers_times_a_call_both_ways(tmp_path):
     assert r["speedup"] == round(r["serial_s"] / r["side_by_side_s"], 2) or abs(
         r["speedup"] - r["serial_s"] / r["side_by_side_s"]) < 0.05
     assert "| loops | 4, 4, 4, 4 |" in run.stdout
+
+
+def test_rehearse_gpu_refuses_an_unknown_chapter_before_running_any(tmp_path):
+    run = subprocess.run(["bash", "bench/rehearse_gpu.sh", "05", "99"], cwd=REPO, capture_output=True,
+                         text=True, timeout=60, env=dict(os.environ, OUT=str(tmp_path / "out")))
+    assert run.returncode == 2 and run.stdout.strip().splitlines() == [
+        "rehearse_gpu.sh: no chapter 99 (choose from 05 04 02 01 03)"], run.stdout
+    assert not (tmp_path / "out").exists()   # chapter 05 did not start
