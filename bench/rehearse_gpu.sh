@@ -3,7 +3,9 @@
 # profile gpu with its shape kept (runs per row, groups, sources, epochs) and only its data made
 # tiny, trained through worker processes and prefetch as on a GPU (HELPERS_CPU_WORKERS=2).
 #   bash bench/rehearse_gpu.sh [NN ...]          (default: 05 04 02 01 03; OUT=/tmp/rehearse)
-# Measured on 2 CPU cores (2026-12-07): 05 269 s, 04 957 s, 02 686 s; 01 and 03 longer.
+# Measured on 2 CPU cores (2026-12-07): 05 269 s, 04 957 s, 02 686 s; 01 had not finished after
+# 42 min (in its 5th of 16 code cells, the first stage of training: bf16 steps compiled per shape
+# on a CPU; no error so far), 03 not tried.
 # Checks that a chapter runs end to end and renders; its verdicts mean nothing at this scale.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
