@@ -230,11 +230,21 @@ def report(dataset: str = "auto", device: str = "auto") -> str:
     ds = load(dataset)
     dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
                        ("cpu" if device == "auto" else device))
-    n = torch.get_num_threads()
-    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else \
-        f"CPU ({platform.machine()}, {torch.backends.cpu.get_cpu_capability()} kernels, {n} thread{'s' * (n != 1)})"
     return (f"dataset: {ds.variant} -- {ds.describe()}\n"
-            f"device:  {name}; torch {torch.__version__}, python {platform.python_version()}")
+            f"device:  {device_name(dev)}; torch {torch.__version__}, python {platform.python_version()}")
+
+
+def device_name(device) -> str:
+    """The GPU's name, or the CPU's architecture, kernel set and thread count: what a run's bits
+    depend on besides its spec and torch (AVX2 and AVX-512 kernels round differently)."""
+    import platform
+
+    dev = torch.device(device)
+    if dev.type == "cuda" and torch.cuda.is_available():
+        return torch.cuda.get_device_name(dev)
+    n = torch.get_num_threads()
+    return (f"{platform.processor() or platform.machine()} CPU, "
+            f"{torch.backends.cpu.get_cpu_capability()} kernels ({n} thread{'s' * (n != 1)})")
 
 
 # ------------------------------------------------------------------------- on the device

@@ -21,6 +21,7 @@ cached run valid).
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import functools
@@ -184,7 +185,7 @@ def _write(trained: train.Trained, key: str) -> Path:
                 mode=trained.mode, compiled=trained.compiled, precision=trained.spec.precision,
                 log=trained.log, epochs=sorted(trained.states), logit_epochs=sorted(trained.logits),
                 torch=torch.__version__,
-                device_name=_device_name(trained.device), written=time.strftime("%Y-%m-%d %H:%M:%S"))
+                device_name=data_mod.device_name(trained.device), written=time.strftime("%Y-%m-%d %H:%M:%S"))
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
     np.savez(tmp / "logits.npz", labels=trained.test_labels, **{f"e{e}": v for e, v in trained.logits.items()})
     torch.save(trained.states, tmp / "states.pt")
@@ -197,17 +198,6 @@ def _write(trained: train.Trained, key: str) -> Path:
     return final
 
 
-def _device_name(device: str) -> str:
-    """The GPU's name, or the CPU's architecture, kernel set and thread count: what a run's bits
-    depend on besides its spec and torch (AVX2 and AVX-512 kernels round differently)."""
-    if device.startswith("cuda") and torch.cuda.is_available():
-        return torch.cuda.get_device_name(0)
-    import platform
-    n = torch.get_num_threads()
-    return (f"{platform.processor() or platform.machine()} CPU, "
-            f"{torch.backends.cpu.get_cpu_capability()} kernels ({n} thread{'s' * (n != 1)})")
-
-
 def provenance(run_list) -> str:
     """Where ``run_list`` was trained, from the cache's records: one device and torch version
     ("on X, torch V"), or each with its run count where a cache mixes them (a Ray sweep's nodes,
@@ -215,7 +205,7 @@ def provenance(run_list) -> str:
     break bit-for-bit comparisons."""
     where = [(r.meta.get("device_name", "an unrecorded device"), r.meta.get("torch", "?"))
              for r in run_list]
-    counts = {w: where.count(w) for w in dict.fromkeys(where)}
+    counts = collections.Counter(where)   # in the order first seen
     if len(counts) == 1:
         return f"on {where[0][0]}, torch {where[0][1]}"
     return f"on {len(counts)} devices as recorded: " + "; ".join(f"{n} run{'s' * (n > 1)} on {d}, torch {t}"
