@@ -626,9 +626,12 @@ def book(profile: str = "gpu", **kw) -> dict:
 
 
 def table(profile: str = "gpu", **kw) -> str:
-    """One line per chapter: runs, training and analysis minutes, cache MiB (estimates)."""
+    """One line per chapter: runs, training and analysis minutes, cache MiB (estimates), under a
+    line that says what is priced: ``profile``'s runs, cold, on one GPU."""
     b = book(profile, **kw)
-    lines = [f"{'chapter':20s} {'runs':>5s} {'train min':>9s} {'analysis min':>12s} {'total min':>9s} {'cache MiB':>9s}"]
+    lines = [f"profile {profile}, cold (empty runs cache), estimated on one GPU by the cost model "
+             "calibrated on an H200 (not a CPU's time: see the README's cost tables)",
+             f"{'chapter':20s} {'runs':>5s} {'train min':>9s} {'analysis min':>12s} {'total min':>9s} {'cache MiB':>9s}"]
     for c, e in b["chapters"].items():
         lines.append(f"{c:20s} {e['runs']:5d} {e['train_s'] / 60:9.1f} {e['analysis_s'] / 60:12.1f} "
                      f"{e['total_s'] / 60:9.1f} {e['cache_mib']:9.0f}")

@@ -247,3 +247,12 @@ def test_a_shape_another_process_compiled_comes_from_the_disk_cache():
     mine = {}
     assert cost.compile_seconds(group[:8], mine, disk) == cost.RESHAPE_S  # a new shape
     assert cost.compile_seconds(group[:8], mine, disk) == 0.0             # again in that process
+
+
+def test_the_table_says_what_it_prices_and_lists_every_chapter():
+    """`python -m helpers.cost cpu` prices the cpu profile's runs on one GPU: its first line says
+    so (its minutes are not a CPU's), then one row per chapter and the book."""
+    lines = cost.table("smoke").splitlines()
+    assert lines[0].startswith("profile smoke, cold") and "one GPU" in lines[0]
+    assert lines[1].split()[0] == "chapter"
+    assert [row.split()[0] for row in lines[2:]] == [*config.CHAPTERS, "book"]
