@@ -4,7 +4,7 @@
 # tiny, trained through worker processes and prefetch as on a GPU (HELPERS_CPU_WORKERS=2).
 #   bash bench/rehearse_gpu.sh [NN ...]          (default: 05 04 02 01 03; OUT=/tmp/rehearse)
 # Measured on 2 CPU cores: 05 269 s, 04 957 s, 02 686 s (2026-12-06); 01 1,082 s (2026-12-07,
-# its training cached from a first try: 169 s cold), 03 ? s.
+# its training cached from a first try: 169 s cold), 03 539 s (2026-12-07); no cell wrote to stderr.
 # Chapters 01 and 03 train in fp32 here: their presets' bf16 autocast runs about 10x slower than
 # fp32 on an AVX2 CPU (a ResNet20 step of 128 images: 7.5 s vs 0.75 s, one thread), so 01 had not
 # finished its training after 42 min in bf16; no analysis autocasts, and the bf16 training path
