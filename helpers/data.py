@@ -23,6 +23,7 @@ import dataclasses
 import functools
 import io
 import os
+import platform
 import socket
 import sys
 import uuid
@@ -225,20 +226,17 @@ def prepare() -> str:
 
 def report(dataset: str = "auto", device: str = "auto") -> str:
     """Which data and which machine a chapter ran on: printed at the top of every chapter."""
-    import platform
+    from .train import pick_device   # train imports this module
 
     ds = load(dataset)
-    dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
-                       ("cpu" if device == "auto" else device))
     return (f"dataset: {ds.variant} -- {ds.describe()}\n"
-            f"device:  {device_name(dev)}; torch {torch.__version__}, python {platform.python_version()}")
+            f"device:  {device_name(pick_device(device))}; torch {torch.__version__}, "
+            f"python {platform.python_version()}")
 
 
 def device_name(device) -> str:
     """The GPU's name, or the CPU's architecture, kernel set and thread count: what a run's bits
     depend on besides its spec and torch (AVX2 and AVX-512 kernels round differently)."""
-    import platform
-
     dev = torch.device(device)
     if dev.type == "cuda" and torch.cuda.is_available():
         return torch.cuda.get_device_name(dev)
