@@ -36,7 +36,13 @@ SPECS = [
                batch_size=64, lr=0.05, momentum=0.9, weight_decay=5e-4, schedule="cosine",
                warmup_epochs=0.5, augment=True).with_seed(7),
 ]
-FINGERPRINTS = {1: ["ff53cfb6e07f9ddc", "52d63fd139c15aee"]}
+# CODE_VERSION: the digests of every kind of CPU they were recorded on. The pins do not make all
+# CPUs agree: on 2026-12-07 an Intel Xeon with AVX-512 gave digests of its own with them (and also
+# with MKL_CBWR=AVX2: oneDNN and MKL choose their blocking by vendor and caches too), while the
+# AVX-512 machine of 2026-12-01 matched the AVX2 machines'. A code change that changes results
+# cannot give another machine's digests, so matching any recorded kind is the test.
+FINGERPRINTS = {1: {"x86-64, AVX2 (the machines of 2026-11-30 to 12-06)": ["ff53cfb6e07f9ddc", "52d63fd139c15aee"],
+                    "Intel Xeon with AVX-512 (2026-12-07)": ["02042e22e5d89b2d", "14fd62640aaa7c6b"]}}
 
 
 def digest(t: train.Trained) -> str:
@@ -80,6 +86,9 @@ def test_training_results_match_the_recorded_fingerprint_of_this_code_version():
     assert capability == "AVX2", f"the kernels were not pinned to AVX2 (ATen reports {capability})"
     want = FINGERPRINTS.get(train.CODE_VERSION)
     assert want is not None, (f"no fingerprint recorded for CODE_VERSION {train.CODE_VERSION}: "
-                              f"add {train.CODE_VERSION}: {got} to FINGERPRINTS")
-    assert got == want, ("training results changed: bump train.CODE_VERSION (every cached run is "
-                         f"then retrained) and record {got} under the new version")
+                              f"add {train.CODE_VERSION}: {{'<this CPU>': {got}}} to FINGERPRINTS")
+    assert got in want.values(), (
+        f"training results changed: bump train.CODE_VERSION (every cached run is then retrained) and "
+        f"record {got} under the new version; or, if this code gives the recorded digests on a "
+        f"recorded kind of CPU ({', '.join(want)}), this is a new kind: record {got} for it")
+
