@@ -742,7 +742,7 @@ def parser() -> argparse.ArgumentParser:
                         "local instance)")
     s.add_argument("--cpus-per-task", type=int, default=None, metavar="N",
                    help="CPUs (and torch threads) per Ray task on a cluster without GPUs (default: as local "
-                        "training, torch's thread count here)")
+                        "training, HELPERS_CPU_FIT_THREADS, 1)")
     s.add_argument("--budget", type=float, default=None, metavar="MINUTES",
                    help="local executor: stop training before MINUTES (resume with the same command)")
     s.add_argument("--notebooks", help="source notebooks folder (default notebooks/ or $HELPERS_NOTEBOOKS_DIR)")

@@ -226,11 +226,14 @@ def prepare() -> str:
 
 def report(dataset: str = "auto", device: str = "auto") -> str:
     """Which data and which machine a chapter ran on: printed at the top of every chapter."""
-    from .train import pick_device   # train imports this module
+    from .train import CPU_FIT_THREADS, pick_device   # train imports this module
 
     ds = load(dataset)
+    dev = pick_device(device)
+    fits = (f"; each run trains on {CPU_FIT_THREADS} thread{'s' * (CPU_FIT_THREADS != 1)}"
+            if dev.type == "cpu" and CPU_FIT_THREADS > 0 else "")
     return (f"dataset: {ds.variant} -- {ds.describe()}\n"
-            f"device:  {device_name(pick_device(device))}; torch {torch.__version__}, "
+            f"device:  {device_name(dev)}{fits}; torch {torch.__version__}, "
             f"python {platform.python_version()}")
 
 

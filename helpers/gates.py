@@ -28,7 +28,8 @@ def gate(chapter: str, maxsize: int = 8):
     """Make ``fn(P)`` one of ``chapter``'s gates, memoized on its parameters (``maxsize=0``:
     not memoized). The gate is called with the notebook's parameters, ``gate(P)``, or, as a
     reader lifting a cell might, with a profile and overrides: ``gate("cpu", seeds=3)``; keyword
-    overrides also apply to a given ``P`` (None keeps its value)."""
+    overrides also apply to a given ``P`` (None keeps its value). The runs it asks for are one
+    :func:`helpers.runs.stage`: one line when it starts training, one when it is done."""
     def deco(fn):
         cached = functools.lru_cache(maxsize=maxsize)(fn)
 
@@ -42,8 +43,11 @@ def gate(chapter: str, maxsize: int = 8):
                 P = P.replace(**changes) if changes else P
             else:
                 P = config.chapter_params(chapter, P, **overrides)
-            prefetch(P)
-            return cached(P)
+            from . import runs
+
+            with runs.stage(fn.__name__.replace("_", " ")):  # one report for all its calls
+                prefetch(P)
+                return cached(P)
 
         call.cache_clear = cached.cache_clear
         call.uncached = fn

@@ -11,9 +11,9 @@ machine (:data:`helpers.runs.LOCAL`) never does.
   as it is.
 * **What**: each group of specs that trains together (one :func:`helpers.train.fit` call; see
   :func:`helpers.runs.get`) is one task asking for one GPU where the cluster has GPUs (groups
-  of :data:`GPU_GROUP_SIZE`), else ``cpus_per_task`` CPUs (default: the driver's torch thread
-  count, the threads local training uses; on a CPU the bits of a run depend on its thread count,
-  so this keeps Ray's runs equal to local ones) and a group of one run. Every group of one
+  of :data:`GPU_GROUP_SIZE`), else ``cpus_per_task`` CPUs, the threads its fit runs on
+  (default: :data:`helpers.train.CPU_FIT_THREADS`, as local training; on a CPU the bits of a run
+  depend on its thread count, so this keeps Ray's runs equal to local ones) and a group of one run. Every group of one
   ``runs.get`` call is submitted at once and collected with ``ray.wait``; a chapter calls
   ``runs.get`` stage by stage (a lottery round needs the previous round's masks), so the
   parallelism is within a call.
@@ -73,6 +73,7 @@ def train_group(specs: list, device, shipped: dict, threads: int | None, variant
     them). Progress is checkpointed in this node's temporary folder, where a retry resumes it."""
     if threads:
         torch.set_num_threads(threads)
+        train.CPU_FIT_THREADS = threads   # the fit's threads on a CPU (train.fit_threads)
     tensors = {name: ray.get(ref) if isinstance(ref, ray.ObjectRef) else ref for name, ref in shipped.items()}
     ckpt = Path(tempfile.gettempdir()) / f"helpers-ray-{os.getuid()}" / variant / train.checkpoint_name(specs)
     with runs.shipped(tensors):
@@ -86,7 +87,7 @@ class RayExecutor:
 
     ``address``: a cluster (``host:port``, ``ray://host:port``, ``auto``); None: ``RAY_ADDRESS``,
     else a local instance started here. ``cpus_per_task``: CPUs (and torch threads) a task asks
-    for on a CPU cluster (None: this process's torch thread count). ``max_retries``: retries of a
+    for on a CPU cluster (None: :data:`helpers.train.CPU_FIT_THREADS`, as local fits). ``max_retries``: retries of a
     task that fails or whose worker dies. ``task``: the function a task runs (default
     :func:`train_group`; tests wrap it).
     """
@@ -140,7 +141,7 @@ class RayExecutor:
         return bool(gpus) and (device in (None, "auto") or str(device).startswith("cuda"))
 
     def _cpus(self) -> int:
-        want = self.cpus_per_task or torch.get_num_threads()
+        want = self.cpus_per_task or train.CPU_FIT_THREADS
         biggest = max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n.get("Alive")), default=0)
         if biggest and want > biggest:
             print(f"ray: tasks ask for {int(biggest)} CPUs (the largest node), not {want}", file=sys.stderr)

@@ -14,8 +14,9 @@ cached run valid).
 * A group in training saves its progress to ``data/runs/_partial/`` every two minutes and at
   the deadline (``HELPERS_DEADLINE``, set by ``--budget``); the same call resumes it bitwise.
 * Who trains a group is an *executor*: :data:`LOCAL` (this process, one group after another; the
-  default on a CPU), :class:`ProcessExecutor` (the groups of a call side by side in worker
-  processes on one device; the default on a GPU) or :class:`helpers.ray_executor.RayExecutor` (a
+  default in a script on a CPU, see :func:`cpu_workers`), :class:`ProcessExecutor` (the groups of
+  a call side by side in worker processes on one device; the default on a GPU, and on a CPU in a
+  notebook or ``python -m helpers``) or :class:`helpers.ray_executor.RayExecutor` (a
   Ray cluster or a local Ray instance, one task per group, imported only when chosen); see
   :func:`using`.
 """
@@ -185,7 +186,7 @@ def _write(trained: train.Trained, key: str) -> Path:
                 mode=trained.mode, compiled=trained.compiled, precision=trained.spec.precision,
                 log=trained.log, epochs=sorted(trained.states), logit_epochs=sorted(trained.logits),
                 torch=torch.__version__,
-                device_name=data_mod.device_name(trained.device), written=time.strftime("%Y-%m-%d %H:%M:%S"))
+                device_name=trained.device_name or data_mod.device_name(trained.device), written=time.strftime("%Y-%m-%d %H:%M:%S"))
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
     np.savez(tmp / "logits.npz", labels=trained.test_labels, **{f"e{e}": v for e, v in trained.logits.items()})
     torch.save(trained.states, tmp / "states.pt")
@@ -477,16 +478,42 @@ LOCAL = LocalExecutor()
 # torch.compile (35-50 s of CPU work on an H200, per shape) overlaps the others' training and a
 # launch-bound group (a loop of small models, a vmap group of two or three) leaves the GPU to the
 # others between its kernels. HELPERS_CUDA_WORKERS=1 trains one group after another in this
-# process. On a CPU the groups stay in this process: a run's bits there depend on its threads.
+# process.
 CUDA_WORKERS = int(os.environ.get("HELPERS_CUDA_WORKERS", 4))
-# ... and on a CPU (HELPERS_CPU_WORKERS, default 1: this process), for tests of the same path; each
-# worker then takes this process's thread count, so its runs keep their bits.
-CPU_WORKERS = int(os.environ.get("HELPERS_CPU_WORKERS", 1))
+# ... and on a CPU: see cpu_workers().
+MAX_CPU_WORKERS = 8
+
+
+def spawn_safe() -> bool:
+    """Whether worker processes can start from this program. They start with ``spawn``, which
+    imports the program's ``__main__`` again in each of them: harmless in a notebook kernel or an
+    interactive session (no ``__main__.__file__``) and in ``python -m helpers`` (its main is
+    guarded), not in a script without an ``if __name__ == "__main__":`` guard, whose top level
+    would run again in every worker."""
+    main = sys.modules.get("__main__")
+    if getattr(main, "__file__", None) is None:
+        return True
+    spec = getattr(main, "__spec__", None)
+    return spec is not None and spec.name.split(".")[0] == "helpers"
+
+
+def cpu_workers() -> int:
+    """Worker processes on a CPU: ``HELPERS_CPU_WORKERS`` if set (1: this process), else one per
+    core (at most :data:`MAX_CPU_WORKERS`) where :func:`spawn_safe`, else 1. A fit there runs on
+    ``train.CPU_FIT_THREADS`` threads (1), so that its bits do not depend on the machine's cores:
+    the cores train a call's runs side by side instead (one run per group on a CPU). On two free
+    cores (2026-12-07, ``bench/bench_cpu_workers.py``) four ResNet20 runs took 37.5 s so, the
+    workers' start (about 4 s, once per chapter) included, against 33.5 s in one process of two
+    threads (whose runs' bits depend on the core count) and 60.9 s in one process of one thread."""
+    if os.environ.get("HELPERS_CPU_WORKERS"):
+        return int(os.environ["HELPERS_CPU_WORKERS"])
+    return min(os.cpu_count() or 1, MAX_CPU_WORKERS) if spawn_safe() else 1
 
 
 def _worker_init(threads: int) -> None:
-    """A training process's set-up: ``threads`` CPU threads for torch and for inductor's compile
-    workers (several processes share the machine's cores); Ctrl-C (or a notebook kernel's
+    """A training process's set-up: ``threads`` CPU threads for torch, its fits on a CPU
+    (:data:`helpers.train.CPU_FIT_THREADS`) and inductor's compile workers (several processes
+    share the machine's cores); Ctrl-C (or a notebook kernel's
     interrupt, sent to its process group) is the driver's to handle: it stops the workers. A
     worker whose driver died (killed, or a time limit's SIGKILL) exits within a second instead of
     training on: a rerun resumes its group from the checkpoint, which it would otherwise keep
@@ -496,6 +523,7 @@ def _worker_init(threads: int) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(threads)
+    train.CPU_FIT_THREADS = threads
     os.environ["TORCHINDUCTOR_COMPILE_THREADS"] = str(threads)
     driver = os.getppid()
 
@@ -532,7 +560,8 @@ class ProcessExecutor:
     arrives, so a failure or an interruption loses only the groups in training (whose progress is
     checkpointed under :func:`partial_dir`, as the local executor does). A call with one group
     trains it here (:data:`LOCAL`). Deterministic specs give the bits they give locally: the
-    worker runs the same ``train.fit``; on a CPU give it the same ``threads`` (the default).
+    worker runs the same ``train.fit``, on a CPU on the same threads (``threads``, default
+    :data:`helpers.train.CPU_FIT_THREADS`).
 
     ``persistent``: keep the processes for the next call (the default executor on a GPU: a
     chapter starts its workers once, and a worker that compiled a shape keeps it); otherwise
@@ -557,7 +586,7 @@ class ProcessExecutor:
         if self.threads:
             return self.threads
         if train.pick_device(device).type == "cpu":
-            return torch.get_num_threads()  # a CPU run's bits depend on its thread count
+            return train.CPU_FIT_THREADS or torch.get_num_threads()  # a CPU run's bits depend on it
         return max(1, (os.cpu_count() or 1) // self.workers)
 
     def pool(self, device):
@@ -643,11 +672,11 @@ _processes: ProcessExecutor | None = None   # the default executor on a GPU, kep
 
 
 def default_executor(device) -> "LocalExecutor | ProcessExecutor":
-    """What :func:`get` trains with when no executor is named: on a GPU, groups side by side in
-    :data:`CUDA_WORKERS` processes, kept from call to call; on a CPU this process (:data:`LOCAL`)
-    unless :data:`CPU_WORKERS` says otherwise."""
+    """What :func:`get` trains with when no executor is named: groups side by side in
+    :data:`CUDA_WORKERS` processes on a GPU, :func:`cpu_workers` on a CPU, kept from call to call
+    (one worker: this process, :data:`LOCAL`)."""
     global _processes
-    workers = CUDA_WORKERS if train.pick_device(device).type == "cuda" else CPU_WORKERS
+    workers = CUDA_WORKERS if train.pick_device(device).type == "cuda" else cpu_workers()
     if workers > 1:
         if _processes is None or _processes.workers != workers:
             _processes = ProcessExecutor(workers, persistent=True)
@@ -656,6 +685,43 @@ def default_executor(device) -> "LocalExecutor | ProcessExecutor":
 
 
 _executor = None  # set by using(): the executor runs.get uses when none is given
+
+
+@dataclasses.dataclass
+class Stage:
+    """What the :func:`get` calls of one stage asked and trained (see :func:`stage`)."""
+    name: str
+    asked: set = dataclasses.field(default_factory=set)     # run keys asked for
+    trained: set = dataclasses.field(default_factory=set)   # ... and trained by this stage
+    calls: int = 0          # calls that trained something
+    seconds: float = 0.0    # their wall time
+
+    def summary(self) -> str:
+        return (f"runs cache: {self.name}: {len(self.trained)} of {len(self.asked)} runs trained "
+                f"({len(self.asked) - len(self.trained)} were cached) in {self.calls} calls, "
+                f"{self.seconds / 60:.1f} min")
+
+
+_stage: list = [None]   # the Stage in progress, if any
+
+
+@contextlib.contextmanager
+def stage(name: str):
+    """Within the block, the :func:`get` calls are one stage of a chapter (a gate: e.g. the
+    rounds of a pruning chain, each asked when the one before it is trained): the first call that
+    trains prints its line, the others none, and the stage ends with one line of what it trained
+    and how long it took (where more than one call trained). A stage inside another is part of
+    it. Yields the :class:`Stage`."""
+    if _stage[0] is not None:
+        yield _stage[0]
+        return
+    st = _stage[0] = Stage(name)
+    try:
+        yield st
+    finally:
+        _stage[0] = None
+    if st.calls > 1:
+        print(st.summary(), flush=True)
 
 
 @contextlib.contextmanager
@@ -703,9 +769,14 @@ def get(specs: list[train.Spec], device: str | None = "auto", group_size: int | 
         size = chunk_size(items[0][1], group_size)
         chunks += [items[i:i + size] for i in range(0, len(items), size)]
     n_todo = sum(len(c) for c in chunks)
-    if progress and n_todo:
-        print(f"runs cache: {len(found)} of {len(set(keys))} runs cached; training {n_todo} "
-              f"{executor.describe(device)} in groups of up to {group_size}", flush=True)
+    st = _stage[0]
+    if st is not None:
+        st.asked.update(keys)
+    if progress and n_todo and (st is None or not st.calls):
+        where = f"{st.name}: " if st is not None else ""
+        later = "; the stage's later calls train as they are asked" if st is not None else ""
+        print(f"runs cache: {where}{len(found)} of {len(set(keys))} runs cached; training {n_todo} "
+              f"{executor.describe(device)} (up to {group_size} model{'s' * (group_size > 1)} a group){later}", flush=True)
     done = [0]
 
     def on_done(chunk, results):
@@ -718,9 +789,15 @@ def get(specs: list[train.Spec], device: str | None = "auto", group_size: int | 
         done[0] += len(chunk)
 
     if chunks:
+        t0 = time.perf_counter()
         try:
             executor.run(chunks, device, deadline, on_done, progress)
         except train.BudgetExhausted as err:
             raise train.BudgetExhausted(f"{err}; {done[0]} of {n_todo} runs were trained and cached "
                                         f"before it; the same call resumes") from None
+        finally:
+            if st is not None:
+                st.calls += 1
+                st.seconds += time.perf_counter() - t0
+                st.trained.update(k for c in chunks for k, _ in c if k in found)
     return [found[k] for k in keys]

@@ -406,6 +406,7 @@ class Trained:
     seconds: float      # wall time of the group, divided by the group's size
     mode: str = "loop"  # how the group's models ran: 'loop' or 'vmap'
     compiled: bool = False
+    device_name: str = ""   # data.device_name while it trained (a CPU's kernels and threads)
 
 
 class BudgetExhausted(RuntimeError):
@@ -675,20 +676,44 @@ def checkpoint_name(specs: list[Spec]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20] + ".pt"
 
 
+# Intra-op threads of a fit on a CPU (HELPERS_CPU_FIT_THREADS, default 1; 0: the caller's). A
+# backward pass splits its sums over threads, so a run trained on other threads has other bits
+# (a forward pass does not: evaluation keeps the caller's threads, with the same bits); on one
+# thread a run's bits do not depend on the machine's cores, whose other cores train a call's other
+# runs side by side (runs.cpu_workers() worker processes).
+CPU_FIT_THREADS = int(os.environ.get("HELPERS_CPU_FIT_THREADS", 1))
+
+
+@contextlib.contextmanager
+def fit_threads(device: torch.device):
+    """Within the block, on a CPU: :data:`CPU_FIT_THREADS` intra-op threads (restored after)."""
+    if device.type != "cpu" or CPU_FIT_THREADS < 1:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(CPU_FIT_THREADS)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
 def fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", progress: bool = False,
         compile: bool | str = "auto", checkpoint: str | Path | None = None,
         deadline: float | None = None, on_epoch=None) -> list[Trained]:
     """Train ``specs`` together; see :func:`_fit`. Specs with ``group=G`` train as one vmap call
     of exactly G models: the group is padded with copies of its own specs, whose results are
-    dropped. ``on_epoch(epoch, epochs, images_per_s)`` is called after every epoch (progress)."""
+    dropped. ``on_epoch(epoch, epochs, images_per_s)`` is called after every epoch (progress).
+    On a CPU the fit runs on :data:`CPU_FIT_THREADS` threads (:func:`fit_threads`)."""
     G = specs[0].group if specs else 0
-    if not G:
-        return _fit(specs, device, mode, progress, compile, checkpoint, deadline, on_epoch)
-    if len(specs) > G or mode not in ("auto", "vmap"):
+    if G and (len(specs) > G or mode not in ("auto", "vmap")):
         raise ValueError(f"specs with group={G} train in vmap groups of at most {G} (got {len(specs)}, "
                          f"mode {mode!r}); runs.get splits them so")
-    padded = list(specs) + [specs[i % len(specs)] for i in range(G - len(specs))]
-    return _fit(padded, device, "vmap", progress, compile, checkpoint, deadline, on_epoch)[:len(specs)]
+    with fit_threads(pick_device(device)):
+        if not G:
+            return _fit(specs, device, mode, progress, compile, checkpoint, deadline, on_epoch)
+        padded = list(specs) + [specs[i % len(specs)] for i in range(G - len(specs))]
+        return _fit(padded, device, "vmap", progress, compile, checkpoint, deadline, on_epoch)[:len(specs)]
 
 
 def _fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", progress: bool = False,
@@ -862,7 +887,7 @@ def _fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", pro
         seconds = (elapsed + time.perf_counter() - t0) / K
     labels = data.test_y.cpu().numpy()
     return [Trained(s, states[k], logits[k], labels, logs[k], data.variant, str(dev), seconds, mode,
-                    loss_fn.compiled)
+                    loss_fn.compiled, data_mod.device_name(dev))
             for k, s in enumerate(specs)]
 
 

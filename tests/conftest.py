@@ -1,7 +1,7 @@
 """Fixtures shared by every test file.
 
-* every test runs with ``CIFAR10_DOWNLOAD=0`` (no test ever tries the network) and its own
-  empty ``HELPERS_DATA_DIR`` (no test touches the repository's ``data/``);
+* every test runs with ``CIFAR10_DOWNLOAD=0`` (no test ever tries the network), training in
+  its own process (``HELPERS_CPU_WORKERS=1``) and with its own empty ``HELPERS_DATA_DIR`` (no test touches the repository's ``data/``);
 * ``no_data``: a private empty ``HELPERS_DATA_DIR`` and no CIFAR-10 source at all;
 * ``cifar10_pack``: the offline JPEG pack's path, or the test is skipped;
 * ``make_notebook``: writes a tiny parameterized source notebook into a temporary folder;
@@ -17,6 +17,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+
+# Tests train in their own process (they count and replace train.fit); the worker processes a CPU
+# trains in by default are tested where a test names them (test_processes), and by `helpers smoke`.
+os.environ["HELPERS_CPU_WORKERS"] = "1"
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_PACK = REPO.parent / "shared" / "data" / "cifar10_jpeg.npz"

@@ -111,6 +111,13 @@ def test_chains_in_lockstep_are_the_chains_alone(monkeypatch):
     assert [rd.run.key for rd in alone] == [rd.run.key for rd in both[1]]   # same masks, same starts
     assert [rd.density for rd in alone] == [rd.density for rd in both[1]]
     assert calls[3:] == [1, 1, 1]
+    together = lottery.controls_of(both)           # both chains' controls: one call
+    assert calls[6:] == [8]                        # 2 chains x 2 rounds x (reinit, random mask)
+    for chain, ctrl in zip(both, together):
+        apart = lottery.controls(chain)
+        assert {k: [rd.run.key for rd in v] for k, v in apart.items()} == \
+            {k: [rd.run.key for rd in v] for k, v in ctrl.items()}
+        assert [rd.round for rd in ctrl["random mask"]] == [1, 2]
 
 
 def test_kept_epochs_are_evenly_spaced_and_include_the_start():

@@ -1,5 +1,7 @@
 """helpers.runs.ProcessExecutor (a call's groups side by side in worker processes, the default
-on a GPU) and helpers.gates.prefetch (a chapter's first-stage runs asked for in one call)."""
+on a GPU and, in notebooks and the CLI, on a CPU) and helpers.gates.prefetch (a chapter's first-stage runs asked for in one call)."""
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -20,7 +22,7 @@ def _bits(run_list):
 
 
 def test_groups_trained_in_worker_processes_give_the_local_bits(tmp_path, monkeypatch):
-    """Deterministic specs on a CPU, the workers given this process's threads: the same keys,
+    """Deterministic specs on a CPU, every fit on one thread: the same keys,
     logits and weights as one group after another here; a second call trains nothing."""
     monkeypatch.setenv("HELPERS_DATA_DIR", str(tmp_path / "local"))
     local = _bits(runs.get(SPECS, progress=False, executor=runs.LOCAL))
@@ -244,3 +246,23 @@ def test_a_budget_that_runs_out_in_the_workers_resumes_to_the_uninterrupted_bits
     assert not list(runs.partial_dir().glob("*"))
     monkeypatch.setenv("HELPERS_DATA_DIR", str(tmp_path / "local"))
     assert resumed == _bits(runs.get(specs, progress=False, executor=runs.LOCAL))
+
+
+def test_cpu_workers_default_to_one_per_core_unless_a_script_would_run_again_in_each(monkeypatch):
+    import types
+
+    monkeypatch.delenv("HELPERS_CPU_WORKERS")
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    script = types.ModuleType("__main__")
+    script.__file__, script.__spec__ = "/home/reader/train_tickets.py", None
+    monkeypatch.setitem(sys.modules, "__main__", script)
+    assert not runs.spawn_safe() and runs.cpu_workers() == 1
+    assert runs.default_executor("cpu") is runs.LOCAL
+    script.__spec__ = types.SimpleNamespace(name="helpers.__main__")      # python -m helpers ...
+    assert runs.spawn_safe() and runs.cpu_workers() == runs.MAX_CPU_WORKERS
+    kernel = types.ModuleType("__main__")                                  # a notebook kernel
+    monkeypatch.setitem(sys.modules, "__main__", kernel)
+    assert runs.spawn_safe() and runs.cpu_workers() == runs.MAX_CPU_WORKERS
+    assert runs.default_executor("cpu").workers == runs.MAX_CPU_WORKERS
+    monkeypatch.setenv("HELPERS_CPU_WORKERS", "3")
+    assert runs.cpu_workers() == 3

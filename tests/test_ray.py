@@ -36,8 +36,6 @@ def cluster(tmp_path_factory):
     saved = os.environ.get("HELPERS_DATA_DIR")
     workers = tmp_path_factory.mktemp("worker-data")
     os.environ["HELPERS_DATA_DIR"] = str(workers)  # inherited by the workers
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # local fits and the tasks' CPUs (the driver's thread count) alike
     ray.init(num_cpus=2, include_dashboard=False, runtime_env=ray_executor.runtime_env(),
              logging_level="WARNING")
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the killing task below
@@ -45,7 +43,6 @@ def cluster(tmp_path_factory):
         yield workers
     finally:
         ray.shutdown()
-        torch.set_num_threads(threads)
         if saved is None:
             os.environ.pop("HELPERS_DATA_DIR", None)
         else:

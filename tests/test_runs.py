@@ -131,6 +131,27 @@ def test_progress_reports_each_group_and_the_trainer_reports_each_epoch(monkeypa
     assert "runs trained" not in capsys.readouterr().out
 
 
+def test_a_stage_reports_its_first_training_call_and_then_one_summary(monkeypatch, capsys):
+    monkeypatch.setenv("HELPERS_PROGRESS", "0")
+    runs.get([SPEC.with_seed(9)], progress=False)              # cached before the stage
+    with runs.stage("pruning chain") as st:
+        runs.get([SPEC.with_seed(s) for s in (1, 2)])
+        with runs.stage("inner"):                             # part of the outer stage
+            runs.get([SPEC.with_seed(s) for s in (2, 3)])
+        runs.get([SPEC.with_seed(s) for s in (3, 9)])           # nothing to train
+    lines = [x for x in capsys.readouterr().out.splitlines() if x.startswith("runs cache")]
+    assert lines == [
+        "runs cache: pruning chain: 0 of 2 runs cached; training 2 on cpu (up to 1 model a group); "
+        "the stage's later calls train as they are asked",
+        f"runs cache: pruning chain: 3 of 4 runs trained (1 were cached) in 2 calls, "
+        f"{st.seconds / 60:.1f} min"]
+    runs.get([SPEC.with_seed(4)])                              # after the stage: its own line
+    assert capsys.readouterr().out.startswith("runs cache: 0 of 1 runs cached; training 1 on cpu (")
+    with runs.stage("one call"):                               # one training call: no summary
+        runs.get([SPEC.with_seed(5)])
+    assert "one call: 0 of 1" in (out := capsys.readouterr().out) and "trained (" not in out
+
+
 def test_provenance_names_the_cpu_kernels_and_says_where_a_cache_mixes_machines():
     (run,) = runs.get([SPEC.with_seed(1)], device="cpu", progress=False)
     here = runs.provenance([run])

@@ -185,6 +185,28 @@ def _numerics_flags():
             torch.backends.cudnn.benchmark, train._numerics_state()["matmul"], train._numerics_state()["conv"])
 
 
+def test_a_cpu_runs_bits_do_not_depend_on_the_callers_thread_count(monkeypatch):
+    # (two threads, not three: torch 2.14's CPU backward of this net crashed on three, 2026-12-07)
+    spec = BASE.replace(model="resnet8", width=0.5, dropout=0.0, batch_size=128, epochs=1,
+                        optimizer="sgd", lr=0.05, momentum=0.9).with_seed(5)
+    before = torch.get_num_threads()
+    got = {}
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            got[threads] = train.fit([spec], device="cpu")[0]
+            assert torch.get_num_threads() == threads            # restored after the fit
+        monkeypatch.setattr(train, "CPU_FIT_THREADS", 2)           # the fit itself on 2 threads
+        got["fit on 2"] = train.fit([spec], device="cpu")[0]
+    finally:
+        torch.set_num_threads(before)
+    assert states_equal(got[1].states[1], got[2].states[1])
+    assert got[1].device_name.endswith("(1 thread)")
+    # what the pin prevents: a backward pass on 2 threads sums in another order
+    assert not states_equal(got[1].states[1], got["fit on 2"].states[1])
+    assert got["fit on 2"].device_name.endswith("(2 threads)")
+
+
 @pytest.mark.parametrize("precision", train.PRECISIONS)
 def test_a_fit_restores_determinism_and_precision_settings_even_when_it_fails(precision):
     before = _numerics_flags()
