@@ -478,7 +478,7 @@ LOCAL = LocalExecutor()
 # torch.compile (35-50 s of CPU work on an H200, per shape) overlaps the others' training and a
 # launch-bound group (a loop of small models, a vmap group of two or three) leaves the GPU to the
 # others between its kernels. HELPERS_CUDA_WORKERS=1 trains one group after another in this
-# process.
+# process, as a script does unless the variable is set (see spawn_safe).
 CUDA_WORKERS = int(os.environ.get("HELPERS_CUDA_WORKERS", 4))
 # ... and on a CPU: see cpu_workers().
 MAX_CPU_WORKERS = 8
@@ -674,9 +674,13 @@ _processes: ProcessExecutor | None = None   # the default executor on a GPU, kep
 def default_executor(device) -> "LocalExecutor | ProcessExecutor":
     """What :func:`get` trains with when no executor is named: groups side by side in
     :data:`CUDA_WORKERS` processes on a GPU, :func:`cpu_workers` on a CPU, kept from call to call
-    (one worker: this process, :data:`LOCAL`)."""
+    (one worker: this process, :data:`LOCAL`). In a script (not :func:`spawn_safe`) only where
+    ``HELPERS_CUDA_WORKERS`` / ``HELPERS_CPU_WORKERS`` asks for workers."""
     global _processes
-    workers = CUDA_WORKERS if train.pick_device(device).type == "cuda" else cpu_workers()
+    if train.pick_device(device).type == "cuda":
+        workers = CUDA_WORKERS if spawn_safe() or os.environ.get("HELPERS_CUDA_WORKERS") else 1
+    else:
+        workers = cpu_workers()
     if workers > 1:
         if _processes is None or _processes.workers != workers:
             _processes = ProcessExecutor(workers, persistent=True)

@@ -62,9 +62,15 @@ def test_one_group_or_one_worker_trains_in_this_process(monkeypatch):
         runs.ProcessExecutor(0)
 
 
-def test_the_default_executor_is_local_on_a_cpu_and_processes_on_a_gpu(monkeypatch):
-    assert runs.default_executor("cpu") is runs.LOCAL
+def test_the_default_executor_is_processes_on_a_gpu_unless_a_script_would_run_again(monkeypatch):
+    assert runs.default_executor("cpu") is runs.LOCAL              # HELPERS_CPU_WORKERS=1 (conftest)
     monkeypatch.setattr(train, "pick_device", lambda device="auto": torch.device("cuda"))
+    monkeypatch.delenv("HELPERS_CUDA_WORKERS", raising=False)
+    monkeypatch.setattr(runs, "spawn_safe", lambda: False)         # a script: this process
+    assert runs.default_executor("auto") is runs.LOCAL
+    monkeypatch.setenv("HELPERS_CUDA_WORKERS", "4")                 # ... unless asked for
+    assert isinstance(runs.default_executor("auto"), runs.ProcessExecutor)
+    monkeypatch.setattr(runs, "spawn_safe", lambda: True)          # a notebook, python -m helpers
     chosen = runs.default_executor("auto")
     assert isinstance(chosen, runs.ProcessExecutor) and chosen.workers == runs.CUDA_WORKERS > 1
     assert chosen.persistent and runs.default_executor("cuda") is chosen   # kept for the next call
