@@ -45,8 +45,9 @@ def gate(chapter: str, maxsize: int = 8):
                 P = config.chapter_params(chapter, P, **overrides)
             from . import runs
 
-            with runs.stage(fn.__name__.replace("_", " ")):  # one report for all its calls
+            with runs.stage("first stage"):   # every gate's runs that need no other run
                 prefetch(P)
+            with runs.stage(fn.__name__.replace("_", " ")):  # one report for all its calls
                 return cached(P)
 
         call.cache_clear = cached.cache_clear
@@ -100,8 +101,9 @@ _recording = [False]       # record_calls is running: its gates must not prefetc
 
 
 def prefetch(P) -> None:
-    """Before the first gate of ``P``'s chapter runs: where the runs would train side by side (on
-    a GPU, :class:`helpers.runs.ProcessExecutor`; or a Ray executor in use), ask the runs cache
+    """Before the first gate of ``P``'s chapter runs: where the runs would train side by side
+    (:class:`helpers.runs.ProcessExecutor`, the default on a GPU and in a notebook on a CPU of
+    several cores; or a Ray executor in use), ask the runs cache
     in one call for every run of the chapter that depends on no other run (no mask, no starting
     state), so that they train at once instead of gate by gate; a later stage (children of a
     checkpoint, a lottery round) then trains when its gate asks. Once per parameters; nothing

@@ -141,7 +141,7 @@ class RayExecutor:
         return bool(gpus) and (device in (None, "auto") or str(device).startswith("cuda"))
 
     def _cpus(self) -> int:
-        want = self.cpus_per_task or train.CPU_FIT_THREADS
+        want = self.cpus_per_task or train.CPU_FIT_THREADS or torch.get_num_threads()
         biggest = max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n.get("Alive")), default=0)
         if biggest and want > biggest:
             print(f"ray: tasks ask for {int(biggest)} CPUs (the largest node), not {want}", file=sys.stderr)

@@ -395,8 +395,8 @@ LOG_EVERY_S = 60.0  # without a terminal: a progress line at most this often
 class Progress:
     """Runs done of total, the running group's epoch and images/s, ETA: a tqdm bar where stderr
     is a terminal (``python -m helpers train``), else a line per finished group or, for Ray, at
-    most every :data:`LOG_EVERY_S` seconds (notebooks and CI logs stay readable);
-    ``HELPERS_PROGRESS=0`` silences both."""
+    most every :data:`LOG_EVERY_S` seconds (notebooks and CI logs stay readable), except within a
+    :func:`stage`, whose two lines say it all; ``HELPERS_PROGRESS=0`` silences both."""
 
     def __init__(self, total: int, enabled: bool, name: str = "training", every_s: float = 0.0):
         self.total, self.done, self.failed, self.t0 = total, 0, 0, time.perf_counter()
@@ -408,6 +408,7 @@ class Progress:
                 self.bar = tqdm(total=total, unit="run", desc=name, dynamic_ncols=True)
             except ImportError:
                 pass
+        self.lines = self.enabled and self.bar is None and _stage[0] is None
 
     def epoch(self, epoch: int, epochs: int, images_per_s: float) -> None:
         """The running group finished ``epoch`` of ``epochs`` at ``images_per_s`` (all its models)."""
@@ -421,7 +422,7 @@ class Progress:
             self.bar.update(n)
             if self.failed:
                 self.bar.set_postfix(failed=self.failed, refresh=False)
-        elif self.enabled and time.perf_counter() - self.last >= self.every_s:
+        elif self.lines and time.perf_counter() - self.last >= self.every_s:
             self.last = time.perf_counter()
             print(f"  {self.name}: {self.line()}{note}", flush=True)
 
@@ -436,12 +437,13 @@ class Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-        if self.enabled and (self.bar is not None or self.every_s):  # lines per group said it all
+        if self.bar is not None or (self.lines and self.every_s):  # lines per group said it all
             print(f"  {self.name}: {self.line()}", flush=True)
 
 
 class LocalExecutor:
-    """Trains the missing groups one after another in this process (the default). A group that
+    """Trains the missing groups one after another in this process (the default in a script on
+    a CPU, see :func:`cpu_workers`, or with one worker). A group that
     would run past the deadline is checkpointed under :func:`partial_dir`; the same call resumes it."""
 
     name = "local"
@@ -480,6 +482,7 @@ LOCAL = LocalExecutor()
 # others between its kernels. HELPERS_CUDA_WORKERS=1 trains one group after another in this
 # process, as a script does unless the variable is set (see spawn_safe).
 CUDA_WORKERS = int(os.environ.get("HELPERS_CUDA_WORKERS", 4))
+CUDA_WORKERS_SET = bool(os.environ.get("HELPERS_CUDA_WORKERS"))
 # ... and on a CPU: see cpu_workers().
 MAX_CPU_WORKERS = 8
 
@@ -487,9 +490,9 @@ MAX_CPU_WORKERS = 8
 def spawn_safe() -> bool:
     """Whether worker processes can start from this program. They start with ``spawn``, which
     imports the program's ``__main__`` again in each of them: harmless in a notebook kernel or an
-    interactive session (no ``__main__.__file__``) and in ``python -m helpers`` (its main is
-    guarded), not in a script without an ``if __name__ == "__main__":`` guard, whose top level
-    would run again in every worker."""
+    interactive session (no ``__main__.__file__``) and in ``python -m helpers`` (multiprocessing
+    does not run a package's ``__main__`` again), not in a script without an
+    ``if __name__ == "__main__":`` guard, whose top level would run again in every worker."""
     main = sys.modules.get("__main__")
     if getattr(main, "__file__", None) is None:
         return True
@@ -497,17 +500,26 @@ def spawn_safe() -> bool:
     return spec is not None and spec.name.split(".")[0] == "helpers"
 
 
+def usable_cpus() -> int:
+    """The cores this process may run on (its affinity: a container's or a job's share, not the
+    host's count)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):   # not on Linux
+        return os.cpu_count() or 1
+
+
 def cpu_workers() -> int:
     """Worker processes on a CPU: ``HELPERS_CPU_WORKERS`` if set (1: this process), else one per
-    core (at most :data:`MAX_CPU_WORKERS`) where :func:`spawn_safe`, else 1. A fit there runs on
+    usable core (at most :data:`MAX_CPU_WORKERS`) where :func:`spawn_safe`, else 1. A fit there runs on
     ``train.CPU_FIT_THREADS`` threads (1), so that its bits do not depend on the machine's cores:
     the cores train a call's runs side by side instead (one run per group on a CPU). On two free
-    cores (2026-12-07, ``bench/bench_cpu_workers.py``) four ResNet20 runs took 37.5 s so, the
-    workers' start (about 4 s, once per chapter) included, against 33.5 s in one process of two
+    cores (2026-12-07, ``bench/bench_cpu_workers.py --epochs 2``) four ResNet20 runs took 37.5 s
+    that way, the workers' start (about 4 s, once per chapter) included, against 33.5 s in one process of two
     threads (whose runs' bits depend on the core count) and 60.9 s in one process of one thread."""
     if os.environ.get("HELPERS_CPU_WORKERS"):
         return int(os.environ["HELPERS_CPU_WORKERS"])
-    return min(os.cpu_count() or 1, MAX_CPU_WORKERS) if spawn_safe() else 1
+    return min(usable_cpus(), MAX_CPU_WORKERS) if spawn_safe() else 1
 
 
 def _worker_init(threads: int) -> None:
@@ -574,6 +586,7 @@ class ProcessExecutor:
         if workers < 1:
             raise ValueError(f"workers must be at least 1 (got {workers})")
         self.workers, self.threads, self.persistent = workers, threads, persistent
+        self.kind = None   # the device type default_executor made it for
         self._pool = None
 
     def group_size(self, device) -> int:
@@ -668,7 +681,7 @@ class ProcessExecutor:
             raise out_of_time[0] if out_of_time else errors[0]
 
 
-_processes: ProcessExecutor | None = None   # the default executor on a GPU, kept for the next call
+_processes: ProcessExecutor | None = None   # the default executor, kept for the next call
 
 
 def default_executor(device) -> "LocalExecutor | ProcessExecutor":
@@ -677,15 +690,19 @@ def default_executor(device) -> "LocalExecutor | ProcessExecutor":
     (one worker: this process, :data:`LOCAL`). In a script (not :func:`spawn_safe`) only where
     ``HELPERS_CUDA_WORKERS`` / ``HELPERS_CPU_WORKERS`` asks for workers."""
     global _processes
-    if train.pick_device(device).type == "cuda":
-        workers = CUDA_WORKERS if spawn_safe() or os.environ.get("HELPERS_CUDA_WORKERS") else 1
+    kind = train.pick_device(device).type
+    if kind == "cuda":
+        workers = CUDA_WORKERS if CUDA_WORKERS_SET or spawn_safe() else 1
     else:
         workers = cpu_workers()
-    if workers > 1:
-        if _processes is None or _processes.workers != workers:
-            _processes = ProcessExecutor(workers, persistent=True)
-        return _processes
-    return LOCAL
+    if workers < 2:
+        return LOCAL
+    if _processes is None or (_processes.workers, _processes.kind) != (workers, kind):
+        if _processes is not None:   # its workers were set up for another device or count
+            _processes.close()
+        _processes = ProcessExecutor(workers, persistent=True)
+        _processes.kind = kind
+    return _processes
 
 
 _executor = None  # set by using(): the executor runs.get uses when none is given
@@ -699,23 +716,25 @@ class Stage:
     trained: set = dataclasses.field(default_factory=set)   # ... and trained by this stage
     calls: int = 0          # calls that trained something
     seconds: float = 0.0    # their wall time
+    report: bool = False    # a call asked for progress (its lines)
 
     def summary(self) -> str:
         return (f"runs cache: {self.name}: {len(self.trained)} of {len(self.asked)} runs trained "
-                f"({len(self.asked) - len(self.trained)} were cached) in {self.calls} calls, "
+                f"({len(self.asked) - len(self.trained)} cached) in {self.calls} calls, "
                 f"{self.seconds / 60:.1f} min")
 
 
-_stage: list = [None]   # the Stage in progress, if any
+_stage: list = [None]   # the Stage in progress, if any (this process trains from one thread)
 
 
 @contextlib.contextmanager
 def stage(name: str):
     """Within the block, the :func:`get` calls are one stage of a chapter (a gate: e.g. the
     rounds of a pruning chain, each asked when the one before it is trained): the first call that
-    trains prints its line, the others none, and the stage ends with one line of what it trained
-    and how long it took (where more than one call trained). A stage inside another is part of
-    it. Yields the :class:`Stage`."""
+    trains prints its ``runs cache:`` line, the others none, and no progress line is printed per
+    group where stderr is not a terminal; the stage ends with one line of what it trained and how
+    long it took (where more than one call trained; not when an exception ends it, which says
+    what happened). A stage inside another is part of it. Yields the :class:`Stage`."""
     if _stage[0] is not None:
         yield _stage[0]
         return
@@ -724,7 +743,7 @@ def stage(name: str):
         yield st
     finally:
         _stage[0] = None
-    if st.calls > 1:
+    if st.calls > 1 and st.report:
         print(st.summary(), flush=True)
 
 
@@ -746,8 +765,8 @@ def get(specs: list[train.Spec], device: str | None = "auto", group_size: int | 
 
     Missing runs are trained in groups (specs that differ only in per-model fields, in chunks of
     ``group_size``) by ``executor``: the one set by :func:`using`, else :func:`default_executor`
-    (on a GPU several groups at once in worker processes, else one group after another in this
-    process). The Ray executor (:mod:`helpers.ray_executor`) runs every
+    (several groups at once in worker processes, or one after another in this process: see there).
+    The Ray executor (:mod:`helpers.ray_executor`) runs every
     group of this call at once, one Ray task each. Either way each group's results are written
     here, atomically, as soon as it finishes: an interrupted call loses nothing that finished.
 
@@ -776,11 +795,13 @@ def get(specs: list[train.Spec], device: str | None = "auto", group_size: int | 
     st = _stage[0]
     if st is not None:
         st.asked.update(keys)
+        st.report = st.report or progress
     if progress and n_todo and (st is None or not st.calls):
         where = f"{st.name}: " if st is not None else ""
         later = "; the stage's later calls train as they are asked" if st is not None else ""
+        how = LOCAL if isinstance(executor, ProcessExecutor) and len(chunks) < 2 else executor  # see run
         print(f"runs cache: {where}{len(found)} of {len(set(keys))} runs cached; training {n_todo} "
-              f"{executor.describe(device)} (up to {group_size} model{'s' * (group_size > 1)} a group){later}", flush=True)
+              f"{how.describe(device)} (up to {group_size} model{'s' * (group_size > 1)} a group){later}", flush=True)
     done = [0]
 
     def on_done(chunk, results):
@@ -800,8 +821,9 @@ def get(specs: list[train.Spec], device: str | None = "auto", group_size: int | 
             raise train.BudgetExhausted(f"{err}; {done[0]} of {n_todo} runs were trained and cached "
                                         f"before it; the same call resumes") from None
         finally:
-            if st is not None:
+            trained = {k for c in chunks for k, _ in c if k in found}
+            if st is not None and trained:
                 st.calls += 1
                 st.seconds += time.perf_counter() - t0
-                st.trained.update(k for c in chunks for k, _ in c if k in found)
+                st.trained.update(trained)
     return [found[k] for k in keys]

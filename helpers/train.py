@@ -676,11 +676,12 @@ def checkpoint_name(specs: list[Spec]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20] + ".pt"
 
 
-# Intra-op threads of a fit on a CPU (HELPERS_CPU_FIT_THREADS, default 1; 0: the caller's). A
-# backward pass splits its sums over threads, so a run trained on other threads has other bits
-# (a forward pass does not: evaluation keeps the caller's threads, with the same bits); on one
-# thread a run's bits do not depend on the machine's cores, whose other cores train a call's other
-# runs side by side (runs.cpu_workers() worker processes).
+# Intra-op threads of a fit on a CPU (HELPERS_CPU_FIT_THREADS, default 1; 0: the caller's). Its
+# kernels split their sums over threads (a backward pass's always, a linear layer's forward too),
+# so a run trained on other threads has other bits; on one thread a run's bits (its weights and
+# the test logits it keeps) do not depend on the machine's cores, whose other cores train a
+# call's other runs side by side (runs.cpu_workers() worker processes). An analysis outside a fit
+# runs on its caller's threads, so its last bits may depend on them.
 CPU_FIT_THREADS = int(os.environ.get("HELPERS_CPU_FIT_THREADS", 1))
 
 

@@ -10,7 +10,8 @@ The bits also depend on the CPU's vector instructions: ATen and oneDNN pick thei
 (on 2026-12-01 a machine with AVX-512 gave other digests than the AVX2 machines they were
 recorded on, with the same code and wheels). So the specs train in a child process with both
 pinned to AVX2 (``ATEN_CPU_CAPABILITY``, ``ONEDNN_MAX_CPU_ISA``), which every x86-64 CPU of the
-last decade has, and the digests below are AVX2's.
+last decade has. That is not enough on every CPU (see FINGERPRINTS): the digests are recorded per
+kind of CPU, all with the AVX2 kernels.
 """
 import hashlib
 import json
@@ -91,4 +92,3 @@ def test_training_results_match_the_recorded_fingerprint_of_this_code_version():
         f"training results changed: bump train.CODE_VERSION (every cached run is then retrained) and "
         f"record {got} under the new version; or, if this code gives the recorded digests on a "
         f"recorded kind of CPU ({', '.join(want)}), this is a new kind: record {got} for it")
-

@@ -63,17 +63,22 @@ def test_one_group_or_one_worker_trains_in_this_process(monkeypatch):
 
 
 def test_the_default_executor_is_processes_on_a_gpu_unless_a_script_would_run_again(monkeypatch):
+    monkeypatch.setattr(runs, "_processes", None)
     assert runs.default_executor("cpu") is runs.LOCAL              # HELPERS_CPU_WORKERS=1 (conftest)
-    monkeypatch.setattr(train, "pick_device", lambda device="auto": torch.device("cuda"))
-    monkeypatch.delenv("HELPERS_CUDA_WORKERS", raising=False)
+    monkeypatch.setattr(train, "pick_device",
+                        lambda device="auto": torch.device("cpu" if device == "cpu" else "cuda"))
+    monkeypatch.setattr(runs, "CUDA_WORKERS_SET", False)
     monkeypatch.setattr(runs, "spawn_safe", lambda: False)         # a script: this process
     assert runs.default_executor("auto") is runs.LOCAL
-    monkeypatch.setenv("HELPERS_CUDA_WORKERS", "4")                 # ... unless asked for
+    monkeypatch.setattr(runs, "CUDA_WORKERS_SET", True)            # ... unless asked for
     assert isinstance(runs.default_executor("auto"), runs.ProcessExecutor)
     monkeypatch.setattr(runs, "spawn_safe", lambda: True)          # a notebook, python -m helpers
     chosen = runs.default_executor("auto")
     assert isinstance(chosen, runs.ProcessExecutor) and chosen.workers == runs.CUDA_WORKERS > 1
     assert chosen.persistent and runs.default_executor("cuda") is chosen   # kept for the next call
+    monkeypatch.setenv("HELPERS_CPU_WORKERS", str(runs.CUDA_WORKERS))     # as many, for a CPU:
+    on_cpu = runs.default_executor("cpu")                                   # other workers' set-up
+    assert on_cpu is not chosen and on_cpu.kind == "cpu" and on_cpu.workers == chosen.workers
     monkeypatch.setattr(runs, "CUDA_WORKERS", 1)
     assert runs.default_executor("auto") is runs.LOCAL
 
@@ -258,7 +263,8 @@ def test_cpu_workers_default_to_one_per_core_unless_a_script_would_run_again_in_
     import types
 
     monkeypatch.delenv("HELPERS_CPU_WORKERS")
-    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(runs, "_processes", None)
+    monkeypatch.setattr(runs, "usable_cpus", lambda: 64)
     script = types.ModuleType("__main__")
     script.__file__, script.__spec__ = "/home/reader/train_tickets.py", None
     monkeypatch.setitem(sys.modules, "__main__", script)
@@ -270,5 +276,8 @@ def test_cpu_workers_default_to_one_per_core_unless_a_script_would_run_again_in_
     monkeypatch.setitem(sys.modules, "__main__", kernel)
     assert runs.spawn_safe() and runs.cpu_workers() == runs.MAX_CPU_WORKERS
     assert runs.default_executor("cpu").workers == runs.MAX_CPU_WORKERS
+    monkeypatch.setattr(runs, "usable_cpus", lambda: 2)                  # a two-core container
+    assert runs.cpu_workers() == 2
     monkeypatch.setenv("HELPERS_CPU_WORKERS", "3")
     assert runs.cpu_workers() == 3
+    assert 1 <= runs.usable_cpus() <= (os.cpu_count() or 1)

@@ -143,13 +143,23 @@ def test_a_stage_reports_its_first_training_call_and_then_one_summary(monkeypatc
     assert lines == [
         "runs cache: pruning chain: 0 of 2 runs cached; training 2 on cpu (up to 1 model a group); "
         "the stage's later calls train as they are asked",
-        f"runs cache: pruning chain: 3 of 4 runs trained (1 were cached) in 2 calls, "
+        f"runs cache: pruning chain: 3 of 4 runs trained (1 cached) in 2 calls, "
         f"{st.seconds / 60:.1f} min"]
     runs.get([SPEC.with_seed(4)])                              # after the stage: its own line
     assert capsys.readouterr().out.startswith("runs cache: 0 of 1 runs cached; training 1 on cpu (")
     with runs.stage("one call"):                               # one training call: no summary
         runs.get([SPEC.with_seed(5)])
     assert "one call: 0 of 1" in (out := capsys.readouterr().out) and "trained (" not in out
+    monkeypatch.setenv("HELPERS_PROGRESS", "1")                # not a terminal: no group lines
+    with runs.stage("quiet"):
+        runs.get([SPEC.with_seed(6)])
+        runs.get([SPEC.with_seed(7)])
+    assert "runs trained," not in capsys.readouterr().out      # Progress's per-group line
+    with pytest.raises(KeyboardInterrupt), runs.stage("interrupted"):
+        runs.get([SPEC.with_seed(8)])
+        runs.get([SPEC.with_seed(10)])
+        raise KeyboardInterrupt
+    assert runs._stage[0] is None and "interrupted: 2 of" not in capsys.readouterr().out
 
 
 def test_provenance_names_the_cpu_kernels_and_says_where_a_cache_mixes_machines():

@@ -130,7 +130,7 @@ def controls_of(chains, which=("reinit", "random mask"), device="auto") -> list[
         for kind, specs in zip(("reinit", "random mask"), control_specs(chain)):
             if kind in which:
                 asked += [(i, kind, rd, s) for rd, s in zip(chain[1:], specs)]
-    got = runs.get([s for *_, s in asked], device=device)
+    got = runs.get([s for *_, s in asked], device=device) if asked else []
     out = [{kind: [] for kind in ("reinit", "random mask") if kind in which} for _ in chains]
     for (i, kind, rd, s), g in zip(asked, got):
         out[i][kind].append(Round(rd.round, rd.density, runs.stored(s.mask), g, kind))
