@@ -511,12 +511,13 @@ def usable_cpus() -> int:
 
 def cpu_workers() -> int:
     """Worker processes on a CPU: ``HELPERS_CPU_WORKERS`` if set (1: this process), else one per
-    usable core (at most :data:`MAX_CPU_WORKERS`) where :func:`spawn_safe`, else 1. A fit there runs on
-    ``train.CPU_FIT_THREADS`` threads (1), so that its bits do not depend on the machine's cores:
-    the cores train a call's runs side by side instead (one run per group on a CPU). On two free
-    cores (2026-12-07, ``bench/bench_cpu_workers.py --epochs 2``) four ResNet20 runs took 37.5 s
-    that way, the workers' start (about 4 s, once per chapter) included, against 33.5 s in one process of two
-    threads (whose runs' bits depend on the core count) and 60.9 s in one process of one thread."""
+    usable core (at most :data:`MAX_CPU_WORKERS`) where :func:`spawn_safe`, else 1. A fit there
+    runs on ``train.CPU_FIT_THREADS`` threads (1), so that its bits do not depend on the machine's
+    cores: the cores train a call's runs side by side instead (one run per group on a CPU). On two
+    free cores (2026-12-07, ``bench/bench_cpu_workers.py --epochs 2``) four ResNet20 runs took
+    37.5 s that way, the workers' start (about 4 s, once per chapter) included, against 33.5 s in
+    one process of two threads (whose runs' bits depend on the core count) and 60.9 s in one
+    process of one thread."""
     if os.environ.get("HELPERS_CPU_WORKERS"):
         return int(os.environ["HELPERS_CPU_WORKERS"])
     return min(usable_cpus(), MAX_CPU_WORKERS) if spawn_safe() else 1
@@ -800,8 +801,9 @@ def get(specs: list[train.Spec], device: str | None = "auto", group_size: int | 
         where = f"{st.name}: " if st is not None else ""
         later = "; the stage's later calls train as they are asked" if st is not None else ""
         how = LOCAL if isinstance(executor, ProcessExecutor) and len(chunks) < 2 else executor  # see run
+        models = f"up to {group_size} model{'s' * (group_size > 1)} a group"
         print(f"runs cache: {where}{len(found)} of {len(set(keys))} runs cached; training {n_todo} "
-              f"{how.describe(device)} (up to {group_size} model{'s' * (group_size > 1)} a group){later}", flush=True)
+              f"{how.describe(device)} ({models}){later}", flush=True)
     done = [0]
 
     def on_done(chunk, results):
