@@ -799,11 +799,10 @@ def get(specs: list[train.Spec], device: str | None = "auto", group_size: int | 
         st.report = st.report or progress
     if progress and n_todo and (st is None or not st.calls):
         where = f"{st.name}: " if st is not None else ""
-        later = "; the stage's later calls train as they are asked" if st is not None else ""
         how = LOCAL if isinstance(executor, ProcessExecutor) and len(chunks) < 2 else executor  # see run
         models = f"up to {group_size} model{'s' * (group_size > 1)} a group"
         print(f"runs cache: {where}{len(found)} of {len(set(keys))} runs cached; training {n_todo} "
-              f"{how.describe(device)} ({models}){later}", flush=True)
+              f"{how.describe(device)} ({models})", flush=True)
     done = [0]
 
     def on_done(chunk, results):

@@ -141,8 +141,7 @@ def test_a_stage_reports_its_first_training_call_and_then_one_summary(monkeypatc
         runs.get([SPEC.with_seed(s) for s in (3, 9)])           # nothing to train
     lines = [x for x in capsys.readouterr().out.splitlines() if x.startswith("runs cache")]
     assert lines == [
-        "runs cache: pruning chain: 0 of 2 runs cached; training 2 on cpu (up to 1 model a group); "
-        "the stage's later calls train as they are asked",
+        "runs cache: pruning chain: 0 of 2 runs cached; training 2 on cpu (up to 1 model a group)",
         f"runs cache: pruning chain: 3 of 4 runs trained (1 cached) in 2 calls, "
         f"{st.seconds / 60:.1f} min"]
     runs.get([SPEC.with_seed(4)])                              # after the stage: its own line
