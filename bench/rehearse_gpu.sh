@@ -5,8 +5,9 @@
 #   bash bench/rehearse_gpu.sh [NN ...]          (default: 05 04 02 01 03; OUT=/tmp/rehearse)
 # Measured on 2 CPU cores: 05 269 s, 04 957 s, 02 686 s (2026-12-06); 01 1,082 s (2026-12-07,
 # its training cached from a first try: 169 s cold), 03 539 s (2026-12-07); no cell wrote to stderr.
-# On an Intel Xeon with AVX-512 and AMX (2026-12-07, one thread a run): 05 199 s, 02 59 s; there
-# bf16 autocast was 2x faster than fp32 (a ResNet20 step of 128 images: 0.18 s vs 0.38 s).
+# On an Intel Xeon with AVX-512 and AMX (2026-12-07, one thread a run): 05 199 s, 04 57 s, 02 59 s,
+# 03 480 s, 01 789 s cold; there bf16 autocast was 2x faster than fp32 (a ResNet20 step of 128
+# images: 0.18 s vs 0.38 s).
 # Chapters 01 and 03 train in fp32 here: their presets' bf16 autocast runs about 10x slower than
 # fp32 on an AVX2 CPU without bf16 instructions (a ResNet20 step of 128 images: 7.5 s vs 0.75 s, one thread), so 01 had not
 # finished its training after 42 min in bf16; no analysis autocasts, and the bf16 training path
