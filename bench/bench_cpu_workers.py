@@ -19,38 +19,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
-import time
 
 import torch
 
 from bench_train import BATCH, common_args, positive  # noqa: E402  (this folder)
-from bench_workers import choose_dataset  # noqa: E402
+import bench_workers  # noqa: E402
 from helpers import data, runs, train  # noqa: E402
 
 
 def timed(specs: list, executor, fit_threads: int) -> float:
-    """Wall seconds of one runs.get call on an empty runs cache (the decoded dataset linked)."""
-    saved_dir, saved_threads = os.environ.get("HELPERS_DATA_DIR"), train.CPU_FIT_THREADS
-    source = data.data_dir()
-    with tempfile.TemporaryDirectory() as folder:
-        os.environ["HELPERS_DATA_DIR"] = folder
-        for f in [*source.glob("*.npz"), source / "cifar-10-batches-py"]:
-            if f.exists():
-                os.symlink(f.resolve(), os.path.join(folder, f.name))
-        train.CPU_FIT_THREADS = fit_threads
-        try:
-            t0 = time.perf_counter()
-            runs.get(specs, device="cpu", progress=False, executor=executor)
-            return time.perf_counter() - t0
-        finally:
-            train.CPU_FIT_THREADS = saved_threads
-            if saved_dir is None:
-                os.environ.pop("HELPERS_DATA_DIR", None)
-            else:
-                os.environ["HELPERS_DATA_DIR"] = saved_dir
+    """Wall seconds of one runs.get call, every fit on ``fit_threads`` threads (one run a group,
+    as on a CPU), on an empty runs cache (:func:`bench_workers.timed`)."""
+    saved, train.CPU_FIT_THREADS = train.CPU_FIT_THREADS, fit_threads
+    try:
+        return bench_workers.timed(specs, "cpu", executor, group_size=None)
+    finally:
+        train.CPU_FIT_THREADS = saved
 
 
 def main():
@@ -59,9 +44,9 @@ def main():
     ap.add_argument("--runs", type=positive(int), default=4)
     ap.add_argument("--n-train", type=positive(int), default=2048)
     ap.add_argument("--epochs", type=positive(int), default=1)
-    ap.add_argument("--workers", type=positive(int), default=min(os.cpu_count() or 1, runs.MAX_CPU_WORKERS))
+    ap.add_argument("--workers", type=positive(int), default=min(runs.usable_cpus(), runs.MAX_CPU_WORKERS))
     a = ap.parse_args()
-    dataset, n_train = choose_dataset(a.n_train)
+    dataset, n_train = bench_workers.choose_dataset(a.n_train)
     if n_train < BATCH:
         ap.error(f"--n-train {n_train} is less than one batch ({BATCH})")
     threads = torch.get_num_threads()
@@ -70,7 +55,7 @@ def main():
              for s in range(a.runs)]
     cpu = data.device_name("cpu").split(" (")[0]
     print(f"# {a.model}: {a.runs} runs of {a.epochs} epoch(s) on {n_train} images ({dataset}); {cpu}, "
-          f"{os.cpu_count()} cores; torch {torch.__version__}\n")
+          f"{runs.usable_cpus()} cores; torch {torch.__version__}\n")
     print("| how | wall time (s) | vs the baseline |")
     print("|---|---|---|")
     rows, base = [], None
@@ -84,7 +69,7 @@ def main():
         print(f"| {how} | {s:.1f} | {base / s:.2f}x |", flush=True)
     if a.json:
         with open(a.json, "w") as f:
-            json.dump(dict(device=cpu, cores=os.cpu_count(), torch=torch.__version__, model=a.model,
+            json.dump(dict(device=cpu, cores=runs.usable_cpus(), torch=torch.__version__, model=a.model,
                            runs=a.runs, epochs=a.epochs, n_train=n_train, dataset=dataset, rows=rows), f, indent=1)
 
 

@@ -56,10 +56,11 @@ def groups_for(model: str, dataset: str, n_train: int, scenario: str) -> list[li
 COLD = ("HELPERS_DATA_DIR", "TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR")
 
 
-def timed(specs: list, device: str, executor) -> float:
-    """Wall seconds of one runs.get call (every group in one chunk) on an empty runs cache and
-    empty compile caches (inductor's and Triton's, in this process and the workers it starts);
-    the decoded dataset is the one :func:`choose_dataset` cached."""
+def timed(specs: list, device: str, executor, group_size: int | None = 16) -> float:
+    """Wall seconds of one runs.get call (every group in one chunk; ``group_size=None``: the
+    device's default) on an empty runs cache and empty compile caches (inductor's and Triton's, in
+    this process and the workers it starts); the decoded dataset is the one
+    :func:`choose_dataset` cached."""
     with tempfile.TemporaryDirectory() as folder:
         saved = {k: os.environ.get(k) for k in COLD}
         source = data.data_dir()
@@ -71,7 +72,7 @@ def timed(specs: list, device: str, executor) -> float:
                 if f.exists():
                     (data.data_dir() / f.name).symlink_to(f.resolve())
             t0 = time.perf_counter()
-            runs.get(specs, device=device, group_size=16, progress=False, executor=executor)
+            runs.get(specs, device=device, group_size=group_size, progress=False, executor=executor)
             return time.perf_counter() - t0
         finally:
             for k, v in saved.items():

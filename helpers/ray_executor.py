@@ -73,7 +73,7 @@ def train_group(specs: list, device, shipped: dict, threads: int | None, variant
     them). Progress is checkpointed in this node's temporary folder, where a retry resumes it."""
     if threads:
         torch.set_num_threads(threads)
-        train.CPU_FIT_THREADS = threads   # the fit's threads on a CPU (train.fit_threads)
+        train.CPU_FIT_THREADS = threads   # the fit's threads on a CPU
     tensors = {name: ray.get(ref) if isinstance(ref, ray.ObjectRef) else ref for name, ref in shipped.items()}
     ckpt = Path(tempfile.gettempdir()) / f"helpers-ray-{os.getuid()}" / variant / train.checkpoint_name(specs)
     with runs.shipped(tensors):
@@ -153,7 +153,7 @@ class RayExecutor:
     def group_size(self, device) -> int:
         return GPU_GROUP_SIZE if self._on_gpu(device) else 1
 
-    def describe(self, device) -> str:
+    def describe(self, device, groups: int = 2) -> str:
         res = self.resources()
         each = "1 GPU" if self._on_gpu(device) else f"{self._cpus()} CPU(s)"
         return (f"on Ray ({res.get('GPU', 0):g} GPUs, {res.get('CPU', 0):g} CPUs in the cluster; "

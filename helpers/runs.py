@@ -451,7 +451,8 @@ class LocalExecutor:
     def group_size(self, device) -> int:
         return default_group_size(device)
 
-    def describe(self, device) -> str:
+    def describe(self, device, groups: int = 2) -> str:
+        """Where ``groups`` groups of one call train (as printed when they start)."""
         return f"on {train.pick_device(device)}"
 
     def run(self, chunks: list, device, deadline, on_done, progress: bool) -> None:
@@ -583,17 +584,24 @@ class ProcessExecutor:
 
     name = "processes"
 
-    def __init__(self, workers: int, threads: int | None = None, persistent: bool = False):
+    def __init__(self, workers: int, threads: int | None = None, persistent: bool = False,
+                 kind: str | None = None):
         if workers < 1:
             raise ValueError(f"workers must be at least 1 (got {workers})")
         self.workers, self.threads, self.persistent = workers, threads, persistent
-        self.kind = None   # the device type default_executor made it for
+        self.kind = kind   # the device type default_executor made it for
         self._pool = None
 
     def group_size(self, device) -> int:
         return default_group_size(device)
 
-    def describe(self, device) -> str:
+    def trains_here(self, groups: int) -> bool:
+        """Whether a call of ``groups`` groups trains in this process (:data:`LOCAL`) instead."""
+        return groups < 2 or self.workers < 2
+
+    def describe(self, device, groups: int = 2) -> str:
+        if self.trains_here(groups):
+            return LOCAL.describe(device)
         return f"on {train.pick_device(device)}, up to {self.workers} groups at a time in worker processes"
 
     def _threads(self, device) -> int:
@@ -626,7 +634,7 @@ class ProcessExecutor:
     def run(self, chunks: list, device, deadline, on_done, progress: bool) -> None:
         """Train each chunk (a list of ``(key, spec)``) in a worker and hand ``(chunk, results)`` to
         ``on_done`` as each finishes; then raise what a worker raised (a deadline first)."""
-        if len(chunks) < 2 or self.workers < 2:
+        if self.trains_here(len(chunks)):
             return LOCAL.run(chunks, device, deadline, on_done, progress)
         import concurrent.futures as cf
 
@@ -701,8 +709,7 @@ def default_executor(device) -> "LocalExecutor | ProcessExecutor":
     if _processes is None or (_processes.workers, _processes.kind) != (workers, kind):
         if _processes is not None:   # its workers were set up for another device or count
             _processes.close()
-        _processes = ProcessExecutor(workers, persistent=True)
-        _processes.kind = kind
+        _processes = ProcessExecutor(workers, persistent=True, kind=kind)
     return _processes
 
 
@@ -799,10 +806,9 @@ def get(specs: list[train.Spec], device: str | None = "auto", group_size: int | 
         st.report = st.report or progress
     if progress and n_todo and (st is None or not st.calls):
         where = f"{st.name}: " if st is not None else ""
-        how = LOCAL if isinstance(executor, ProcessExecutor) and len(chunks) < 2 else executor  # see run
         models = f"up to {group_size} model{'s' * (group_size > 1)} a group"
         print(f"runs cache: {where}{len(found)} of {len(set(keys))} runs cached; training {n_todo} "
-              f"{how.describe(device)} ({models})", flush=True)
+              f"{executor.describe(device, len(chunks))} ({models})", flush=True)
     done = [0]
 
     def on_done(chunk, results):
@@ -822,8 +828,8 @@ def get(specs: list[train.Spec], device: str | None = "auto", group_size: int | 
             raise train.BudgetExhausted(f"{err}; {done[0]} of {n_todo} runs were trained and cached "
                                         f"before it; the same call resumes") from None
         finally:
-            trained = {k for c in chunks for k, _ in c if k in found}
-            if st is not None and trained:
+            trained = st and {k for c in chunks for k, _ in c if k in found}
+            if trained:
                 st.calls += 1
                 st.seconds += time.perf_counter() - t0
                 st.trained.update(trained)

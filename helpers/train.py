@@ -686,13 +686,13 @@ CPU_FIT_THREADS = int(os.environ.get("HELPERS_CPU_FIT_THREADS", 1))
 
 
 @contextlib.contextmanager
-def fit_threads(device: torch.device):
-    """Within the block, on a CPU: :data:`CPU_FIT_THREADS` intra-op threads (restored after)."""
-    if device.type != "cpu" or CPU_FIT_THREADS < 1:
+def cpu_threads(device: torch.device, n: int):
+    """Within the block, on a CPU: ``n`` intra-op threads (restored after; ``n < 1``: as they are)."""
+    if device.type != "cpu" or n < 1:
         yield
         return
     old = torch.get_num_threads()
-    torch.set_num_threads(CPU_FIT_THREADS)
+    torch.set_num_threads(n)
     try:
         yield
     finally:
@@ -705,12 +705,12 @@ def fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", prog
     """Train ``specs`` together; see :func:`_fit`. Specs with ``group=G`` train as one vmap call
     of exactly G models: the group is padded with copies of its own specs, whose results are
     dropped. ``on_epoch(epoch, epochs, images_per_s)`` is called after every epoch (progress).
-    On a CPU the fit runs on :data:`CPU_FIT_THREADS` threads (:func:`fit_threads`)."""
+    On a CPU the fit runs on :data:`CPU_FIT_THREADS` threads."""
     G = specs[0].group if specs else 0
     if G and (len(specs) > G or mode not in ("auto", "vmap")):
         raise ValueError(f"specs with group={G} train in vmap groups of at most {G} (got {len(specs)}, "
                          f"mode {mode!r}); runs.get splits them so")
-    with fit_threads(pick_device(device)):
+    with cpu_threads(pick_device(device), CPU_FIT_THREADS):
         if not G:
             return _fit(specs, device, mode, progress, compile, checkpoint, deadline, on_epoch)
         padded = list(specs) + [specs[i % len(specs)] for i in range(G - len(specs))]

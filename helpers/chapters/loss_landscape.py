@@ -83,15 +83,8 @@ def cpu_threads(P):
     on a busy two-core machine (the book's cpu edition is built on one shared by several jobs)
     two threads that wait on each other made training and Hessian products 3-8 times slower than
     one (measured); on a free machine one thread costs less than a factor 2."""
-    if device(P).type != "cpu":
+    with train.cpu_threads(device(P), 1):
         yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def vec(run, epoch=None) -> torch.Tensor:
