@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One command for a lent GPU machine (bare, offline, python3 with torch; see DEVELOPERS.md):
+# One command for a lent GPU machine (bare and offline; its python3 has torch, not papermill):
 #   here:   bash ../shared/tools/device-wheels.sh pytest     # .whl/: papermill, ipykernel, pytest
 #           mkdir -p .devdata && cp ../shared/data/cifar10_jpeg.npz .devdata/
 #   device: bash bench/gpu_session.sh [check|chapter NN [PROFILE]]   (carry .whl and .devdata)

@@ -9,11 +9,18 @@
 # 03 480 s, 01 789 s cold; there bf16 autocast was 2x faster than fp32 (a ResNet20 step of 128
 # images: 0.18 s vs 0.38 s).
 # Chapters 01 and 03 train in fp32 here: their presets' bf16 autocast runs about 10x slower than
-# fp32 on an AVX2 CPU without bf16 instructions (a ResNet20 step of 128 images: 7.5 s vs 0.75 s, one thread), so 01 had not
-# finished its training after 42 min in bf16; no analysis autocasts, and the bf16 training path
-# is rehearsed by 04 and 02 (and tested in tests/test_train.py). Their landscape grids, subspace
-# samples and accuracy floor are cut too (how many points, not which code runs them).
+# fp32 on an AVX2 CPU without bf16 instructions (a ResNet20 step of 128 images: 7.5 s vs 0.75 s,
+# one thread), so 01 had not finished its training after 42 min in bf16; no analysis autocasts,
+# and the bf16 training path is rehearsed by 04 and 02 (and tested in tests/test_train.py). Their
+# landscape grids, subspace samples and accuracy floor are cut too (how many points, not which
+# code runs them).
 # Checks that a chapter runs end to end and renders; its verdicts mean nothing at this scale.
+# PY=...: another environment. The GPU machines' versions (Python 3.12, torch 2.11.0, numpy
+# 2.5.2), in a venv outside the checkout: python3.12 -m venv /work/venv-dev &&
+# /work/venv-dev/bin/pip install torch==2.11.0 torchvision==0.26.0 numpy==2.5.2 scipy
+# matplotlib seaborn scikit-learn papermill ipykernel (about 5 GB: PyPI's torch is the CUDA
+# build); there (2026-12-07, the Xeon):
+# 05 217 s, 04 45 s, 02 70 s, 01 846 s, 03 308 s, all rc 0.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 OUT=${OUT:-/tmp/rehearse}

@@ -506,7 +506,7 @@ is kept **inconclusive** whatever its point value says (the note gives the point
 another seed could swap it. The one exception is a bound met by every run (the largest value over
 all of them, inside the test's limit), which is decided on that value. Where an interval covers
 only the test images or samples of fixed runs, the row's note says so: chapters 01 and 02 keep
-such rows inconclusive too; chapter 03's kept their verdicts when rerun on fresh seeds. A **check** is a property true by construction (a
+such rows inconclusive too; in chapter 03's `cpu` edition they kept their verdicts when rerun on fresh seeds. A **check** is a property true by construction (a
 control): it is shown but not counted as evidence. Each section below names the profile and
 dataset variant that produced it.
 """

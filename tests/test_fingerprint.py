@@ -41,7 +41,9 @@ SPECS = [
 # CPUs agree: on 2026-12-07 an Intel Xeon with AVX-512 gave digests of its own with them (and also
 # with MKL_CBWR=AVX2: oneDNN and MKL choose their blocking by vendor and caches too), while the
 # AVX-512 machine of 2026-12-01 matched the AVX2 machines'. A code change that changes results
-# cannot give another machine's digests, so matching any recorded kind is the test.
+# cannot give another machine's digests, so matching any recorded kind is the test. The torch
+# release mattered less: on that Xeon torch 2.11.0 (Python 3.12, numpy 2.5.2: the GPU machines'
+# versions) gave the same digests as the book's torch 2.14.1 (Python 3.11).
 FINGERPRINTS = {1: {"x86-64, AVX2 (the machines of 2026-11-30 to 12-06)": ["ff53cfb6e07f9ddc", "52d63fd139c15aee"],
                     "Intel Xeon with AVX-512 (2026-12-07)": ["02042e22e5d89b2d", "14fd62640aaa7c6b"]}}
 
