@@ -123,7 +123,7 @@ MEANINGS = {
     "accuracy_floor": "samples below this validation accuracy are rejected",
     "random_range": "strengths of the random-direction sampler",
     "dropout_range": "keep probabilities of the dropout sampler",
-    "gauss_range": "variance scales of the Gaussian samplers",
+    "gauss_range": "scales of the Gaussian samplers' spread (1: the fitted SD)",
     "shift_examples": "test images per corrupted set",
     "shift_members": "members per method in the dataset-shift study",
     "mc_samples": "MC-dropout passes",

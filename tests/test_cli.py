@@ -212,6 +212,10 @@ def test_build_refuses_a_folder_without_executed_chapters(tmp_path):
     with pytest.raises(cli.CLIError, match="holds no executed chapter"):
         cli.build(tmp_path / "missing")
     assert not (tmp_path / "missing").exists()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(cli.CLIError, match="holds no executed chapter"):
+        cli.build(tmp_path / "empty")
+    assert list((tmp_path / "empty").iterdir()) == []
 
 
 def test_make_book_checks_profile_and_budget_before_installing_anything():

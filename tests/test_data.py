@@ -86,6 +86,7 @@ def test_corrupt_cache_is_reported_and_rebuilt(isolated, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "corrupt" in err and len(err.strip().splitlines()) == 1
     assert np.array_equal(first.test_x, second.test_x)
+    assert np.array_equal(data._load_cache("cifar10-jpeg").test_x, first.test_x)  # whole again
 
 
 def test_processes_that_decode_at_once_both_write_the_cache(isolated, monkeypatch):
@@ -168,7 +169,12 @@ def test_on_device_normalizes():
     d = data.on_device("synthetic", "cpu", 100, 50)
     assert d.train_x.shape == (100, 3, 32, 32) and d.train_x.dtype == torch.float32
     assert d.variant == "synthetic" and d.test_y.dtype == torch.int64
-    assert -3 < d.train_x.mean().item() < 3
+    # undoing CIFAR-10's per-channel mean and SD gives back the subset's own pixels
+    ds = data.load("synthetic")
+    idx = data.subset_indices(len(ds.train_y), 100, ds.train_y)
+    mean, sd = torch.tensor(data.MEAN).view(3, 1, 1), torch.tensor(data.STD).view(3, 1, 1)
+    pixels = torch.from_numpy(ds.train_x[idx]).permute(0, 3, 1, 2).float()
+    assert torch.allclose((d.train_x * sd + mean) * 255, pixels, atol=1e-3)
 
 
 def test_epoch_plan_draws_exactly_what_step_by_step_draws_would():

@@ -104,7 +104,6 @@ def test_layer_features_of_a_resnet_are_the_six_layers_of_fig1():
     net = models.build("resnet14", width=0.25).eval()
     feats = models.layer_features(net, torch.randn(3, 3, 32, 32))
     assert list(feats) == ["conv1", "stage1", "stage2", "stage3", "pool", "logits"]
-    assert torch.allclose(feats["logits"], net(torch.randn(3, 3, 32, 32)) * 0 + feats["logits"])
     x = torch.randn(3, 3, 32, 32)
     assert torch.allclose(models.layer_features(net, x)["logits"], net(x), atol=1e-5)
 
@@ -146,11 +145,13 @@ def _fake_rows():
 def test_least_diverse_names_every_metric_where_the_bit_change_is_lowest():
     G = _fake_rows()
     rows = {s: instability.run_row(G[s]) for s in G}
+    # by hand: bitflip ties order at no disagreement and has the highest correlation, but init's
+    # ensemble gain is lower (a loss)
+    assert rows["bitflip"]["disagree"] == rows["order"]["disagree"] < rows["init"]["disagree"]
+    assert rows["bitflip"]["corr"] > max(rows["order"]["corr"], rows["init"]["corr"])
+    assert rows["init"]["ens_gain"] < rows["bitflip"]["ens_gain"]
     words = instability.least_diverse(G, ["init", "order", "bitflip"])
-    expected = [w for k, w, f in (("disagree", "disagreement", min), ("corr", "correlation", max),
-                                  ("ens_gain", "ensemble gain", min))
-                if rows["bitflip"][k] == f(r[k] for r in rows.values())]
-    assert all(w in words for w in expected) and (words == "") == (not expected)
+    assert words == "disagreement and correlation"
     assert instability.least_diverse(G, ["init", "order"]) == ""
 
 

@@ -271,7 +271,7 @@ def test_chapter_presets_share_their_keys_and_lines_include_the_midpoint():
     for prof in ("smoke", "cpu", "gpu"):
         P = config.chapter_params(LL.CHAPTER, prof)
         assert 0.5 in LL.alphas(P)
-        assert 0 < P.parent_epoch < P.epochs and P.model == "smallcnn" or prof == "gpu"
+        assert 0 < P.parent_epoch < P.epochs and (P.model == "smallcnn" or prof == "gpu")
         assert 1.0 in P.init_gains and P.batch_size in P.flat_batches
 
 
@@ -385,6 +385,7 @@ def test_every_chapter_figure_is_one_titled_labelled_figure():
             P.flat_minima(FM)]
     for fig in figs:
         assert isinstance(fig, matplotlib.figure.Figure)
+        assert fig.axes[0].get_title() and fig.axes[0].get_xlabel(), fig
         for ax in fig.axes:
             if ax.get_label() == "<colorbar>":
                 continue

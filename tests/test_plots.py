@@ -32,6 +32,18 @@ def test_every_plot_is_titled_and_labelled():
     plt.close("all")
 
 
+def test_seed_colors_never_repeat_and_keep_the_palette_while_it_lasts():
+    assert plots.seed_colors(3) == plots.PALETTE[:3]
+    for n in (len(plots.PALETTE) + 1, 16):
+        assert len(set(plots.seed_colors(n))) == n
+    Y = np.random.default_rng(0).normal(size=(32, 2))
+    who = np.repeat(np.arange(16), 2)
+    ax = plots.tsne_trajectories(Y, who, np.tile([1, 2], 16))
+    stars = [c for c in ax.collections if c.get_sizes()[0] == 140]
+    assert len({matplotlib.colors.to_hex(c.get_facecolor()[0]) for c in stars}) == 16
+    plt.close("all")
+
+
 def test_the_style_is_seaborns_theme_with_the_books_palette():
     plots.style()
     rc = matplotlib.rcParams

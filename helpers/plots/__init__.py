@@ -39,6 +39,14 @@ def color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
+def seed_colors(n: int) -> list[str]:
+    """One colour for each of ``n`` runs, none repeated: the book's palette while it is long
+    enough, else ``n`` hues evenly spaced around seaborn's HUSL wheel."""
+    if n <= len(PALETTE):
+        return PALETTE[:n]
+    return sns.color_palette("husl", n).as_hex()
+
+
 def _ax(ax, figsize=None):
     if ax is None:
         _, ax = plt.subplots(figsize=figsize)
@@ -77,10 +85,11 @@ def heatmap(matrix, ticklabels, title: str, cbar_label: str, ax=None, fmt: str =
 def training_curves(runs, ax=None, title: str = "Test accuracy along training, one line per seed"):
     """Test accuracy at each kept epoch of each run."""
     ax = _ax(ax)
+    colors = seed_colors(len(runs))
     for i, r in enumerate(runs):
         ep = [e["epoch"] for e in r.log if e["test_acc"] is not None]
         acc = [100 * e["test_acc"] for e in r.log if e["test_acc"] is not None]
-        ax.plot(ep, acc, marker="o", ms=3, color=color(i), label=f"seed {r.spec.seed_init}")
+        ax.plot(ep, acc, marker="o", ms=3, color=colors[i], label=f"seed {r.spec.seed_init}")
     ax.set_xlabel("epoch")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(title)
@@ -90,17 +99,20 @@ def training_curves(runs, ax=None, title: str = "Test accuracy along training, o
 
 def tsne_trajectories(Y, who, when, ax=None, labels=None,
                       title: str = "t-SNE of the checkpoints' softmax outputs"):
-    """2-D t-SNE points, one colour per run, marker size growing with epoch, trajectories joined."""
+    """2-D t-SNE points, one colour per run, marker size growing with epoch, trajectories joined
+    (``who``: each point's run, 0 to n - 1)."""
     ax = _ax(ax, (6.0, 5.0))
+    colors = seed_colors(int(who.max()) + 1)
     for i in np.unique(who):
         sel = who == i
         order = np.argsort(when[sel])
         y, e = Y[sel][order], when[sel][order]
         size = 12 + 60 * (e - when.min()) / max(1, when.max() - when.min())
-        ax.plot(y[:, 0], y[:, 1], color=color(i), alpha=0.4, lw=1)
-        ax.scatter(y[:, 0], y[:, 1], s=size, color=color(i), edgecolor="white", lw=0.5,
+        ax.plot(y[:, 0], y[:, 1], color=colors[i], alpha=0.4, lw=1)
+        ax.scatter(y[:, 0], y[:, 1], s=size, color=colors[i], edgecolor="white", lw=0.5,
                    label=labels[i] if labels is not None else f"run {i}")
-        ax.scatter(y[-1:, 0], y[-1:, 1], s=140, marker="*", color=color(i), edgecolor="black", lw=0.6)
+        ax.scatter(y[-1:, 0], y[-1:, 1], s=140, marker="*", color=colors[i], edgecolor="black",
+                   lw=0.6)
     ax.set_xlabel("t-SNE dimension 1 (arbitrary units)")
     ax.set_ylabel("t-SNE dimension 2 (arbitrary units)")
     ax.set_title(title)
@@ -261,13 +273,14 @@ def tsne_with_samples(Y, who, kind, ax=None, labels=None,
 
     traj = kind >= 0
     ax = tsne_trajectories(Y[traj], who[traj], kind[traj], ax=ax, labels=labels, title=title)
+    colors = seed_colors(int(who[traj].max()) + 1)
     for j, s in enumerate(SAMPLERS):
         sel = kind == -1 - j
         if not sel.any():
             continue
         st = METHOD_STYLE[s]
         ax.scatter(Y[sel, 0], Y[sel, 1], s=30, marker=st["marker"], facecolor="none",
-                   edgecolor=[color(i) for i in who[sel]], lw=1.1)
+                   edgecolor=[colors[i] for i in who[sel]], lw=1.1)
         ax.scatter([], [], s=30, marker=st["marker"], facecolor="none", edgecolor="grey", label=st["label"])
     ax.legend(fontsize=7.5, loc="best", ncol=2)
     return ax

@@ -16,8 +16,8 @@ import seaborn as sns
 
 from .. import metrics, stats, subspace
 from ..chapters import modes as _m
-from . import (METHOD_STYLE, color, diversity_plane, heatmap, method_curves, shift_curves,
-               tsne_trajectories, tsne_with_samples)
+from . import (METHOD_STYLE, color, diversity_plane, heatmap, method_curves, seed_colors,
+               shift_curves, tsne_trajectories, tsne_with_samples)
 
 # the shared kinds that only this chapter draws, under the chapter's namespace too
 __all__ = ["seed_matrices", "trajectory_matrices", "to_final_curves", "within_vs_across",
@@ -64,9 +64,10 @@ def to_final_curves(R):
     """Figure 4: each checkpoint against its own run's final model, one line per seed --
     disagreement (%) with the band of cross-seed disagreements, and weight cosine."""
     fig, axes = plt.subplots(1, 2, figsize=(10.5, 3.8))
+    colors = seed_colors(len(R))
     for i, r in enumerate(R):
         ep = [e for e in r.epochs if e > 0]
-        kw = dict(marker="o", ms=3, color=color(i), label=f"seed {r.spec.seed_init}")
+        kw = dict(marker="o", ms=3, color=colors[i], label=f"seed {r.spec.seed_init}")
         axes[0].plot(ep, 100 * _m.to_final(r, metrics.disagreement, ep), **kw)
         axes[1].plot(r.epochs, _m.to_final(r, metrics.cosine_similarity, what="weights"),
                      **kw)
