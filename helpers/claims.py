@@ -272,8 +272,10 @@ def seed_row(T: "ClaimsTable", *args, units=SEED_UNITS, **kw) -> "Claim":
 class ClaimsTable:
     """The claims of one chapter, run at one profile on one dataset variant."""
 
-    def __init__(self, chapter: str, profile: str, variant: str):
+    def __init__(self, chapter: str, profile: str, variant: str, seed_base: int = 0):
         self.chapter, self.profile, self.variant = chapter, profile, variant
+        self.seed_base = seed_base   # the run's ``seed_base`` (1000: a rerun on fresh seeds)
+        self.recorded = ""           # a fresh-seed record's date (:func:`record_fresh`)
         self.rows: list[Claim] = []
 
     def add(self, source, statement, expected, measured, test, fmt="{:.2f}", note="",
@@ -332,10 +334,11 @@ class ClaimsTable:
         """The table for the chapter's closing prose (``helpers.prose.glue_all``):
         ``claims_tally`` ("10 hold, 0 differ, ..."), ``claims_rows`` (the evidence rows), and
         ``claims_holds``, ``claims_differs``, ``claims_inconclusive``: a markdown list of those
-        rows, each with its value, interval and test ("none" when there is none)."""
+        rows, each with its value, interval and test ("none" when there is none); and
+        ``fresh_seeds``: how the table fared on fresh seeds (:func:`fresh_reading`)."""
         evidence = [r for r in self.rows if not r.is_check]
         out = {"claims_tally": _tally_line(self.tally()).rstrip("."),
-               "claims_rows": str(len(evidence))}
+               "claims_rows": str(len(evidence)), "fresh_seeds": fresh_reading(self)}
         full, head, above = {}, "", None
         for r in self.rows:   # a row "... and ..." continues the statement of the row above:
             if not r.statement.startswith(("...", "…")):   # whole unless that row is listed
@@ -414,8 +417,10 @@ class ClaimsTable:
                 r["measured"] = None
             if r["interval"] is not None:
                 r["interval"] = [_finite_or_none(x) for x in r["interval"]]
-        data = {"chapter": self.chapter, "profile": self.profile, "variant": self.variant,
-                "rows": rows}
+        data = {"chapter": self.chapter, "profile": self.profile, "variant": self.variant}
+        data |= {"seed_base": self.seed_base} if self.seed_base else {}
+        data |= {"recorded": self.recorded} if self.recorded else {}
+        data["rows"] = rows
         return json.dumps(data, indent=1, ensure_ascii=False)
 
     def save(self, claims_dir=None) -> Path:
@@ -437,7 +442,9 @@ class ClaimsTable:
 def load(path) -> ClaimsTable:
     """Read a table written by :meth:`ClaimsTable.save`."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
-    table = ClaimsTable(data["chapter"], data["profile"], data["variant"])
+    table = ClaimsTable(data["chapter"], data["profile"], data["variant"],
+                        int(data.get("seed_base", 0)))
+    table.recorded = data.get("recorded", "")
     names = {f.name for f in dataclasses.fields(Claim)}
     table.rows = [Claim(**{k: v for k, v in r.items() if k in names}) for r in data["rows"]]
     return table
@@ -453,6 +460,75 @@ def compare(a: ClaimsTable, b: ClaimsTable) -> list[dict]:
                          "compare two runs of the same chapter and code")
     return [dict(statement=x.statement, a=x.verdict, b=y.verdict,
                  swap={x.verdict, y.verdict} == {HOLDS, DIFFERS}) for x, y in zip(a.rows, b.rows)]
+
+
+FRESH = "fresh"   # claims_dir/fresh/<chapter>.json: the chapter rerun on fresh seeds
+
+
+def fresh_path(chapter: str, claims_dir=None) -> Path:
+    return (Path(claims_dir) if claims_dir is not None else CLAIMS_DIR) / FRESH / f"{chapter}.json"
+
+
+def record_fresh(table: ClaimsTable, claims_dir=None, date: str | None = None) -> Path:
+    """Keep ``table``, a chapter rerun on fresh seeds (``-p seed_base=1000``), as the record its
+    published page sets beside its own table (:func:`fresh_reading`); ``date``:
+    when it ran (default today)."""
+    import datetime
+
+    if not table.seed_base:
+        raise ValueError(f"{table.chapter}'s claims were made on the published seeds "
+                         "(seed_base 0); record a rerun made with -p seed_base=1000")
+    path = fresh_path(table.chapter, claims_dir)
+    table.recorded = date or datetime.date.today().isoformat()
+    return table.save(path.parent)
+
+
+def _row_text(r: Claim) -> str:
+    return f"*{r.verdict}* at {r.measured_text}" + (
+        f" (interval {r.interval_text})" if r.interval else "")
+
+
+def fresh_reading(table: ClaimsTable, claims_dir=None) -> str:
+    """One paragraph (markdown) for a chapter's closing: how its table fared when the chapter
+    was rerun on fresh seeds, from the record :func:`record_fresh` keeps; or that it has not
+    been, and how to."""
+    how = (f"`python -m helpers run {table.chapter[:2]} -p seed_base=1000`, then `compare "
+           "--record`; {doc}`reproduce`")
+    if table.seed_base:
+        return (f"This run is itself a rerun on fresh seeds (`seed_base={table.seed_base}`): "
+                "`python -m helpers compare` sets it beside the published table and `--record` "
+                "keeps it for the published page.")
+    path = fresh_path(table.chapter, claims_dir)
+    if not path.is_file():
+        return f"No rerun of this `{table.profile}` edition on fresh seeds is on record ({how})."
+    F = load(path)
+    if (F.profile, F.variant) != (table.profile, table.variant):
+        return (f"No rerun of this `{table.profile}` edition on fresh seeds is on record; the "
+                f"one on record ({F.recorded}) is of the `{F.profile}` edition on `{F.variant}` "
+                f"({how}).")
+    try:
+        rows = compare(table, F)
+    except ValueError:
+        return (f"The rerun on fresh seeds on record ({F.recorded}) was made when this table had "
+                f"other rows, so it cannot be set beside them; rerun it ({how}).")
+    kept = sum(r["a"] == r["b"] for r in rows)
+    swaps = sum(r["swap"] for r in rows)
+    text = (f"Rerun with `-p seed_base={F.seed_base}` ({F.recorded}; every run "
+            f"new), this table kept {kept} of its {len(rows)} verdicts and swapped "
+            f"{'none' if not swaps else f'**{swaps}**'} between *holds* and *differs*.")
+    moved = [(a, b) for a, b in zip(table.rows, F.rows) if a.verdict != b.verdict]
+    if moved:
+        text += (f" {'The row that moved' if len(moved) == 1 else 'The rows that moved'} (this "
+                 "run, then the fresh seeds): " + "; ".join(
+                     f"{a.statement}: {_row_text(a)}, then {_row_text(b)}" for a, b in moved)
+                 + ".")
+    if swaps:
+        text += (" A swap means an interval was narrower than the seeds' spread: read that row "
+                 "as undecided.")
+    elif moved:
+        text += (" A row that moves between *inconclusive* and a decided verdict sits near its "
+                 "test's boundary: read it as undecided at this profile.")
+    return text + f" On the fresh seeds the tally is {_tally_line(F.tally())}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -505,8 +581,8 @@ a scale the profile does not reach, or when nothing was measured. A row without 
 is kept **inconclusive** whatever its point value says (the note gives the point's verdict):
 another seed could swap it. The one exception is a bound met by every run (the largest value over
 all of them, inside the test's limit), which is decided on that value. Where an interval covers
-only the test images or samples of fixed runs, the row's note says so: chapters 01 and 02 keep
-such rows inconclusive too; in chapter 03's `cpu` edition they kept their verdicts when rerun on fresh seeds. A **check** is a property true by construction (a
+only the test images or samples of fixed runs, the row's note says so: chapters 01, 02 and 04
+keep such rows inconclusive too; in chapter 03's `cpu` edition they kept their verdicts when rerun on fresh seeds. A **check** is a property true by construction (a
 control): it is shown but not counted as evidence. Each section below names the profile and
 dataset variant that produced it.
 """
@@ -552,7 +628,8 @@ def scorecard_markdown(claims_dir=None) -> str:
     for t in tables:
         parts += [f"## {_md_cell(t.chapter)}", "",
                   f"Profile `{t.profile}`, dataset variant `{t.variant}`. "
-                  f"{_tally_line(t.tally())}", ""]
+                  f"{_tally_line(t.tally())}", "", f"Fresh seeds: {fresh_reading(t, claims_dir)}",
+                  ""]
         parts.append(_markdown_table(t.rows) + "\n" if t.rows else "No claims recorded.\n")
     earlier = earlier_editions(claims_dir)
     if earlier:

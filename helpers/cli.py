@@ -667,8 +667,9 @@ def cmd_compare(args) -> None:
     """Two claims files of one chapter, verdict by verdict; exit status 1 if holds and differs swap."""
     from . import claims
 
+    b = load_claims(args.b)
     try:
-        rows = claims.compare(load_claims(args.a), load_claims(args.b))
+        rows = claims.compare(load_claims(args.a), b)
     except ValueError as err:
         raise CLIError(str(err)) from None
     for r in rows:
@@ -677,6 +678,14 @@ def cmd_compare(args) -> None:
     same = sum(r["a"] == r["b"] for r in rows)
     swaps = sum(r["swap"] for r in rows)
     print(f"{len(rows)} rows: {same} with the same verdict, {swaps} swapped between holds and differs")
+    if args.record:
+        if not b.seed_base:
+            raise CLIError(f"{_rel(Path(args.b))} was made on the published seeds (seed_base 0); "
+                           "record a rerun made with -p seed_base=1000")
+        book = Path(args.book_dir) if args.book_dir else REPO / "book"
+        print(f"recorded as the fresh-seed rerun of {b.chapter}: "
+              f"{_rel(claims.record_fresh(b, book / 'claims'))} (its page cites it when "
+              "next executed)")
     if swaps:
         raise SystemExit(1)
 
@@ -758,6 +767,10 @@ def parser() -> argparse.ArgumentParser:
                        "--out DIR), verdict by verdict; exit 1 if any swaps between holds and differs")
     s.add_argument("a", help="a claims JSON (e.g. book/claims/04_mimo.json)")
     s.add_argument("b", help="the other (e.g. DIR/claims/04_mimo.json)")
+    s.add_argument("--record", action="store_true",
+                   help="keep B, a rerun on fresh seeds, as book/claims/fresh/<chapter>.json: the "
+                   "chapter's page sets it beside its own table when next executed")
+    s.add_argument("--book-dir", help="the book's pages, with claims/ (default book/)")
     s = sub.add_parser("scorecard", help="write book/scorecard.md from book/claims")
     s.add_argument("--book-dir", help="folder holding claims/ (default book/)")
     s = sub.add_parser("publish", help="put chapters executed elsewhere (run --out DIR) into the book, "

@@ -278,6 +278,58 @@ def test_compare_finds_a_swap_between_holds_and_differs_and_refuses_other_chapte
         claims.compare(table([2, 2, 2]), table([2, 2, 2], chapter="05_instability"))
 
 
+def _ci_table(intervals, seed_base=0, profile="cpu", statements="abc"):
+    t = ClaimsTable("04_mimo", profile, "cifar10", seed_base=seed_base)
+    for name, (lo, hi) in zip(statements, intervals):
+        t.add("s", f"row {name}", "> 1", Estimate((lo + hi) / 2, lo, hi, "t interval", 4, "runs"), above(1))
+    return t
+
+
+def test_a_fresh_seed_record_is_set_beside_the_table_row_by_row(tmp_path):
+    ours = _ci_table([(2, 3), (1.5, 2.5), (0.2, 0.5)])
+    fresh = _ci_table([(2, 4), (0.5, 1.5), (0.2, 0.5)], seed_base=1000)
+    assert "No rerun of this `cpu` edition on fresh seeds" in claims.fresh_reading(ours, tmp_path)
+    path = claims.record_fresh(fresh, tmp_path, date="2026-12-07")
+    assert path == tmp_path / "fresh" / "04_mimo.json"
+    again = claims.load(path)
+    assert (again.seed_base, again.recorded) == (1000, "2026-12-07")
+    text = claims.fresh_reading(ours, tmp_path)
+    assert "`-p seed_base=1000` (2026-12-07" in text and "kept 2 of its 3 verdicts" in text
+    assert "swapped none" in text and "row b: *holds* at 2.00" in text
+    assert "then *inconclusive* at 1.00" in text and "row a" not in text and "row c" not in text
+    assert "the tally is 1 holds, 1 differs, 1 inconclusive" in text
+    ours.save(tmp_path)   # the scorecard says it too, under the chapter's table
+    assert "Fresh seeds: Rerun with `-p seed_base=1000`" in scorecard_markdown(tmp_path)
+    # a swap is flagged; another profile's record or other rows are not set beside the table
+    claims.record_fresh(_ci_table([(0.1, 0.5), (1.5, 2.5), (0.2, 0.5)], 1000), tmp_path)
+    assert "swapped **1**" in claims.fresh_reading(ours, tmp_path)
+    claims.record_fresh(_ci_table([(2, 3)] * 3, 1000, profile="gpu"), tmp_path)
+    assert "the one on record (" in claims.fresh_reading(ours, tmp_path)
+    claims.record_fresh(_ci_table([(2, 3)] * 3, 1000, statements="xyz"), tmp_path)
+    assert "other rows" in claims.fresh_reading(ours, tmp_path)
+    assert "itself a rerun" in claims.fresh_reading(fresh, tmp_path)
+    with pytest.raises(ValueError, match="seed_base=1000"):
+        claims.record_fresh(ours, tmp_path)
+
+
+def test_compare_records_only_a_rerun_on_fresh_seeds(tmp_path, capsys):
+    from helpers import cli
+
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    _ci_table([(2, 3)] * 3).save(tmp_path)
+    (tmp_path / "04_mimo.json").rename(a)
+    _ci_table([(2, 3)] * 3).save(tmp_path)
+    (tmp_path / "04_mimo.json").rename(b)
+    book = tmp_path / "book"
+    assert cli.main(["compare", str(a), str(b), "--record", "--book-dir", str(book)]) != 0
+    assert "published seeds" in capsys.readouterr().err and not book.exists()
+    _ci_table([(2, 3)] * 3, seed_base=1000).save(tmp_path)
+    (tmp_path / "04_mimo.json").rename(b)
+    assert cli.main(["compare", str(a), str(b), "--record", "--book-dir", str(book)]) == 0
+    assert claims.load(book / "claims" / "fresh" / "04_mimo.json").seed_base == 1000
+    assert "recorded as the fresh-seed rerun" in capsys.readouterr().out
+
+
 def test_the_seed_rule_keeps_rows_without_a_seed_interval_out_of_holds_and_differs():
     T = claims.ClaimsTable("01_x", "cpu", "synthetic")
     point = T.add("s", "a claim on one run", "e", stats.point(0.5, "no interval: one run"),

@@ -193,3 +193,47 @@ def test_chapter_figures_are_titled_labelled_and_returned():
         assert fig.axes[0].get_ylabel() and any(ax.get_legend() for ax in fig.axes)
     # the new initialization's band (interval 30-170 %) is cut at 100 %
     assert made[2].axes[1].get_ylim()[1] < 110
+
+
+def test_no_other_line_of_figure_2_shares_the_bit_changes_hue():
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.colors import to_hex
+
+    from helpers import plots, stats
+    from helpers.plots import instability as figs
+
+    e = lambda v: stats.Estimate(v, 0.9 * v, min(1.0, 1.1 * v))  # noqa: E731
+    names = [instability.SOURCE_NAMES[s] for s in
+             ("init", "order", "aug", "dropout", "all", "control", "bitflip")]
+    fig = figs.cka_figure({n: {"block1": e(0.8), "logits": e(0.9)} for n in names}, 100)
+    colours = {c.get_label(): to_hex(c.lines[0].get_color()) for c in fig.axes[0].containers}
+    assert colours["Random bit change"] == to_hex(plots.color(figs.BIT))
+    others = [c for n, c in colours.items() if n != "Random bit change"]
+    assert len(others) == 6 and len(set(others)) == 6
+    assert not {to_hex(plots.color(1)), to_hex(plots.color(figs.BIT))} & set(others)  # no orange
+
+
+def test_snapshot_printout_and_reading_name_the_mean_of_the_cyclic_runs():
+    from types import SimpleNamespace
+    labels = np.array([0, 1, 0, 1])
+    right, wrong = np.eye(2)[labels] * 0.8 + 0.1, np.eye(2)[1 - labels] * 0.8 + 0.1
+
+    def run(p, epochs=(0, 1, 2)):
+        return SimpleNamespace(probs=lambda epoch=None: p, logits=lambda epoch=None: np.log(p),
+                               labels=labels, epochs=list(epochs),
+                               accuracy=float(np.mean(p.argmax(1) == labels)))
+    half = right.copy()
+    half[:2] = wrong[:2]                      # accuracy 0.5
+    S = (run(half), run(half))                # cyclic runs: 50%, snapshot ensembles 50%
+    pool = (run(right), run(right), run(half), run(right))   # standard: 100% for the first 2
+    acc = instability.snapshot_accuracies(S, pool)
+    assert acc == dict(cyclic=50.0, snapshot=50.0, standard=100.0)
+    text = instability.snapshot_report(S, pool)
+    assert "mean final accuracy of the 2 cyclic runs 50.00%" in text
+    assert "of the pool's first 2 (standard) runs 100.00%" in text
+    assert "single cyclic-run" not in text
+    P = SimpleNamespace(seeds=2)
+    r = instability.snapshot_reading(P, S, pool)["t5_reading"]
+    assert "the mean final accuracy of the 2 cyclic runs is 50.00%, below the 100.00%" in r
+    assert "the snapshot ensemble itself is less accurate than a single standard run (50.00%)" in r

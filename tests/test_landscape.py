@@ -347,6 +347,7 @@ def fake_analyses(seed=0):
     RP = dict(xs=xs, ys=xs, test_acc=rng.uniform(0.1, 0.5, (4, 4)),
               agree1=rng.uniform(0, 1, (4, 4)), agree2=rng.uniform(0, 1, (4, 4)),
               traj=[rng.uniform(0, 1, (3, 2)), rng.uniform(0, 1, (3, 2))],
+              traj_epochs=[[0, 1, 2], [0, 1, 2]],
               optima_acc=(0.5, 0.49), optima_disagreement=0.3, cosine=0.1)
     tunnels = [dict(curve=line(), line=line(), steps=7) for _ in range(2)]
     TU = dict(tunnels[0], tunnels=tunnels, pairs=[(0, 1), (2, 3)])
@@ -396,6 +397,27 @@ def test_every_chapter_figure_is_one_titled_labelled_figure():
     assert len(sweep.containers) == 1  # the mean's error bar: the 95% interval over seeds
     # the barrier (pairs, bootstrap over runs) and the sharpness (t over seeds) have theirs
     assert [len(figs[4].axes[k].containers) for k in (1, 2)] == [1, 1]
+    assert sweep.get_xlabel() == "width multiplier of SmallCNN"   # the prose's name
+    assert all("α on the line" in ax.get_xlabel() for ax in figs[3].axes[:2])
+    # Figure 7's density panel marks every Ritz value of its two checkpoints along the bottom
+    rugs = [ln for ln in figs[6].axes[1].lines if ln.get_marker() == "|"]
+    assert [len(ln.get_xdata()) for ln in rugs] == [6, 6]
+    plt.close("all")
+
+
+def test_slice_levels_are_round_numbers_and_cover_the_losses():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from helpers import plots
+
+    WS = fake_analyses()[3]
+    fig = plots.loss_landscape.slices(WS)
+    levels = fig.axes[0].collections[0].levels   # the filled contour (a ContourSet)
+    step = np.diff(levels)
+    assert np.allclose(step, step[0]) and np.allclose(np.round(levels / step[0]), levels / step[0])
+    assert levels[0] <= min(g["train_loss"].min() for g in WS["slices"].values())
     plt.close("all")
 
 
@@ -408,11 +430,16 @@ def test_the_printed_sentences_carry_the_analyses_numbers():
     assert names == ["runs 1-2", "runs 1-3", "runs 2-3", "children of run 1", "children of run 2"]
     soup = LL.soups_text(LN).splitlines()
     assert len(soup) == 5 and "soup 12.0%, ensemble 52.0%" in soup[-1]
-    assert "disagree on 30.0% of test images; cosine of the weights 0.100" in LL.radial_text(RP)
+    radial = LL.radial_text(RP).splitlines()
+    assert "disagree on 30.0% of test images; cosine of the weights 0.100" in radial[0]
+    tr = RP["traj"][1]
+    assert radial[2] == (f"run 2's checkpoints project from (a, b) = ({tr[0, 0]:.2f}, "
+                         f"{tr[0, 1]:.2f}) at epoch 0 to ({tr[-1, 0]:.2f}, {tr[-1, 1]:.2f}) at epoch 2")
     tunnel = LL.tunnel_text(TU).splitlines()
     assert len(tunnel) == 2 and tunnel[1].startswith("runs 3-4: curve trained for 7 steps")
     width = LL.width_text(WS).splitlines()
     assert [w.split(" (")[0] for w in width] == ["width 0.5", "width 1", "resnet8"]
+    assert all(w.endswith("(± SD over 3 seeds)") for w in width[:2])
     assert len(LL.slices_text(WS).splitlines()) == 2
     sd = LL.saddles_text(SD).splitlines()
     assert sd[0].startswith("run 1, epoch 0: train loss 2.300") and len(sd) == 3 + 2
@@ -492,3 +519,84 @@ def test_vec_rebuilds_an_initialization_the_run_did_not_keep():
     w0 = LL.vec(run, 0)
     assert torch.equal(w0, L.vector(train.init_model(spec)).float()) and w0.abs().sum() > 0
     assert torch.equal(LL.vec(run, 2), kept)  # a kept epoch is read from the run
+
+
+# ------------------------------------------------------------------ the closing section's facts
+def test_saddles_reading_names_the_probed_checkpoints_and_where_the_gradient_is_smallest():
+    def run(epochs, small):
+        return dict(epochs=np.array(epochs), small=small)
+
+    P = config.chapter_params(LL.CHAPTER, "cpu")
+    SR = [run([0, 1, 2, 4, 8], 0) for _ in range(6)]
+    got = LL.saddles_reading(P, dict(runs=SR))
+    assert got["saddle_where"] == ("Among the probed checkpoints (epochs 0, 1, 2, 4 and 8) the "
+                                   "gradient norm is smallest at the initialization in 6 of 6 "
+                                   "runs: where training starts, not a point it comes to.")
+    assert got["hessian_batch"] == f"{P.hessian_examples:,}"
+    # runs that kept different epochs (the gpu profile), and a later checkpoint in most runs
+    SR = [run([0, 1, 10], 10), run([0, 1, 10], 10), run([0, 10], 10), run([0, 10], 0)]
+    assert LL.probed_epochs(SR) == "epochs 0, 1 and 10 in runs 1 and 2; 0 and 10 in runs 3 and 4"
+    assert LL.smallest_where(SR) == "epoch 10 in 3 of 4 runs and the initialization in 1"
+    assert LL.saddles_reading(P, dict(runs=SR))["saddle_where"].endswith("initialization in 1.")
+
+
+def test_without_largest_batch_drops_its_runs():
+    rows = [dict(batch=b, sharpness=s, test_acc=a, train_loss=l) for b, s, a, l in
+            [(32, 1.0, 0.50, 1.0), (32, 2.0, 0.55, 1.2), (128, 3.0, 0.60, 1.1),
+             (128, 4.0, 0.65, 0.9), (512, 9.0, 0.40, 1.7), (512, 8.0, 0.41, 1.6)]]
+    got = LL.without_largest_batch(dict(rows=rows))
+    assert got["rho"] == pytest.approx(1.0) and got["batch"] == 512
+    assert got["loss"] == pytest.approx(1.65) and got["loss_rest"] == pytest.approx(1.05)
+    assert np.isnan(LL.without_largest_batch(dict(rows=rows[:2] + rows[4:]))["rho"])
+
+
+def _table(verdicts: dict, default: str = "holds"):
+    """A claims table with every row closing_reading reads, each with the verdict of
+    ``verdicts`` (by prefix) or ``default``."""
+    import inspect
+    import re
+
+    from helpers import claims
+
+    est = {"holds": stats.Estimate(2.0, 1.5, 2.5, "t", 3, "runs"),
+           "differs": stats.Estimate(-2.0, -2.5, -1.5, "t", 3, "runs"),
+           "inconclusive": stats.Estimate(0.1, -0.5, 0.7, "t", 3, "runs")}
+    T = claims.ClaimsTable(LL.CHAPTER, "cpu", "cifar10-jpeg")
+    for p in re.findall(r'say\("([^"]+)"', inspect.getsource(LL.closing_reading)):
+        e = est[verdicts.get(p, default)]
+        if p == "Larger batches find sharper minima":
+            e = stats.Estimate(e.value, e.lo, e.hi, "bootstrap; with 2 runs a bootstrap interval "
+                               "is too narrow (read it as a lower bound)", 2, "runs")
+        T.add("source", f"{p}: a row", "1", e, claims.above(0), fmt="{:+.2f}")
+    return T
+
+
+def test_closing_reading_says_what_the_facts_and_the_verdicts_call_for():
+    P = config.chapter_params(LL.CHAPTER, "cpu")
+    F = LL.Facts(saddle_where="Among the probed checkpoints (epochs 0 and 8) the gradient norm is "
+                              "smallest at the initialization in 2 of 2 runs.",
+                 last_lam_min=(-0.87, -0.65), mid_acc=45.0, ends_acc=53.0,
+                 flat=dict(rho=0.6, batch=512, loss=1.69, loss_rest=1.05))
+    out = LL.closing_reading(P, _table({"Wider networks: lower barrier": "differs"}), F)
+    assert "less accurate (45.0% against 53.0% at the ends, mean over the tunnels)" \
+        in out["close_tunnels"]
+    assert "the barrier between seeds rises with width: narrowest minus widest is -2.00" \
+        in out["close_width"]
+    curvature = out["close_curvature"]
+    assert curvature.startswith(F.saddle_where + " There the most negative curvature")
+    assert ("every run still has negative curvature (λ_min -0.87 to -0.65)" in curvature
+            and f"one batch of {P.hessian_examples} training images." in curvature)
+    flat = out["close_flat"]
+    assert "a bootstrap over 2 runs a batch size, whose interval is too narrow" in flat
+    assert ("largest batch (512) end at a training loss of 1.69 nats against 1.05 for the others, "
+            "and without them ρ = +0.60: the sharper solutions were the more accurate.") in flat
+    assert "layer 1, the first normalized one" in out["close_init"]
+    # an interval that reaches zero: the barrier does not fall, which is not to say it rises
+    T = _table({"Wider networks: lower barrier": "differs"})
+    T.find("Wider networks: lower barrier").interval = [-2.5, 0.0]
+    assert "does not fall with width" in LL.closing_reading(P, T, F)["close_width"]
+    # without the facts: the table's own clauses, none of the facts'
+    bare = LL.closing_reading(P, _table({}))
+    assert bare["close_curvature"].startswith("The saddle printout names each run's checkpoint")
+    assert "%" not in bare["close_tunnels"] and "ρ =" not in bare["close_flat"]
+    assert bare["close_curvature"].endswith(f"one batch of {P.hessian_examples} training images.")

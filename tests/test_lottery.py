@@ -207,3 +207,155 @@ def test_pairs_jackknife_by_hand():
     assert est.hi - est.value == pytest.approx(st.t.ppf(0.975, 2) * se)
     same = lottery.pairs_jackknife({(0, 1): 1.0, (0, 2): 1.0, (1, 2): 1.0}, 3)
     assert same.lo == same.hi == 1.0
+
+
+# ----------------------------------------------------------------------------------------------
+# the glued sentences: each branch is the data's
+
+
+def test_disagreement_parts_by_hand():
+    labels = np.array([0, 1, 2, 0, 1])
+    a = np.eye(3)[[0, 1, 0, 1, 2]]      # right, right, wrong, wrong, wrong
+    b = np.eye(3)[[0, 2, 1, 1, 1]]      # right, wrong, wrong, wrong, right
+    p = lottery.disagreement_parts(a, b, labels)
+    # differ at 1 (one right), 2 (both wrong, 0 vs 1), 4 (one right); 3: both wrong, alike
+    assert p["total"] == pytest.approx(3 / 5) and p["both_wrong"] == pytest.approx(1 / 5)
+    assert p["one_right"] == pytest.approx(2 / 5) and p["either_wrong"] == pytest.approx(4 / 5)
+    assert p["acc"] == pytest.approx((2 / 5 + 2 / 5) / 2)
+
+
+def test_seed_overlap_splits_the_dense_disagreement():
+    labels = np.array([0, 1, 0, 1])
+    spec = types.SimpleNamespace(n_train=10, batch_size=5, epochs=1)
+    run = lambda cls: FakeRun({1: onehot(cls)}, labels, spec)  # noqa: E731
+    m = {"w": torch.tensor([True, False])}
+    a = [lottery.Round(0, 1.0, None, run([0, 1, 0, 1])),
+         lottery.Round(1, 0.5, m, run([0, 1, 0, 1]))]
+    b = [lottery.Round(0, 1.0, None, run([0, 0, 0, 0])),
+         lottery.Round(1, 0.5, m, run([0, 1, 0, 1]))]
+    dp = lottery.seed_overlap(a, b)["dense_parts"]   # test positions 1, 3: a right, b wrong
+    assert dp["total"] == 1.0 and dp["both_wrong"] == 0.0 and dp["acc"] == 0.5
+
+
+def test_end_sentence_counts_the_points_at_the_last_iteration():
+    text = lottery.end_sentence(
+        {"pruned-ticket": [np.array([330, 264]), np.array([396, 264])],
+         "fresh-init control": [np.array([528, 528]), np.array([396, 528])]}, 528)
+    assert "iteration 528, the last evaluated" in text and "still falling" in text
+    assert "none of the 4 pruned-ticket points and 3 of the 4 fresh-init control points" in text
+
+
+def test_truncation_reading_reads_the_last_kept_epoch(monkeypatch):
+    monkeypatch.setattr(lottery, "curve", fake_curve)
+    spec = types.SimpleNamespace(n_train=600, batch_size=60)
+    dense = R(1.0, 0.5, 30)
+    dense.run = types.SimpleNamespace(logit_epochs=[1, 2, 3], spec=spec)
+    chains = [[dense, R(0.5, 0.5, 30), R(0.25, 0.5, 20)]]
+    ctrls = [{"reinit": [R(0.5, 0.4, 30), R(0.25, 0.4, 20)],
+              "random mask": [R(0.5, 0.4, 10), R(0.25, 0.4, 20)]}]
+    text = lottery.truncation_reading(chains, ctrls)["fig1_end"]
+    assert "iteration 30," in text                                    # 3 epochs of 10 steps
+    assert ("1 of the 2 pruned-ticket points, 1 of the 2 fresh-init control points and none of "
+            "the 2 random-mask control points sit there") in text
+
+
+def test_dense_position_branches():
+    every = lottery.dense_position(29.3, {"reset": [33.2, 38.8], "rewound": [36.1, 35.0],
+                                          "fresh init": [30.0, 33.5]}, 9.0)
+    assert every.startswith("Every pruned ResNet, even the fresh initialization") and \
+        "(29.3%; pruned 30.0% to 38.8%)" in every and "under-trained" in every
+    sparsest = lottery.dense_position(29.3, {"reset": [33.2, 38.8], "rewound": [36.1, 35.0],
+                                             "fresh init": [28.8, 33.5]}, 9.0)
+    assert sparsest.startswith("At the sparsest round (9.0% left) every pruned ResNet")
+    assert "reset 38.8%, rewound 35.0%, fresh init 33.5%), and 5 of the 6" in sparsest
+    assert "under-trained" in sparsest
+    below = lottery.dense_position(60.0, {"reset": [55.0], "rewound": [58.0]}, 30.0)
+    assert below == "Every pruned ResNet ends below the dense one (60.0%; pruned 55.0% to 58.0%)."
+    mixed = lottery.dense_position(56.0, {"reset": [55.0], "rewound": [58.0]}, 30.0)
+    assert mixed.startswith("The dense ResNet (56.0%) sits among the pruned ones: 1 of the 2")
+    assert "under-trained" not in below + mixed
+
+
+def test_width_extents_and_sentence(monkeypatch):
+    monkeypatch.setattr(lottery, "curve", fake_curve)
+    P = types.SimpleNamespace(match_tol=1.5)
+    chain = lambda accs: [R(d, a, 0) for d, a in zip((1.0, 0.5, 0.25, 0.1), accs)]  # noqa: E731
+    wchains = {0.25: chain([0.50, 0.50, 0.49, 0.47]),       # 2 rounds, down to 25%
+               0.0625: chain([0.40, 0.38, 0.39, 0.39])}     # falls at once
+    ext = lottery.width_extents(P, wchains)
+    assert list(ext) == [0.0625, 0.25]
+    assert ext[0.0625] == (0, 1.0, 3) and ext[0.25] == (2, 0.25, 3)
+    text = lottery.width_sentence(ext, 1.5)
+    assert ("width 0.0625 not even at the first pruned round and width 0.25 down to 25.0% of the "
+            "weights (2 of 3 rounds).") in text
+    assert "The widest stays within the tolerance for more rounds" in text
+    assert "no further" in lottery.width_sentence({0.5: (2, 0.3, 3), 1: (2, 0.29, 3)}, 1.0)
+    assert "sooner" in lottery.width_sentence({0.5: (2, 0.3, 3), 1: (1, 0.6, 3)}, 1.0)
+    assert "at every round" in lottery.width_sentence({0.5: (3, 0.1, 3), 1: (3, 0.1, 3)}, 1.0)
+
+
+def test_disagreement_sentence_sets_the_source_aside_at_low_accuracy():
+    low = lottery.disagreement_sentence(dict(acc=0.476, either_wrong=0.64, total=0.398,
+                                             both_wrong=0.161, one_right=0.237))
+    assert "end-of-training predictions" in low and "47.6% accuracy" in low
+    assert "at least one of a pair is wrong on 64.0% of the test half, against at most 20%" in low
+    assert "16.1 pp are images both get wrong" in low
+    assert "not comparable with seed 000's 10%" in low
+    high = lottery.disagreement_sentence(dict(acc=0.9, either_wrong=0.15, total=0.1,
+                                              both_wrong=0.02, one_right=0.08))
+    assert "can be set beside seed 000's 10%" in high and "not comparable" not in high
+
+
+def test_shared_line_note_says_why_two_times_chance():
+    note = lottery.shared_line_note(0.061)
+    assert note.startswith("< 2x chance is our line") and "16x chance" in note
+    assert "too close" in lottery.shared_line_note(0.6)
+
+
+def _closing_table(resnet_est):
+    """A table with every row closing_reading reads (inconclusive), the ResNet row from
+    ``resnet_est`` under the seed rule."""
+    import inspect
+    import re
+
+    from helpers import claims, stats
+
+    T = claims.ClaimsTable(lottery.CHAPTER, "cpu", "synthetic")
+    for p in re.findall(r'say\("([^"]+)"', inspect.getsource(lottery.closing_reading)):
+        if p.startswith("ResNet at lr"):
+            lottery.seed_row(T, "s", f"{p}: rewind minus reset", "e", resnet_est,
+                             claims.above(1.5), fmt="{:+.1f} pp")
+        else:
+            T.add("s", f"{p}: a row", "e", stats.Estimate(0.1, -0.5, 0.7, "t", 4, "chains"),
+                  claims.above(0), fmt="{:+.1f} pp")
+    return T
+
+
+def test_close_resnet_says_which_procedure_was_ahead():
+    from helpers import config, stats
+
+    P = config.chapter_params(lottery.CHAPTER, "cpu")
+    behind = stats.Estimate(-3.8, -6.7, -0.9, "per example", 1000, "images")
+    text = lottery.closing_reading(P, _closing_table(behind))["close_resnet"]
+    assert ("inconclusive by the seed rule: in this single run reset was ahead of rewinding "
+            "(rewinding minus reset: -3.8 pp; the interval over its test images, -6.7 pp to "
+            "-0.9 pp, excludes 0)") in text
+    ahead = stats.Estimate(2.0, -1.0, 5.0, "per example", 1000, "images")
+    text = lottery.closing_reading(P, _closing_table(ahead))["close_resnet"]
+    assert "rewinding was ahead of reset (rewinding minus reset: +2.0 pp" in text
+    assert "includes 0" in text
+
+
+def test_close_width_answers_the_sections_criterion(monkeypatch):
+    from helpers import config, stats
+
+    monkeypatch.setattr(lottery, "curve", fake_curve)
+    P = config.chapter_params(lottery.CHAPTER, "cpu")
+    T = _closing_table(stats.Estimate(-3.8, -6.7, -0.9, "per example", 1000, "images"))
+    chain = lambda accs: [R(d, a, 0) for d, a in zip((1.0, 0.5, 0.25), accs)]  # noqa: E731
+    wchains = {0.0625: chain([0.40, 0.39, 0.37]), 0.25: chain([0.50, 0.495, 0.49])}
+    text = lottery.closing_reading(P, T, wchains)["close_width"]
+    assert text.startswith("By the section's own criterion")
+    assert "width 0.0625 down to 50.0% of the weights (1 of 2 rounds)" in text
+    assert "Whether the widest network loses less" in text       # the row's sentence follows
+    assert "section's own" not in lottery.closing_reading(P, T)["close_width"]

@@ -280,3 +280,170 @@ def test_an_ensemble_smaller_than_the_largest_M_is_refused_in_one_line():
     with pytest.raises(config.ConfigError, match="set ensemble_size >= 3"):
         mimo.chapter_specs(P)
 
+
+
+# --------------------------------------------------------------------------------------------
+# the claims under the seed rule, and the sentences computed from the runs
+
+
+def _chapter_runs(P, n=400, seed=0):
+    """Fake runs for every group of ``P``: M = 1 seeds that mostly agree, MIMO heads that
+    disagree more and are less accurate, naive heads that nearly agree."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n)
+
+    def preds(acc):  # predictions right with probability ``acc``, else a random class
+        return np.where(rng.random(n) < acc, labels, rng.integers(0, 10, n))
+
+    def probs(*ps):
+        return np.stack([0.91 * np.eye(10)[p] + 0.009 for p in ps])
+
+    def run(spec, heads):
+        return types.SimpleNamespace(spec=spec, head_probs=lambda h=heads: h,
+                                     probs=lambda h=heads: h.mean(0), labels=labels,
+                                     meta={"seconds": 1.0}, variant="synthetic")
+    R = {}
+    for w in P.widths:
+        base = preds(0.8)
+        R[(w, "M=1")] = tuple(run(mimo.mimo_spec(P, w, 1, s),
+                                  probs(np.where(rng.random(n) < 0.9, base, preds(0.8))))
+                              for s in range(1, 1 + P.ensemble_size))
+        for m in (2, 3):
+            heads = probs(*[preds(0.6) for _ in range(m)])
+            R[(w, f"M={m}")] = (run(mimo.mimo_spec(P, w, m), heads),)
+        R[(w, "naive")] = (run(mimo.naive_spec(P, w), probs(base, base, preds(0.8))),)
+    return R
+
+
+def test_the_seed_rule_keeps_rows_on_test_images_out_of_holds_and_differs(monkeypatch):
+    P = config.chapter_params("04_mimo", "cpu", widths=(0.5, 1))
+    R = _chapter_runs(P)
+    monkeypatch.setattr(mimo, "experiment", lambda P: (P, R))
+    T = mimo.claims_table.uncached(P)
+    for r in T.rows:
+        on_images = "test examples" in r.uncertainty or "trials" in r.uncertainty
+        if not r.is_check and r.verdict != "not testable at this profile" and on_images:
+            assert r.verdict == "inconclusive", r.statement
+    div = T.find("M = 2 finds real diversity")
+    assert div.interval[0] > 0.5 and div.verdict == "inconclusive"
+    assert "kept inconclusive (the point says 'holds')" in div.note
+    assert T.find("M = 2: the heads lose accuracy").verdict == "holds"   # over the seeds' spread
+    assert div.source == "seed 000 §3-4"
+    gold = T.find("Deep ensembles remain")
+    assert "uncertainty estimation" in gold.expected and "NLL" in gold.note and "ECE" in gold.note
+    out = mimo.closing_reading(P, T, R)
+    assert "clears that bound" in out["close_mechanism"] and "seed rule" in out["close_mechanism"]
+    assert "disagree more than two independently trained networks" in out["close_mechanism"]
+    assert "Its heads are also less accurate than those two networks" in out["close_mechanism"]
+    assert "the M = 3 ensemble falls below the M = 1 network (" in out["close_price"]
+    assert "At every width MIMO's averaged prediction is below" in out["close_capacity"]
+    assert "NLL" in out["close_cost"] and out["close_scale"] == mimo.scale_sentence()
+    assert not any(k in " ".join(out.values()) for k in ("{m}", "{ci}", "{test}"))
+
+
+def _rows_with(gains, base=0.5):
+    """Rows at widths 0.5 and 1 whose MIMO M = 2 and 3 gain ``gains[(w, m)]`` (pp) over M = 1."""
+    rows = []
+    for w in (0.5, 1):
+        rows.append(dict(width=w, name="MIMO M=1", acc=base))
+        for m in (2, 3):
+            rows.append(dict(width=w, name=f"MIMO M={m}", acc=base + gains[(w, m)] / 100))
+    return rows
+
+
+def test_capacity_sign_says_the_sign_at_every_width_and_against_the_seed_band():
+    P = types.SimpleNamespace(widths=(0.5, 1), members=(1, 2, 3))
+    below = _rows_with({(0.5, 2): -5.0, (0.5, 3): -8.0, (1, 2): -9.0, (1, 3): -13.0})
+    text = mimo.capacity_sign(P, below, band=2.3)
+    assert text.startswith("At every width MIMO's averaged prediction is below its M = 1 "
+                           "network's, for M = 2 and 3 alike (-13.00 to -5.00 pp")
+    assert "every one of these gaps is wider than the ±2.30 pp" in text
+    above = _rows_with({(0.5, 2): 1.0, (0.5, 3): 0.5, (1, 2): 2.5, (1, 3): 3.0})
+    text = mimo.capacity_sign(P, above, band=2.3)
+    assert "is above its M = 1 network's" in text and "2 of these 4 gaps are wider" in text
+    assert "1 of these 4 gaps is wider" in mimo.capacity_sign(P, above, band=2.7)
+    mixed = _rows_with({(0.5, 2): -1.0, (0.5, 3): -0.5, (1, 2): 0.4, (1, 3): -3.0})
+    text = mimo.capacity_sign(P, mixed)
+    assert "above its M = 1 network's only for M = 2 at width 1 (+0.40 pp)" in text
+    assert "other 3 of the 4 MIMO networks" in text and text.endswith("single runs).")
+    assert "none of these gaps" in mimo.capacity_sign(P, mixed, band=5.0)
+
+
+def test_heads_against_seeds_and_the_uncertainty_sentence_follow_the_rows():
+    P = types.SimpleNamespace(widths=(1,), members=(1, 2, 3), ref_width=1)
+    rows = [dict(width=1, name="MIMO M=2", head_acc_mean=0.40),
+            dict(width=1, name="deep ensemble of 2", head_acc_mean=0.48),
+            dict(width=1, name="MIMO M=3", nll=1.9, ece=0.05),
+            dict(width=1, name="deep ensemble of 3", nll=1.4, ece=0.08)]
+    text = mimo.heads_against_seeds(P, rows)
+    assert "less accurate than those two networks (40.00 % against 48.00 %" in text
+    assert "-8.00 pp" in text and "disagree more" in text
+    rows[0]["head_acc_mean"] = 0.5
+    assert "at least as accurate" in mimo.heads_against_seeds(P, rows)
+    text = mimo.uncertainty_sentence(P, rows)
+    assert "lower NLL than MIMO M = 3 (1.400 against 1.900)" in text
+    assert "higher calibration error (ECE 8.00 % against 5.00 %" in text
+
+
+def test_the_scale_sentence_reads_the_presets():
+    text = mimo.scale_sentence()
+    gpu, cpu = (config.chapter_params("04_mimo", p) for p in ("gpu", "cpu"))
+    steps = gpu.epochs * train.epoch_steps(mimo.mimo_spec(gpu, 1, 2), 50_000)
+    assert (f"the `gpu` profile for {gpu.epochs} epochs with batch repetition {gpu.batch_rep} on "
+            f"50,000 images ({steps:,} steps, {gpu.epochs * gpu.batch_rep} passes") in text
+    assert f"the `cpu` profile trains a network for {cpu.epochs} epochs" in text
+    assert text.endswith(f"against their {mimo.HAVASI_EPOCHS * mimo.HAVASI_BATCH_REP:,} passes.")
+
+
+def test_the_spread_sentence_gives_the_band_of_two_single_runs():
+    P = config.chapter_params("04_mimo", "cpu", widths=(0.5, 1))
+    R = _chapter_runs(P)
+    band = mimo.difference_band(P, R)
+    text = mimo.spread_sentence(P, R)
+    assert text.startswith("Every network here is a single run (seed 1; a deep ensemble of M adds "
+                           "the M = 1 network's seeds 2 to 3)")
+    assert f"±{band:.2f} pp" in text
+    one = {k: v[:1] for k, v in R.items()}
+    assert "without a second seed" in mimo.spread_sentence(P, one)
+
+
+def test_figure_1_has_no_bars_from_an_axis_that_does_not_start_at_zero():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from helpers import plots
+
+    ax = plots.mimo.heads(_fake_rows(), 1, band=1.5).axes[0]
+    assert not ax.containers                         # no bar containers
+    assert any("another seed" in t.get_text() for t in ax.get_legend().get_texts())
+    plt.close("all")
+
+
+def test_figure_3_labels_do_not_overprint_and_every_compute_has_a_tick():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from helpers import plots
+    from helpers.plots.mimo import _label_sides
+
+    assert _label_sides([(1, 50.0), (1, 50.05), (1, 40.0), (2, 50.0)], 0.5) == [1, -1, 1, 1]
+    rows = _fake_rows()
+    ax = plots.mimo.cost(rows).axes[0]
+    computes = sorted({r["train_images"] for r in rows})
+    assert list(ax.get_xticks()) == computes
+    assert [t.get_text() for t in ax.get_xticklabels()] == [f"{c / 1000:,.0f}k" for c in computes]
+    assert any("(M passes)" in t.get_text() for t in ax.get_legend().get_texts())
+    rows[1]["acc"] = rows[0]["acc"] + 1e-4      # MIMO M=1 and M=2 at one point: one label a side
+    ax = plots.mimo.cost(rows).axes[0]
+    ys = [t.xy[1] for t in ax.texts]
+    gap = 0.035 * (max(ys) - min(ys))
+    sides = {}
+    for t in ax.texts:
+        sides.setdefault((t.xy[0], t.get_position()[0] > 0), []).append(t.xy[1])
+    assert all(b - a >= gap for v in sides.values() for a, b in zip(sorted(v), sorted(v)[1:]))
+    close = [dict(r, train_images=x) for r, x in zip(rows[:3], (512, 1024, 2048))]
+    ax = plots.mimo.cost(close).axes[0]        # 0.5k, 1.0k, 2.0k: not "1k" twice
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.5k", "1.0k", "2.0k"]
+    plt.close("all")

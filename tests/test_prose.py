@@ -171,3 +171,81 @@ def test_a_closing_section_has_a_sentence_for_every_verdict_of_every_row(chapter
         said = {"holds": "7 hold, 0 differ and 0 are", "differs": "0 hold, 7 differ and 0 are",
                 "inconclusive": "0 hold, 0 differ and 7 are"}[verdict]
         assert f"Of the source's 7 ResNet20 figures, {said}" in out["close_source"]
+
+
+def test_figure_3_says_about_as_many_inside_the_new_initializations_interval():
+    from helpers import train
+    spec = train.Spec(model="linear", dataset="synthetic", n_train=128, n_test=64, epochs=2,
+                      batch_size=32).with_seed(1)
+    G = {"bitflip": [SimpleNamespace(spec=spec.replace(perturb="bitflip:3:+1"))]}
+    div = dict(epochs=np.array([0, 1, 2]), weight_dist=np.array([[1e-9, 1.0, 2.0]]),
+               disagree=np.array([[0.0, 0.30, 0.3932]]))
+    new = stats.Estimate(0.3928, 0.360, 0.426, "t", 5, "runs")
+    text = instability.divergence_reading(G, div, new)["f3_reading"]
+    assert "about as many as a run with a *new* initialization" in text
+    assert "inside that interval" in text and "more than" not in text
+    # outside the interval: more or fewer, and it says so
+    assert instability.versus_new_init(0.45, new).startswith("more than")
+    assert "outside that interval" in instability.versus_new_init(0.45, new)
+    assert instability.versus_new_init(0.30, new).startswith("fewer than")
+    # at the interval's ends: still inside
+    assert instability.versus_new_init(0.360, new).startswith("about as many as")
+    assert "more" not in instability.versus_new_init(0.5, stats.Estimate(0.4, None, None))
+
+
+def test_the_introductions_numbers_come_from_the_presets_and_the_runs_r():
+    from helpers import config, train
+    r = instability.setup_reading(config.chapter_params("05_instability", "cpu"))
+    assert "With R = 6 (this run's)" in r["sd_uncertainty"]
+    assert "about 32%" in r["sd_uncertainty"] and "from 0.62 to 2.45 times" in r["sd_uncertainty"]
+    assert r["control_runs"] == str(config.CHAPTERS["05_instability"]["cpu"]["control_runs"])
+    gpu = config.CHAPTERS["05_instability"]["gpu"]
+    steps = gpu["epochs"] * train.epoch_steps(train.Spec(batch_size=gpu["batch_size"]),
+                                              gpu["n_train"])
+    assert 480 <= steps <= 520 and "about 500 steps" in r["profile_gpu"]
+    cpu = config.CHAPTERS["05_instability"]["cpu"]
+    for text, Q in ((r["profile_gpu"], gpu), (r["profile_cpu"], cpu)):
+        assert f"{Q['n_train']:,}-image subset for {Q['epochs']} epochs" in text
+        assert f"batch {Q['batch_size']} and maximum learning rate {Q['lr']:g}" in text
+        assert f"R = {Q['seeds']} runs" in text
+    assert "scaled linearly" in r["profile_gpu"] and "scaled linearly" not in r["profile_cpu"]
+    lo, hi = instability.sd_factors(16)
+    assert lo == pytest.approx(0.739, abs=0.002) and hi == pytest.approx(1.548, abs=0.002)
+
+
+def test_figure_5s_caption_gives_the_onset_as_a_share_of_this_runs_training():
+    G = _fake_rows()
+    P = SimpleNamespace(epochs=8, seeds=3)
+    r = instability.onset_reading(P, {0: G["init"], 1: G["order"]})
+    assert r["f5_scale"] == ("our runs are 8 epochs long, the paper's 500, so N = 1 here is "
+                             "already 12.5% of training")
+    assert r["f5_why"].startswith("with 3 runs a point, an F test detects a ratio of two SDs "
+                                  f"only beyond {stats.detectable_sd_ratio(3, 3):.1f}x")
+
+
+def test_figure_4s_reading_reports_the_plotted_mean_and_the_farthest_run():
+    ref = SimpleNamespace(weights=lambda epoch=None: np.ones(4))
+    D = {m: {"reference": [ref]} for m in ("linear", "fc1")}
+    lin = dict(epochs=np.array([0, 1, 2]), weight_dist=np.array([[1e-9, 2e-5, 1e-5],
+                                                                 [1e-9, 8e-5, 3e-5]]),
+               ce_gap=np.full((2, 3), 1e-8))
+    fc1 = dict(lin, weight_dist=np.array([[1e-9, 1.0, 2.0], [1e-9, 1.0, 2.0]]),
+               ce_gap=np.full((2, 3), 1e-3))
+    text = instability.depth_divergence_reading(D, {"linear": lin, "fc1": fc1})["f4_reading"]
+    assert "mean distance grows too, to 5e-05 at its largest (the farthest run: 8e-05)" in text
+    assert "ends at 2e-05" in text
+
+
+def test_the_closing_names_the_data_and_counts_checks_apart_from_claims():
+    from helpers import config
+    P = config.chapter_params("05_instability", "cpu")
+    assert "images of the JPEG-compressed copy of CIFAR-10" in \
+        instability.scale_reading(P, "cifar10-jpeg")["scale_reading"]
+    assert "images of CIFAR-10 and" in instability.scale_reading(P, "cifar10")["scale_reading"]
+    T = claims.ClaimsTable("05_instability", "cpu", "cifar10")
+    T.add("s", "a claim", "1", 1.0, claims.above(0))
+    T.check("s", "a check", "0", 0.0, claims.within(0, 0))
+    T.check("s", "another", "0", 0.0, claims.within(0, 0))
+    r = instability.closing_readings(P, T)
+    assert r["claims_makeup"] == "3 rows: 1 claim and 2 checks"
+    assert "of CIFAR-10" in r["scale_reading"]

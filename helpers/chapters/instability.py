@@ -421,7 +421,7 @@ def claims_table(P):
     scale = (f"{P.model}, {P.n_train or 50000} training images, {P.epochs} epochs, R = {P.seeds} "
              f"(paper: ResNet-14, 50,000 images, 500 epochs, R = 100)")
     gpu = cudnn_testable(P)
-    T = claims.ClaimsTable("05_instability", P.profile, ref.variant)
+    T = claims.ClaimsTable("05_instability", P.profile, ref.variant, config.seed_base(P))
 
     ctrl = list(G["control"]) + [ref]
     max_dw = max(float(np.abs(r.weights() - ctrl[0].weights()).max()) for r in ctrl[1:])
@@ -548,7 +548,11 @@ def claims_table(P):
           stats.pairwise([on[n_late]["disagree"], on[0]["disagree"]], _ratio),
           claims.above(0.5), fmt="{:.2f}",
           note=f"N = {n_late} of {P.epochs} epochs; source {P.onset_source}; ratio at "
-          + ", ".join(f"N = {n}: {_ratio(dis_on[n], dis_on[0]):.2f}" for n in sorted(on) if n))
+          + ", ".join(f"N = {n}: {_ratio(dis_on[n], dis_on[0]):.2f}" for n in sorted(on) if n)
+          + "; the paper's Fig 2 plots the accuracy and cross-entropy SD, but with "
+          f"{P.seeds} runs a point an F test detects only a "
+          f"{stats.detectable_sd_ratio(P.seeds, P.seeds):.1f}x ratio of SDs (80% power), so "
+          "this row tests the disagreement")
     snap = per_run_probs([snapshot_probs(r) for r in S], labels)
     single = per_run(pool[:P.seeds])
     T.add("seed 001 Table 5", "Snapshot ensembles vary less than single runs (pairwise "
@@ -853,10 +857,25 @@ def _snapshot_rows(P, S, pool) -> dict:
     return rows
 
 
+def snapshot_accuracies(S, pool) -> dict:
+    """Mean test accuracies (%) of the R cyclic runs' final models (``cyclic``), of their R
+    snapshot ensembles (``snapshot``) and of the R standard runs the claims table compares them
+    with, the pool's first R (``standard``)."""
+    labels = S[0].labels
+    return dict(cyclic=100 * float(np.mean([r.accuracy for r in S])),
+                snapshot=100 * float(np.mean([metrics.accuracy(snapshot_probs(r), labels)
+                                              for r in S])),
+                standard=100 * float(np.mean([r.accuracy for r in pool[:len(S)]])))
+
+
 def snapshot_report(S, pool) -> str:
-    """What Table 5 rests on: the pool, the snapshot epochs, a cyclic run's accuracy."""
-    return (f"pool of {len(pool)} independent runs; snapshots kept at epochs {S[0].epochs}; "
-            f"single cyclic-run accuracy {100 * np.mean([r.accuracy for r in S]):.2f}%")
+    """What Table 5 rests on: the pool, the snapshot epochs, and the mean accuracies of the
+    cyclic runs' final models, of their snapshot ensembles and of as many standard runs."""
+    a, R = snapshot_accuracies(S, pool), len(S)
+    return (f"pool of {len(pool)} independent runs; snapshots kept at epochs {S[0].epochs}\n"
+            f"mean final accuracy of the {R} cyclic runs {a['cyclic']:.2f}%; of their {R} "
+            f"snapshot ensembles {a['snapshot']:.2f}%; of the pool's first {R} (standard) runs "
+            f"{a['standard']:.2f}%")
 
 
 def cost_report(P, started: float) -> str:
@@ -875,7 +894,7 @@ def cost_report(P, started: float) -> str:
             f"{train_s / 60:.1f} min in all (measured when each was trained, on "
             f"{G['reference'][0].meta['device_name']})\n"
             f"this execution of the notebook: {time.time() - started:.0f} s (less than the "
-            "above when runs came from the cache)")
+            "above when runs came from the cache or trained side by side)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -994,17 +1013,24 @@ def divergence_reading(G, div: dict, new_init) -> dict:
                  f"{dis[-1]:.1f}% on average,")
     else:
         text += f" At the end the perturbed runs disagree with the reference on {dis[-1]:.1f}% on average,"
-    if new_init is not None and new_init.has_interval:
-        end = dis[-1] / 100
-        rel = "fewer than" if end < new_init.value else "more than"
-        where = ("inside" if new_init.lo <= end <= new_init.hi else "outside")
-        text += (f" {rel} a run with a *new* initialization does (dashed line, middle: "
-                 f"{100 * new_init.value:.1f}%, the mean over the init row's {new_init.n} runs "
-                 f"other than the reference's own training, its 95% t interval shaded), and "
-                 f"{where} that interval.")
-    else:
-        text += " (the dashed line, middle: a run with a *new* initialization)."
+    text += " " + versus_new_init(dis[-1] / 100, new_init)
     return {"f3_reading": text}
+
+
+def versus_new_init(end: float, new_init) -> str:
+    """How the bit-flip runs' final disagreement ``end`` (a fraction) compares with a new
+    initialization's (``new_init``: :func:`new_init_disagreement`): "about as many as" when
+    ``end`` lies inside its 95% t interval, "more than" or "fewer than" only outside it."""
+    if new_init is None or not new_init.has_interval:
+        return "compared with a run with a *new* initialization (dashed line, middle)."
+    inside = new_init.lo <= end <= new_init.hi
+    rel = ("about as many as" if inside else
+           "fewer than" if end < new_init.value else "more than")
+    return (f"{rel} a run with a *new* initialization does (dashed line, middle: "
+            f"{100 * new_init.value:.1f}%, the mean over the init row's {new_init.n} runs "
+            f"other than the reference's own training, its 95% t interval shaded, "
+            f"{max(0.0, 100 * new_init.lo):.1f} to {min(100.0, 100 * new_init.hi):.1f}%): "
+            f"{'inside' if inside else 'outside'} that interval.")
 
 
 PAPER_SHARE = {"fc1": 23.4 / 24.2, "conv1": 6.4 / 12.5}   # seed 001 Table 8: bit / new init
@@ -1057,9 +1083,11 @@ def depth_divergence_reading(D, dv: dict) -> dict:
     start = [d["weight_dist"].mean(0)[0] for d in dv.values()]
     drift = {m: relative_drift(g, dv[m]) for m, g in D.items()}
     ld = dv["linear"]
+    lmean = ld["weight_dist"].mean(0)
     f4 = (f"all three start {min(start):.0e} to {max(start):.0e} apart. The linear model's "
-          f"distance grows too, to {ld['weight_dist'].max():.0e}, and ends at "
-          f"{ld['weight_dist'].mean(0)[-1]:.0e}: a vanishingly small fraction of its weights "
+          f"mean distance grows too, to {lmean.max():.0e} at its largest (the farthest run: "
+          f"{ld['weight_dist'].max():.0e}), and ends at "
+          f"{lmean[-1]:.0e}: a vanishingly small fraction of its weights "
           f"(largest relative distance {drift['linear']:.1e}), and its loss gap ends near "
           f"{ld['ce_gap'][:, -1].mean():.0e}.")
     if hidden:
@@ -1076,8 +1104,11 @@ def depth_divergence_reading(D, dv: dict) -> dict:
 
 
 def onset_reading(P, O) -> dict:
-    """Figure 5's caption (``f5_reading``): the disagreement and accuracy SD at N = 0, at the
-    claims table's late onset and at the last, and whether the SDs' intervals overlap."""
+    """Figure 5's caption: the disagreement and accuracy SD at N = 0, at the claims table's late
+    onset and at the last, and whether the SDs' intervals overlap (``f5_reading``); why the
+    claims table tests the disagreement, not the paper's SDs (``f5_why``: the F test's
+    resolution with R runs, the two ratios with their intervals); the late onset as a share
+    of training (``f5_scale``)."""
     on = {n: run_row(rs) for n, rs in sorted(O.items())}
     ns = sorted(on)
     late = min([n for n in ns if n >= 0.1 * P.epochs] or [max(ns)])
@@ -1100,12 +1131,25 @@ def onset_reading(P, O) -> dict:
     text += (f", but with {P.seeds} runs its intervals overlap {steps}." if not apart
              else "; its intervals separate between N = " + prose.join(
                  [f"{a} and {b}" for a, b in apart]) + ".")
-    return {"f5_reading": text}
+    u = {n: per_run(O[n]) for n in (0, late)}
+    sd_r = stats.sd_ratio_ci(u[late]["acc"], u[0]["acc"])
+    dis_r = stats.pairwise([u[late]["disagree"], u[0]["disagree"]], _ratio)
+    def ci(e):
+        return (f"{e.value:.2f}, 95% interval {e.lo:.2f} to {e.hi:.2f}" if e.has_interval
+                else f"{e.value:.2f}, no interval")
+    why = (f"with {P.seeds} runs a point, an F test detects a ratio of two SDs only beyond "
+           f"{stats.detectable_sd_ratio(P.seeds, P.seeds):.1f}x (80% power, 5% level): here the "
+           f"accuracy SD at N = {late} over N = 0 is {ci(sd_r)}; the disagreement's ratio "
+           f"{ci(dis_r)}")
+    scale = (f"our runs are {prose.plural(P.epochs, 'epoch')} long, the paper's 500, so "
+             f"N = {late} here is already {100 * late / P.epochs:.3g}% of training")
+    return {"f5_reading": text, "f5_why": why, "f5_scale": scale}
 
 
 def snapshot_reading(P, S, pool) -> dict:
     """Table 5's caption (``t5_reading``): snapshot against vanilla ensembles on disagreement
-    and accuracy SD, and a cyclic run's accuracy against a standard one's."""
+    and accuracy SD, and the accuracies of the cyclic runs and of their snapshot ensembles
+    against a standard run's (:func:`snapshot_accuracies`)."""
     rows = snapshot_rows(P, S, pool)
     snap = next(iter(rows.values()))
     van = {int(k.split("= ")[1].rstrip(")")): v for k, v in rows.items() if k.startswith("Vanilla")}
@@ -1123,22 +1167,102 @@ def snapshot_reading(P, S, pool) -> dict:
              f"{_ratio(snap['acc_sd'], single['acc_sd']):.2f}; the claims table's interval decides "
              "whether they differ). The table's vanilla rows draw their members from the whole "
              "pool, so its N = 1 row differs a little from these runs.")
-    cyc = 100 * np.mean([x.accuracy for x in S])
-    std = 100 * single["acc_mean"]
-    text += (f" Check the accuracies too: a cyclic run's final model is "
-             f"{'less' if cyc < std else 'more'} accurate than a standard run ({cyc:.2f}%, printed "
-             f"above the table, against {std:.2f}%)"
-             + (", so part of what it buys in stability is paid in accuracy." if cyc < std else "."))
+    a = snapshot_accuracies(S, pool)
+    cyc, ens, std = a["cyclic"], a["snapshot"], a["standard"]
+    text += (f" Check the accuracies too (printed above the table): the mean final accuracy of "
+             f"the {len(S)} cyclic runs is {cyc:.2f}%, {'below' if cyc < std else 'above'} the "
+             f"{std:.2f}% of as many standard runs, and the snapshot ensemble itself is "
+             f"{'less' if ens < std else 'more'} accurate than a single standard run "
+             f"({ens:.2f}%)")
+    text += (", so part of what it buys in stability is paid in accuracy." if ens < std else
+             ": averaging the snapshots more than makes up for the cyclic runs' loss."
+             if cyc < std else ".")
     return {"t5_reading": text}
 
 
-def scale_reading(P) -> dict:
-    """What does not carry over at this profile (``scale_reading``)."""
+DATA_NAMES = {"cifar10": "CIFAR-10", "cifar10-jpeg": "the JPEG-compressed copy of CIFAR-10",
+              "synthetic": "synthetic images (not CIFAR-10)"}
+
+
+def _steps(Q) -> str:
+    """A preset's optimizer steps in all: 'about 500' when 2 significant figures are within 2%,
+    else exact ('1,250')."""
+    n = Q.epochs * train.epoch_steps(train.Spec(batch_size=Q.batch_size), Q.n_train or 50000)
+    r = float(f"{n:.2g}")
+    return f"about {r:,.0f}" if r != n and abs(r - n) <= 0.02 * n else f"{n:,}"
+
+
+def profile_sentence(profile: str) -> str:
+    """What the chapter's preset at ``profile`` trains, in words, read from :mod:`helpers.config`
+    (so the introduction cannot go stale when a preset changes)."""
+    Q = config.chapter_params(CHAPTER, profile)
+    model = {"resnet14": "the paper's ResNet-14",
+             "smallcnn": "Fort et al.'s SmallCNN (three conv layers)"}.get(
+                 Q.model, models.display_name(Q.model))
+    recipe = [f"{Q.schedule} decay" if Q.schedule == "cosine" else f"a {Q.schedule} schedule",
+              f"weight decay {Q.weight_decay:g}",
+              "crops and flips" if Q.augment else "no augmentation",
+              "no dropout" if not Q.dropout else f"dropout {Q.dropout:g}"]
+    subset = (f"a class-balanced {Q.n_train:,}-image subset" if Q.n_train
+              else "all 50,000 training images")
+    linear = (" (the paper's 512 and 0.4 scaled linearly)"
+              if abs(Q.lr - 0.4 * Q.batch_size / 512) < 1e-12 else "")
+    test = f"{Q.n_test:,}" if Q.n_test else "all 10,000"
+    return (f"{model}, trained with {prose.join(recipe)} in fp32 with deterministic kernels, "
+            f"on {subset} for "
+            f"{Q.epochs} epochs ({prose.plural(Q.warmup_epochs, 'warmup epoch')}; the paper's: 3) "
+            f"at batch {Q.batch_size} and maximum learning rate {Q.lr:g}{linear}, {_steps(Q)} "
+            f"steps in all; R = {Q.seeds} runs in each of {len(Q.sources)} rows, evaluated on "
+            f"{test} test images")
+
+
+def sd_factors(R: int, confidence: float = stats.CONFIDENCE) -> tuple[float, float]:
+    """The chi-square interval of an SD of ``R`` normal values as multiples of the measured SD
+    (:func:`stats.sd_ci`'s interval is proportional to the SD, so any sample gives them)."""
+    e = stats.sd_ci(np.arange(R, dtype=float), confidence=confidence)
+    return e.lo / e.value, e.hi / e.value
+
+
+def setup_reading(P) -> dict:
+    """The introduction's and the control's numbers: the ``cpu`` and ``gpu`` presets in words
+    (``profile_cpu``, ``profile_gpu``), how uncertain an SD of this run's R runs is
+    (``sd_uncertainty``) and the number of control runs (``control_runs``)."""
+    R = P.seeds
+    lo, hi = sd_factors(R)
+    sd = (f"With R = {R} (this run's), a standard deviation is itself uncertain by about "
+          f"{1 / np.sqrt(2 * (R - 1)):.0%} (1/√(2(R − 1)) for normal data; the tables' bootstrap "
+          f"errors, from the same {R} runs, only estimate it roughly), and its 95% interval "
+          f"(chi-square) runs from {lo:.2f} to {hi:.2f} times the measured SD.")
+    return {"profile_cpu": profile_sentence("cpu"), "profile_gpu": profile_sentence("gpu"),
+            "sd_uncertainty": sd, "control_runs": str(P.control_runs)}
+
+
+def claims_makeup(T) -> dict:
+    """``claims_makeup``: the claims table's rows as claims plus checks ('20 rows: 18 claims and
+    2 checks'), so that a count of claims and a count of verdicts are not read as one."""
+    checks = sum(r.is_check for r in T.rows)
+    n = len(T.rows)
+    return {"claims_makeup": f"{n} rows: {prose.plural(n - checks, 'claim')} and "
+                             f"{prose.plural(checks, 'check')}"}
+
+
+def closing_readings(P, T) -> dict:
+    """The closing section's numbers: :func:`scale_reading` (on the table's data variant) and
+    :func:`claims_makeup`."""
+    return scale_reading(P, T.variant) | claims_makeup(T)
+
+
+def scale_reading(P, variant: str) -> dict:
+    """What does not carry over at this profile (``scale_reading``); ``variant``: the data the
+    runs were trained on (a run's ``variant``: 'cifar10', 'cifar10-jpeg', 'synthetic')."""
     n = P.n_train or 50000
     cyc = P.epochs / P.snapshots if P.snapshots else float("nan")
+    data_name = DATA_NAMES.get(variant, variant)
+    jpeg = " (the paper's is CIFAR-10 itself)" if variant == "cifar10-jpeg" else ""
     text = (f"our accuracy SDs and disagreements are those of {models.display_name(P.model)} "
             f"trained for {P.epochs} "
-            f"epochs on {n:,} images and tested on {P.n_test or 10000:,}, against the paper's "
+            f"epochs on {n:,} images of {data_name}{jpeg} and tested on {P.n_test or 10000:,}, "
+            "against the paper's "
             "ResNet-14 trained for 500 epochs on 50,000. Snapshot ensembles here have cycles of "
             f"{prose.plural(cyc, 'epoch')} ({P.snapshots} in {P.epochs}), far shorter than the "
             "paper's 100-epoch cycles.")

@@ -25,7 +25,9 @@ Every function is memoized on its arguments, so a notebook cell can call it agai
 """
 from __future__ import annotations
 
+import collections
 import contextlib
+import dataclasses
 import functools
 import itertools
 
@@ -34,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from .. import claims, config, data, gates, metrics, models, runs, stats, train
+from .. import claims, config, data, gates, metrics, models, prose, runs, stats, train
 from .. import landscape as L
 
 CHAPTER = "01_loss_landscape"
@@ -304,6 +306,7 @@ def radial(P, G) -> dict:
     g["agree1"] = L.agreement(g["test_pred"], p1)
     g["agree2"] = L.agreement(g["test_pred"], p2)
     g["traj"] = [np.array([project(vec(r, e), w1, w2) for e in r.epochs]) for r in (r1, r2)]
+    g["traj_epochs"] = [list(r.epochs) for r in (r1, r2)]
     g["optima_disagreement"] = float(1 - L.agreement(p1, p2))
     g["optima_acc"] = (float((p1 == r1.labels).mean()), float((p2 == r2.labels).mean()))
     g["cosine"] = metrics.cosine_similarity(w1.numpy(), w2.numpy())
@@ -335,13 +338,14 @@ def one_tunnel(P, ev: L.Evaluator, r1, r2, seed: int = 0) -> dict:
 
 def tunnel_summary(tu: dict) -> dict:
     """One tunnel's figures for the claims: the ends' test accuracies and disagreement, the
-    curve's barrier over the line's, and the smaller disagreement of the curve's middle with an
-    end over the ends' disagreement."""
+    curve's barrier over the line's, the test accuracy at the curve's middle, and the smaller
+    disagreement of the curve's middle with an end over the ends' disagreement."""
     c = tu["curve"]
     mid = len(c["alpha"]) // 2
     ends_dis = 1 - c["agree0"][-1]
     acc = (float(c["test_acc"][0]), float(c["test_acc"][-1]))
     return dict(acc=acc, acc_gap=100 * abs(acc[0] - acc[1]), disagreement=float(ends_dis),
+                mid_acc=float(c["test_acc"][mid]),
                 dis_over_error=float(ends_dis / max(1 - np.mean(acc), 1e-9)),
                 barrier_ratio=float(c["barrier"] / max(tu["line"]["barrier"], 1e-9)),
                 mid_ratio=float(min(1 - c["agree0"][mid], 1 - c["agree1"][mid]) / max(ends_dis, 1e-9)))
@@ -395,9 +399,11 @@ def width_sweep(P, W, C) -> dict:
                        test_acc=np.array([p.test_acc for p in pts]),
                        barrier=stats.pair_mean(barrier_m), barrier_m=barrier_m,
                        line=lines_[0]["train_loss"], sharpness=np.array(sharp))
-    slices = {f"{P.model} width {w}": slice_2d(P, W[w][0]) for w in (min(P.widths), max(P.widths))}
+    name = models.display_name
+    slices = {f"{name(P.model)} width {w:g}": slice_2d(P, W[w][0])
+              for w in (min(P.widths), max(P.widths))}
     if C:
-        slices[f"{P.compare_model} width 1"] = slice_2d(P, C[0])
+        slices[f"{name(P.compare_model)} width 1"] = slice_2d(P, C[0])
         ev = evaluator(P, P.compare_model, 1.0)
         line = L.interpolate(ev, vec(C[0]), vec(C[1]), t)
         rows["compare"] = dict(model=P.compare_model, params=models.n_params(models.build(P.compare_model, 1.0)),
@@ -554,11 +560,17 @@ def soups_text(LN) -> str:
 
 
 def radial_text(RP) -> str:
-    """The two optima of the radial plane: accuracies, disagreement, cosine of the weights."""
+    """The two optima of the radial plane: accuracies, disagreement, cosine of the weights; and
+    where each trajectory's first and last kept checkpoint project onto the plane."""
     acc = RP["optima_acc"]
-    return (f"optima: test accuracy {100 * acc[0]:.1f}% and {100 * acc[1]:.1f}%, they disagree "
-            f"on {100 * RP['optima_disagreement']:.1f}% of test images; cosine of the weights "
-            f"{RP['cosine']:.3f}")
+    lines = [f"optima: test accuracy {100 * acc[0]:.1f}% and {100 * acc[1]:.1f}%, they disagree "
+             f"on {100 * RP['optima_disagreement']:.1f}% of test images; cosine of the weights "
+             f"{RP['cosine']:.3f}"]
+    for i, (tr, es) in enumerate(zip(RP["traj"], RP["traj_epochs"]), 1):
+        lines.append(f"run {i}'s checkpoints project from (a, b) = ({tr[0, 0]:.2f}, "
+                     f"{tr[0, 1]:.2f}) at epoch {es[0]} to ({tr[-1, 0]:.2f}, {tr[-1, 1]:.2f}) at "
+                     f"epoch {es[-1]}")
+    return "\n".join(lines)
 
 
 def tunnel_text(TU) -> str:
@@ -581,13 +593,14 @@ def tunnel_text(TU) -> str:
 
 def width_text(WS) -> str:
     """Per width (and the comparison architecture): parameters, training loss (mean ± SD over
-    seeds), test accuracy, barrier and sharpness."""
+    seeds), test accuracy, barrier and sharpness (mean ± SD over seeds)."""
     rows = {w: r for w, r in WS["rows"].items() if w != "compare"}
     lines = [f"width {w:g} ({r['params']:,} parameters): train loss "
              f"{r['train_loss'].mean():.3f} ± {r['train_loss'].std(ddof=1):.3f}, test accuracy "
              f"{100 * r['test_acc'].mean():.1f}%, barrier {r['barrier']:.3f} nats (mean over "
              f"pairs of seeds), sharpness {r['sharpness'].mean():.2f} ± "
              f"{np.std(r['sharpness'], ddof=1) if len(r['sharpness']) > 1 else float('nan'):.2f}"
+             f" (± SD over {len(r['train_loss'])} seeds)"
              for w, r in sorted(rows.items())]
     if "compare" in WS["rows"]:
         r = WS["rows"]["compare"]
@@ -625,6 +638,41 @@ def saddles_text(SD) -> str:
     return "\n".join(out)
 
 
+def probed_epochs(SR) -> str:
+    """The checkpoints whose gradient norm :func:`saddles` measured, in words: 'epochs 0, 1, 2
+    and 4', or per group of runs where they kept different epochs ('epochs 0, 1 and 10 in runs
+    1 and 2; 0 and 10 in runs 3 and 4')."""
+    groups = {}
+    for k, r in enumerate(SR, 1):
+        groups.setdefault(tuple(int(e) for e in r["epochs"]), []).append(str(k))
+    if len(groups) == 1:
+        return "epochs " + prose.join([str(e) for e in next(iter(groups))])
+    return "epochs " + "; ".join(
+        f"{prose.join([str(e) for e in es])} in run{'s' if len(ks) > 1 else ''} {prose.join(ks)}"
+        for es, ks in groups.items())
+
+
+def smallest_where(SR) -> str:
+    """Where the runs' gradient norm is smallest: 'the initialization in 6 of 6 runs', 'epoch 8
+    in 3 of 4 runs and the initialization in 1'."""
+    counts = collections.Counter(int(r["small"]) for r in SR).most_common()
+    parts = [f"{'the initialization' if e == 0 else f'epoch {e}'} in {c}" for e, c in counts]
+    parts[0] += f" of {len(SR)} runs"
+    return prose.join(parts)
+
+
+def saddles_reading(P, SD) -> dict:
+    """Glued into Figure 7's caption: ``saddle_where`` (a sentence: the probed checkpoints and
+    where the gradient is smallest) and ``hessian_batch`` (the Hessians' batch size)."""
+    SR = SD["runs"]
+    at_init = all(r["small"] == 0 for r in SR)
+    return {"saddle_where": f"Among the probed checkpoints ({probed_epochs(SR)}) the gradient "
+                            f"norm is smallest at {smallest_where(SR)}"
+                            + (": where training starts, not a point it comes to." if at_init
+                               else "."),
+            "hessian_batch": f"{P.hessian_examples:,}"}
+
+
 def unit_variance_text(UV) -> str:
     """A table: per DeepCNN and gain, last over first activation RMS and the training outcome."""
     lines = [f"{'model':16s} {'gain':>5s} {'RMS last/first':>15s} {'final train loss':>17s} "
@@ -643,6 +691,21 @@ def flat_minima_text(FM) -> str:
     lines.append(f"Spearman correlation with test accuracy: sharpness "
                  f"{FM['rho_sharpness']:+.2f}, log-volume {FM['rho_volume']:+.2f}")
     return "\n".join(lines)
+
+
+def without_largest_batch(FM) -> dict:
+    """The flat-minima runs without the largest batch size: ``rho`` (Spearman ρ of sharpness with
+    test accuracy over the other runs; NaN with fewer than three), ``batch`` (the largest) and the
+    mean final training loss of its runs (``loss``) and of the others (``loss_rest``)."""
+    rows = FM["rows"]
+    batch = np.array([r["batch"] for r in rows])
+    sharp, acc, loss = (np.array([r[k] for r in rows])
+                        for k in ("sharpness", "test_acc", "train_loss"))
+    rest = batch != batch.max()
+    rho = stats.spearman(sharp[rest], acc[rest], n_resamples=1000).value \
+        if rest.sum() > 2 else float("nan")
+    return dict(rho=float(rho), batch=int(batch.max()), loss=float(loss[~rest].mean()),
+                loss_rest=float(loss[rest].mean()) if rest.any() else float("nan"))
 
 
 # ------------------------------------------------------------------------------- claims
@@ -741,9 +804,10 @@ def claims_table(P):
     narrow, wide = rows[min(rows)], rows[max(rows)]
     small_g, large_g = min(P.init_gains), max(P.init_gains)
 
-    def last_first(s):  # last over first activation RMS, per initialization
-        return s[:, -1] / s[:, 0]
-    T = claims.ClaimsTable(CHAPTER, P.profile, G["independent"][0].variant)
+    def last_first(s, first=0):  # last over first (the stem's) activation RMS, per init
+        return s[:, -1] / s[:, first]
+    T = claims.ClaimsTable(CHAPTER, P.profile, G["independent"][0].variant,
+                           config.seed_base(P))
     # every row goes through claims.seed_row: without an interval over independent units
     # (runs, parents, disjoint pairs) it is kept out of holds and differs
     rises = LN["init_rises"]
@@ -797,7 +861,8 @@ def claims_table(P):
                "\"does not correspond to similar solutions in function space\"", "mid_ratio",
                claims.above(0.3), "{:.2f}")
     T.add("seed 000 §1", "Wider networks reach lower training loss (narrowest − widest)",
-          "\"the landscape smooths out\"", stats.diff_t(narrow["train_loss"], wide["train_loss"]),
+          "\"SGD almost always finds a good solution\"",
+          stats.diff_t(narrow["train_loss"], wide["train_loss"]),
           claims.above(0), fmt="{:+.3f} nats")
     images = "all 50,000" if P.n_train is None else f"{P.n_train:,}"
     under = (f"widths {min(rows):g}-{max(rows):g} of {models.display_name(P.model)} on {images} images for "
@@ -820,22 +885,19 @@ def claims_table(P):
                 "typically higher") if sharp_ratio >= 1 else "")
     SR = SD["runs"]
     small = np.array([curvature_ratio(*r["lam"][r["small"]]) for r in SR])
-    at_init = sum(r["small"] == 0 for r in SR)
     g_small = np.array([r["grad_norm"].min() for r in SR])
     g_last = np.array([r["grad_norm"][-1] for r in SR])
     g_max = np.array([r["grad_norm"].max() for r in SR])
-    where = (f"the initialization in {at_init} of {len(SR)} runs" if at_init else
-             f"a later checkpoint in every run")
     claims.seed_row(T, "seed 002", "Points of small gradient away from the optimum are saddles "
                        "(|λ_min| / λ_max at each run's checkpoint of smallest gradient norm)",
                        "\"almost all critical points away from the optimum are saddle points\"",
                        stats.mean_t(small), claims.above(0.2), fmt="{:.2f}",
-                       note=f"the checkpoint of smallest gradient among epochs "
-                       f"{', '.join(str(e) for e in P.saddle_epochs)} is {where}: gradient norm "
+                       note=f"the checkpoint of smallest gradient among {probed_epochs(SR)} "
+                       f"is {smallest_where(SR)}: gradient norm "
                        f"{', '.join(f'{v:.2f}' for v in g_small)} there, against "
                        f"{', '.join(f'{v:.2f}' for v in g_last)} at the last checkpoint and up to "
                        f"{', '.join(f'{v:.2f}' for v in g_max)} in between; the closest to a critical "
-                       "point that training visits, not a critical point (locating one, by "
+                       "point among the probed checkpoints, not a critical point (locating one, by "
                        "minimizing the gradient norm, is beyond this profile); per run: "
                        f"{', '.join(f'{v:.2f}' for v in small)}; "
                        + detectable_note(small, "{:.2f}", "runs"))
@@ -868,21 +930,23 @@ def claims_table(P):
             note=f"true by construction: a bias-free ReLU network scales its activations by "
             f"the gain at every layer, so the ratio is ({large_g:g}/{small_g:g})^{depth} = "
             f"{(large_g / small_g) ** depth:.3g} whatever the initialization")
-    bn = np.stack([last_first(IS[("deepcnn-bn", g)]) for g in P.init_gains])  # (gains, seeds)
+    # over layer 1, the first with batch norm: the stem has none and scales with the gain
+    bn = np.stack([last_first(IS[("deepcnn-bn", g)], 1) for g in P.init_gains])  # (gains, seeds)
     worst = np.maximum(bn, 1 / bn).max(0)
-    T.add("seed 002 c", "Batch norm keeps every layer near unit scale whatever the gain (worst "
-          "last/first RMS over gains, mean over initializations)",
+    T.add("seed 002 c", "Batch norm keeps every normalized layer near one scale whatever the gain "
+          "(last / layer 1 RMS, layer 1 the first with batch norm; worst over gains, mean over "
+          "initializations)",
           "normalization forces unit variance", stats.mean_t(worst, unit="initializations"),
           claims.below(3), fmt="{:.2f}",
-          note="last over the stem's RMS, as in the table above (not over layer 1); "
-          f"per initialization: {', '.join(f'{v:.2f}' for v in worst)}")
+          note="at initialization batch norm normalizes every channel whatever the scale of the "
+          "convolution before it, so the gain drops out after the stem (which has no batch norm "
+          "and scales with the gain: the table's last/first is over the stem); per "
+          f"initialization: {', '.join(f'{v:.2f}' for v in worst)}")
     sharp = np.array([r["sharpness"] for r in FM["rows"]])
     acc = np.array([r["test_acc"] for r in FM["rows"]])
     batch = np.array([r["batch"] for r in FM["rows"]])
     vol = np.array([r["log_volume"] for r in FM["rows"]])
-    rest = batch != batch.max()
-    rho_rest = stats.spearman(sharp[rest], acc[rest], n_resamples=1000).value \
-        if rest.sum() > 2 else float("nan")
+    rho_rest = without_largest_batch(FM)["rho"]
     rho_sv = stats.spearman(sharp, vol, n_resamples=200).value if len(sharp) > 2 \
         else float("nan")
     T.add("seed 002", "Flatter minima generalize better (Spearman ρ of sharpness with test "
@@ -910,9 +974,34 @@ def claims_table(P):
 # the page by helpers.prose, so that a page executed at any profile says what its table decides)
 
 
-def closing_reading(P, T: claims.ClaimsTable) -> dict:
+@dataclasses.dataclass(frozen=True)
+class Facts:
+    """What the closing section reads besides the claims table (:func:`facts`); the defaults
+    (nothing measured) leave those clauses out."""
+
+    saddle_where: str = ""        # saddles_reading's sentence: probed epochs, smallest gradient
+    last_lam_min: tuple = ()      # per saddle run, λ_min at its last checkpoint
+    mid_acc: float = float("nan")   # test accuracy at the tunnels' middle, mean over tunnels, %
+    ends_acc: float = float("nan")  # ... at their ends, mean over both ends and tunnels, %
+    flat: dict = dataclasses.field(default_factory=dict)   # without_largest_batch
+
+
+def facts(P) -> Facts:
+    """The :class:`Facts` of this run (from the memoized analyses: nothing is computed again)."""
+    SD, TU, FM = saddles(P), tunnel(P), flat_minima(P)
+    TS = TU["summaries"]
+    return Facts(saddle_where=saddles_reading(P, SD)["saddle_where"],
+                 last_lam_min=tuple(r["lam"][r["last"]][0] for r in SD["runs"]),
+                 mid_acc=100 * float(np.mean([x["mid_acc"] for x in TS])),
+                 ends_acc=100 * float(np.mean([np.mean(x["acc"]) for x in TS])),
+                 flat=without_largest_batch(FM))
+
+
+def closing_reading(P, T: claims.ClaimsTable, F: Facts | None = None) -> dict:
     """The paragraphs of 'What this shows' (``close_scale``, ``close_between``,
-    ``close_tunnels``, ``close_width``, ``close_curvature``, ``close_init``, ``close_flat``)."""
+    ``close_tunnels``, ``close_width``, ``close_curvature``, ``close_init``, ``close_flat``);
+    ``F`` (:func:`facts`) adds what the table does not hold."""
+    F = F or Facts()
     keys = ("close_scale", "close_between", "close_tunnels", "close_width", "close_curvature",
             "close_init", "close_flat")
     scale = (f"This run trains {models.display_name(P.model)} for {P.epochs} epochs on "
@@ -955,6 +1044,11 @@ def closing_reading(P, T: claims.ClaimsTable) -> dict:
                "pp).",
             D: "is worse than they are by more than the test allows ({m}, interval {ci}).",
             I: "is {m} from them, undecided against {test} (interval {ci})."}))
+    accs = f"{F.mid_acc:.1f}% against {F.ends_acc:.1f}% at the ends, mean over the tunnels"
+    mid_acc = ("." if np.isnan(F.mid_acc) else
+               f", though the middle is also less accurate ({accs}), which accounts for part of it."
+               if F.mid_acc < F.ends_acc - 0.5 else
+               f"; the middle is about as accurate as the ends ({accs}).")
     tunnels = (
         "Two independent optima " + say("Two optima: similar accuracy", {
             H: "reach similar accuracy (a gap of {m}, interval {ci})",
@@ -975,12 +1069,15 @@ def closing_reading(P, T: claims.ClaimsTable) -> dict:
                "barrier under a quarter of the line's) these tunnels cannot decide: their barrier "
                "is {m} of the line's, interval {ci} (the row's note gives each pair's)."})
         + " " + say("Mid-tunnel predictions differ", {
-            H: "The middle of a curve differs in function from both ends ({m}, interval {ci}): "
-               "whatever the path's loss, the optima it joins remain different functions.",
+            H: "Near its middle a curve passes through functions that disagree with each end more "
+               "than the ends disagree with each other ({m} times as much, interval {ci})"
+               + mid_acc,
             D: "The middle of a curve does not differ in function from the ends by the test's "
                "margin ({m}, interval {ci}).",
             I: "Whether the middle of a curve differs in function from both ends is undecided "
                "({m}, interval {ci})."}))
+    barrier_row = T.find("Wider networks: lower barrier")
+    rises = bool(barrier_row.interval) and barrier_row.interval[1] < 0
     width = (
         say("Wider networks reach lower training loss", {
             H: "Wider networks reach lower training loss ({m}, interval {ci})",
@@ -989,9 +1086,10 @@ def closing_reading(P, T: claims.ClaimsTable) -> dict:
                "{ci})"})
         + "; " + say("Wider networks: lower barrier", {
             H: "the barrier between seeds falls with width ({m}, interval {ci})",
-            D: "the barrier between seeds does not fall with width: narrowest minus widest is {m} "
-               "(interval {ci}), and the row's note says how far these widths are from the "
-               "overparameterized networks the source describes",
+            D: ("the barrier between seeds rises with width" if rises else
+                "the barrier between seeds does not fall with width")
+               + ": narrowest minus widest is {m} (interval {ci}), and the row's note says how far "
+               "these widths are from the overparameterized networks the source describes",
             I: "whether the barrier between seeds falls with width is undecided ({m}, interval "
                "{ci})"})
         + "; " + say("Wider networks: flatter minima", {
@@ -999,26 +1097,35 @@ def closing_reading(P, T: claims.ClaimsTable) -> dict:
             D: "and the widest networks do not find flatter minima ({m}, interval {ci}).",
             I: "and whether wider networks find flatter minima the width seeds cannot decide ({m}, "
                "interval {ci})."}))
+    lam = F.last_lam_min
+    neg = sum(v < 0 for v in lam)
+    batch = f"these Hessians are on one batch of {P.hessian_examples:,} training images."
+    lams = f"λ_min {min(lam):+.2f} to {max(lam):+.2f}" if lam else ""
+    who = "every run still has" if neg == len(lam) else f"{neg} of {len(lam)} runs still have"
+    last = (" T" + batch[1:] if not lam else
+            f" At the last checkpoint no run has negative curvature left ({lams}); {batch}"
+            if not neg else
+            f" At the last checkpoint {who} negative curvature ({lams}): a run that stops far "
+            f"from a minimum still has some, and {batch}")
     curvature = (
-        "Where training comes closest to a critical point, each run's checkpoint of smallest "
-        "gradient (which the saddle printout names), "
-        + say("Points of small gradient", {
-            H: "the most negative curvature is of the order of the most positive ({m}, interval "
-               "{ci}): saddle-like, as the essay says of critical points away from the optimum "
-               "(these points are not critical points).",
-            D: "the negative curvature is small beside the positive ({m}, interval {ci}, against "
-               "{test}).",
-            I: "whether the negative curvature is of the order of the positive is undecided ({m}, "
-               "interval {ci})."})
+        (F.saddle_where or "The saddle printout names each run's checkpoint of smallest gradient "
+         "among those probed.")
+        + " " + say("Points of small gradient", {
+            H: "There the most negative curvature is of the order of the most positive ({m}, "
+               "interval {ci}): saddle-like, as the essay says of critical points away from the "
+               "optimum, though these points are not critical points.",
+            D: "There the negative curvature is small beside the positive ({m}, interval {ci}, "
+               "against {test}).",
+            I: "Whether there the negative curvature is of the order of the positive is undecided "
+               "({m}, interval {ci})."})
         + " " + say("Saddles are escaped", {
             H: "From initialization to the last checkpoint the most negative curvature shrinks "
                "by more than half ({m}, interval {ci}; Figure 7 shows its path).",
             D: "From initialization to the last checkpoint the most negative curvature does not "
                "shrink by half ({m}, interval {ci}; Figure 7 shows its path).",
             I: "Whether it shrinks by half from initialization to the last checkpoint is undecided "
-               "({m}, interval {ci}; Figure 7 shows its path); a "
-               "finite batch keeps some negative curvature at any point of a run that stops far "
-               "from a minimum."}))
+               "({m}, interval {ci}; Figure 7 shows its path)."})
+        + last)
     init = (
         say("Too small / too large a gain", {
             H: "A wrong gain makes the plain network's activations vanish or explode, as it must "
@@ -1034,26 +1141,40 @@ def closing_reading(P, T: claims.ClaimsTable) -> dict:
                "({m}, interval {ci})",
             I: "whether the He gain keeps the scale within a factor of 10 over 20 plain layers "
                "is undecided ({m}, interval {ci})"})
-        + "; " + say("Batch norm keeps every layer", {
-            H: "and with batch norm the last layer stays within the test's factor of the stem "
-               "whatever the gain ({m}, interval {ci}; the stem has no batch norm and scales with "
-               "the gain).",
-            D: "and with batch norm the last layer does not stay within the test's factor of the "
-               "stem ({m}, interval {ci}; the stem has no batch norm and scales with the gain).",
-            I: "and whether with batch norm the last layer stays within the test's factor of the "
-               "stem whatever the gain is undecided ({m}, interval {ci}; the stem has no batch "
-               "norm and scales with the gain)."}))
+        + "; " + say("Batch norm keeps every normalized layer", {
+            H: "and with batch norm the last layer stays within the test's factor of layer 1, the "
+               "first normalized one, whatever the gain ({m}, interval {ci}; the stem, without "
+               "batch norm, scales with the gain).",
+            D: "and with batch norm the last layer does not stay within the test's factor of "
+               "layer 1, the first normalized one ({m}, interval {ci}).",
+            I: "and whether with batch norm the last layer stays within the test's factor of "
+               "layer 1, the first normalized one, is undecided ({m}, interval {ci})."}))
+    few = ("; a bootstrap over {k} runs a batch size, whose interval is too narrow: read it as "
+           "the least uncertainty there is").format(k=P.flat_seeds) \
+        if "too narrow" in T.find("Larger batches").uncertainty else ""
+    fl = F.flat
+    sign = ("" if not fl or np.isnan(fl["rho"]) else
+            "the sharper solutions were the more accurate" if fl["rho"] > 0 else
+            "the flatter solutions were the more accurate" if fl["rho"] < 0 else "no order")
+    budget = (" The comparison varies the batch size at a fixed learning rate and epoch budget, "
+              "which also changes how far training got")
+    budget += (": the row's note says what the correlation is without the largest batch." if not fl
+               else f": the runs at the largest batch ({fl['batch']:,}) end at a training loss of "
+               f"{fl['loss']:.2f} nats against {fl['loss_rest']:.2f} for the others, and too few "
+               "runs are left without them for a correlation." if not sign else
+               f": the runs at the largest batch ({fl['batch']:,}) end at a training loss of "
+               f"{fl['loss']:.2f} nats against {fl['loss_rest']:.2f} for the others, and without "
+               f"them ρ = {fl['rho']:+.2f}: {sign}.")
     flat = (
         say("Larger batches find sharper minima", {
-            H: "Larger batches find sharper minima ({m}, interval {ci})",
-            D: "Larger batches do not find sharper minima here ({m}, interval {ci})",
-            I: "Whether larger batches find sharper minima is undecided ({m}, interval {ci})"})
+            H: "Larger batches find sharper minima ({m}, interval {ci}" + few + ")",
+            D: "Larger batches do not find sharper minima here ({m}, interval {ci}" + few + ")",
+            I: "Whether larger batches find sharper minima is undecided ({m}, interval {ci}"
+               + few + ")"})
         + "; " + say("Flatter minima generalize better", {
             H: "and flatter minima generalize better (Spearman ρ {m}, interval {ci}).",
             D: "but flatter minima do not generalize better here (Spearman ρ {m}, interval {ci}).",
             I: "whether flatter minima generalize better is undecided (Spearman ρ {m}, interval "
                "{ci})."})
-        + " The comparison varies the batch size at a fixed learning rate and epoch budget, which "
-        "also changes how far training got: the row's note says what the correlation is without "
-        "the largest batch.")
+        + budget)
     return dict(zip(keys, (scale, between, tunnels, width, curvature, init, flat)))

@@ -24,7 +24,7 @@ import itertools
 
 import numpy as np
 from scipy.stats import t as _t
-from .. import claims, config, gates, metrics, models, pruning, runs, stats, train
+from .. import claims, config, gates, metrics, models, prose, pruning, runs, stats, train
 
 CHAPTER = "02_lottery_tickets"
 REINIT_OFFSET = 1000      # the control's fresh initialization: seed_init + 1000
@@ -192,7 +192,9 @@ def matching_extent(density, acc, dense_acc: float, tol: float) -> float:
 def seed_overlap(chain_a: list[Round], chain_b: list[Round]) -> dict:
     """Per pruned round: overlap of the two chains' masks (|a ∩ b| / |a|), what random masks of
     the same per-layer sparsities would share, the Jaccard index, and the test-half
-    disagreement of the two tickets' predictions (and of the two dense networks')."""
+    disagreement of the two tickets' end-of-training predictions (the last epoch, not the
+    early-stopping one); and of the two dense networks', with the part of it where both are
+    wrong and more (``dense_parts``: :func:`disagreement_parts`)."""
     _, test = halves(len(chain_a[0].run.labels))
     out = dict(density=[], overlap=[], random=[], jaccard=[], disagreement=[])
     for a, b in zip(chain_a[1:], chain_b[1:]):
@@ -202,8 +204,26 @@ def seed_overlap(chain_a: list[Round], chain_b: list[Round]) -> dict:
         out["jaccard"].append(pruning.jaccard(a.mask, b.mask))
         out["disagreement"].append(metrics.disagreement(a.run.probs()[test], b.run.probs()[test]))
     out = {k: np.array(v) for k, v in out.items()}
-    out["dense_disagreement"] = metrics.disagreement(chain_a[0].run.probs()[test], chain_b[0].run.probs()[test])
+    labels = chain_a[0].run.labels[test]
+    parts = disagreement_parts(chain_a[0].run.probs()[test], chain_b[0].run.probs()[test], labels)
+    out["dense_disagreement"] = parts["total"]
+    out["dense_parts"] = parts
     return out
+
+
+def disagreement_parts(probs_a, probs_b, labels) -> dict:
+    """Two networks' disagreement split by who is right: ``total`` (predicted classes differ),
+    ``both_wrong`` (they differ and neither is right), ``one_right`` (they differ and one is
+    right; ``total = both_wrong + one_right``); also ``either_wrong``, where at least one is
+    wrong (the most they can disagree on), and ``acc``, their mean accuracy. Fractions."""
+    a, b = np.asarray(probs_a).argmax(1), np.asarray(probs_b).argmax(1)
+    labels = np.asarray(labels)
+    differ = a != b
+    both_wrong = differ & (a != labels) & (b != labels)
+    return dict(total=float(differ.mean()), both_wrong=float(both_wrong.mean()),
+                one_right=float((differ & ~both_wrong).mean()),
+                either_wrong=float(((a != labels) | (b != labels)).mean()),
+                acc=float(((a == labels).mean() + (b == labels).mean()) / 2))
 
 
 def zero_fraction_kept(rd: Round) -> float:
@@ -275,6 +295,9 @@ def n_weights(spec: train.Spec) -> int:
 # keeps such a row out of holds and differs.
 
 SPARSE = 0.2        # the sparse regime: at most 20% of the weights left
+# "different tickets": two seeds' masks share less than this multiple of what two random masks
+# of the same per-layer sparsities would share (our line: the sources give no number)
+SHARED_LINE = 2.0
 SEED_UNITS = ("chains", "seeds")
 
 
@@ -358,6 +381,19 @@ def pair_values(chains) -> dict:
                               for p, o in ovs.items()})
 
 
+def shared_line_note(chance: float) -> str:
+    """Why the "different tickets" row tests < :data:`SHARED_LINE` x chance, given ``chance``
+    (the fraction of a mask's survivors that a random mask of the same per-layer sparsities
+    shares at the sparsest round): identical masks would share 1 / chance x chance."""
+    same = 1 / chance if chance > 0 else float("inf")
+    head = f"< {SHARED_LINE:g}x chance is our line for different tickets (the sources give none)"
+    if same > 2 * SHARED_LINE:
+        return (f"{head}: the same ticket would share {same:.0f}x chance at this density, so "
+                "the line sits near chance (1x), far from the same ticket")
+    return (f"{head}: the same ticket would share only {same:.1f}x chance at this density, "
+            "too close to the line for it to tell different tickets from the same one")
+
+
 def seed_rule(claim: claims.Claim, est) -> claims.Claim:
     """:func:`helpers.claims.seed_rule` over the chapter's seed units (chains, seeds)."""
     return claims.seed_rule(claim, est, SEED_UNITS)
@@ -412,7 +448,7 @@ def claims_table(P):
                   f"rates {rates(P)}; " if P.profile != "gpu" else "")
     per = "per chain (pp): "
 
-    T = claims.ClaimsTable(CHAPTER, P.profile, variant)
+    T = claims.ClaimsTable(CHAPTER, P.profile, variant, config.seed_base(P))
     seed_row(T, "seed 003; F&C 2019 abstract", "Tickets reset to θ0 match the dense network with "
              "at most 20% of its weights left (ticket minus its own dense network, mean over the "
              "rounds with ≤ 20% left, mean over chains)", "less than 10-20% of the size",
@@ -425,7 +461,7 @@ def claims_table(P):
             ("reinit", "Randomly reinitializing the ticket's mask drops accuracy (ticket minus "
              "the same mask from a fresh init", "seed 003", "performance drops"),
             ("random mask", "A random mask of the same sparsity does worse than the ticket "
-             "(ticket minus random mask", "F&C 2019 Fig 1/4", "random sparse networks fall behind")):
+             "(ticket minus random mask", "F&C 2019", "random sparse networks fall behind")):
         seed_row(T, src, f"{what}, mean over the rounds with ≤ 20% left, mean over chains)",
                  expected, stats.mean_t(V[kind], "chains"), claims.above(tol), fmt="{:+.1f} pp",
                  note=f"chains 1-{len(ctrls)}, each against its own controls; "
@@ -482,17 +518,21 @@ def claims_table(P):
         seed_row(T, "seed 000 §2-3", "Different seeds find different tickets: the survivors two "
                  "seeds share at the sparsest round, over what random masks would share (mean "
                  "over every pair of chains)", "each initialization reveals a different "
-                 "ticket; chance: 1x", pairs_jackknife(pv["shared"], n), claims.below(2.0),
+                 "ticket", pairs_jackknife(pv["shared"], n), claims.below(SHARED_LINE),
                  fmt="{:.2f}x chance",
-                 note=f"pairs {each(pv['shared'], '{:.2f}x')}; chance {100 * chance:.1f}% of "
-                 "the survivors")
+                 note=f"pairs {each(pv['shared'], '{:.2f}x')}; chance (1x) is "
+                 f"{100 * chance:.1f}% of the survivors; " + shared_line_note(chance))
         seed_row(T, "seed 000 §3", "Tickets of different seeds compute different functions "
                  "(ticket-pair disagreement / dense-pair disagreement, mean over rounds, mean "
                  "over every pair of chains)", "a different function, same accuracy",
                  pairs_jackknife(pv["disagreement"], n), claims.above(0.8), fmt="{:.2f}x",
-                 note=f"pairs {each(pv['disagreement'], '{:.2f}x')}; dense pairs disagree on "
+                 note=f"pairs {each(pv['disagreement'], '{:.2f}x')}; end-of-training "
+                 "predictions on the test half; dense pairs disagree on "
                  + _each([100 * o["dense_disagreement"] for o in pv["overlaps"].values()],
-                         "{:.1f}%"))
+                         "{:.1f}%")
+                 + ("" if near_source(np.mean([o["dense_parts"]["acc"]
+                                               for o in pv["overlaps"].values()])) else
+                    "; not comparable with seed 000's 10% at 90% accuracy (Figure 4's caption)"))
     return T
 
 
@@ -574,7 +614,8 @@ def width_lines(P, wchains) -> list[str]:
 
 def pair_lines(chains) -> list[str]:
     """Per density, for the figure's disjoint pairs of chains: shared survivors against chance,
-    and the two tickets' disagreement; then every pair's two summaries (the claims' values)."""
+    and the two tickets' disagreement (end-of-training predictions); the dense pair's, split by
+    who is wrong; then every pair's two summaries (the claims' values)."""
     if len(chains) < 2:
         return ["one chain: nothing to compare (set seeds >= 2)"]
     pv = pair_values(chains)
@@ -586,7 +627,10 @@ def pair_lines(chains) -> list[str]:
                 f"{o / r:.2f}x), Jaccard {jc:.3f}; disagreement {100 * dis:.1f}%"
                 for d, o, r, jc, dis in zip(ov["density"], ov["overlap"], ov["random"],
                                             ov["jaccard"], ov["disagreement"])]
-        out.append(f"  dense networks disagree on {100 * ov['dense_disagreement']:.1f}%")
+        dp = ov["dense_parts"]
+        out.append(f"  dense networks ({100 * dp['acc']:.1f}% accurate) disagree on "
+                   f"{100 * dp['total']:.1f}%, of which {100 * dp['both_wrong']:.1f} pp both "
+                   f"get wrong; at least one is wrong on {100 * dp['either_wrong']:.1f}%")
     out.append("every pair: shared at the sparsest round (x chance); ticket / dense "
                "disagreement")
     out += [f"  chains {i + 1}-{j + 1}: {pv['shared'][(i, j)]:.2f}x; "
@@ -615,13 +659,192 @@ def cost_lines(P, t0: float | None = None) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------
+# the sentences glued into the figures' captions and the closing section (helpers.prose), each
+# computed from the chapter's results, so that a page executed at any profile says what it shows
+
+RESNET_LABELS = ("reset", "rewound", "fresh init")   # resnet_curves' three curves, in order
+
+
+def end_iteration(run) -> int:
+    """The last iteration at which ``run``'s validation loss is read (the end of its training)."""
+    return max(run.logit_epochs) * steps_per_epoch(run.spec)
+
+
+def truncation_reading(chains, ctrls) -> dict:
+    """``fig1_end``: how many pruned networks of each of Figure 1's curves have their lowest
+    validation loss at the last evaluated iteration (:func:`end_sentence`)."""
+    groups = {"pruned-ticket": [curve(list(ch))["iteration"][1:] for ch in chains]}
+    names = {"reinit": "fresh-init control", "random mask": "random-mask control"}
+    for kind in (ctrls[0] if ctrls else {}):
+        groups[names[kind]] = [curve(list(ct[kind]))["iteration"] for ct in ctrls]
+    return {"fig1_end": end_sentence(groups, end_iteration(chains[0][0].run))}
+
+
+def end_sentence(groups: dict, last: int) -> str:
+    """Figure 1's sentence on the points at the end of training, from ``{curve: [early-stop
+    iterations of a chain's pruned rounds, ...]}`` and the last evaluated iteration ``last``: a
+    network whose validation loss is lowest there was still improving when training stopped, so
+    its early-stopping iteration is a lower bound."""
+    parts = []
+    for name, its in groups.items():
+        its = np.concatenate([np.ravel(i) for i in its]) if its else np.array([])
+        k = int(np.sum(its >= last))
+        every = "all" if k == len(its) and k > 1 else k or "none"
+        parts.append(f"{every} of the {len(its)} {name} points")
+    return (f"A point at the end of training (iteration {last:,}, the last evaluated) means the "
+            "validation loss was still falling when training stopped, so that network's "
+            f"early-stopping iteration is only a lower bound: {prose.join(parts)} sit there.")
+
+
+def resnet_reading(P, reset, rewind, reinit) -> dict:
+    """``fig2_dense``: where the dense ResNet's final accuracy sits among the pruned ones'
+    (:func:`dense_position`)."""
+    finals = [100 * curve(list(rds))["final_acc"]
+              for rds in resnet_curves(P, reset, rewind, reinit).values()]
+    return {"fig2_dense": dense_position(
+        float(finals[0][0]), {k: f[1:] for k, f in zip(RESNET_LABELS, finals)},
+        100 * reset[-1].density)}
+
+
+UNDER_TRAINED = ("a sparse network trained for as long beating the dense one says that the dense "
+                 "network is under-trained at this scale, so this figure says little about reset "
+                 "against rewinding, which the sources compare with a dense network trained to "
+                 "convergence.")
+
+
+def dense_position(dense: float, pruned: dict, left: float) -> str:
+    """Figure 2's sentence: the dense ResNet's accuracy ``dense`` (%) against ``pruned``
+    (``{curve: accuracies (%) of its pruned rounds, sparsest last}``); ``left``: the sparsest
+    round's % of weights left. The branch is the data's: every pruned network above the dense
+    one, every one at the sparsest round, none, or some."""
+    every = np.concatenate([np.ravel(v) for v in pruned.values()])
+    above, n = int(np.sum(every > dense)), len(every)
+    last = ", ".join(f"{k} {float(v[-1]):.1f}%" for k, v in pruned.items())
+    span = f"pruned {every.min():.1f}% to {every.max():.1f}%"
+    if above == n:
+        return (f"Every pruned ResNet, even the fresh initialization with the rewound masks, ends "
+                f"above the dense one ({dense:.1f}%; {span}): " + UNDER_TRAINED)
+    if all(float(v[-1]) > dense for v in pruned.values()):
+        return (f"At the sparsest round ({left:.1f}% left) every pruned ResNet, even the fresh "
+                f"initialization with the rewound masks, ends above the dense one ({dense:.1f}%; "
+                f"{last}), and {above} of the {n} pruned networks do: " + UNDER_TRAINED)
+    if above == 0:
+        return f"Every pruned ResNet ends below the dense one ({dense:.1f}%; {span})."
+    return (f"The dense ResNet ({dense:.1f}%) sits among the pruned ones: {above} of the {n} "
+            f"pruned networks end above it ({last} at the sparsest round, {left:.1f}% left).")
+
+
+def width_extents(P, wchains) -> dict:
+    """``{width: (k, density, rounds)}``: the first ``k`` pruned rounds of the width's chain
+    stay within ``P.match_tol`` of its own dense accuracy (matching is one-sided: at least dense
+    minus the tolerance), down to ``density`` (:func:`matching_extent`), of ``rounds``."""
+    out = {}
+    for w in sorted(wchains):
+        c = curve(list(wchains[w]))
+        acc = 100 * c["acc"]
+        ok = acc[1:] >= acc[0] - P.match_tol
+        k = len(ok) if ok.all() else int(np.argmin(ok))
+        out[w] = (k, matching_extent(c["density"], acc, acc[0], P.match_tol), len(ok))
+    return out
+
+
+def width_sentence(extents: dict, tol: float) -> str:
+    """The width section's own criterion, answered: how far each width's tickets stay within
+    ``tol`` pp of its own dense accuracy (``extents``: :func:`width_extents`), and whether the
+    widest goes further than the narrowest (in rounds: every width prunes at the same rates)."""
+    def reach(k, d, r):
+        return ("not even at the first pruned round" if k == 0 else
+                f"down to {100 * d:.1f}% of the weights ({k} of {r} rounds)")
+    widths = sorted(extents)
+    head = (f"By the section's own criterion, how far a network can be pruned before its tickets "
+            f"fall more than {tol:g} pp below its own dense accuracy, one chain per width: "
+            + prose.join([f"width {w:g} {reach(*extents[w])}" for w in widths]) + ".")
+    (k_lo, _, _), (k_hi, _, r) = extents[widths[0]], extents[widths[-1]]
+    if len(widths) < 2:
+        tail = "One width: nothing to compare."
+    elif all(k == rr for k, _, rr in extents.values()):
+        tail = ("Every width matched at every round, so the sweep stops before the widths could "
+                "differ.")
+    elif k_hi > k_lo:
+        tail = ("The widest stays within the tolerance for more rounds than the narrowest, the "
+                "direction of seed 000's reading, on one chain each.")
+    elif k_hi == k_lo:
+        tail = ("The widest is pruned no further than the narrowest before it falls out of the "
+                "tolerance, so in this run more width did not buy sparser tickets.")
+    else:
+        tail = ("The widest falls out of the tolerance sooner than the narrowest, against seed "
+                "000's reading, on one chain each.")
+    return f"{head} {tail}"
+
+
+def pair_reading(chains) -> dict:
+    """``fig4_reading``: which predictions Figure 4's disagreement compares, and how much of the
+    dense pairs' disagreement the error rate allows (:func:`disagreement_sentence`)."""
+    if len(chains) < 2:
+        return {"fig4_reading": "With one chain there is no pair to compare."}
+    parts = [o["dense_parts"] for o in pair_values(chains)["overlaps"].values()]
+    return {"fig4_reading": disagreement_sentence(
+        {k: float(np.mean([p[k] for p in parts])) for k in parts[0]})}
+
+
+SOURCE_ACC, SOURCE_DISAGREEMENT = 0.90, 0.10   # seed 000 §3: two runs at 90%, 10% disagreement
+
+
+def near_source(acc: float) -> bool:
+    """Whether networks of accuracy ``acc`` (a fraction) are near enough seed 000's 90% for
+    their disagreement to be set beside its 10% (within 5 points)."""
+    return acc >= SOURCE_ACC - 0.05
+
+
+def disagreement_sentence(dense: dict) -> str:
+    """Figure 4's sentence from the dense pairs' :func:`disagreement_parts` (mean over pairs):
+    the predictions compared, where two networks can disagree at all, and whether that makes
+    the disagreement comparable with seed 000's."""
+    bound = 2 * (1 - SOURCE_ACC)
+    out = ("Both panels compare end-of-training predictions (the last epoch, not the "
+           "early-stopping one) on the test half. Two networks can disagree only where at least "
+           f"one of them is wrong: the dense networks end at {100 * dense['acc']:.1f}% accuracy "
+           f"(mean over the pairs), and at least one of a pair is wrong on "
+           f"{100 * dense['either_wrong']:.1f}% of the test half, against at most "
+           f"{100 * bound:.0f}% for two networks at {100 * SOURCE_ACC:.0f}%; of the dense pairs' "
+           f"{100 * dense['total']:.1f}% "
+           f"disagreement, {100 * dense['both_wrong']:.1f} pp are images both get wrong, in "
+           "different ways.")
+    if not near_source(dense["acc"]):
+        return out + (" At this accuracy much of the disagreement follows from the error rate, "
+                      f"so it is not comparable with seed 000's {100 * SOURCE_DISAGREEMENT:.0f}% "
+                      f"between networks at {100 * SOURCE_ACC:.0f}%: the claims row sets each "
+                      "ticket pair against its own dense pair instead.")
+    return out + (f" At this accuracy the disagreement can be set beside seed 000's "
+                  f"{100 * SOURCE_DISAGREEMENT:.0f}% between networks at {100 * SOURCE_ACC:.0f}%.")
+
+
+# --------------------------------------------------------------------------------------------
 # the closing section's prose: each sentence is the one its row's verdict calls for (glued into
 # the page by helpers.prose, so that a page executed at any profile says what its table decides)
 
 
-def closing_reading(P, T: claims.ClaimsTable) -> dict:
+def lead(r: claims.Claim, first: str, second: str) -> str:
+    """Which of two procedures was ahead in a single-run row ``r`` measuring ``first`` minus
+    ``second``, with the row's ``{m}`` and ``{ci}`` left for :meth:`ClaimsTable.say`, and
+    whether its interval (over the test images) excludes 0."""
+    if r.measured is None:
+        return f"{first} and {second} could not be compared"
+    who = (f"{first} was ahead of {second}" if r.measured > 0 else
+           f"{second} was ahead of {first}" if r.measured < 0 else
+           f"{first} and {second} were level")
+    if not r.interval:
+        return f"in this single run {who} ({first} minus {second}: {{m}}, no interval)"
+    lo, hi = r.interval
+    return (f"in this single run {who} ({first} minus {second}: {{m}}; the interval over its "
+            f"test images, {{ci}}, {'excludes' if lo > 0 or hi < 0 else 'includes'} 0)")
+
+
+def closing_reading(P, T: claims.ClaimsTable, wchains=None) -> dict:
     """The paragraphs of 'What this shows' (``close_tickets``, ``close_seeds``, ``close_speed``,
-    ``close_resnet``, ``close_width``) from the claims table ``T``."""
+    ``close_resnet``, ``close_width``) from the claims table ``T``; with the width sweep's
+    chains ``wchains`` (:func:`width_experiment`), ``close_width`` also answers the width
+    section's own criterion (:func:`width_sentence`)."""
     keys = ("close_tickets", "close_seeds", "close_speed", "close_resnet", "close_width")
     if T.untested():
         return dict.fromkeys(keys, T.untested())
@@ -698,8 +921,10 @@ def closing_reading(P, T: claims.ClaimsTable) -> dict:
                "{ci}).",
             D: "On the ResNet, rewinding does not beat resetting at the sparsest round ({m}, "
                "interval {ci}).",
-            I: "The ResNet test of reset against rewinding ({m}, interval {ci}) is inconclusive; "
-               "its note gives the dense, reset and rewound accuracies (Figure 2)."})
+            I: "The ResNet test of reset against rewinding is inconclusive by the seed rule: "
+               + lead(T.find("ResNet at lr"), "rewinding", "reset")
+               + ", and one seed cannot say how another would come out; the row's note gives "
+               "the dense, reset and rewound accuracies (Figure 2)."})
         + " " + say("The rewound weights matter", {
             H: "The rewound weights, not only the mask, carry the accuracy ({m} over the same "
                "mask from a fresh initialization, interval {ci}).",
@@ -721,4 +946,6 @@ def closing_reading(P, T: claims.ClaimsTable) -> dict:
            "narrowest, the direction of seed 000's \"more parameters, more tickets\", rests on "
            "one chain per width (Figure 3), so it is inconclusive by the seed rule ({m}, "
            "interval {ci})."})
+    if wchains:
+        width = f"{width_sentence(width_extents(P, wchains), P.match_tol)} {width}"
     return dict(zip(keys, (tickets, seeds, speed, resnet, width)))

@@ -19,7 +19,7 @@ import itertools
 
 import numpy as np
 
-from .. import claims, config, gates, metrics, models, plots, runs, stats, train
+from .. import claims, config, gates, metrics, models, plots, prose, runs, stats, train
 
 SEED = 1  # the seed of every single network; deep ensembles add seeds 2, 3, ...
 
@@ -180,7 +180,8 @@ def pick(table_rows, width, name) -> dict:
 
 
 COLUMNS = ("Width", "Model", "Parameters", "Head accuracy (%)", "Ensemble accuracy (%)",
-           "Gain (pp)", "NLL", "ECE (%)", "D_dis", "Training images (k)", "Training (s)", "Inference passes")
+           "Gain over heads (pp)", "NLL", "ECE (%)", "D_dis", "Training images (k)",
+           "Training (s)", "Inference passes")
 
 
 def Table(cells: list[list[str]]) -> "plots.TextTable":
@@ -268,7 +269,9 @@ def cost_text(P, table_rows) -> str:
 # the test images (fixed networks) and the seed (another run would differ). The M = 1 network is
 # trained with ``ensemble_size`` seeds at every width: their pooled spread is the run-to-run SD
 # that :func:`helpers.stats.from_spread` puts on a difference of single runs. A quantity of one
-# network (a D_dis, an accuracy against the source's figure) gets a bootstrap over test examples.
+# network (a D_dis, an accuracy against the source's figure) gets a bootstrap over test examples,
+# and the seed rule (:func:`helpers.claims.seed_rule`, as in chapters 01 and 02) keeps its row
+# inconclusive; the source's M = 1 accuracy is set against the mean over the M = 1 seeds.
 
 
 def per_example_disagreement(head_probs) -> np.ndarray:
@@ -296,9 +299,18 @@ def difference_band(P, R) -> float:
     return e.hi if e.has_interval else float("nan")
 
 
+# The claims' tests that the closing prose reads back (the interval's side of the bound when the
+# seed rule keeps a row inconclusive): M = 2's heads against independent seeds, the naive heads
+# against M = 2's.
+DIVERSE = claims.above(0.5)
+NAIVE_FEW = claims.below(0.25)
+
+
 @gates.gate(CHAPTER, maxsize=0)  # not memoized: a fresh table each call
 def claims_table(P):
-    """The chapter's claims, every row with its 95% interval (see the comment above)."""
+    """The chapter's claims, every row with its 95% interval (see the comment above). Every row
+    goes through the seed rule (:func:`helpers.claims.seed_row`), as in chapters 01 and 02: a
+    row whose interval covers only the test images of single runs is kept inconclusive."""
     P, R = experiment(P)
     rows_ = rows(P, R)
     w, wide, narrow = P.ref_width, max(P.widths), min(P.widths)
@@ -308,7 +320,6 @@ def claims_table(P):
     run1, run2, run3 = (R[(w, f"M={m}")][0] for m in (1, 2, 3))
     nrun = R[(w, "naive")][0]
     labels = run1.labels
-    n = len(labels)
     sd, df = seed_spread(P, R)
     what = f"of M = 1 over seeds, {sd:.2f} pp"
 
@@ -316,6 +327,7 @@ def claims_table(P):
         return stats.from_spread(value, sd, df, k, what)
 
     def acc_ci(probs):  # one network's accuracy on the test set, exact
+        n = len(labels)
         return stats.proportion(int(round(metrics.accuracy(probs, labels) * n)), n).scale(100)
 
     def head_acc_ci(head_probs):  # mean over heads of each example's correctness
@@ -331,6 +343,7 @@ def claims_table(P):
 
     seed_probs = [r.probs() for r in R[(w, "M=1")]]
     d_seeds = per_example_disagreement(seed_probs[:2])
+    seed_accs = [100 * metrics.accuracy(p, labels) for p in seed_probs]
     source_scale = P.model == "resnet20" and P.n_train is None and w == 1
     ours = (f"{P.model} at width {w:g} ({m1['params']:,} parameters; ResNet20: 272k), {P.epochs} "
             f"epochs on {P.n_train or 'all'} training images (M = 1 at {100 * m1['acc']:.0f} %)")
@@ -338,61 +351,68 @@ def claims_table(P):
         f"the source's figure is for ResNet20v1 on full CIFAR-10; this run is {ours}"
     one_run = "single runs a side; the interval takes the seed spread of M = 1 as theirs"
 
-    T = claims.ClaimsTable("04_mimo", P.profile, run1.variant)
-    T.add("seed 000 §4", "ResNet20, M = 1: test accuracy", "89.53 %", acc_ci(run1.probs()),
-          claims.within(89.53, 1.5), fmt="{:.2f} %", testable=source_scale, note=why)
+    T = claims.ClaimsTable("04_mimo", P.profile, run1.variant, config.seed_base(P))
+
+    def add(*args, **kw):  # T.add under the seed rule
+        return claims.seed_row(T, *args, **kw)
+
+    add("seed 000 §4", "ResNet20, M = 1: test accuracy", "89.53 %",
+        stats.mean_t(seed_accs, unit="runs") if len(seed_accs) > 1 else acc_ci(run1.probs()),
+        claims.within(89.53, 1.5), fmt="{:.2f} %", testable=source_scale,
+        note="; ".join(x for x in (
+            f"mean over the M = 1 network's {len(seed_accs)} seeds (seed {SEED}: "
+            f"{seed_accs[0]:.2f} %)" if len(seed_accs) > 1 else "", why) if x))
     T.check("seed 000 §4", "M = 1: zero disagreement", "D_dis 0", m1["d_dis"],
             claims.within(0, 0), fmt="{:.3f}", note="by construction (a single head)")
-    T.add("seed 000 §4", "M = 2: D_dis of ResNet20's two heads", "0.139",
-          d_dis_ci(run2.head_probs()), claims.within(0.139, 0.04), fmt="{:.3f}",
-          testable=source_scale, note=why)
-    T.add("seed 000 §4", "M = 2 finds real diversity, comparable to independent seeds (D_dis "
-          "of the heads / disagreement of two independently trained M = 1 networks)",
-          "0.139 vs 0.1097 (§3): 1.3x",
-          ratio_ci(per_example_disagreement(run2.head_probs()), d_seeds),
-          claims.above(0.5), fmt="{:.2f}x",
-          note=f"{m2['d_dis']:.3f} / {de2['d_dis']:.3f}; the interval covers the test examples "
-          "of these networks, not another seed")
-    T.add("seed 000 §4", "M = 2: per-head accuracy of ResNet20", "~87.5 %",
-          head_acc_ci(run2.head_probs()), claims.within(87.5, 1.5), fmt="{:.2f} %",
-          testable=source_scale, note=why)
+    add("seed 000 §4", "M = 2: D_dis of ResNet20's two heads", "0.139",
+        d_dis_ci(run2.head_probs()), claims.within(0.139, 0.04), fmt="{:.3f}",
+        testable=source_scale, note=why)
+    add("seed 000 §3-4", "M = 2 finds real diversity, comparable to independent seeds (D_dis "
+        "of the heads / disagreement of two independently trained M = 1 networks)",
+        "0.139 vs 0.1097 (§3): 1.3x",
+        ratio_ci(per_example_disagreement(run2.head_probs()), d_seeds), DIVERSE, fmt="{:.2f}x",
+        note=f"{m2['d_dis']:.3f} / {de2['d_dis']:.3f}; the heads' mean accuracy "
+        f"{100 * m2['head_acc_mean']:.2f} %, the two networks' {100 * de2['head_acc_mean']:.2f} %")
+    add("seed 000 §4", "M = 2: per-head accuracy of ResNet20", "~87.5 %",
+        head_acc_ci(run2.head_probs()), claims.within(87.5, 1.5), fmt="{:.2f} %",
+        testable=source_scale, note=why)
     drop2 = 100 * (m2["head_acc_mean"] - m1["acc"])
     drop3 = 100 * (m3["head_acc_mean"] - m1["acc"])
-    T.add("seed 000 §4", "M = 2: the heads lose accuracy (mean head minus the M = 1 network)",
-          "≈ −2.0 pp (89.53 → ~87.5)", single(drop2), claims.below(0), fmt="{:+.2f} pp",
-          note=one_run)
-    T.add("seed 000 §4", "M = 2: the ensemble's accuracy is unchanged (minus the M = 1 "
-          "network)", "≈ 0 pp ('unchanged')", single(100 * (m2["acc"] - m1["acc"])),
-          claims.within(0, 1.0), fmt="{:+.2f} pp", note=one_run)
-    T.add("seed 000 §4", "M = 3: per-head accuracy of ResNet20", "~84 %",
-          head_acc_ci(run3.head_probs()), claims.within(84, 1.5), fmt="{:.2f} %",
-          testable=source_scale, note=why)
-    T.add("seed 000 §4", "M = 3: the heads lose more than at M = 2 (mean head at M = 3 minus "
-          "at M = 2)", "≈ −3.5 pp (~84 % vs ~87.5 %)", single(drop3 - drop2),
-          claims.below(0), fmt="{:+.2f} pp", note=one_run)
-    T.add("seed 000 §4", "M = 3: ResNet20's ensemble accuracy", "86.91 %", acc_ci(run3.probs()),
-          claims.within(86.91, 1.5), fmt="{:.2f} %", testable=source_scale, note=why)
-    T.add("seed 000 §4", "M = 3 breaks: the ensemble falls below the M = 1 network",
-          "−2.62 pp (89.53 → 86.91)", single(100 * (m3["acc"] - m1["acc"])), claims.below(0),
-          fmt="{:+.2f} pp", note=one_run)
-    T.add("seed 000 §4", "Naive multi-head: ResNet20's per-head accuracy", "89.3 %",
-          head_acc_ci(nrun.head_probs()), claims.within(89.3, 1.5), fmt="{:.2f} %",
-          testable=source_scale, note=why)
-    T.add("seed 000 §4", "Naive multi-head: heads as accurate as the M = 1 network (mean head "
-          "minus M = 1)", "−0.23 pp (89.53 → 89.3)",
-          single(100 * (naive["head_acc_mean"] - m1["acc"])), claims.within(0, 1.0),
-          fmt="{:+.2f} pp", note=one_run)
-    T.add("seed 000 §4", "Naive multi-head: D_dis of ResNet20's heads", "0.005",
-          d_dis_ci(nrun.head_probs()), claims.below(0.02), fmt="{:.3f}",
-          testable=source_scale, note=why)
+    add("seed 000 §4", "M = 2: the heads lose accuracy (mean head minus the M = 1 network)",
+        "≈ −2.0 pp (89.53 → ~87.5)", single(drop2), claims.below(0), fmt="{:+.2f} pp",
+        note=one_run)
+    add("seed 000 §4", "M = 2: the ensemble's accuracy is unchanged (minus the M = 1 "
+        "network)", "≈ 0 pp ('unchanged')", single(100 * (m2["acc"] - m1["acc"])),
+        claims.within(0, 1.0), fmt="{:+.2f} pp", note=one_run)
+    add("seed 000 §4", "M = 3: per-head accuracy of ResNet20", "~84 %",
+        head_acc_ci(run3.head_probs()), claims.within(84, 1.5), fmt="{:.2f} %",
+        testable=source_scale, note=why)
+    add("seed 000 §4", "M = 3: the heads lose more than at M = 2 (mean head at M = 3 minus "
+        "at M = 2)", "≈ −3.5 pp (~84 % vs ~87.5 %)", single(drop3 - drop2),
+        claims.below(0), fmt="{:+.2f} pp", note=one_run)
+    add("seed 000 §4", "M = 3: ResNet20's ensemble accuracy", "86.91 %", acc_ci(run3.probs()),
+        claims.within(86.91, 1.5), fmt="{:.2f} %", testable=source_scale, note=why)
+    add("seed 000 §4", "M = 3 breaks: the ensemble falls below the M = 1 network",
+        "−2.62 pp (89.53 → 86.91)", single(100 * (m3["acc"] - m1["acc"])), claims.below(0),
+        fmt="{:+.2f} pp", note=one_run)
+    add("seed 000 §4", "Naive multi-head: ResNet20's per-head accuracy", "89.3 %",
+        head_acc_ci(nrun.head_probs()), claims.within(89.3, 1.5), fmt="{:.2f} %",
+        testable=source_scale, note=why)
+    add("seed 000 §4", "Naive multi-head: heads as accurate as the M = 1 network (mean head "
+        "minus M = 1)", "−0.23 pp (89.53 → 89.3)",
+        single(100 * (naive["head_acc_mean"] - m1["acc"])), claims.within(0, 1.0),
+        fmt="{:+.2f} pp", note=one_run)
+    add("seed 000 §4", "Naive multi-head: D_dis of ResNet20's heads", "0.005",
+        d_dis_ci(nrun.head_probs()), claims.below(0.02), fmt="{:.3f}",
+        testable=source_scale, note=why)
     naive_dis = per_example_disagreement(nrun.head_probs())
-    T.add("seed 000 §4", f"Naive heads barely disagree: D_dis of the naive M = "
-          f"{P.naive_members} over MIMO M = 2's", "0.005 / 0.139 (M = 2): 0.04",
-          ratio_ci(naive_dis, per_example_disagreement(run2.head_probs())), claims.below(0.25),
-          fmt="{:.2f}",
-          note=f"{naive['d_dis']:.3f} / {m2['d_dis']:.3f}; the naive D_dis is "
-          f"{naive['d_dis'] / 0.005:.0f}x the source's and "
-          f"{naive['d_dis'] / de2['d_dis']:.0%} of the disagreement of two independent seeds")
+    add("seed 000 §4", f"Naive heads barely disagree: D_dis of the naive M = "
+        f"{P.naive_members} over MIMO M = 2's", "0.005 / 0.139 (M = 2): 0.04",
+        ratio_ci(naive_dis, per_example_disagreement(run2.head_probs())), NAIVE_FEW,
+        fmt="{:.2f}",
+        note=f"{naive['d_dis']:.3f} / {m2['d_dis']:.3f}; the naive D_dis is "
+        f"{naive['d_dis'] / 0.005:.0f}x the source's and "
+        f"{naive['d_dis'] / de2['d_dis']:.0%} of the disagreement of two independent seeds")
 
     def gain(width):  # the best MIMO network's averaged accuracy minus the M = 1 network's, pp
         base = pick(rows_, width, "MIMO M=1")["acc"]
@@ -400,25 +420,28 @@ def claims_table(P):
                          for m in P.members if m > 1)
     p_narrow = pick(rows_, narrow, "MIMO M=1")["params"]
     p_wide = pick(rows_, wide, "MIMO M=1")["params"]
-    T.add("seed 000 §4; Havasi et al.", "The gains need capacity: MIMO's best gain over M = 1 "
-          "grows from the narrowest to the widest backbone",
-          "ResNet20: ≤ 0 pp; WRN-28-10 (36.5M): gains", single(gain(wide) - gain(narrow), k=4),
-          claims.above(0), fmt="{:+.2f} pp",
-          note=f"{gain(narrow):+.2f} pp at width {narrow:g} ({p_narrow:,} parameters) → "
-          f"{gain(wide):+.2f} pp at {wide:g} ({p_wide:,}); four single runs, and the best of "
-          "the M > 1 networks is picked, which favours a gain")
+    add("seed 000 §4; Havasi et al.", "The gains need capacity: MIMO's best gain over M = 1 "
+        "grows from the narrowest to the widest backbone",
+        "ResNet20: ≤ 0 pp; WRN-28-10 (36.5M): gains", single(gain(wide) - gain(narrow), k=4),
+        claims.above(0), fmt="{:+.2f} pp",
+        note=f"{gain(narrow):+.2f} pp at width {narrow:g} ({p_narrow:,} parameters) → "
+        f"{gain(wide):+.2f} pp at {wide:g} ({p_wide:,}); four single runs, and the best of "
+        "the M > 1 networks is picked, which favours a gain")
     surplus = P.model == "resnet20" and wide >= 4
-    T.add("seed 000 §4; Havasi et al.", "With surplus capacity MIMO's ensemble beats its M = 1 "
-          "network (widest backbone)", "gains on WRN-28-10", single(gain(wide)),
-          claims.above(0), fmt="{:+.2f} pp", testable=surplus,
-          note="" if surplus else f"the widest backbone here is {P.model} at width {wide:g} "
-          f"({p_wide:,} parameters), far from surplus capacity (WRN-28-10: 36.5M)")
-    T.add("seed 000 §5", "Deep ensembles remain the stronger ensemble (deep ensemble of 3 minus "
-          "MIMO M = 3)", "'the gold standard'", single(100 * (de3["acc"] - m3["acc"])),
-          claims.above(0), fmt="{:+.2f} pp",
-          note=f"at the cost of {de3['params'] / m3['params']:.1f}x MIMO M = 3's parameters, 3 "
-          "trainings and 3 forward passes; the ensemble's own spread is smaller than a single "
-          "run's, so the interval is cautious")
+    add("seed 000 §4; Havasi et al.", "With surplus capacity MIMO's ensemble beats its M = 1 "
+        "network (widest backbone)", "gains on WRN-28-10", single(gain(wide)),
+        claims.above(0), fmt="{:+.2f} pp", testable=surplus,
+        note="" if surplus else f"the widest backbone here is {P.model} at width {wide:g} "
+        f"({p_wide:,} parameters), far from surplus capacity (WRN-28-10: 36.5M)")
+    add("seed 000 §5", "Deep ensembles remain the stronger ensemble (deep ensemble of 3 minus "
+        "MIMO M = 3, accuracy)", "'the gold standard' (said of uncertainty estimation; tested "
+        "here on accuracy)", single(100 * (de3["acc"] - m3["acc"])),
+        claims.above(0), fmt="{:+.2f} pp",
+        note=f"on uncertainty (lower is better; single runs, no interval): NLL "
+        f"{de3['nll']:.3f} against MIMO M = 3's {m3['nll']:.3f}, ECE {100 * de3['ece']:.2f} % "
+        f"against {100 * m3['ece']:.2f} %; at the cost of {de3['params'] / m3['params']:.1f}x "
+        "MIMO M = 3's parameters, 3 trainings and 3 forward passes; the ensemble's own spread "
+        "is smaller than a single run's, so the interval is cautious")
     return T
 
 
@@ -437,6 +460,115 @@ def detectable_sentences(P, R) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------
+# sentences computed from the runs, glued into captions and the closing section
+
+
+def spread_sentence(P, R) -> str:
+    """Figure 1's caption: every network in it is one run, and the gap between two of them that
+    the M = 1 network's seed-to-seed spread allows (:func:`difference_band`)."""
+    s0 = SEED + config.seed_base(P)
+    k = len(R[(P.ref_width, "M=1")])
+    runs_ = (f"Every network here is a single run (seed {s0}; a deep ensemble of M adds the M = 1 "
+             f"network's seeds {s0 + 1} to {s0 + max(P.members) - 1})")
+    band = difference_band(P, R)
+    if not np.isfinite(band):
+        return runs_ + (", and without a second seed of the M = 1 network nothing here says how "
+                        "far another seed would move one.")
+    sd, _ = seed_spread(P, R)
+    return (runs_ + f": from the M = 1 network's seed-to-seed spread ({sd:.2f} pp SD over {k} "
+            f"seeds at each of {len(P.widths)} widths), a gap of up to ±{band:.2f} pp between two "
+            "single networks is within what another seed could produce (the 95% interval of a "
+            "difference of two single runs; the grey band around the dashed line).")
+
+
+def capacity_sign(P, table_rows, band: float = float("nan")) -> str:
+    """The sign of every MIMO network's gain over the M = 1 network of its width, and how many
+    of those gaps exceed ``band`` (:func:`difference_band`, pp; NaN: not said)."""
+    gaps = [(w, m, 100 * (pick(table_rows, w, f"MIMO M={m}")["acc"]
+                          - pick(table_rows, w, "MIMO M=1")["acc"]))
+            for w in P.widths for m in P.members if m > 1]
+    if not gaps:
+        return ""
+    values = [g for *_, g in gaps]
+    ms = sorted({m for _, m, _ in gaps})
+    each = f"M = {ms[0]}" if len(ms) == 1 else f"M = {prose.join([str(m) for m in ms])} alike"
+    span_ = f"{min(values):+.2f} to {max(values):+.2f} pp, single runs"
+    if all(g < 0 for g in values):
+        text = (f"At every width MIMO's averaged prediction is below its M = 1 network's, for "
+                f"{each} ({span_})")
+    elif all(g > 0 for g in values):
+        text = (f"At every width MIMO's averaged prediction is above its M = 1 network's, for "
+                f"{each} ({span_})")
+    else:
+        up = [f"M = {m} at width {w:g} ({g:+.2f} pp)" for w, m, g in gaps if g > 0]
+        text = (f"MIMO's averaged prediction is above its M = 1 network's only for "
+                f"{prose.join(up)}, and at or below it for the other {len(gaps) - len(up)} of "
+                f"the {len(gaps)} MIMO networks ({span_})")
+    if not np.isfinite(band):
+        return text + "."
+    out = sum(abs(g) > band for g in values)
+    if out == len(values):
+        tail = (f"; every one of these gaps is wider than the ±{band:.2f} pp that another seed "
+                "could produce between two single runs")
+    elif out == 0:
+        tail = (f"; none of these gaps is wider than the ±{band:.2f} pp that another seed could "
+                "produce between two single runs")
+    else:
+        tail = (f"; {out} of these {len(values)} gaps {'is' if out == 1 else 'are'} wider than "
+                f"the ±{band:.2f} pp that another seed could produce between two single runs")
+    return text + tail + "."
+
+
+def heads_against_seeds(P, table_rows) -> str:
+    """MIMO M = 2's heads against the two independently trained M = 1 networks whose
+    disagreement the diversity row divides by: their mean accuracies at the reference width."""
+    w = P.ref_width
+    heads = 100 * pick(table_rows, w, "MIMO M=2")["head_acc_mean"]
+    nets = 100 * pick(table_rows, w, "deep ensemble of 2")["head_acc_mean"]
+    gap = f"{heads:.2f} % against {nets:.2f} % on average, {heads - nets:+.2f} pp"
+    if heads < nets:
+        return (f"Its heads are also less accurate than those two networks ({gap}), and less "
+                "accurate classifiers disagree more (their errors leave more room to differ): "
+                "part of the heads' disagreement is lost accuracy, not diversity.")
+    return (f"Its heads are at least as accurate as those two networks ({gap}), so their "
+            "disagreement is not a by-product of extra errors.")
+
+
+def uncertainty_sentence(P, table_rows) -> str:
+    """The deep ensemble of the largest M against MIMO of that M on NLL and ECE, the measures of
+    uncertainty that seed 000 §5's 'gold standard' is about (single runs, no interval)."""
+    m, w = max(P.members), P.ref_width
+    e, r = pick(table_rows, w, f"deep ensemble of {m}"), pick(table_rows, w, f"MIMO M={m}")
+
+    def side(a, b):
+        return "lower" if a < b else "higher" if a > b else "the same"
+    return (f"On the uncertainty that seed 000 §5 calls deep ensembles 'the gold standard' for, "
+            f"the deep ensemble of {m} has {side(e['nll'], r['nll'])} NLL than MIMO M = {m} "
+            f"({e['nll']:.3f} against {r['nll']:.3f}) and {side(e['ece'], r['ece'])} "
+            f"calibration error (ECE {100 * e['ece']:.2f} % against {100 * r['ece']:.2f} %; lower "
+            "is better for both; single runs, no interval).")
+
+
+# Havasi et al.'s CIFAR recipe (their paper and reference code; not a figure of seed 000)
+HAVASI_EPOCHS, HAVASI_BATCH_REP = 250, 4
+
+
+def scale_sentence() -> str:
+    """How long the `cpu` and `gpu` presets train a network, next to Havasi et al.'s 250 epochs
+    with batch repetition 4, read from the presets so that it cannot go stale."""
+    def recipe(profile):
+        P = config.chapter_params(CHAPTER, profile)
+        n = P.n_train or 50_000
+        steps = P.epochs * train.epoch_steps(mimo_spec(P, P.ref_width, 2), n)
+        rep = ("without batch repetition" if P.batch_rep == 1
+               else f"with batch repetition {P.batch_rep}")
+        return (f"for {P.epochs} epochs {rep} on {n:,} images ({steps:,} steps, "
+                f"{P.epochs * P.batch_rep} passes over its data)")
+    return (f"Here the `cpu` profile trains a network {recipe('cpu')} and the `gpu` profile "
+            f"{recipe('gpu')}, against their {HAVASI_EPOCHS * HAVASI_BATCH_REP:,} passes.")
+
+
+# --------------------------------------------------------------------------------------------
 # the closing section's prose: each sentence is the one its row's verdict calls for (glued into
 # the page by helpers.prose, so that a page executed at any profile says what its table decides)
 
@@ -445,42 +577,78 @@ SOURCE_FIGURES = ("ResNet20, M = 1: test accuracy", "M = 2: D_dis of", "M = 2: p
                   "Naive multi-head: D_dis")
 
 
-def closing_reading(P, T: claims.ClaimsTable) -> dict:
+def kept(row: claims.Claim, test) -> str | None:
+    """The verdict ``row``'s interval gives under ``test`` when the seed rule kept the row
+    inconclusive (holds or differs), else None."""
+    if row.verdict != claims.INCONCLUSIVE or not row.interval or None in row.interval:
+        return None
+    side = claims.decide(test, *row.interval)
+    return side if side in (claims.HOLDS, claims.DIFFERS) else None
+
+
+def closing_reading(P, T: claims.ClaimsTable, R=None) -> dict:
     """The paragraphs of 'What this shows' (``close_mechanism``, ``close_price``,
-    ``close_capacity``, ``close_cost``, ``close_source``) from the claims table ``T``."""
+    ``close_capacity``, ``close_cost``, ``close_source``) from the claims table ``T``, and
+    ``close_scale`` (:func:`scale_sentence`); with the runs ``R``, the sentences computed from
+    them (:func:`heads_against_seeds`, :func:`capacity_sign`, :func:`uncertainty_sentence`)."""
     keys = ("close_mechanism", "close_price", "close_capacity", "close_cost", "close_source")
+    scale = {"close_scale": scale_sentence()}
     if T.untested():
-        return dict.fromkeys(keys, T.untested())
+        return dict(dict.fromkeys(keys, T.untested()), **scale)
     H, D, I = claims.HOLDS, claims.DIFFERS, claims.INCONCLUSIVE
     say = T.say
+    table_rows = rows(P, R) if R is not None else None
+    div = T.find("M = 2 finds real diversity")
+    lo, hi = div.interval if div.interval and None not in div.interval else (div.measured,) * 2
+    than = ("more than" if lo is not None and lo > 1 else
+            "less than" if hi is not None and hi < 1 else "about as much as")
+    div_kept = {H: "its interval clears that bound, but it covers the test images of these "
+                   "networks, not another seed, so the row is *inconclusive* (the seed rule)",
+                D: "its interval lies below that bound, but it covers the test images of these "
+                   "networks, not another seed, so the row is *inconclusive* (the seed rule)",
+                None: "its interval straddles that bound: the row is *inconclusive*"}
     mechanism = (
-        say("M = 2 finds real diversity", {
-            H: "Giving each head its own, independently drawn image makes the heads of one network "
-               "disagree at least half as much as independently trained networks do: MIMO M = 2's "
-               "heads reach "
-               "{m} the disagreement of two M = 1 seeds (interval {ci}; the claims row holds; "
-               "$D_{{dis}}$ in Table 1 and Figure 2, right).",
-            D: "Giving each head its own image does not make the heads of one network disagree "
-               "even half as much as independently trained networks do here: MIMO M = 2's heads "
-               "reach {m} "
-               "the disagreement of two M = 1 seeds (interval {ci}, against a test of {test}).",
-            I: "Whether giving each head its own image makes the heads disagree at least half as "
-               "much as independently trained networks do, these runs cannot decide: MIMO M = 2's "
-               "heads "
-               "reach {m} the disagreement of two M = 1 seeds (interval {ci}, test {test})."})
-        + " " + say("Naive heads barely disagree", {
-            H: "The naive multi-head network, whose heads all see the same image, keeps its heads "
-               "together ({m} of MIMO M = 2's $D_{{dis}}$, interval {ci}, below the test's quarter; "
-               "the source: 0.04): the diversity comes from routing different inputs to the heads.",
-            D: "The naive multi-head network, whose heads all see the same image, keeps its heads "
-               "at {m} of MIMO M = 2's $D_{{dis}}$: the control is weaker here than in the "
-               "source, and the row \"naive heads barely disagree\" *differs*: over its whole "
-               "interval ({ci}) the naive heads' $D_{{dis}}$ is more than the test's quarter of "
-               "MIMO M = 2's (the source: 0.04). The row's note gives it as a multiple of the "
-               "source's and as a share of the disagreement between two independent seeds.",
-            I: "The naive multi-head network, whose heads all see the same image, keeps its heads "
-               "at {m} of MIMO M = 2's $D_{{dis}}$ (interval {ci}): whether that is below the "
-               "test's quarter (the source: 0.04), these runs cannot decide."}))
+        f"Giving each head its own, independently drawn image makes the heads of one network "
+        f"disagree {than} two independently trained networks do: "
+        + say("M = 2 finds real diversity", {
+            H: "MIMO M = 2's heads reach {m} the disagreement of two M = 1 seeds (interval "
+               "{ci}; $D_{{dis}}$ in Table 1 and Figure 2, right). The claims row asks only for "
+               "more than half ({test}), and holds.",
+            D: "MIMO M = 2's heads reach {m} the disagreement of two M = 1 seeds (interval "
+               "{ci}). The claims row asks for more than half ({test}), and differs: the whole "
+               "interval is below it.",
+            I: "MIMO M = 2's heads reach {m} the disagreement of two M = 1 seeds (interval "
+               "{ci}; $D_{{dis}}$ in Table 1 and Figure 2, right). The claims row asks for more "
+               "than half ({test}); " + div_kept[kept(div, DIVERSE)] + "."})
+        + (" " + heads_against_seeds(P, table_rows) if table_rows is not None else ""))
+    naive_row = T.find("Naive heads barely disagree")
+    naive_kept = kept(naive_row, NAIVE_FEW)
+    naive_i = {
+        D: "The naive multi-head network, whose heads all see the same image, keeps its heads "
+           "at {m} of MIMO M = 2's $D_{{dis}}$ (interval {ci}): the control is weaker here than "
+           "in the source (0.04). Over these networks' test images the whole interval is above "
+           "the test's quarter, but one run a side cannot speak for another seed, so the row "
+           "\"naive heads barely disagree\" is *inconclusive* (the seed rule); its note gives "
+           "the naive $D_{{dis}}$ as a multiple of the source's and as a share of the "
+           "disagreement between two independent seeds.",
+        H: "The naive multi-head network, whose heads all see the same image, keeps its heads "
+           "together ({m} of MIMO M = 2's $D_{{dis}}$, interval {ci}, below the test's quarter "
+           "over these networks' test images; the source: 0.04), but one run a side cannot "
+           "speak for another seed, so the row is *inconclusive* (the seed rule).",
+        None: "The naive multi-head network, whose heads all see the same image, keeps its heads "
+              "at {m} of MIMO M = 2's $D_{{dis}}$ (interval {ci}): whether that is below the "
+              "test's quarter (the source: 0.04), these runs cannot decide."}[naive_kept]
+    mechanism += " " + say("Naive heads barely disagree", {
+        H: "The naive multi-head network, whose heads all see the same image, keeps its heads "
+           "together ({m} of MIMO M = 2's $D_{{dis}}$, interval {ci}, below the test's quarter; "
+           "the source: 0.04): the diversity comes from routing different inputs to the heads.",
+        D: "The naive multi-head network, whose heads all see the same image, keeps its heads "
+           "at {m} of MIMO M = 2's $D_{{dis}}$: the control is weaker here than in the "
+           "source, and the row \"naive heads barely disagree\" *differs*: over its whole "
+           "interval ({ci}) the naive heads' $D_{{dis}}$ is more than the test's quarter of "
+           "MIMO M = 2's (the source: 0.04). The row's note gives it as a multiple of the "
+           "source's and as a share of the disagreement between two independent seeds.",
+        I: naive_i})
     price = (
         "Each MIMO head " + say("M = 2: the heads lose accuracy", {
             H: "is less accurate than the M = 1 network (M = 2: {m})",
@@ -500,10 +668,11 @@ def closing_reading(P, T: claims.ClaimsTable) -> dict:
             I: "whether the M = 2 ensemble is as accurate as the M = 1 network is undecided "
                "({m}, interval {ci}, against ±1 pp)"})
         + ", and " + say("M = 3 breaks", {
-            H: "the M = 3 ensemble falls below it ({m}: \"M = 3 breaks\" holds)",
-            D: "the M = 3 ensemble does not fall below it ({m}, interval {ci}: \"M = 3 breaks\" "
-               "*differs*)",
-            I: "whether the M = 3 ensemble falls below it is undecided ({m}, interval {ci})"})
+            H: "the M = 3 ensemble falls below the M = 1 network ({m}: \"M = 3 breaks\" holds)",
+            D: "the M = 3 ensemble does not fall below the M = 1 network ({m}, interval {ci}: "
+               "\"M = 3 breaks\" *differs*)",
+            I: "whether the M = 3 ensemble falls below the M = 1 network is undecided ({m}, "
+               "interval {ci})"})
         + ". The naive heads, which share the whole network and all learn the same task, "
         + say("Naive multi-head: heads as accurate", {
             H: "are as accurate as the M = 1 network within a point ({m}), as in the source.",
@@ -513,16 +682,18 @@ def closing_reading(P, T: claims.ClaimsTable) -> dict:
                "their gap cannot be placed inside or outside the test's ±1 pp (interval {ci}): "
                "that row is *inconclusive*."}))
     wide = max(P.widths)
+    sign = (capacity_sign(P, table_rows, difference_band(P, R)) + " "
+            if table_rows is not None else "")
     capacity = (
-        say("The gains need capacity", {
+        sign + say("The gains need capacity", {
             H: "Widening the backbone helps MIMO: its best gain over the M = 1 network grows from "
                "the narrowest to the widest backbone ({m}, interval {ci}; Figure 2, left).",
             D: "Widening the backbone does not help MIMO here: its best gain over the M = 1 "
                "network falls from the narrowest to the widest backbone ({m}, interval {ci}; "
                "Figure 2, left).",
-            I: "Whether MIMO's gain over the M = 1 network grows as the backbone widens, the runs "
-               "cannot decide: the capacity row's interval straddles zero ({m}, interval {ci}; "
-               "Figure 2, left)."})
+            I: "Whether MIMO's best gain over the M = 1 network grows as the backbone widens, "
+               "the runs cannot decide: the capacity row's interval straddles zero ({m}, "
+               "interval {ci}; Figure 2, left)."})
         + " " + say("With surplus capacity", {
             claims.NOT_TESTABLE: f"The surplus-capacity row is not testable here: the widest "
                                  f"backbone, {models.display_name(P.model)} at width {wide:g}, "
@@ -535,24 +706,32 @@ def closing_reading(P, T: claims.ClaimsTable) -> dict:
             I: "Whether the widest backbone's MIMO ensemble beats its M = 1 network is undecided "
                "({m}, interval {ci})."}))
     cost = say("Deep ensembles remain the stronger", {
-        H: "What the claims table decides is that the deep ensemble of 3 beats MIMO M = 3 "
-           "({m}, interval {ci}), at three trainings and three forward passes to MIMO's one, and "
-           "more parameters (Table 1).",
+        H: "What the claims table decides is that the deep ensemble of 3 is more accurate than "
+           "MIMO M = 3 ({m}, interval {ci}), at three trainings and three forward passes to "
+           "MIMO's one, and more parameters (Table 1).",
         D: "Yet here MIMO M = 3 is at least as accurate as the deep ensemble of 3 ({m}, interval "
            "{ci}), at a third of its trainings and forward passes.",
-        I: "Whether the deep ensemble of 3 beats MIMO M = 3 these runs cannot decide ({m}, "
-           "interval {ci})."})
-    rows = [T.find(s) for s in SOURCE_FIGURES]
-    testable = [r for r in rows if r.verdict != claims.NOT_TESTABLE]
+        I: "Whether the deep ensemble of 3 is more accurate than MIMO M = 3 these runs cannot "
+           "decide ({m}, interval {ci})."})
+    if table_rows is not None:
+        cost += " " + uncertainty_sentence(P, table_rows)
+    rows_ = [T.find(s) for s in SOURCE_FIGURES]
+    testable = [r for r in rows_ if r.verdict != claims.NOT_TESTABLE]
     if not testable:
-        source = (f"None of the source's {len(rows)} ResNet20 figures is testable at this profile: "
-                  "they need ResNet20v1 at width 1 on the full CIFAR-10 (the `gpu` profile).")
+        source = (f"None of the source's {len(rows_)} ResNet20 figures is testable at this "
+                  "profile: they need ResNet20v1 at width 1 on the full CIFAR-10 (the `gpu` "
+                  "profile).")
     else:
         counts = {v: sum(r.verdict == v for r in testable) for v in (H, D, I)}
-        verb = {H: ("holds", "hold"), D: ("differs", "differ"), I: ("is inconclusive", "are inconclusive")}
+        verb = {H: ("holds", "hold"), D: ("differs", "differ"),
+                I: ("is inconclusive", "are inconclusive")}
         said = [f"{counts[v]} {verb[v][counts[v] != 1]}" for v in (H, D, I)]
-        source = (f"Of the source's {len(rows)} ResNet20 figures, {said[0]}, {said[1]} and "
+        source = (f"Of the source's {len(rows_)} ResNet20 figures, {said[0]}, {said[1]} and "
                   f"{said[2]}: " + "; ".join(
                       f"{r.statement}: {r.measured_text} against {r.expected} ({r.verdict})"
                       for r in testable) + ".")
-    return dict(zip(keys, (mechanism, price, capacity, cost, source)))
+        if counts[I]:
+            source += (" A figure of one network whose interval covers only the test images is "
+                       "kept inconclusive by the seed rule (its note gives the point's verdict): "
+                       "another seed could move it.")
+    return dict(zip(keys, (mechanism, price, capacity, cost, source)), **scale)

@@ -558,7 +558,7 @@ def claims_table(P):
     why_model = "" if resnet else \
         f"the source's figure is for ResNet20v1 on full CIFAR-10; this run is {P.model}"
 
-    T = claims.ClaimsTable("03_modes", P.profile, R[0].variant)
+    T = claims.ClaimsTable("03_modes", P.profile, R[0].variant, config.seed_base(P))
     T.add("seed 000 §3", "ResNet20v1 test accuracy across seeds", "89.95 ± 0.18 %",
           stats.mean_t(acc), claims.above(accuracy_bar(R[0].variant)),
           fmt="{:.2f} %", testable=resnet,

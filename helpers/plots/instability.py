@@ -4,9 +4,12 @@ The numbers come from :mod:`helpers.chapters.instability` (``source_intervals``,
 ``cka_intervals``, ``divergence``, ``depth_divergence``, ``onset_intervals``); these functions
 only draw them in the house style (:func:`helpers.plots.style`, :func:`helpers.plots.color`).
 Error bars are 95% intervals (:class:`helpers.stats.Estimate`); the one-bit change is drawn in
-orange (``plots.color(3)``) wherever it stands beside the other sources.
+vermilion (``plots.color(3)``) wherever it stands beside the other sources, and no other source
+takes the palette's orange (``plots.color(1)``), which reads as the same hue.
 """
 from __future__ import annotations
+
+import itertools
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -16,8 +19,11 @@ from matplotlib.ticker import MaxNLocator
 
 from . import color
 
-BIT = 3      # the one-bit change's colour
+BIT = 3      # the one-bit change's colour (vermilion)
 OTHER = 0    # every other source's
+# the colours of the other sources where each has its own (Figure 2): the palette without the
+# bit change's vermilion and the orange beside it (1); yellow (6) last, as it is faint on white
+OTHERS = (0, 2, 4, 5, 7, 6)
 
 
 def _xerr(estimates, scale: float = 1.0) -> np.ndarray:
@@ -39,7 +45,7 @@ def _bars(ax, names, estimates, colours, xlabel: str, title: str, scale: float =
 def sources_figure(intervals: dict):
     """Figure 1: per source, the runs' test accuracies (one dot a run, seaborn), and the
     accuracy SD, cross-entropy SD and pairwise disagreement with their simultaneous 95%
-    intervals; the one-bit change in orange. ``intervals``: ``source_intervals``' output."""
+    intervals; the one-bit change in vermilion. ``intervals``: ``source_intervals``' output."""
     names = list(intervals)
     colours = [color(BIT if intervals[n]["bitflip"] else OTHER) for n in names]
     fig, axes = plt.subplots(1, 4, figsize=(15, 0.45 * len(names) + 2.4), sharey=True)
@@ -70,9 +76,10 @@ def sources_figure(intervals: dict):
 
 def cka_figure(cka: dict, n_images: int):
     """Figure 2: mean pairwise linear CKA per layer, one line per source (the one-bit change
-    thick), with 95% bootstrap intervals over runs. ``cka``: ``cka_intervals``' output."""
+    thick, in vermilion; the others in :data:`OTHERS`, no orange among them), with 95% bootstrap
+    intervals over runs. ``cka``: ``cka_intervals``' output."""
     fig, ax = plt.subplots(figsize=(7, 4))
-    others = iter(i for i in range(8) if i != BIT)
+    others = itertools.cycle(OTHERS)   # repeats only beyond six other rows
     for i, (name, c) in enumerate(cka.items()):
         layers = list(c)
         x = np.arange(len(layers)) + 0.04 * (i - (len(cka) - 1) / 2)  # side by side

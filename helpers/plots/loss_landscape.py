@@ -114,7 +114,8 @@ def tunnel(TU):
                  label="Bezier curve: train loss")
     axes[0].plot(c["alpha"], c["test_loss"], marker="s", color=color(1),
                  label="Bezier curve: test loss")
-    axes[0].set(xlabel="t (0 = optimum 1, 1 = optimum 2)", ylabel="cross-entropy (nats)",
+    along = "t (0 = optimum 1, 1 = optimum 2; α on the line)"
+    axes[0].set(xlabel=along, ylabel="cross-entropy (nats)",
                 title="Loss along the line and the curve")
     for i in range(2):
         axes[1].plot(c["alpha"], 100 * c[f"agree{i}"], marker="o", color=TRAJ[i],
@@ -123,7 +124,7 @@ def tunnel(TU):
                  label="test accuracy (curve)")
     axes[1].plot(line["alpha"], 100 * line["test_acc"], ls="--", color=color(7),
                  label="test accuracy (straight line)")
-    axes[1].set(xlabel="t along the Bezier curve", ylabel="% of test images",
+    axes[1].set(xlabel=along, ylabel="% of test images",
                 title="Along the curve: accuracy and agreement")
     for ax in axes:
         ax.legend(fontsize=8)
@@ -165,7 +166,9 @@ def _pairs(ax, ws, matrices, c):
 def width_sweep(WS, model: str):
     """Figure 5: per width, the final training loss and the sharpness of every seed (mean with
     its 95% t interval), and the barrier between every pair of seeds (mean with its 95%
-    bootstrap interval over runs)."""
+    bootstrap interval over runs); ``model`` is named as the prose names it."""
+    from ..models import display_name
+
     rows = {w: r for w, r in WS["rows"].items() if w != "compare"}
     ws = np.array(sorted(rows))
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
@@ -178,7 +181,7 @@ def width_sweep(WS, model: str):
                 title="Barrier between independent runs (dots: pairs)")
     axes[2].set(ylabel="top Hessian eigenvalue", title="Sharpness (dots: seeds)")
     for ax in axes:
-        ax.set(xscale="log", xlabel=f"width multiplier of {model}", xticks=ws,
+        ax.set(xscale="log", xlabel=f"width multiplier of {display_name(model)}", xticks=ws,
                xticklabels=[f"{w:g}" for w in ws])
         ax.minorticks_off()
         ax.legend(fontsize=8)
@@ -187,12 +190,16 @@ def width_sweep(WS, model: str):
 
 def slices(WS):
     """Figure 6: training loss on 2D filter-normalized slices through each solution (star),
-    one colour scale for all panels (losses above the 90th percentile clipped)."""
+    one colour scale for all panels (losses above the 90th percentile clipped; levels at round
+    numbers)."""
+    from matplotlib.ticker import MaxNLocator
+
     S = WS["slices"]
     fig, axes = plt.subplots(1, len(S), figsize=(4.6 * len(S), 4))
     top = max(float(np.percentile(g["train_loss"], 90)) for g in S.values())
     bottom = min(float(g["train_loss"].min()) for g in S.values())
-    levels = np.linspace(bottom, top, 14)
+    levels = MaxNLocator(12, steps=[1, 2, 5, 10]).tick_values(bottom, top)
+    top = float(levels[-1])
     for ax, (name, g) in zip(np.atleast_1d(axes), S.items()):
         contour(ax, g, np.minimum(g["train_loss"], top), name, "training loss (nats)",
                 levels=levels)
@@ -203,7 +210,9 @@ def slices(WS):
 
 def saddles(SD):
     """Figure 7: the extreme Hessian eigenvalues along training and their ratio (left); the
-    Lanczos spectral density at the first and last checkpoint (right)."""
+    Lanczos spectral density at the first and last checkpoint, with their Ritz values as ticks
+    along the bottom, where outliers of little weight show even below the density's limit
+    (right)."""
     from ..landscape import spectral_density
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
@@ -235,10 +244,14 @@ def saddles(SD):
     lo = min(r.min() for r in SD["ritz"])
     hi = max(r.max() for r in SD["ritz"])
     xs = np.linspace(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo), 600)
-    for i in (0, len(SD["epochs"]) - 1):
+    rug = axes[1].get_xaxis_transform()   # x in data, y as a fraction of the panel's height
+    for k, i in enumerate((0, len(SD["epochs"]) - 1)):
         density = spectral_density(SD["ritz"][i], SD["weights"][i], xs, sigma=0.02 * (hi - lo))
         axes[1].semilogy(xs, np.maximum(density, 1e-6), color=color(0 if i == 0 else 3),
                          label=f"epoch {SD['epochs'][i]}")
+        axes[1].plot(SD["ritz"][i], np.full(len(SD["ritz"][i]), 0.03 + 0.05 * k), "|", ms=9,
+                     color=color(0 if i == 0 else 3), transform=rug,
+                     label=f"epoch {SD['epochs'][i]}: Ritz values")
     axes[1].set(xlabel="Hessian eigenvalue", ylabel="spectral density (log)",
                 title="Lanczos spectral density")
     axes[1].set_ylim(bottom=1e-4)

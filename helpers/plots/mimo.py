@@ -16,9 +16,11 @@ def _pick(table_rows, width, name) -> dict:
     return pick(table_rows, width, name)
 
 
-def heads(table_rows, width, ax=None, title=None):
-    """Per-head accuracies (dots) and the averaged prediction's accuracy (bar) of every model at
-    one width; the dashed line is the M = 1 network."""
+def heads(table_rows, width, ax=None, title=None, band: float | None = None):
+    """Per-head accuracies (dots) and the averaged prediction's accuracy (a short horizontal
+    line: the axis does not start at zero, so no bars) of every model at one width; the dashed
+    line is the M = 1 network. ``band`` (pp): the half-width of the 95% interval of a difference
+    of two single runs (:func:`helpers.chapters.mimo.difference_band`), shaded around it."""
     ax = _ax(ax, (7.5, 4.0))
     sel = [r for r in table_rows if r["width"] == width]
     colour = {"mimo": color(0), "naive": color(1), "ensemble": color(2)}
@@ -26,22 +28,27 @@ def heads(table_rows, width, ax=None, title=None):
     for i, r in enumerate(sel):
         label = KIND_LABEL[r["kind"]]
         new = r["kind"] not in done
-        ax.bar(i, 100 * r["acc"], color=colour[r["kind"]], alpha=0.35,
-               label=f"{label}: averaged prediction" if new else None)
+        ax.hlines(100 * r["acc"], i - 0.32, i + 0.32, color=colour[r["kind"]], lw=3, zorder=2,
+                  label=f"{label}: averaged prediction" if new else None)
         ax.scatter([i] * len(r["head_acc"]), 100 * np.array(r["head_acc"]),
-                   color=colour[r["kind"]], zorder=3, s=18,
+                   color=colour[r["kind"]], zorder=3, s=18, alpha=0.8,
                    label=f"{label}: each head / member" if new else None)
         done.add(r["kind"])
     base = 100 * _pick(table_rows, width, "MIMO M=1")["acc"]
     ax.axhline(base, color="grey", ls="--", lw=1, label="M = 1 network")
+    if band is not None and np.isfinite(band):
+        ax.axhspan(base - band, base + band, color="grey", alpha=0.15, lw=0,
+                   label="another seed's reach (95%)")
     lo = min(100 * min(min(r["head_acc"]), r["acc"]) for r in sel)
     hi = max(100 * max(max(r["head_acc"]), r["acc"]) for r in sel)
+    if band is not None and np.isfinite(band):
+        lo, hi = min(lo, base - band), max(hi, base + band)
     ax.set_ylim(lo - 2, hi + 2)
     ax.set_xticks(range(len(sel)),
                   [r["name"].replace("deep ensemble of ", "ensemble ") for r in sel])
     ax.set_xlabel("model")
     ax.grid(axis="x", visible=False)
-    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylabel("test accuracy (%; not from 0)")
     ax.set_title(title or f"Heads and their average at width {width:g}")
     ax.legend(fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     return ax.figure
@@ -84,16 +91,35 @@ def capacity(table_rows, widths, axes=None, band: float | None = None):
     return axes[0].figure
 
 
+def _label_sides(points, min_gap: float) -> list[int]:
+    """For labels next to markers ``points`` [(x, y)], a side each (+1 right, -1 left): right
+    unless a label already placed on that side at the same x is within ``min_gap`` in y, then
+    left (placed from the lowest y up)."""
+    sides = [1] * len(points)
+    placed: dict = {}
+    for i in sorted(range(len(points)), key=lambda k: points[k][1]):
+        x, y = points[i]
+        for side in (1, -1):
+            if all(abs(y - y0) >= min_gap for y0 in placed.get((x, side), [])):
+                break
+        else:
+            side = 1
+        sides[i] = side
+        placed.setdefault((x, side), []).append(y)
+    return sides
+
+
 def cost(table_rows, ax=None):
     """The averaged prediction's accuracy against training compute (images pushed through the
     network, summed over an ensemble's members); marker area ~ inference passes, the number
-    next to a marker is M."""
-    from matplotlib.ticker import FuncFormatter
+    next to a marker is M (put on the left where another label at the same compute is close)."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
     ax = _ax(ax, (8.6, 4.4))
     kinds = {"mimo": ("MIMO (1 pass)", "o"), "naive": ("naive multi-head (1 pass)", "s"),
-             "ensemble": ("deep ensemble (m passes)", "D")}
+             "ensemble": ("deep ensemble (M passes)", "D")}
     widths = sorted({r["width"] for r in table_rows})
+    labels = []
     for kind, (label, marker) in kinds.items():
         for j, w in enumerate(widths):
             sel = [r for r in table_rows if r["kind"] == kind and r["width"] == w]
@@ -102,14 +128,21 @@ def cost(table_rows, ax=None):
             ax.scatter([r["train_images"] for r in sel], [100 * r["acc"] for r in sel],
                        marker=marker, s=[30 * r["passes"] for r in sel], color=color(j),
                        alpha=0.8, label=f"{label}, width {w:g}")
-            for r in sel:
-                ax.annotate(f"{r['M']}", (r["train_images"], 100 * r["acc"]), fontsize=7,
-                            xytext=(4, 2), textcoords="offset points")
+            labels += [(r["train_images"], 100 * r["acc"], f"{r['M']}") for r in sel]
+    ys = [y for _, y, _ in labels]
+    gap = 0.035 * ((max(ys) - min(ys)) or 1.0)   # about a label's height on the axis
+    for (x, y, text), side in zip(labels, _label_sides([(x, y) for x, y, _ in labels], gap)):
+        ax.annotate(text, (x, y), fontsize=7, xytext=(5 * side, 2), textcoords="offset points",
+                    ha="left" if side > 0 else "right")
     ax.set(xscale="log", ylabel="test accuracy of the averaged prediction (%)",
            xlabel="training images processed (log scale;\nsummed over an ensemble's members)",
            title="Accuracy against training cost")
-    thousands = FuncFormatter(lambda v, _: f"{v / 1000:,.0f}k")
-    ax.xaxis.set_major_formatter(thousands)
-    ax.xaxis.set_minor_formatter(thousands)
+    xs = sorted({x for x, _, _ in labels})   # a tick at every compute a marker sits at
+    digits = next(d for d in range(4) if len({f"{x / 1000:,.{d}f}" for x in xs}) == len(xs)
+                  or d == 3)                  # as many decimals as tell the ticks apart
+    ax.xaxis.set_major_locator(FixedLocator(xs))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:,.{digits}f}k"))
+    ax.set_xlim(xs[0] / 1.25, xs[-1] * 1.25)
     ax.legend(fontsize=7, ncol=1, loc="center left", bbox_to_anchor=(1.0, 0.5))
     return ax.figure
