@@ -401,7 +401,7 @@ def test_the_spread_sentence_gives_the_band_of_two_single_runs():
     band = mimo.difference_band(P, R)
     text = mimo.spread_sentence(P, R)
     assert text.startswith("Every network here is a single run (seed 1; a deep ensemble of M adds "
-                           "the M = 1 network's seeds 2 to 3)")
+                           "the M = 1 network's seeds 2 to M)")
     assert f"±{band:.2f} pp" in text
     one = {k: v[:1] for k, v in R.items()}
     assert "without a second seed" in mimo.spread_sentence(P, one)

@@ -811,7 +811,8 @@ def depth_lines(dv: dict) -> str:
     |Δ cross-entropy|, per model (means over the bit-flip runs)."""
     return "\n".join(
         f"{m:7s} weight distance to the unperturbed run: start "
-        f"{d['weight_dist'].mean(0)[0]:.1e}, max {d['weight_dist'].max():.1e}, end "
+        f"{d['weight_dist'].mean(0)[0]:.1e}, max (farthest run) {d['weight_dist'].max():.1e}, "
+        f"end "
         f"{d['weight_dist'].mean(0)[-1]:.1e}; final |Δcross-entropy| "
         f"{d['ce_gap'][:, -1].mean():.1e}" for m, d in dv.items())
 
@@ -1122,13 +1123,15 @@ def onset_reading(P, O) -> dict:
             "with its interval)")
     if last != late:
         text += f" and to {d[last]:.1f}% after {last}"
-    text += (f". The accuracy SD goes from {sd[0]:.2f} pp at N = 0 to {sd[late]:.2f} pp at "
+    text += (f". The accuracy SD is {sd[0]:.2f} pp at N = 0 and {sd[late]:.2f} pp at "
              f"N = {late}")
     iv = onset_intervals(O)
     apart = [(a, b) for a, b in zip(ns, ns[1:])
              if iv[a]["acc_sd"].lo > iv[b]["acc_sd"].hi or iv[b]["acc_sd"].lo > iv[a]["acc_sd"].hi]
     steps = "from one N to the next" if len(ns) > 2 else f"between N = {ns[0]} and N = {ns[-1]}"
-    text += (f", but with {P.seeds} runs its intervals overlap {steps}." if not apart
+    same = f"{sd[0]:.2f}" == f"{sd[late]:.2f}"
+    text += (f", {'and' if same else 'but'} with {P.seeds} runs its intervals overlap {steps}."
+             if not apart
              else "; its intervals separate between N = " + prose.join(
                  [f"{a} and {b}" for a, b in apart]) + ".")
     u = {n: per_run(O[n]) for n in (0, late)}
@@ -1212,7 +1215,9 @@ def profile_sentence(profile: str) -> str:
             f"on {subset} for "
             f"{Q.epochs} epochs ({prose.plural(Q.warmup_epochs, 'warmup epoch')}; the paper's: 3) "
             f"at batch {Q.batch_size} and maximum learning rate {Q.lr:g}{linear}, {_steps(Q)} "
-            f"steps in all; R = {Q.seeds} runs in each of {len(Q.sources)} rows, evaluated on "
+            f"steps in all; R = {Q.seeds} runs in each of {len(Q.sources)} rows"
+            + (" (the cuDNN row cannot vary on a CPU and is not run)" if profile == "cpu" else "")
+            + ", evaluated on "
             f"{test} test images")
 
 

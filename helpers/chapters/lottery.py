@@ -862,7 +862,7 @@ def closing_reading(P, T: claims.ClaimsTable, wchains=None) -> dict:
                "of the weights left ({m}, interval {ci} over the chains, against {test})",
             I: "may or may not stay within the tolerance of their own dense network on average "
                "with at most 20% of the weights left: the interval over the chains ({m}, {ci}) "
-               "straddles {test}"})
+               "straddles the test's bound ({test})"})
         + "; over the chains that have controls (the notes name them), "
         + say("Randomly reinitializing", {
             H: "the tickets lead the *same masks* with a fresh initialization by {m} (interval "
@@ -879,6 +879,8 @@ def closing_reading(P, T: claims.ClaimsTable, wchains=None) -> dict:
                "straddles the test's margin."})
         + (" So at this scale it is the mask together with these initial values, not the mask "
            "alone and not the sparsity alone, that trains well." if core == [H, H, H] else
+           " So the mask together with its initial values trains better than either alone; "
+           "whether it matches the dense network is undecided here." if core == [I, H, H] else
            " So this run does not show that the mask and the initial values together, rather "
            "than either alone, are what trains well."))
     seeds = (
@@ -898,7 +900,7 @@ def closing_reading(P, T: claims.ClaimsTable, wchains=None) -> dict:
                "dense networks' disagreement ({m}, interval {ci}, against {test}).",
             I: "Whether they compute different functions is undecided: two seeds' tickets "
                "disagree on {m} of what their dense networks do, and the interval ({ci}) "
-               "straddles the test's {test}."}))
+               "straddles the test's bound ({test})."}))
     speed = (
         say("Tickets sometimes train faster", {
             H: "Tickets train faster: the dense network's early-stopping iteration is {m} a "

@@ -469,7 +469,7 @@ def spread_sentence(P, R) -> str:
     s0 = SEED + config.seed_base(P)
     k = len(R[(P.ref_width, "M=1")])
     runs_ = (f"Every network here is a single run (seed {s0}; a deep ensemble of M adds the M = 1 "
-             f"network's seeds {s0 + 1} to {s0 + max(P.members) - 1})")
+             f"network's seeds {s0 + 1} to {'M' if s0 == 1 else f'{s0 - 1} + M'})")
     band = difference_band(P, R)
     if not np.isfinite(band):
         return runs_ + (", and without a second seed of the M = 1 network nothing here says how "
