@@ -36,6 +36,9 @@ import torch
 import torch.nn.functional as F
 
 REPO = Path(__file__).resolve().parents[1]
+# How a chapter's prose names each dataset variant ("trained on <name>").
+PROSE_NAMES = {"cifar10": "CIFAR-10", "cifar10-jpeg": "the JPEG-compressed copy of CIFAR-10",
+               "synthetic": "synthetic images (not CIFAR-10)"}
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 # Per-channel statistics of the CIFAR-10 training set (the original; the pack's agree to 1e-4).
 MEAN = (0.4914, 0.4822, 0.4465)

@@ -1183,8 +1183,6 @@ def snapshot_reading(P, S, pool) -> dict:
     return {"t5_reading": text}
 
 
-DATA_NAMES = {"cifar10": "CIFAR-10", "cifar10-jpeg": "the JPEG-compressed copy of CIFAR-10",
-              "synthetic": "synthetic images (not CIFAR-10)"}
 
 
 def _steps(Q) -> str:
@@ -1262,7 +1260,7 @@ def scale_reading(P, variant: str) -> dict:
     runs were trained on (a run's ``variant``: 'cifar10', 'cifar10-jpeg', 'synthetic')."""
     n = P.n_train or 50000
     cyc = P.epochs / P.snapshots if P.snapshots else float("nan")
-    data_name = DATA_NAMES.get(variant, variant)
+    data_name = data.PROSE_NAMES.get(variant, variant)
     jpeg = " (the paper's is CIFAR-10 itself)" if variant == "cifar10-jpeg" else ""
     text = (f"our accuracy SDs and disagreements are those of {models.display_name(P.model)} "
             f"trained for {P.epochs} "

@@ -1172,8 +1172,6 @@ COMPLEMENT, WA = "Subspace sampling and ensembling", "Weight averaging of late"
 JS, JS_GROWS, BRIER = "Members of independent runs", "The JS gap between", "Under the strongest"
 MC, MC_RATIO = "MC dropout stays", "MC-dropout diversity"
 
-DATA_NAMES = {"cifar10": "CIFAR-10", "cifar10-jpeg": "the JPEG-compressed copy of CIFAR-10",
-              "synthetic": "synthetic images"}
 CLOSING_KEYS = ("close_summary", "close_scale", "close_trajectory", "close_islands", "close_part2",
                 "close_complement", "close_correlated", "close_rest")
 
@@ -1216,7 +1214,7 @@ def closing_reading(P, T: claims.ClaimsTable, F: Facts) -> dict:
         return dict.fromkeys(CLOSING_KEYS, T.untested())
     H, D, I, N = claims.HOLDS, claims.DIFFERS, claims.INCONCLUSIVE, claims.NOT_TESTABLE
     say, find = T.say, T.find
-    model, data_name = models.display_name(F.model), DATA_NAMES.get(F.variant, F.variant)
+    model, data_name = models.display_name(F.model), data.PROSE_NAMES.get(F.variant, F.variant)
     resnet = find(ACC).verdict != N
     chance = f"{1 / F.runs:.0%}"
     last = F.epochs
