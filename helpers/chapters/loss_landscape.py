@@ -696,7 +696,8 @@ def flat_minima_text(FM) -> str:
 def without_largest_batch(FM) -> dict:
     """The flat-minima runs without the largest batch size: ``rho`` (Spearman ρ of sharpness with
     test accuracy over the other runs; NaN with fewer than three), ``batch`` (the largest) and the
-    mean final training loss of its runs (``loss``) and of the others (``loss_rest``)."""
+    mean final training loss of its runs (``loss``) and of the others (``loss_rest``), and how
+    many runs the others are (``n_rest``)."""
     rows = FM["rows"]
     batch = np.array([r["batch"] for r in rows])
     sharp, acc, loss = (np.array([r[k] for r in rows])
@@ -705,7 +706,8 @@ def without_largest_batch(FM) -> dict:
     rho = stats.spearman(sharp[rest], acc[rest], n_resamples=1000).value \
         if rest.sum() > 2 else float("nan")
     return dict(rho=float(rho), batch=int(batch.max()), loss=float(loss[~rest].mean()),
-                loss_rest=float(loss[rest].mean()) if rest.any() else float("nan"))
+                loss_rest=float(loss[rest].mean()) if rest.any() else float("nan"),
+                n_rest=int(rest.sum()))
 
 
 # ------------------------------------------------------------------------------- claims
@@ -1049,6 +1051,11 @@ def closing_reading(P, T: claims.ClaimsTable, F: Facts | None = None) -> dict:
                f", though the middle is also less accurate ({accs}), which accounts for part of it."
                if F.mid_acc < F.ends_acc - 0.5 else
                f"; the middle is about as accurate as the ends ({accs}).")
+    mid = T.find("Mid-tunnel predictions differ").interval
+    mid_vs_ends = ("more than the ends disagree with each other" if mid and mid[0] > 1 else
+                   "less than the ends disagree with each other" if mid and mid[1] < 1 else
+                   "by at least the test's share of the ends' own disagreement (more or less than "
+                   "the ends disagree with each other, the interval cannot say)")
     tunnels = (
         "Two independent optima " + say("Two optima: similar accuracy", {
             H: "reach similar accuracy (a gap of {m}, interval {ci})",
@@ -1069,9 +1076,8 @@ def closing_reading(P, T: claims.ClaimsTable, F: Facts | None = None) -> dict:
                "barrier under a quarter of the line's) these tunnels cannot decide: their barrier "
                "is {m} of the line's, interval {ci} (the row's note gives each pair's)."})
         + " " + say("Mid-tunnel predictions differ", {
-            H: "Near its middle a curve passes through functions that disagree with each end more "
-               "than the ends disagree with each other ({m} times as much, interval {ci})"
-               + mid_acc,
+            H: "Near its middle a curve passes through functions that disagree with each end "
+               + mid_vs_ends + " ({m} times as much, interval {ci})" + mid_acc,
             D: "The middle of a curve does not differ in function from the ends by the test's "
                "margin ({m}, interval {ci}).",
             I: "Whether the middle of a curve differs in function from both ends is undecided "
@@ -1164,7 +1170,8 @@ def closing_reading(P, T: claims.ClaimsTable, F: Facts | None = None) -> dict:
                "runs are left without them for a correlation." if not sign else
                f": the runs at the largest batch ({fl['batch']:,}) end at a training loss of "
                f"{fl['loss']:.2f} nats against {fl['loss_rest']:.2f} for the others, and without "
-               f"them ρ = {fl['rho']:+.2f}: {sign}.")
+               f"them ρ = {fl['rho']:+.2f} over {fl.get('n_rest', 'the other')} runs, too few "
+               f"for an interval: {sign} in this run, not a decided result.")
     flat = (
         say("Larger batches find sharper minima", {
             H: "Larger batches find sharper minima ({m}, interval {ci}" + few + ")",
