@@ -473,14 +473,23 @@ def record_fresh(table: ClaimsTable, claims_dir=None, date: str | None = None) -
     """Keep ``table``, a chapter rerun on fresh seeds (``-p seed_base=1000``), as the record its
     published page sets beside its own table (:func:`fresh_reading`); ``date``:
     when it ran (default today)."""
+    import copy
     import datetime
 
     if not table.seed_base:
         raise ValueError(f"{table.chapter}'s claims were made on the published seeds "
                          "(seed_base 0); record a rerun made with -p seed_base=1000")
     path = fresh_path(table.chapter, claims_dir)
-    table.recorded = date or datetime.date.today().isoformat()
-    return table.save(path.parent)
+    kept = copy.copy(table)   # the caller's table is left as it was
+    kept.recorded = date or datetime.date.today().isoformat()
+    return kept.save(path.parent)
+
+
+def _quoted(statement: str) -> str:
+    """A row's statement to quote in a sentence: without the trailing '...' that joins it to
+    the next row in the table ('Two optima: similar accuracy ...' -> 'Two optima: similar
+    accuracy')."""
+    return statement.removesuffix("...").rstrip()
 
 
 def _row_text(r: Claim) -> str:
@@ -492,8 +501,9 @@ def fresh_reading(table: ClaimsTable, claims_dir=None) -> str:
     """One paragraph (markdown) for a chapter's closing: how its table fared when the chapter
     was rerun on fresh seeds, from the record :func:`record_fresh` keeps; or that it has not
     been, and how to."""
-    how = (f"`python -m helpers run {table.chapter[:2]} -p seed_base=1000`, then `compare "
-           "--record`; {doc}`reproduce`")
+    how = (f"`python -m helpers run {table.chapter[:2]} -p seed_base=1000 --out DIR`, then "
+           f"`python -m helpers compare DIR/claims/{table.chapter}.json --record`; "
+           "{doc}`reproduce`")
     if table.seed_base:
         return (f"This run is itself a rerun on fresh seeds (`seed_base={table.seed_base}`): "
                 "`python -m helpers compare` sets it beside the published table and `--record` "
@@ -520,7 +530,8 @@ def fresh_reading(table: ClaimsTable, claims_dir=None) -> str:
     if moved:
         text += (f" {'The row that moved' if len(moved) == 1 else 'The rows that moved'} (this "
                  "run, then the fresh seeds): " + "; ".join(
-                     f"{a.statement}: {_row_text(a)}, then {_row_text(b)}" for a, b in moved)
+                     f"{_quoted(a.statement)}: {_row_text(a)}, then {_row_text(b)}"
+                     for a, b in moved)
                  + ".")
     if swaps:
         text += (" A swap means an interval was narrower than the seeds' spread: read that row "

@@ -667,7 +667,12 @@ def cmd_compare(args) -> None:
     """Two claims files of one chapter, verdict by verdict; exit status 1 if holds and differs swap."""
     from . import claims
 
-    b = load_claims(args.b)
+    book = Path(args.book_dir) if args.book_dir else REPO / "book"
+    if args.b is None:   # one file: a rerun, set beside the chapter's published table
+        b = load_claims(args.a)
+        args.a, args.b = book / "claims" / f"{b.chapter}.json", args.a
+    else:
+        b = load_claims(args.b)
     try:
         rows = claims.compare(load_claims(args.a), b)
     except ValueError as err:
@@ -682,7 +687,6 @@ def cmd_compare(args) -> None:
         if not b.seed_base:
             raise CLIError(f"{_rel(Path(args.b))} was made on the published seeds (seed_base 0); "
                            "record a rerun made with -p seed_base=1000")
-        book = Path(args.book_dir) if args.book_dir else REPO / "book"
         print(f"recorded as the fresh-seed rerun of {b.chapter}: "
               f"{_rel(claims.record_fresh(b, book / 'claims'))} (its page cites it when "
               "next executed)")
@@ -765,8 +769,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="scratch folder to keep (default: a temporary one, removed on success)")
     s = sub.add_parser("compare", help="two claims files of one chapter (e.g. a rerun with -p seed_base=1000 "
                        "--out DIR), verdict by verdict; exit 1 if any swaps between holds and differs")
-    s.add_argument("a", help="a claims JSON (e.g. book/claims/04_mimo.json)")
-    s.add_argument("b", help="the other (e.g. DIR/claims/04_mimo.json)")
+    s.add_argument("a", help="a claims JSON (e.g. book/claims/04_mimo.json); given alone, a rerun "
+                   "set beside its chapter's published table")
+    s.add_argument("b", nargs="?", help="the other (e.g. DIR/claims/04_mimo.json)")
     s.add_argument("--record", action="store_true",
                    help="keep B, a rerun on fresh seeds, as book/claims/fresh/<chapter>.json: the "
                    "chapter's page sets it beside its own table when next executed")

@@ -61,6 +61,16 @@ class Estimate:
     def __float__(self) -> float:
         return float(self.value)
 
+    def text(self, fmt: str = "{:.2f}", unit: str = "") -> str:
+        """'0.41 (95% interval 0.35 to 1.08)', '+3.1 pp (95% interval +1.0 to +5.2)' with
+        ``unit=" pp"``, or '0.41 (no interval)': ``fmt`` formats the value and both ends, the
+        unit follows the value; the interval is named at the module's ``CONFIDENCE``."""
+        value = fmt.format(self.value) + unit
+        if not self.has_interval:
+            return f"{value} (no interval)"
+        return (f"{value} ({CONFIDENCE:.0%} interval {fmt.format(self.lo)} to "
+                f"{fmt.format(self.hi)})")
+
     def map(self, f: Callable[[float], float], decreasing: bool = False) -> "Estimate":
         """A monotone function of the estimate (e.g. ``lambda v: 100 * v``): value and ends are
         transformed; a decreasing function swaps the ends."""

@@ -290,7 +290,7 @@ def test_a_fresh_seed_record_is_set_beside_the_table_row_by_row(tmp_path):
     fresh = _ci_table([(2, 4), (0.5, 1.5), (0.2, 0.5)], seed_base=1000)
     assert "No rerun of this `cpu` edition on fresh seeds" in claims.fresh_reading(ours, tmp_path)
     path = claims.record_fresh(fresh, tmp_path, date="2026-12-07")
-    assert path == tmp_path / "fresh" / "04_mimo.json"
+    assert path == tmp_path / "fresh" / "04_mimo.json" and fresh.recorded == ""
     again = claims.load(path)
     assert (again.seed_base, again.recorded) == (1000, "2026-12-07")
     text = claims.fresh_reading(ours, tmp_path)
@@ -312,6 +312,14 @@ def test_a_fresh_seed_record_is_set_beside_the_table_row_by_row(tmp_path):
         claims.record_fresh(ours, tmp_path)
 
 
+def test_a_moved_row_that_leads_into_the_next_is_quoted_without_its_dots(tmp_path):
+    ours = _ci_table([(2, 3), (2, 3)], statements=["a ...", "... b"])
+    claims.record_fresh(_ci_table([(0.5, 1.5), (2, 3)], 1000, statements=["a ...", "... b"]),
+                        tmp_path)
+    text = claims.fresh_reading(ours, tmp_path)
+    assert "row a: *holds*" in text and "...:" not in text
+
+
 def test_compare_records_only_a_rerun_on_fresh_seeds(tmp_path, capsys):
     from helpers import cli
 
@@ -328,6 +336,14 @@ def test_compare_records_only_a_rerun_on_fresh_seeds(tmp_path, capsys):
     assert cli.main(["compare", str(a), str(b), "--record", "--book-dir", str(book)]) == 0
     assert claims.load(book / "claims" / "fresh" / "04_mimo.json").seed_base == 1000
     assert "recorded as the fresh-seed rerun" in capsys.readouterr().out
+    # given alone, the rerun is set beside the chapter's published table
+    (book / "claims" / "fresh" / "04_mimo.json").unlink()
+    assert cli.main(["compare", str(b), "--record", "--book-dir", str(book)]) != 0
+    assert "no claims file" in capsys.readouterr().err
+    a.rename(book / "claims" / "04_mimo.json")
+    assert cli.main(["compare", str(b), "--record", "--book-dir", str(book)]) == 0
+    assert "3 rows: 3 with the same verdict" in capsys.readouterr().out
+    assert (book / "claims" / "fresh" / "04_mimo.json").is_file()
 
 
 def test_the_seed_rule_keeps_rows_without_a_seed_interval_out_of_holds_and_differs():

@@ -429,7 +429,15 @@ def test_the_printed_sentences_carry_the_analyses_numbers():
     names = [n for n, _ in LL.pair_rows(LN)]
     assert names == ["runs 1-2", "runs 1-3", "runs 2-3", "children of run 1", "children of run 2"]
     soup = LL.soups_text(LN).splitlines()
-    assert len(soup) == 5 and "soup 12.0%, ensemble 52.0%" in soup[-1]
+    assert len(soup) == 6 and "soup 12.0%, ensemble 52.0%" in soup[-2]
+    assert soup[-1] == ("ensemble gain over the members' mean: independent pairs +3.00 pp (95% "
+                        "interval +3.00 to +3.00); children +3.00 pp (95% interval +3.00 to "
+                        "+3.00)")
+    kids = [dict(k, ens_acc=k["mean_acc"] + g) for k, g in
+            zip(LN["pairs"]["children"], (0.001, 0.003))]   # +0.1 and +0.3 pp
+    gains = LL.ensemble_gains(dict(LN, pairs=dict(LN["pairs"], children=kids)))
+    assert gains["children"].value == pytest.approx(0.2) and gains["children"].n == 2
+    assert gains["children"].lo < 0 < 0.2 < gains["independent"].value
     radial = LL.radial_text(RP).splitlines()
     assert "disagree on 30.0% of test images; cosine of the weights 0.100" in radial[0]
     tr = RP["traj"][1]

@@ -249,3 +249,48 @@ def test_the_closing_names_the_data_and_counts_checks_apart_from_claims():
     r = instability.closing_readings(P, T)
     assert r["claims_makeup"] == "3 rows: 1 claim and 2 checks"
     assert "of CIFAR-10" in r["scale_reading"]
+
+
+def test_chapter_01s_introduction_reads_its_presets():
+    from helpers import config
+    from helpers.chapters import loss_landscape as LL
+    r = LL.intro_reading()
+    for profile in ("cpu", "gpu"):
+        Q = config.CHAPTERS["01_loss_landscape"][profile]
+        text = r[f"profile_{profile}"]
+        assert f"for {Q['epochs']} epochs, with {Q['seeds']} independent runs" in text
+        assert f"{Q['precision']} for" in text and f"{Q['width_seeds']} seeds each" in text
+        assert f"train {Q['deep_epochs']} epochs" in text
+    assert r["profile_cpu"].startswith("SmallCNN trained on a 5,000-image subset")
+    assert "all 50,000 training images with crops and flips" in r["profile_gpu"]
+    assert "batch sizes 64, 128 and 1,024" in r["profile_gpu"]
+
+
+def test_chapter_02s_introduction_reads_its_presets():
+    from helpers import config
+    from helpers.chapters import lottery
+    r = lottery.intro_reading()
+    for profile in ("cpu", "gpu"):
+        Q = config.CHAPTERS["02_lottery_tickets"][profile]
+        text = r[f"profile_{profile}"]
+        assert f"for {Q['epochs']} epochs (" in text and f"; {Q['seeds']} chains." in text
+        assert f"in {Q['rounds']} rounds of {Q['rate_conv']:.0%} / {Q['rate_fc']:.0%}" in text
+        assert f"{(1 - Q['rate_fc']) ** Q['rounds']:.1%} of the fully-connected" in text
+        assert f"in {Q['rn_rounds']} rounds of {Q['rn_rate']:.0%}" in text
+    assert "a quarter of the paper's width trains on a 4,000-image subset" in r["profile_cpu"]
+    assert "(528 iterations" in r["profile_cpu"] and "half its usual width" in r["profile_cpu"]
+    assert "half the paper's width trains on all 50,000 training images" in r["profile_gpu"]
+
+
+def test_chapter_04s_introduction_reads_its_presets():
+    from helpers import config
+    from helpers.chapters import mimo
+    r = mimo.intro_reading()
+    for profile in ("cpu", "gpu"):
+        Q = config.chapter_params("04_mimo", profile)
+        assert f"{prose.plural(Q.seeds, 'seed')} of each network" in r[f"profile_{profile}"]
+        assert f"in {Q.precision}: MIMO with M = 1, 2 and 3" in r[f"profile_{profile}"]
+    assert r["profile_gpu"].startswith("ResNet20v1 at widths 1 and 2 on the full CIFAR-10")
+    assert "naive control at width 1 only" in r["profile_gpu"]
+    assert "class-balanced 4,000-image subset" in r["profile_cpu"]
+    assert "naive control at every width" in r["profile_cpu"]

@@ -302,3 +302,10 @@ def test_chance_sd_spread_of_two_sds_is_the_two_sided_f_tail():
     assert abs(stats.chance_sd_spread(2, n) - exact) < 0.01
     assert stats.chance_sd_spread(6, 6) > 0.5 > stats.chance_sd_spread(5, 16)
     assert math.isnan(stats.chance_sd_spread(1, 6))
+
+
+def test_an_estimate_reads_as_its_value_and_interval():
+    e = stats.Estimate(0.41, 0.346, 1.076)
+    assert e.text() == "0.41 (95% interval 0.35 to 1.08)"
+    assert e.scale(100).text("{:+.1f}", " pp") == "+41.0 pp (95% interval +34.6 to +107.6)"
+    assert stats.point(0.5).text("{:.1f}", "%") == "0.5% (no interval)"

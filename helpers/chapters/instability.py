@@ -757,10 +757,8 @@ def divergence_lines(div: dict, new_init=None) -> str:
                    f"disagreement {100 * div['disagree'][:, j].mean():.2f}%, weight distance "
                    f"{div['weight_dist'][:, j].mean():.2e}")
     if new_init is not None:
-        ci = (f", 95% interval {100 * new_init.lo:.1f} to {100 * new_init.hi:.1f}%"
-              if new_init.has_interval else "")
         out.append(f"a new initialization, final ({new_init.n} runs): disagreement "
-                   f"{100 * new_init.value:.2f}%{ci}")
+                   f"{new_init.scale(100).text('{:.2f}', '%')}")
     return "\n".join(out)
 
 
@@ -1137,13 +1135,10 @@ def onset_reading(P, O) -> dict:
     u = {n: per_run(O[n]) for n in (0, late)}
     sd_r = stats.sd_ratio_ci(u[late]["acc"], u[0]["acc"])
     dis_r = stats.pairwise([u[late]["disagree"], u[0]["disagree"]], _ratio)
-    def ci(e):
-        return (f"{e.value:.2f}, 95% interval {e.lo:.2f} to {e.hi:.2f}" if e.has_interval
-                else f"{e.value:.2f}, no interval")
     why = (f"with {P.seeds} runs a point, an F test detects a ratio of two SDs only beyond "
            f"{stats.detectable_sd_ratio(P.seeds, P.seeds):.1f}x (80% power, 5% level): here the "
-           f"accuracy SD at N = {late} over N = 0 is {ci(sd_r)}; the disagreement's ratio "
-           f"{ci(dis_r)}")
+           f"accuracy SD at N = {late} over N = 0 is {sd_r.text()}; the disagreement's ratio "
+           f"{dis_r.text()}")
     scale = (f"our runs are {prose.plural(P.epochs, 'epoch')} long, the paper's 500, so "
              f"N = {late} here is already {100 * late / P.epochs:.3g}% of training")
     return {"f5_reading": text, "f5_why": why, "f5_scale": scale}

@@ -512,6 +512,31 @@ def flat_minima(P, B, top_k: int = 5) -> dict:
 # What the notebook prints under each figure (the figures: helpers.plots.loss_landscape).
 
 
+def profile_sentence(profile: str) -> str:
+    """What the chapter's preset at ``profile`` trains, in words, read from :mod:`helpers.config`
+    (so the introduction cannot go stale when a preset changes)."""
+    Q = config.chapter_params(CHAPTER, profile)
+    runs = min(Q.seeds, Q.parents), min(Q.tunnels, Q.seeds // 2), min(Q.saddle_seeds, Q.seeds)
+    images = ("all 50,000 training images" if Q.n_train is None
+              else f"a {Q.n_train:,}-image subset of the training set")
+    widths = prose.join([f"{w:g}" for w in Q.widths])
+    beside = (f" beside {models.display_name(Q.compare_model)}" if Q.compare_model else "")
+    return (f"{models.display_name(Q.model)} trained on {images} "
+            f"{'with crops and flips' if Q.augment else 'without augmentation'} in "
+            f"{Q.precision} for {prose.plural(Q.epochs, 'epoch')}, with {Q.seeds} independent "
+            f"runs, {prose.plural(runs[0], 'parent')} branching at epoch {Q.parent_epoch}, "
+            f"{prose.plural(runs[1], 'tunnel')} and the Hessians of {runs[2]} runs; the width "
+            f"sweep covers widths {widths} ({Q.width_seeds} seeds each){beside}, the flat-minima "
+            f"runs use batch sizes {prose.join([f'{b:,}' for b in Q.flat_batches])} with "
+            f"{prose.plural(Q.flat_seeds, 'seed')} each, and the 20-layer networks train "
+            f"{prose.plural(Q.deep_epochs, 'epoch')}")
+
+
+def intro_reading() -> dict:
+    """The introduction's presets in words: ``profile_cpu`` and ``profile_gpu``."""
+    return {f"profile_{p}": profile_sentence(p) for p in ("cpu", "gpu")}
+
+
 def runs_text(P, G) -> str:
     """The recipe, the landscape's evaluation settings, and every run's test accuracy."""
     R, kids = G["independent"], G["children"]
@@ -551,12 +576,29 @@ def pair_rows(LN) -> list[tuple[str, dict]]:
             + [(f"children of run {i + 1}", r) for i, r in enumerate(kids)])
 
 
+def ensemble_gains(LN) -> dict:
+    """The prediction ensemble's gain over its members' mean accuracy (pp), with a 95% interval:
+    ``independent`` over every pair of runs (resampled by run, as the claims row), ``children``
+    over the parents (Student's t)."""
+    ind, kids = LN["pairs"]["independent"], LN["pairs"]["children"]
+    gain = _pairs_matrix(1 + max(max(p) for p in LN["independent_pairs"]), LN["independent_pairs"],
+                         [100 * (r["ens_acc"] - r["mean_acc"]) for r in ind])
+    kid = np.array([100 * (k["ens_acc"] - k["mean_acc"]) for k in kids])
+    return {"independent": stats.pairwise(gain),
+            "children": stats.mean_t(kid, unit="parents") if len(kid) else stats.point(np.nan)}
+
+
 def soups_text(LN) -> str:
-    """Per pair: the members' accuracies, the soup's and the ensemble's, and the disagreement."""
-    return "\n".join(
-        f"{n:20s} members {100 * r['acc_a']:.1f}% / {100 * r['acc_b']:.1f}%, soup "
-        f"{100 * r['soup_acc']:.1f}%, ensemble {100 * r['ens_acc']:.1f}%, disagreement of the "
-        f"members {100 * r['disagreement']:.1f}%" for n, r in pair_rows(LN))
+    """Per pair: the members' accuracies, the soup's and the ensemble's, and the disagreement;
+    then the ensemble's gain over its members for each kind of pair (:func:`ensemble_gains`)."""
+    lines = [f"{n:20s} members {100 * r['acc_a']:.1f}% / {100 * r['acc_b']:.1f}%, soup "
+             f"{100 * r['soup_acc']:.1f}%, ensemble {100 * r['ens_acc']:.1f}%, disagreement of "
+             f"the members {100 * r['disagreement']:.1f}%" for n, r in pair_rows(LN)]
+    gains = ensemble_gains(LN)
+    lines.append("ensemble gain over the members' mean: " + "; ".join(
+        f"{name} {e.text('{:+.2f}', ' pp')}" for name, e in
+        (("independent pairs", gains["independent"]), ("children", gains["children"]))))
+    return "\n".join(lines)
 
 
 def radial_text(RP) -> str:

@@ -540,6 +540,43 @@ def claims_table(P):
 # the printed lines under the figures (the notebook prints them; no logic in the notebook)
 
 
+def _width_words(w: float, whose: str = "the paper's") -> str:
+    """A width multiplier in words ('half the paper's width', 'its usual width')."""
+    words = {1: "{} width", 0.5: "half {} width", 0.25: "a quarter of {} width",
+             0.125: "an eighth of {} width"}
+    return words.get(w, f"{w:g} times {{}} width").format(whose)
+
+
+def profile_sentence(profile: str) -> str:
+    """What the chapter's preset at ``profile`` trains and prunes, in words, read from
+    :mod:`helpers.config` (so the introduction cannot go stale when a preset changes)."""
+    Q = config.chapter_params(CHAPTER, profile)
+    conv, rn = spec_from(Q), spec_from(Q, "rn_")
+
+    def images(n):
+        return "all 50,000 training images" if n is None else f"a {n:,}-image subset"
+    left = (1 - Q.rate_fc) ** Q.rounds
+    rates_ = " / ".join(f"{r:.0%}" for r in (Q.rate_conv, Q.rate_fc, Q.rate_output))
+    return (f"{models.display_name(Q.model)} at {_width_words(Q.width)} trains on "
+            f"{images(Q.n_train)} with {Q.optimizer.capitalize()} at {Q.lr:g}, batch "
+            f"{Q.batch_size}, for {prose.plural(Q.epochs, 'epoch')} "
+            f"({Q.epochs * steps_per_epoch(conv):,} iterations; the paper's: 20,000) in "
+            f"{Q.precision}, and is pruned in {Q.rounds} rounds of {rates_} of the surviving "
+            "weights per round for convolutional / fully-connected / output layers (the paper: "
+            f"10% / 20% / 10% for 14 rounds), which leaves {left:.1%} of the fully-connected "
+            f"weights; {Q.seeds} chains. {models.display_name(Q.rn_model)} at "
+            f"{_width_words(Q.rn_width, 'its usual')} trains on "
+            f"{images(Q.rn_n_train)} for {prose.plural(Q.rn_epochs, 'epoch')} "
+            f"({Q.rn_epochs * steps_per_epoch(rn):,} iterations) and is pruned globally in "
+            f"{prose.plural(Q.rn_rounds, 'round')} of {Q.rn_rate:.0%}, rewinding to epoch "
+            f"{Q.rn_rewind_epoch}")
+
+
+def intro_reading() -> dict:
+    """The introduction's presets in words: ``profile_cpu`` and ``profile_gpu``."""
+    return {f"profile_{p}": profile_sentence(p) for p in ("cpu", "gpu")}
+
+
 def setup_lines(P, chains, ctrls) -> list[str]:
     """The chapter's settings, the masks of chain 1, and the training cost of these runs."""
     spec = chains[0][0].run.spec

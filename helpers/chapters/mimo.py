@@ -553,6 +553,28 @@ def uncertainty_sentence(P, table_rows) -> str:
 HAVASI_EPOCHS, HAVASI_BATCH_REP = 250, 4
 
 
+def profile_sentence(profile: str) -> str:
+    """Which networks the chapter's preset at ``profile`` trains, in words, read from
+    :mod:`helpers.config` (so the introduction cannot go stale when a preset changes)."""
+    Q = config.chapter_params(CHAPTER, profile)
+    naive = naive_widths(Q)
+    images = ("the full CIFAR-10" if Q.n_train is None
+              else f"a class-balanced {Q.n_train:,}-image subset of the training set")
+    where = ("at every width" if set(naive) == set(Q.widths)
+             else f"at width {prose.join([f'{w:g}' for w in naive])} only")
+    return (f"{models.display_name(Q.model)} at widths "
+            f"{prose.join([f'{w:g}' for w in Q.widths])} on {images}, in {Q.precision}: "
+            f"MIMO with M = {prose.join([str(m) for m in Q.members])} (and the naive control "
+            f"{where}), "
+            f"{prose.plural(Q.seeds, 'seed')} of each network "
+            f"({max(Q.ensemble_size, Q.seeds)} of M = 1, the deep ensemble's members)")
+
+
+def intro_reading() -> dict:
+    """The introduction's presets in words: ``profile_cpu`` and ``profile_gpu``."""
+    return {f"profile_{p}": profile_sentence(p) for p in ("cpu", "gpu")}
+
+
 def scale_sentence() -> str:
     """How long the `cpu` and `gpu` presets train a network, next to Havasi et al.'s 250 epochs
     with batch repetition 4, read from the presets so that it cannot go stale."""
