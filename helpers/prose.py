@@ -88,6 +88,12 @@ def orders(lo: float, hi: float | None = None) -> str:
     return ("about one order of magnitude" if text == "about 1" else f"{text} orders of magnitude")
 
 
+def profile_readings(sentence) -> dict:
+    """``{'profile_cpu': sentence('cpu'), 'profile_gpu': sentence('gpu')}``: a chapter's presets
+    in words (its ``profile_sentence``), for the glue roles of its introduction."""
+    return {f"profile_{p}": sentence(p) for p in ("cpu", "gpu")}
+
+
 def plural(n, word: str) -> str:
     """'1 epoch', '2 epochs', '1.5 epochs'."""
     return f"{n:g} {word}" + ("" if n == 1 else "s")

@@ -254,7 +254,7 @@ def test_the_closing_names_the_data_and_counts_checks_apart_from_claims():
 def test_chapter_01s_introduction_reads_its_presets():
     from helpers import config
     from helpers.chapters import loss_landscape as LL
-    r = LL.intro_reading()
+    r = prose.profile_readings(LL.profile_sentence)
     for profile in ("cpu", "gpu"):
         Q = config.CHAPTERS["01_loss_landscape"][profile]
         text = r[f"profile_{profile}"]
@@ -269,7 +269,7 @@ def test_chapter_01s_introduction_reads_its_presets():
 def test_chapter_02s_introduction_reads_its_presets():
     from helpers import config
     from helpers.chapters import lottery
-    r = lottery.intro_reading()
+    r = prose.profile_readings(lottery.profile_sentence)
     for profile in ("cpu", "gpu"):
         Q = config.CHAPTERS["02_lottery_tickets"][profile]
         text = r[f"profile_{profile}"]
@@ -285,7 +285,7 @@ def test_chapter_02s_introduction_reads_its_presets():
 def test_chapter_04s_introduction_reads_its_presets():
     from helpers import config
     from helpers.chapters import mimo
-    r = mimo.intro_reading()
+    r = prose.profile_readings(mimo.profile_sentence)
     for profile in ("cpu", "gpu"):
         Q = config.chapter_params("04_mimo", profile)
         assert f"{prose.plural(Q.seeds, 'seed')} of each network" in r[f"profile_{profile}"]

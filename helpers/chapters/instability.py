@@ -1231,8 +1231,8 @@ def setup_reading(P) -> dict:
           f"{1 / np.sqrt(2 * (R - 1)):.0%} (1/√(2(R − 1)) for normal data; the tables' bootstrap "
           f"errors, from the same {R} runs, only estimate it roughly), and its 95% interval "
           f"(chi-square) runs from {lo:.2f} to {hi:.2f} times the measured SD.")
-    return {"profile_cpu": profile_sentence("cpu"), "profile_gpu": profile_sentence("gpu"),
-            "sd_uncertainty": sd, "control_runs": str(P.control_runs)}
+    return prose.profile_readings(profile_sentence) | {"sd_uncertainty": sd,
+                                                       "control_runs": str(P.control_runs)}
 
 
 def claims_makeup(T) -> dict:

@@ -532,11 +532,6 @@ def profile_sentence(profile: str) -> str:
             f"{prose.plural(Q.deep_epochs, 'epoch')}")
 
 
-def intro_reading() -> dict:
-    """The introduction's presets in words: ``profile_cpu`` and ``profile_gpu``."""
-    return {f"profile_{p}": profile_sentence(p) for p in ("cpu", "gpu")}
-
-
 def runs_text(P, G) -> str:
     """The recipe, the landscape's evaluation settings, and every run's test accuracy."""
     R, kids = G["independent"], G["children"]

@@ -572,11 +572,6 @@ def profile_sentence(profile: str) -> str:
             f"{Q.rn_rewind_epoch}")
 
 
-def intro_reading() -> dict:
-    """The introduction's presets in words: ``profile_cpu`` and ``profile_gpu``."""
-    return {f"profile_{p}": profile_sentence(p) for p in ("cpu", "gpu")}
-
-
 def setup_lines(P, chains, ctrls) -> list[str]:
     """The chapter's settings, the masks of chain 1, and the training cost of these runs."""
     spec = chains[0][0].run.spec

@@ -570,11 +570,6 @@ def profile_sentence(profile: str) -> str:
             f"({max(Q.ensemble_size, Q.seeds)} of M = 1, the deep ensemble's members)")
 
 
-def intro_reading() -> dict:
-    """The introduction's presets in words: ``profile_cpu`` and ``profile_gpu``."""
-    return {f"profile_{p}": profile_sentence(p) for p in ("cpu", "gpu")}
-
-
 def scale_sentence() -> str:
     """How long the `cpu` and `gpu` presets train a network, next to Havasi et al.'s 250 epochs
     with batch repetition 4, read from the presets so that it cannot go stale."""
