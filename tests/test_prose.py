@@ -294,3 +294,16 @@ def test_chapter_04s_introduction_reads_its_presets():
     assert "naive control at width 1 only" in r["profile_gpu"]
     assert "class-balanced 4,000-image subset" in r["profile_cpu"]
     assert "naive control at every width" in r["profile_cpu"]
+
+
+def test_chapter_03s_introduction_reads_its_presets():
+    from helpers import config
+    from helpers.chapters import modes
+    r = prose.profile_readings(modes.profile_sentence)
+    for profile in ("cpu", "gpu"):
+        Q = config.chapter_params("03_modes", profile)
+        assert r[f"profile_{profile}"].startswith(f"{Q.seeds} independent runs of")
+        assert f"for {Q.epochs} epochs in {Q.precision}" in r[f"profile_{profile}"]
+    assert "the rate multiplied by 0.5 every 5 epochs" in r["profile_cpu"]
+    assert "SmallCNN (dropout 0.1) on all 50,000" in r["profile_cpu"]
+    assert "2 warmup epochs then cosine decay" in r["profile_gpu"]

@@ -765,6 +765,26 @@ def plane_summary(study: Study) -> Plane:
                  od / upper(oa), acc >= oa.min() - 0.03)
 
 
+def profile_sentence(profile: str) -> str:
+    """How the chapter's preset at ``profile`` trains its runs, in words, read from
+    :mod:`helpers.config` (so the introduction cannot go stale when a preset changes)."""
+    Q = config.chapter_params(CHAPTER, profile)
+    opt = (f"SGD at {Q.lr:g} with momentum {Q.momentum:g} and weight decay {Q.weight_decay:g}"
+           if Q.optimizer == "sgd" else f"{Q.optimizer.capitalize()} at {Q.lr:g}")
+    schedule = {"cosine": (f"{prose.plural(Q.warmup_epochs, 'warmup epoch')} then cosine "
+                           "decay" if Q.warmup_epochs else "cosine decay"),
+                "halving": (f"the rate multiplied by {Q.gamma:g} every "
+                            f"{prose.plural(Q.milestones[0], 'epoch')}"
+                            if Q.milestones else "a constant rate")}.get(Q.schedule, Q.schedule)
+    images = ("all 50,000 training images" if Q.n_train is None
+              else f"a {Q.n_train:,}-image subset")
+    dropout = f" (dropout {Q.dropout:g})" if Q.dropout else ""
+    return (f"{Q.seeds} independent runs of {models.display_name(Q.model)}{dropout} on {images} "
+            f"{'with crops and flips' if Q.augment else 'without augmentation'}: {opt}, "
+            f"batch {Q.batch_size}, {schedule}, for {prose.plural(Q.epochs, 'epoch')} in "
+            f"{Q.precision}")
+
+
 def describe_runs(P, R) -> str:
     """The runs' setup: model, data, schedule, checkpoints and training time."""
     ms = f" milestones {list(P.milestones)}" if P.milestones else ""
