@@ -334,7 +334,8 @@ class ClaimsTable:
         """The table for the chapter's closing prose (``helpers.prose.glue_all``):
         ``claims_tally`` ("10 hold, 0 differ, ..."), ``claims_rows`` (the evidence rows), and
         ``claims_holds``, ``claims_differs``, ``claims_inconclusive``: a markdown list of those
-        rows, each with its value, interval and test ("none" when there is none); and
+        rows, each with its value, interval and test ("none" when there is none) and, where the
+        rerun on fresh seeds gave it another verdict, that verdict (:func:`fresh_moved`); and
         ``fresh_seeds``: how the table fared on fresh seeds (:func:`fresh_reading`)."""
         evidence = [r for r in self.rows if not r.is_check]
         out = {"claims_tally": _tally_line(self.tally()).rstrip("."),
@@ -349,12 +350,15 @@ class ClaimsTable:
             else:
                 full[id(r)] = f"{head} {r.statement}" if head else r.statement
             above = r
+        moved = fresh_moved(self)
         for verdict in (HOLDS, DIFFERS, INCONCLUSIVE):
             rows = [r for r in evidence if r.verdict == verdict]
             out[f"claims_{verdict}"] = "\n".join(
                 f"- {_md_cell(full[id(r)])} ({_md_cell(r.measured_text)}; "
                 + (f"interval {_md_cell(r.interval_text)}" if r.interval else "no interval")
-                + f"; test {_md_cell(r.test)})" for r in rows) or "none"
+                + f"; test {_md_cell(r.test)}"
+                + (f"; *{moved[r.statement]}* on fresh seeds" if r.statement in moved else "")
+                + ")" for r in rows) or "none"
         return out
 
     def untested(self) -> str | None:
@@ -375,11 +379,16 @@ class ClaimsTable:
     def say(self, start: str, texts: dict) -> str:
         """The sentence of ``texts`` (``{verdict: text}``) for the verdict of the row that starts
         with ``start``, formatted with the row's ``{m}`` (measured), ``{ci}`` (interval) and
-        ``{test}``; a verdict without a text says the row's statement and its verdict."""
+        ``{test}``; a verdict without a text says the row's statement and its verdict. Where the
+        chapter's rerun on fresh seeds (:func:`fresh_moved`) gave the row another verdict,
+        ``{ci}`` says which ('0.0 to 2.0; *inconclusive* on fresh seeds')."""
         r = self.find(start)
         text = texts.get(r.verdict) or (f"{r.statement} is {r.verdict}" +
                                         ("" if r.verdict == NOT_TESTABLE else f" ({{m}}, interval {{ci}})"))
         ci = r.interval_text if r.interval else "none"
+        moved = fresh_moved(self)   # a small file: read at each sentence, never stale
+        if r.statement in moved:      # a verdict the rerun on fresh seeds did not keep
+            ci += f"; *{moved[r.statement]}* on fresh seeds"
         return text.format(m=r.measured_text, ci=ci, test=r.test)
 
     def caption(self) -> str:
@@ -483,6 +492,23 @@ def record_fresh(table: ClaimsTable, claims_dir=None, date: str | None = None) -
     kept = copy.copy(table)   # the caller's table is left as it was
     kept.recorded = date or datetime.date.today().isoformat()
     return kept.save(path.parent)
+
+
+def fresh_moved(table: ClaimsTable, claims_dir=None) -> dict:
+    """``{statement: verdict on fresh seeds}`` for the rows of ``table`` whose verdict the
+    chapter's rerun on fresh seeds (the record :func:`record_fresh` keeps) did not keep; empty
+    where there is no record of this edition with these rows, or ``table`` is itself a rerun."""
+    path = fresh_path(table.chapter, claims_dir)
+    if table.seed_base or not path.is_file():
+        return {}
+    F = load(path)
+    if (F.profile, F.variant) != (table.profile, table.variant):
+        return {}
+    try:
+        rows = compare(table, F)
+    except ValueError:
+        return {}
+    return {r["statement"]: r["b"] for r in rows if r["a"] != r["b"]}
 
 
 def _quoted(statement: str) -> str:

@@ -320,6 +320,22 @@ def test_a_moved_row_that_leads_into_the_next_is_quoted_without_its_dots(tmp_pat
     assert "row a: *holds*" in text and "...:" not in text
 
 
+def test_a_sentence_says_when_the_fresh_seeds_moved_its_row(tmp_path, monkeypatch):
+    monkeypatch.setattr(claims, "CLAIMS_DIR", tmp_path)
+    ours = _ci_table([(2, 3), (1.5, 2.5), (0.2, 0.5)])
+    texts = {HOLDS: "holds ({m}, interval {ci})", INCONCLUSIVE: "unsure ({m}, interval {ci})"}
+    assert ours.say("row b", texts) == "holds (2.00, interval 1.50 to 2.50)"   # no record
+    claims.record_fresh(_ci_table([(2, 4), (0.5, 1.5), (0.2, 0.5)], 1000), tmp_path)
+    assert ours.say("row b", texts) == ("holds (2.00, interval 1.50 to 2.50; *inconclusive* "
+                                        "on fresh seeds)")
+    assert ours.say("row a", texts) == "holds (2.50, interval 2.00 to 3.00)"   # kept
+    listed = ours.readings()["claims_holds"].splitlines()
+    assert listed[1].endswith("test > 1; *inconclusive* on fresh seeds)")
+    assert "fresh" not in listed[0]
+    other = _ci_table([(2, 3), (1.5, 2.5), (0.2, 0.5)], profile="gpu")   # another edition
+    assert "fresh seeds" not in other.say("row b", texts)
+
+
 def test_compare_records_only_a_rerun_on_fresh_seeds(tmp_path, capsys):
     from helpers import cli
 

@@ -588,6 +588,13 @@ def test_closing_reading_says_what_the_facts_and_the_verdicts_call_for():
     out = LL.closing_reading(P, _table({"Wider networks: lower barrier": "differs"}), F)
     assert "less accurate (45.0% against 53.0% at the ends, mean over the tunnels)" \
         in out["close_tunnels"]
+    assert ("disagree with each end more than the ends disagree with each other (+2.00 times as "
+            "much, interval +1.50 to +2.50), though") in out["close_tunnels"]
+    T = _table({})
+    T.find("Mid-tunnel predictions differ").interval = [0.76, 1.93]   # straddles 1
+    assert ("by at least the test's share of the ends' own disagreement (+2.00 times as much, "
+            "interval +1.50 to +2.50; whether more or less than the ends disagree with each other, "
+            "the interval cannot say), though") in LL.closing_reading(P, T, F)["close_tunnels"]
     assert "the barrier between seeds rises with width: narrowest minus widest is -2.00" \
         in out["close_width"]
     curvature = out["close_curvature"]

@@ -1089,10 +1089,11 @@ def closing_reading(P, T: claims.ClaimsTable, F: Facts | None = None) -> dict:
                if F.mid_acc < F.ends_acc - 0.5 else
                f"; the middle is about as accurate as the ends ({accs}).")
     mid = T.find("Mid-tunnel predictions differ").interval
-    mid_vs_ends = ("more than the ends disagree with each other" if mid and mid[0] > 1 else
-                   "less than the ends disagree with each other" if mid and mid[1] < 1 else
-                   "by at least the test's share of the ends' own disagreement (more or less than "
-                   "the ends disagree with each other, the interval cannot say)")
+    decided = bool(mid) and (mid[0] > 1 or mid[1] < 1)
+    mid_vs_ends = ("by at least the test's share of the ends' own disagreement" if not decided
+                   else f"{'more' if mid[0] > 1 else 'less'} than the ends disagree with each other")
+    mid_open = ("" if decided else "; whether more or less than the ends disagree with each "
+                "other, the interval cannot say")
     tunnels = (
         "Two independent optima " + say("Two optima: similar accuracy", {
             H: "reach similar accuracy (a gap of {m}, interval {ci})",
@@ -1114,7 +1115,7 @@ def closing_reading(P, T: claims.ClaimsTable, F: Facts | None = None) -> dict:
                "is {m} of the line's, interval {ci} (the row's note gives each pair's)."})
         + " " + say("Mid-tunnel predictions differ", {
             H: "Near its middle a curve passes through functions that disagree with each end "
-               + mid_vs_ends + " ({m} times as much, interval {ci})" + mid_acc,
+               + mid_vs_ends + " ({m} times as much, interval {ci}" + mid_open + ")" + mid_acc,
             D: "The middle of a curve does not differ in function from the ends by the test's "
                "margin ({m}, interval {ci}).",
             I: "Whether the middle of a curve differs in function from both ends is undecided "
