@@ -565,6 +565,13 @@ def fresh_reading(table: ClaimsTable, claims_dir=None) -> str:
     elif moved:
         text += (" A row that moves between *inconclusive* and a decided verdict sits near its "
                  "test's boundary: read it as undecided at this profile.")
+    apart = [a for a, b in zip(table.rows, F.rows) if a.interval and b.interval
+             and None not in (*a.interval, *b.interval)
+             and (a.interval[1] < b.interval[0] or b.interval[1] < a.interval[0])]
+    if apart:
+        text += (" The two intervals do not even overlap for " + "; ".join(
+            _quoted(a.statement) for a in apart) + ": there an interval understates the "
+            "spread from one set of seeds to another.")
     return text + f" On the fresh seeds the tally is {_tally_line(F.tally())}"
 
 

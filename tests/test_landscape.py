@@ -584,15 +584,19 @@ def test_closing_reading_says_what_the_facts_and_the_verdicts_call_for():
     F = LL.Facts(saddle_where="Among the probed checkpoints (epochs 0 and 8) the gradient norm is "
                               "smallest at the initialization in 2 of 2 runs.",
                  last_lam_min=(-0.87, -0.65), mid_acc=45.0, ends_acc=53.0,
-                 flat=dict(rho=0.6, batch=512, loss=1.69, loss_rest=1.05))
+                 flat=dict(rho=0.6, batch=512, loss=1.69, loss_rest=1.05),
+                 kids_gain=stats.Estimate(0.14, -0.15, 0.43, "t", 6, "parents"))
     out = LL.closing_reading(P, _table({"Wider networks: lower barrier": "differs"}), F)
+    assert out["close_between"].endswith(
+        "; their ensemble gains +0.14 pp (95% interval -0.15 to +0.43) over them (not a claims "
+        "row: set beside the independent pairs' gain, an informal comparison on the same runs).")
     assert "less accurate (45.0% against 53.0% at the ends, mean over the tunnels)" \
         in out["close_tunnels"]
     assert ("disagree with each end more than the ends disagree with each other (+2.00 times as "
             "much, interval +1.50 to +2.50), though") in out["close_tunnels"]
     T = _table({})
     T.find("Mid-tunnel predictions differ").interval = [0.76, 1.93]   # straddles 1
-    assert ("by at least the test's share of the ends' own disagreement (+2.00 times as much, "
+    assert ("by more than the test's 0 times the ends' own disagreement (+2.00 times as much, "
             "interval +1.50 to +2.50; whether more or less than the ends disagree with each other, "
             "the interval cannot say), though") in LL.closing_reading(P, T, F)["close_tunnels"]
     assert "the barrier between seeds rises with width: narrowest minus widest is -2.00" \

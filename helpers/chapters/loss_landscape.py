@@ -1023,13 +1023,15 @@ class Facts:
     mid_acc: float = float("nan")   # test accuracy at the tunnels' middle, mean over tunnels, %
     ends_acc: float = float("nan")  # ... at their ends, mean over both ends and tunnels, %
     flat: dict = dataclasses.field(default_factory=dict)   # without_largest_batch
+    kids_gain: stats.Estimate | None = None   # the children's ensemble gain (ensemble_gains)
 
 
 def facts(P) -> Facts:
     """The :class:`Facts` of this run (from the memoized analyses: nothing is computed again)."""
     SD, TU, FM = saddles(P), tunnel(P), flat_minima(P)
     TS = TU["summaries"]
-    return Facts(saddle_where=saddles_reading(P, SD)["saddle_where"],
+    return Facts(kids_gain=ensemble_gains(lines(P))["children"],
+                 saddle_where=saddles_reading(P, SD)["saddle_where"],
                  last_lam_min=tuple(r["lam"][r["last"]][0] for r in SD["runs"]),
                  mid_acc=100 * float(np.mean([x["mid_acc"] for x in TS])),
                  ends_acc=100 * float(np.mean([np.mean(x["acc"]) for x in TS])),
@@ -1080,18 +1082,25 @@ def closing_reading(P, T: claims.ClaimsTable, F: Facts | None = None) -> dict:
             I: "may or may not be separated by a barrier ({m}, interval {ci})"})
         + ", and their soup " + say("The soup of the children", {
             H: "is within the test's margin of them or better ({m}, interval {ci}, against {test} "
-               "pp).",
-            D: "is worse than they are by more than the test allows ({m}, interval {ci}).",
-            I: "is {m} from them, undecided against {test} (interval {ci})."}))
+               "pp)",
+            D: "is worse than they are by more than the test allows ({m}, interval {ci})",
+            I: "is {m} from them, undecided against {test} (interval {ci})"})
+        + ("." if F.kids_gain is None or not F.kids_gain.has_interval else
+           f"; their ensemble gains {F.kids_gain.text('{:+.2f}', ' pp')} over them (not a claims "
+           "row: set beside the independent pairs' gain, an informal comparison on the same "
+           "runs)."))
     accs = f"{F.mid_acc:.1f}% against {F.ends_acc:.1f}% at the ends, mean over the tunnels"
     mid_acc = ("." if np.isnan(F.mid_acc) else
-               f", though the middle is also less accurate ({accs}), which accounts for part of it."
+               f", though the middle is also less accurate ({accs}), which may account for part "
+               "of it."
                if F.mid_acc < F.ends_acc - 0.5 else
                f"; the middle is about as accurate as the ends ({accs}).")
     mid = T.find("Mid-tunnel predictions differ").interval
     decided = bool(mid) and (mid[0] > 1 or mid[1] < 1)
-    mid_vs_ends = ("by at least the test's share of the ends' own disagreement" if not decided
-                   else f"{'more' if mid[0] > 1 else 'less'} than the ends disagree with each other")
+    share = T.find("Mid-tunnel predictions differ").test.lstrip("> ")
+    mid_vs_ends = (f"by more than the test's {share} times the ends' own disagreement"
+                   if not decided else
+                   f"{'more' if mid[0] > 1 else 'less'} than the ends disagree with each other")
     mid_open = ("" if decided else "; whether more or less than the ends disagree with each "
                 "other, the interval cannot say")
     tunnels = (

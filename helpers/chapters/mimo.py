@@ -625,8 +625,8 @@ def closing_reading(P, T: claims.ClaimsTable, R=None) -> dict:
                    "networks, not another seed, so the row is *inconclusive* (the seed rule)",
                 None: "its interval straddles that bound: the row is *inconclusive*"}
     mechanism = (
-        f"Giving each head its own, independently drawn image makes the heads of one network "
-        f"disagree {than} two independently trained networks do: "
+        f"In this run the heads of one MIMO network, each given its own, independently drawn "
+        f"image in training, disagree {than} two independently trained networks do: "
         + say("M = 2 finds real diversity", {
             H: "MIMO M = 2's heads reach {m} the disagreement of two M = 1 seeds (interval "
                "{ci}; $D_{{dis}}$ in Table 1 and Figure 2, right). The claims row asks only for "
