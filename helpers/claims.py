@@ -511,11 +511,16 @@ def fresh_moved(table: ClaimsTable, claims_dir=None) -> dict:
     return {r["statement"]: r["b"] for r in rows if r["a"] != r["b"]}
 
 
-def _quoted(statement: str) -> str:
-    """A row's statement to quote in a sentence: without the trailing '...' that joins it to
-    the next row in the table ('Two optima: similar accuracy ...' -> 'Two optima: similar
-    accuracy')."""
-    return statement.removesuffix("...").rstrip()
+def _quoted(rows: list, r: Claim) -> str:
+    """Row ``r``'s statement to quote in a sentence: without the trailing '...' that joins it
+    to the next row ('Two optima: similar accuracy ...' -> 'Two optima: similar accuracy'), and
+    a row that continues the one above ('... and its SD') after that row's statement."""
+    text = r.statement.removesuffix("...").rstrip()
+    if text.startswith(("...", "…")):
+        heads = [x.statement for x in rows[:rows.index(r)]
+                 if not x.statement.startswith(("...", "…"))]
+        text = f"{heads[-1].removesuffix('...').rstrip()} {text}" if heads else text
+    return text
 
 
 def _row_text(r: Claim) -> str:
@@ -556,7 +561,7 @@ def fresh_reading(table: ClaimsTable, claims_dir=None) -> str:
     if moved:
         text += (f" {'The row that moved' if len(moved) == 1 else 'The rows that moved'} (this "
                  "run, then the fresh seeds): " + "; ".join(
-                     f"{_quoted(a.statement)}: {_row_text(a)}, then {_row_text(b)}"
+                     f"{_quoted(table.rows, a)}: {_row_text(a)}, then {_row_text(b)}"
                      for a, b in moved)
                  + ".")
     if swaps:
@@ -570,7 +575,7 @@ def fresh_reading(table: ClaimsTable, claims_dir=None) -> str:
              and (a.interval[1] < b.interval[0] or b.interval[1] < a.interval[0])]
     if apart:
         text += (" The two intervals do not even overlap for " + "; ".join(
-            _quoted(a.statement) for a in apart) + ": there an interval understates the "
+            _quoted(table.rows, a) for a in apart) + ": there an interval understates the "
             "spread from one set of seeds to another.")
     return text + f" On the fresh seeds the tally is {_tally_line(F.tally())}"
 

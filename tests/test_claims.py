@@ -323,6 +323,16 @@ def test_a_moved_row_that_leads_into_the_next_is_quoted_without_its_dots(tmp_pat
     text = claims.fresh_reading(ours, tmp_path)
     assert "row a: *holds*" in text and "...:" not in text
 
+    def table(second, seed_base=0):   # a row that continues the one above
+        t = ClaimsTable("04_mimo", "cpu", "cifar10", seed_base=seed_base)
+        t.add("s", "A holds ...", "> 1", Estimate(2.5, 2, 3, "t", 4, "runs"), above(1))
+        t.add("s", "... and B", "> 1", Estimate(sum(second) / 2, *second, "t", 4, "runs"),
+              above(1))
+        return t
+    claims.record_fresh(table((3.5, 4), 1000), tmp_path)   # B's intervals do not overlap
+    text = claims.fresh_reading(table((2, 3)), tmp_path)
+    assert "do not even overlap for A holds ... and B: there" in text
+
 
 def test_a_sentence_says_when_the_fresh_seeds_moved_its_row(tmp_path, monkeypatch):
     monkeypatch.setattr(claims, "CLAIMS_DIR", tmp_path)
