@@ -89,6 +89,15 @@ def test_example_subset_is_a_fixed_spread_out_choice_not_a_prefix():
     assert np.array_equal(modes.example_subset(50, None), np.arange(50))
 
 
+def test_sample_reach_is_the_distance_to_the_own_optimum_over_the_gap_to_the_next():
+    X = np.array([[0.0, 0], [1, 0], [0, 0], [0, 4], [1.5, 0], [0, 3]])
+    who = np.array([0, 0, 1, 1, 0, 1])
+    kind = np.array([1, 2, 1, 2, -1, -2])       # last checkpoints: (1, 0) and (0, 4)
+    gap = np.hypot(1, 4)
+    assert modes.sample_reach(X, who, kind) == pytest.approx([0.5 / gap, 1 / gap])
+    assert len(modes.sample_reach(X[:4], who[:4], kind[:4])) == 0   # no samples
+
+
 def test_sample_purity_counts_samples_whose_nearest_checkpoint_is_their_runs():
     # two runs' checkpoints at 0 and 10; samples of run 0 near 0, one sample of run 1 strays to 0
     X = np.array([[0.0], [0.5], [10.0], [10.5], [0.2], [0.3], [9.8], [0.4]])
