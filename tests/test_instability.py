@@ -237,3 +237,11 @@ def test_snapshot_printout_and_reading_name_the_mean_of_the_cyclic_runs():
     r = instability.snapshot_reading(P, S, pool)["t5_reading"]
     assert "the mean final accuracy of the 2 cyclic runs is 50.00%, below the 100.00%" in r
     assert "the snapshot ensemble itself is less accurate than a single standard run (50.00%)" in r
+
+
+def test_the_linear_models_cross_entropy_sd_is_set_against_rounding():
+    ce = np.array([1.5, 1.5 + 2e-7, 1.5 - 2e-7, 1.5])
+    note = instability.rounding_note(ce)
+    floor = 1.5 * 2.0 ** -24
+    assert f"is {floor:.1e}, so this SD is {np.std(ce, ddof=1) / floor:.1f} times" in note
+    assert "(1.50)" in note
