@@ -498,17 +498,23 @@ def fresh_moved(table: ClaimsTable, claims_dir=None) -> dict:
     """``{statement: verdict on fresh seeds}`` for the rows of ``table`` whose verdict the
     chapter's rerun on fresh seeds (the record :func:`record_fresh` keeps) did not keep; empty
     where there is no record of this edition with these rows, or ``table`` is itself a rerun."""
+    return {r["statement"]: r["b"] for r in _fresh_rows(table, claims_dir) or []
+            if r["a"] != r["b"]}
+
+
+def _fresh_rows(table: ClaimsTable, claims_dir=None) -> list | None:
+    """:func:`compare` of ``table`` with its chapter's fresh-seed record, or None where there is
+    no record of this edition with these rows, or ``table`` is itself a rerun."""
     path = fresh_path(table.chapter, claims_dir)
     if table.seed_base or not path.is_file():
-        return {}
+        return None
     F = load(path)
     if (F.profile, F.variant) != (table.profile, table.variant):
-        return {}
+        return None
     try:
-        rows = compare(table, F)
+        return compare(table, F)
     except ValueError:
-        return {}
-    return {r["statement"]: r["b"] for r in rows if r["a"] != r["b"]}
+        return None
 
 
 def _quoted(rows: list, r: Claim) -> str:
@@ -633,31 +639,38 @@ all of them, inside the test's limit), which is decided on that value. Where an 
 only the test images or samples of fixed runs, the row's note says so: chapters 01, 02 and 04
 keep such rows inconclusive too; in chapter 03's `cpu` edition they kept their verdicts when rerun on fresh seeds. A **check** is a property true by construction (a
 control): it is shown but not counted as evidence. Each section below names the profile and
-dataset variant that produced it.
+dataset variant that produced it. The counts' last column says how many verdicts survived a rerun
+of the chapter on fresh seeds (`-p seed_base=1000`, every run new), where one is on record.
 """
 
 _COUNT_COLUMNS = ("holds", "differs", "inconclusive", "not testable", "checks",
-                  "rows with an interval")
+                  "rows with an interval", "verdicts kept on fresh seeds")
 
 
-def _count_row(name: str, tables) -> str:
+def _count_row(name: str, tables, claims_dir=None) -> str:
     rows = [r for t in tables for r in t.rows]
     c = _tally(rows)
     with_interval = sum(r.interval is not None for r in rows)
+    fresh = [f for f in (_fresh_rows(t, claims_dir) for t in tables) if f is not None]
+    kept = ("—" if not fresh else
+            f"{sum(r['a'] == r['b'] for f in fresh for r in f)} of {sum(map(len, fresh))}"
+            + (f" ({len(fresh)} of {len(tables)} chapters rerun)" if len(tables) > 1 else ""))
     cells = [name] + [str(c[v]) for v in VERDICTS] + [str(c["checks"]),
-                                                       f"{with_interval} of {len(rows)}"]
+                                                       f"{with_interval} of {len(rows)}", kept]
     return "| " + " | ".join(_md_cell(x) for x in cells) + " |"
 
 
-def counts_markdown(tables) -> str:
-    """Verdict counts per chapter and per profile, as a markdown table."""
+def counts_markdown(tables, claims_dir=None) -> str:
+    """Verdict counts per chapter and per profile, as a markdown table, with how many verdicts
+    each chapter's rerun on fresh seeds kept (its record in ``claims_dir``; '—': none)."""
     head = "| | " + " | ".join(_COUNT_COLUMNS) + " |"
     lines = [head, "|" + "---|" * (len(_COUNT_COLUMNS) + 1)]
     for t in tables:
-        lines.append(_count_row(f"{t.chapter} (`{t.profile}`)", [t]))
+        lines.append(_count_row(f"{t.chapter} (`{t.profile}`)", [t], claims_dir))
     for prof in dict.fromkeys(t.profile for t in tables):
         group = [t for t in tables if t.profile == prof]
-        lines.append(_count_row(f"**profile `{prof}`** ({len(group)} chapter(s))", group))
+        lines.append(_count_row(f"**profile `{prof}`** ({len(group)} chapter(s))", group,
+                                claims_dir))
     return "\n".join(lines)
 
 
@@ -673,7 +686,7 @@ def scorecard_markdown(claims_dir=None) -> str:
     tables = [load(f) for f in files]
     total = _tally([r for t in tables for r in t.rows])
     parts.append(f"Over {len(tables)} chapter(s): {_tally_line(total)}\n")
-    parts.append(counts_markdown(tables) + "\n")
+    parts.append(counts_markdown(tables, claims_dir) + "\n")
     for t in tables:
         parts += [f"## {_md_cell(t.chapter)}", "",
                   f"Profile `{t.profile}`, dataset variant `{t.variant}`. "
@@ -682,7 +695,7 @@ def scorecard_markdown(claims_dir=None) -> str:
         parts.append(_markdown_table(t.rows) + "\n" if t.rows else "No claims recorded.\n")
     earlier = earlier_editions(claims_dir)
     if earlier:
-        parts.append(_earlier_markdown(earlier, {t.chapter: t for t in tables}))
+        parts.append(_earlier_markdown(earlier, {t.chapter: t for t in tables}, claims_dir))
     return "\n".join(parts)
 
 
@@ -715,12 +728,12 @@ def editions_line(claims_dir=None) -> str:
     return "This edition shows " + "; ".join(said) + "."
 
 
-def _earlier_markdown(earlier: list[ClaimsTable], published: dict) -> str:
+def _earlier_markdown(earlier: list[ClaimsTable], published: dict, claims_dir=None) -> str:
     lines = ["## Earlier editions", "",
              "A chapter published at a larger profile keeps the claims of its earlier edition "
              "(`book/claims/<profile>/`). They are not counted above; here they are set beside "
              "the published verdicts, row by row where the rows are the same.", "",
-             counts_markdown(earlier), ""]
+             counts_markdown(earlier, claims_dir), ""]
     for t in earlier:
         now = published.get(t.chapter)
         lines += [f"### {_md_cell(t.chapter)} at `{t.profile}` (data `{t.variant}`)", ""]

@@ -299,11 +299,14 @@ def test_a_fresh_seed_record_is_set_beside_the_table_row_by_row(tmp_path):
     assert "then *inconclusive* at 1.00" in text and "row a" not in text and "row c" not in text
     assert "the tally is 1 holds, 1 differs, 1 inconclusive" in text
     assert "do not even overlap" not in text   # (2, 3) and (2, 4) overlap, and so on
+    ours.save(tmp_path)   # the scorecard says it too, under the chapter's table and in its counts
+    card = scorecard_markdown(tmp_path)
+    assert "Fresh seeds: Rerun with `-p seed_base=1000`" in card
+    assert "| 04_mimo (`cpu`) | 2 | 1 | 0 | 0 | 0 | 3 of 3 | 2 of 3 |" in card
+    assert "| **profile `cpu`** (1 chapter(s)) | 2 | 1 | 0 | 0 | 0 | 3 of 3 | 2 of 3 |" in card
     claims.record_fresh(_ci_table([(3.5, 4), (1.5, 2.5), (0.2, 0.5)], 1000), tmp_path)
     assert ("The two intervals do not even overlap for row a: there an interval understates"
             in claims.fresh_reading(ours, tmp_path))
-    ours.save(tmp_path)   # the scorecard says it too, under the chapter's table
-    assert "Fresh seeds: Rerun with `-p seed_base=1000`" in scorecard_markdown(tmp_path)
     # a swap is flagged; another profile's record or other rows are not set beside the table
     claims.record_fresh(_ci_table([(0.1, 0.5), (1.5, 2.5), (0.2, 0.5)], 1000), tmp_path)
     assert "swapped **1**" in claims.fresh_reading(ours, tmp_path)
