@@ -20,7 +20,8 @@
 # /work/venv-dev/bin/pip install torch==2.11.0 torchvision==0.26.0 numpy==2.5.2 scipy
 # matplotlib seaborn scikit-learn papermill ipykernel (about 5 GB: PyPI's torch is the CUDA
 # build); there (2026-12-07, the Xeon):
-# 05 217 s, 04 45 s, 02 70 s, 01 846 s, 03 308 s, all rc 0.
+# 05 217 s, 04 45 s, 02 70 s, 01 846 s, 03 308 s, all rc 0; again after the prose changes of the
+# same day's fifth session: 05 201 s, 04 39 s, 02 58 s, 03 348 s, 01 808 s, all rc 0, no stderr.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 OUT=${OUT:-/tmp/rehearse}
