@@ -340,17 +340,17 @@ class ClaimsTable:
         evidence = [r for r in self.rows if not r.is_check]
         out = {"claims_tally": _tally_line(self.tally()).rstrip("."),
                "claims_rows": str(len(evidence)), "fresh_seeds": fresh_reading(self)}
-        full, head, above = {}, "", None
-        for r in self.rows:   # a row "... and ..." continues the statement of the row above:
-            if not r.statement.startswith(("...", "…")):   # whole unless that row is listed
-                head = r.statement                          # just before it
-                full[id(r)] = r.statement
-            elif above is not None and above.verdict == r.verdict and not above.is_check:
+        full, above = {}, None
+        for r, head in zip(self.rows, _heads(self.rows)):
+            # a row "... and ..." continues the statement of the row above: whole unless that
+            # row is listed just before it
+            if head is None or (above is not None and above.verdict == r.verdict
+                                and not above.is_check):
                 full[id(r)] = r.statement
             else:
                 full[id(r)] = f"{head} {r.statement}" if head else r.statement
             above = r
-        moved = fresh_moved(self)
+        moved = self._fresh_moved()
         for verdict in (HOLDS, DIFFERS, INCONCLUSIVE):
             rows = [r for r in evidence if r.verdict == verdict]
             out[f"claims_{verdict}"] = "\n".join(
@@ -386,10 +386,19 @@ class ClaimsTable:
         text = texts.get(r.verdict) or (f"{r.statement} is {r.verdict}" +
                                         ("" if r.verdict == NOT_TESTABLE else f" ({{m}}, interval {{ci}})"))
         ci = r.interval_text if r.interval else "none"
-        moved = fresh_moved(self)   # a small file: read at each sentence, never stale
+        moved = self._fresh_moved()
         if r.statement in moved:      # a verdict the rerun on fresh seeds did not keep
             ci += f"; *{moved[r.statement]}* on fresh seeds"
         return text.format(m=r.measured_text, ci=ci, test=r.test)
+
+    def _fresh_moved(self) -> dict:
+        """:func:`fresh_moved`, read once for the closing's many sentences: again only when the
+        record's file or the table's rows change."""
+        path = fresh_path(self.chapter)
+        key = (str(path), path.stat().st_mtime_ns if path.is_file() else None, len(self.rows))
+        if getattr(self, "_moved_key", None) != key:
+            self._moved, self._moved_key = fresh_moved(self), key
+        return self._moved
 
     def caption(self) -> str:
         return f"Claims of {self.chapter}: profile {self.profile}, dataset {self.variant}"
@@ -517,16 +526,26 @@ def _fresh_rows(table: ClaimsTable, claims_dir=None) -> list | None:
         return None
 
 
+def _heads(rows) -> list:
+    """Per row, None if it stands alone, else (a row '... and X' continues the one above) the
+    statement it continues: the last one above that stands alone ('' if there is none)."""
+    out, head = [], ""
+    for r in rows:
+        if r.statement.startswith(("...", "…")):
+            out.append(head)
+        else:
+            out.append(None)
+            head = r.statement
+    return out
+
+
 def _quoted(rows: list, r: Claim) -> str:
     """Row ``r``'s statement to quote in a sentence: without the trailing '...' that joins it
     to the next row ('Two optima: similar accuracy ...' -> 'Two optima: similar accuracy'), and
     a row that continues the one above ('... and its SD') after that row's statement."""
+    head = _heads(rows)[rows.index(r)]
     text = r.statement.removesuffix("...").rstrip()
-    if text.startswith(("...", "…")):
-        heads = [x.statement for x in rows[:rows.index(r)]
-                 if not x.statement.startswith(("...", "…"))]
-        text = f"{heads[-1].removesuffix('...').rstrip()} {text}" if heads else text
-    return text
+    return f"{head.removesuffix('...').rstrip()} {text}" if head else text
 
 
 def _row_text(r: Claim) -> str:

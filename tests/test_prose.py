@@ -251,45 +251,44 @@ def test_the_closing_names_the_data_and_counts_checks_apart_from_claims():
     assert "of CIFAR-10" in r["scale_reading"]
 
 
-def test_chapter_01s_introduction_reads_its_presets():
+def _presets_and_sentences(chapter, sentence):
+    """A chapter's introduction readings, and (its parameters, its sentence) per profile."""
     from helpers import config
+    r = prose.profile_readings(sentence)
+    return r, [(config.chapter_params(chapter, p), r[f"profile_{p}"]) for p in ("cpu", "gpu")]
+
+
+def test_chapter_01s_introduction_reads_its_presets():
     from helpers.chapters import loss_landscape as LL
-    r = prose.profile_readings(LL.profile_sentence)
-    for profile in ("cpu", "gpu"):
-        Q = config.CHAPTERS["01_loss_landscape"][profile]
-        text = r[f"profile_{profile}"]
-        assert f"for {Q['epochs']} epochs, with {Q['seeds']} independent runs" in text
-        assert f"{Q['precision']} for" in text and f"{Q['width_seeds']} seeds each" in text
-        assert f"train {Q['deep_epochs']} epochs" in text
+    r, pairs = _presets_and_sentences("01_loss_landscape", LL.profile_sentence)
+    for Q, text in pairs:
+        assert f"for {Q.epochs} epochs, with {Q.seeds} independent runs" in text
+        assert f"{Q.precision} for" in text and f"{Q.width_seeds} seeds each" in text
+        assert f"train {Q.deep_epochs} epochs" in text
     assert r["profile_cpu"].startswith("SmallCNN trained on a 5,000-image subset")
     assert "all 50,000 training images with crops and flips" in r["profile_gpu"]
     assert "batch sizes 64, 128 and 1,024" in r["profile_gpu"]
 
 
 def test_chapter_02s_introduction_reads_its_presets():
-    from helpers import config
     from helpers.chapters import lottery
-    r = prose.profile_readings(lottery.profile_sentence)
-    for profile in ("cpu", "gpu"):
-        Q = config.CHAPTERS["02_lottery_tickets"][profile]
-        text = r[f"profile_{profile}"]
-        assert f"for {Q['epochs']} epochs (" in text and f"; {Q['seeds']} chains." in text
-        assert f"in {Q['rounds']} rounds of {Q['rate_conv']:.0%} / {Q['rate_fc']:.0%}" in text
-        assert f"{(1 - Q['rate_fc']) ** Q['rounds']:.1%} of the fully-connected" in text
-        assert f"in {Q['rn_rounds']} rounds of {Q['rn_rate']:.0%}" in text
+    r, pairs = _presets_and_sentences("02_lottery_tickets", lottery.profile_sentence)
+    for Q, text in pairs:
+        assert f"for {Q.epochs} epochs (" in text and f"; {Q.seeds} chains." in text
+        assert f"in {Q.rounds} rounds of {Q.rate_conv:.0%} / {Q.rate_fc:.0%}" in text
+        assert f"{(1 - Q.rate_fc) ** Q.rounds:.1%} of the fully-connected" in text
+        assert f"in {Q.rn_rounds} rounds of {Q.rn_rate:.0%}" in text
     assert "a quarter of the paper's width trains on a 4,000-image subset" in r["profile_cpu"]
     assert "(528 iterations" in r["profile_cpu"] and "half its usual width" in r["profile_cpu"]
     assert "half the paper's width trains on all 50,000 training images" in r["profile_gpu"]
 
 
 def test_chapter_04s_introduction_reads_its_presets():
-    from helpers import config
     from helpers.chapters import mimo
-    r = prose.profile_readings(mimo.profile_sentence)
-    for profile in ("cpu", "gpu"):
-        Q = config.chapter_params("04_mimo", profile)
-        assert f"{prose.plural(Q.seeds, 'seed')} of each network" in r[f"profile_{profile}"]
-        assert f"in {Q.precision}: MIMO with M = 1, 2 and 3" in r[f"profile_{profile}"]
+    r, pairs = _presets_and_sentences("04_mimo", mimo.profile_sentence)
+    for Q, text in pairs:
+        assert f"{prose.plural(Q.seeds, 'seed')} of each network" in text
+        assert f"in {Q.precision}: MIMO with M = 1, 2 and 3" in text
     assert r["profile_gpu"].startswith("ResNet20v1 at widths 1 and 2 on the full CIFAR-10")
     assert "naive control at width 1 only" in r["profile_gpu"]
     assert "class-balanced 4,000-image subset" in r["profile_cpu"]
@@ -297,13 +296,11 @@ def test_chapter_04s_introduction_reads_its_presets():
 
 
 def test_chapter_03s_introduction_reads_its_presets():
-    from helpers import config
     from helpers.chapters import modes
-    r = prose.profile_readings(modes.profile_sentence)
-    for profile in ("cpu", "gpu"):
-        Q = config.chapter_params("03_modes", profile)
-        assert r[f"profile_{profile}"].startswith(f"{Q.seeds} independent runs of")
-        assert f"for {Q.epochs} epochs in {Q.precision}" in r[f"profile_{profile}"]
+    r, pairs = _presets_and_sentences("03_modes", modes.profile_sentence)
+    for Q, text in pairs:
+        assert text.startswith(f"{Q.seeds} independent runs of")
+        assert f"for {Q.epochs} epochs in {Q.precision}" in text
     assert "the rate multiplied by 0.5 every 5 epochs" in r["profile_cpu"]
     assert "SmallCNN (dropout 0.1) on all 50,000" in r["profile_cpu"]
     assert "2 warmup epochs then cosine decay" in r["profile_gpu"]
