@@ -138,6 +138,8 @@ MEANINGS = {
     # 05 instability
     "sources": "the rows of Table 1: each source of nondeterminism varied alone",
     "control_runs": "identical deterministic runs (the control row)",
+    "sd_seeds": "runs of the new-initialization and bit-change rows for their accuracy-SD ratio "
+                "(Table 3; the first R are Table 1's)",
     "cka_runs": "runs per CKA estimate",
     "cka_examples": "test images per CKA estimate",
     "depth_models": "the models of Table 8 (a linear model, one layer, a conv net)",
@@ -245,11 +247,16 @@ CHAPTERS["05_instability"] = _profiles(
         depth_models=("linear", "fc1", "conv1"), depth_lr=0.01, depth_epochs=10,
         onset_source="order+aug", onset_epochs=(1, 3, 5), snapshots=5, vanilla_pool=10,
         depth_seeds=6, div_epochs=None, group=0,
+        # Table 3's headline, a one-bit change's accuracy SD against a new initialization's,
+        # within a factor of 2: 6 runs a row can never decide it; 32 runs in those two rows
+        # decide it 93% of the time when the SDs are equal (stats.sd_equivalence_power), for
+        # 52 more runs (about 15 min of training).
+        sd_seeds=32,
     ),
     smoke=dict(
         width=0.5, n_train=256, n_test=200, epochs=2, warmup_epochs=0.5, seeds=3,
         control_runs=2, cka_runs=3, cka_examples=100, depth_epochs=2, onset_epochs=(1,),
-        snapshots=2, vanilla_pool=4, depth_seeds=3,
+        snapshots=2, vanilla_pool=4, depth_seeds=3, sd_seeds=4,
     ),
     # The paper's ResNet-14 (crops and flips, cosine, weight decay 5e-4) in fp32 with deterministic
     # kernels (every claim here rests on bits), R = 16 runs a row (the paper: 100), 8 epochs (the
@@ -278,6 +285,9 @@ CHAPTERS["05_instability"] = _profiles(
         sources=("init", "order", "cudnn", "all", "bitflip"), depth_epochs=8,
         onset_source="order", onset_epochs=(1,), snapshots=4, vanilla_pool=16, depth_seeds=4,
         div_epochs=(0, 1, 2, 3),
+        # 24 runs in Table 3's two SD rows (80% to decide equal SDs within a factor of 2): 16 more
+        # runs, one more group, 5.6 min by helpers.cost; 32 would take the cache past 500 MiB
+        sd_seeds=24,
         # one vmap call of 16 runs (train.Spec.group): a loop of modules is launch-bound on a GPU
         # (12 ms a ResNet step on an H200); bits independent of the neighbours is what
         # tests/test_cuda.py checks before this chapter is published at gpu

@@ -19,7 +19,8 @@ The units are what can be resampled without pretending to more data than there i
 
 Exact intervals where one exists under normality: :func:`sd_ci` (chi-square) and
 :func:`sd_ratio_ci` (F). :func:`detectable_difference` and :func:`detectable_sd_ratio` say, before
-or after a chapter runs, what difference its run counts can detect (80% power, 5% two-sided).
+or after a chapter runs, what difference its run counts can detect (80% power, 5% two-sided);
+:func:`sd_equivalence_power`, how often they can show two SDs within a factor of each other.
 An :class:`Estimate` without an interval (:func:`point`) is allowed but says so.
 """
 from __future__ import annotations
@@ -416,6 +417,22 @@ def detectable_sd_ratio(n_a: int, n_b: int, alpha: float = 0.05, power: float = 
         return float("nan")
     c = _st.f.ppf(1 - alpha / 2, d1, d2)
     return float(math.sqrt(c / _st.f.ppf(1 - power, d1, d2)))
+
+
+def sd_equivalence_power(n_a: int, n_b: int, low: float = 0.5, high: float = 2.0,
+                         confidence: float = CONFIDENCE) -> float:
+    """The probability that :func:`sd_ratio_ci`'s interval of two samples of ``n_a`` and ``n_b``
+    normal values with *equal* true SDs lies wholly inside [low, high]: how often an equivalence
+    test ("the ratio is between low and high") can hold with these run counts. The observed
+    squared ratio is F-distributed; the interval is inside when it falls between
+    low² F_hi and high² F_lo (F_hi, F_lo: the interval's two F quantiles)."""
+    d1, d2 = n_a - 1, n_b - 1
+    if d1 < 1 or d2 < 1:
+        return float("nan")
+    a = 1 - confidence
+    f_hi, f_lo = _st.f.ppf(1 - a / 2, d1, d2), _st.f.ppf(a / 2, d1, d2)
+    lo, hi = low ** 2 * f_hi, high ** 2 * f_lo
+    return float(max(0.0, _st.f.cdf(hi, d1, d2) - _st.f.cdf(lo, d1, d2)))
 
 
 def chance_sd_spread(k: int, n: int, factor: float = 2.0, draws: int = 100_000,

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import models, train
+from helpers import models, stats, train
 
 from helpers.chapters import instability
 
@@ -71,6 +71,35 @@ def test_source_specs_vary_only_their_source():
     assert [s.perturb[-2:] for s in flips] == ["+1", "-1", "+1", "-1"]  # up and down in turn
     control = instability.source_specs(base, "control", 3, cudnn=False)
     assert len(set(control)) == 3 and all(s.replace(replica=0) == base for s in control)
+
+
+def test_a_longer_list_of_bit_flips_starts_with_the_shorter_one():
+    short, long = instability.bitflips(TINY, 4, seed=7), instability.bitflips(TINY, 12, seed=7)
+    assert long[:4] == short and len(set(long)) == 12
+    assert instability.bitflips(TINY, 4, seed=8) != short
+
+
+def test_table_3s_sd_rows_extend_table_1s_rows_without_training_them_twice():
+    from helpers import config, cost
+    P = config.chapter_params("05_instability", "smoke", sd_seeds=5)
+    with cost.recording("cpu"):
+        _, G = instability.main_runs.uncached(P)
+    for s in ("init", "bitflip"):
+        row, extended = [r.spec for r in G[s]], [r.spec for r in G[f"{s}_sd"]]
+        assert len(row) == P.seeds and len(extended) == 5 and extended[:P.seeds] == row
+        assert len(set(extended)) == 5
+    assert [s.seed_init for s in (r.spec for r in G["init_sd"])] == [1, 2, 3, 4, 5]
+    flips = [r.spec for r in G["bitflip_sd"]]
+    assert {s.seed_init for s in flips} == {1} and len({s.perturb for s in flips}) == 5
+    assert instability.sd_runs(P, G) == 5
+    design = instability.sd_design(P, G)
+    assert "5 runs in each of the two rows (the first 3 are Table 1's)" in design
+    assert f"{stats.sd_equivalence_power(5, 5):.0%} of the time" in design
+    # fewer sd_seeds than R: the rows' own R runs, nothing added
+    with cost.recording("cpu"):
+        _, G = instability.main_runs.uncached(config.chapter_params("05_instability", "smoke",
+                                                                   sd_seeds=2))
+    assert len(G["init_sd"]) == len(G["init"]) == 3 and "Table 1's" not in instability.sd_design(P, G)
 
 
 def test_defaults_of_the_new_fields_keep_existing_cache_keys():

@@ -208,6 +208,8 @@ def test_the_introductions_numbers_come_from_the_presets_and_the_runs_r():
         assert f"{Q['n_train']:,}-image subset for {Q['epochs']} epochs" in text
         assert f"batch {Q['batch_size']} and maximum learning rate {Q['lr']:g}" in text
         assert f"R = {Q['seeds']} runs" in text
+        assert f"and {Q['sd_seeds']} in the new-initialization and bit-change rows" in text
+    assert f"extended to {cpu['sd_seeds']} runs, their first 6" in r["sd_more"]
     assert "scaled linearly" in r["profile_gpu"] and "scaled linearly" not in r["profile_cpu"]
     lo, hi = instability.sd_factors(16)
     assert lo == pytest.approx(0.739, abs=0.002) and hi == pytest.approx(1.548, abs=0.002)

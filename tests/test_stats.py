@@ -60,6 +60,17 @@ def test_sd_ratio_textbook():
     assert (e.value, e.lo, e.hi) == pytest.approx((1.0, 1 / math.sqrt(f), math.sqrt(f)))
 
 
+def test_sd_equivalence_power_is_how_often_equal_sds_are_shown_within_a_factor():
+    assert stats.sd_equivalence_power(6, 6) == 0.0    # F(5, 5): the interval alone spans 2.7x
+    powers = [stats.sd_equivalence_power(n, n) for n in (16, 24, 32)]
+    assert powers == sorted(powers) and powers[-1] > 0.9
+    rng = np.random.default_rng(3)
+    n, draws = 24, 4000
+    inside = sum(e.lo >= 0.5 and e.hi <= 2 for e in (
+        stats.sd_ratio_ci(rng.normal(size=n), rng.normal(size=n)) for _ in range(draws)))
+    assert inside / draws == pytest.approx(stats.sd_equivalence_power(n, n), abs=0.025)
+
+
 # --------------------------------------------------------------------------------------------
 # coverage on simulated data
 

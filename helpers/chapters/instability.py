@@ -49,9 +49,10 @@ def base_spec(P, **changes) -> train.Spec:
 
 def bitflips(spec: train.Spec, R: int, seed: int = 0) -> list[str]:
     """R ``perturb`` strings: distinct random weights of the first layer (a seeded draw), moved
-    up and down to the next float32 value in turn (+1, -1, +1, ...)."""
+    up and down to the next float32 value in turn (+1, -1, +1, ...). The draw is a prefix of one
+    seeded permutation, so the first R of a longer list are these R."""
     _, w = models.first_layer_weight(train.init_model(spec.replace(perturb="")))
-    idx = np.random.default_rng(seed).choice(w.numel(), size=R, replace=False)
+    idx = np.random.default_rng(seed).permutation(w.numel())[:R]
     return [f"bitflip:{int(i)}:{'+1' if k % 2 == 0 else '-1'}" for k, i in enumerate(idx)]
 
 
@@ -273,11 +274,17 @@ def divergence_epochs(P, epochs=None) -> tuple:
 @gates.gate(CHAPTER, maxsize=4)
 def main_runs(P):
     """Table 1 + Table 3: ``(P, {source: runs or None})``, plus 'reference' (the base run with
-    every epoch kept) and 'control'. The bit-flip runs keep every epoch (for the divergence)."""
+    every epoch kept) and 'control'. The bit-flip runs keep every epoch (for the divergence).
+    'init_sd' and 'bitflip_sd': those two rows extended to ``P.sd_seeds`` runs (their first R are
+    the rows' own) for Table 3's accuracy-SD ratio."""
     base = base_spec(P)
     cud = cudnn_testable(P)
     groups = {s: source_specs(base, s, P.seeds, cud, config.seed_base(P)) for s in P.sources}
     groups["bitflip"] = [s.replace(save_epochs=divergence_epochs(P)) for s in groups["bitflip"]]
+    for s in ("init", "bitflip"):
+        if groups.get(s):
+            more = source_specs(base, s, max(P.sd_seeds, P.seeds), cud, config.seed_base(P))
+            groups[f"{s}_sd"] = groups[s] + more[P.seeds:]
     groups["reference"] = [base.replace(save_epochs=divergence_epochs(P))]
     groups["control"] = source_specs(base, "control", P.control_runs, cud, config.seed_base(P))
     flat = [s for g in groups.values() if g for s in g]
@@ -388,6 +395,25 @@ def _ratio(a, b):
     return float(a) / float(b) if b else float("nan")
 
 
+def sd_runs(P, G) -> int:
+    """Runs in each of Table 3's two accuracy-SD rows (new initialization, one-bit change)."""
+    return min(len(G.get(f"{s}_sd") or G[s]) for s in ("init", "bitflip"))
+
+
+def sd_design(P, G) -> str:
+    """What the run counts of Table 3's accuracy-SD ratio can decide: the smallest ratio an F
+    test detects and how often an equal pair of SDs is shown to be within a factor of 2."""
+    n, R = sd_runs(P, G), P.seeds
+    text = (f"{n} runs in each of the two rows" + (f" (the first {R} are Table 1's)" if n > R
+                                                    else "")
+            + f": an F test detects a {stats.detectable_sd_ratio(n, n):.1f}x ratio (80% power), "
+            f"and when the two SDs are equal, the interval falls inside 0.5-2 "
+            f"{stats.sd_equivalence_power(n, n):.0%} of the time")
+    if n > R:
+        text += f" ({stats.sd_equivalence_power(R, R):.0%} with Table 1's {R} runs)"
+    return text
+
+
 def detectable_sentences(P, G) -> list[str]:
     """What the main comparisons can detect with the chapter's run counts (80% power, 5%)."""
     R = P.seeds
@@ -398,7 +424,9 @@ def detectable_sentences(P, G) -> list[str]:
     return [
         f"With R = {R} runs a row, an F test detects a ratio of two rows' accuracy SDs only "
         f"when it exceeds {stats.detectable_sd_ratio(R, R):.1f}x (80% power, 5% level): the "
-        f"factor-of-2 questions of Tables 1 and 3 cannot be decided with these runs.",
+        f"factor-of-2 questions of Table 1 cannot be decided with these runs.",
+        f"Table 3's accuracy SD of the one-bit change against a new initialization: "
+        f"{sd_design(P, G)}.",
         f"Between two rows' pairwise disagreements (bootstrap over runs, as in the table) a "
         f"difference of {100 * mdd:.1f} pp would be detected (80% power), "
         f"{_ratio(mdd, d_init.value):.0%} of the new-initialization row's "
@@ -455,9 +483,10 @@ def claims_table(P):
               "initialization", "10.5 / 10.7 = 0.98", None, claims.between(0.75, 1.33),
               testable=False, note="CPU kernels are deterministic: this source cannot vary here")
     bit, init = rows["bitflip"], rows["init"]
+    bit_sd, init_sd = (per_run(G.get(f"{s}_sd") or G[s])["acc"] for s in ("bitflip", "init"))
     T.add("seed 001 Table 3", "A one-bit change gives as much accuracy SD as a new "
-          "initialization (ratio)", "0.21 / 0.22 = 0.95", stats.sd_ratio_ci(bit["acc"], init["acc"]),
-          claims.between(0.5, 2), fmt="{:.2f}")
+          "initialization (ratio)", "0.21 / 0.22 = 0.95", stats.sd_ratio_ci(bit_sd, init_sd),
+          claims.between(0.5, 2), fmt="{:.2f}", note=sd_design(P, G))
     T.add("seed 001 Table 3", "A one-bit change gives as much pairwise disagreement as a new "
           "initialization (ratio)", "10.6 / 10.7 = 0.99",
           stats.pairwise([bit["disagree"], init["disagree"]], _ratio),
@@ -614,7 +643,9 @@ def setup_report(P, G) -> str:
         f"{P.n_train or 'all'}; test images: {len(ref.labels)}; epochs: {P.epochs}; batch "
         f"{P.batch_size}; {P.optimizer} lr {P.lr} ({P.schedule}, warmup {P.warmup_epochs}), "
         f"weight decay {P.weight_decay}, augmentation {'on' if P.augment else 'off'}",
-        f"R = {P.seeds} runs per row; {n_runs} distinct runs; {secs:.0f} s of training per run "
+        f"R = {P.seeds} runs per row ({sd_runs(P, G)} in the new-initialization and bit-change "
+        f"rows for Table 3's accuracy-SD ratio); {n_runs} distinct runs; {secs:.0f} s of "
+        "training per run "
         f"on {ref.meta['device_name']}",
         f"cuDNN nondeterminism: {cudnn}"])
 
@@ -1222,6 +1253,8 @@ def profile_sentence(profile: str) -> str:
             f"at batch {Q.batch_size} and maximum learning rate {Q.lr:g}{linear}, {_steps(Q)} "
             f"steps in all; R = {Q.seeds} runs in each of {len(Q.sources)} rows"
             + (" (the cuDNN row cannot vary on a CPU and is not run)" if profile == "cpu" else "")
+            + (f" and {Q.sd_seeds} in the new-initialization and bit-change rows for Table 3's "
+               "accuracy-SD ratio" if Q.sd_seeds > Q.seeds else "")
             + ", evaluated on "
             f"{test} test images")
 
@@ -1236,15 +1269,22 @@ def sd_factors(R: int, confidence: float = stats.CONFIDENCE) -> tuple[float, flo
 def setup_reading(P) -> dict:
     """The introduction's and the control's numbers: the ``cpu`` and ``gpu`` presets in words
     (``profile_cpu``, ``profile_gpu``), how uncertain an SD of this run's R runs is
-    (``sd_uncertainty``) and the number of control runs (``control_runs``)."""
+    (``sd_uncertainty``), the number of control runs (``control_runs``) and the runs of Table 3's
+    accuracy-SD ratio (``sd_more``)."""
     R = P.seeds
     lo, hi = sd_factors(R)
     sd = (f"With R = {R} (this run's), a standard deviation is itself uncertain by about "
           f"{1 / np.sqrt(2 * (R - 1)):.0%} (1/√(2(R − 1)) for normal data; the tables' bootstrap "
           f"errors, from the same {R} runs, only estimate it roughly), and its 95% interval "
           f"(chi-square) runs from {lo:.2f} to {hi:.2f} times the measured SD.")
+    n = max(P.sd_seeds, P.seeds)
+    more = (f"Table 3's accuracy-SD ratio, the one-bit change against a new initialization, "
+            f"asks for more runs than {R} a row can give (see the claims table): for it those two "
+            f"rows are extended to {n} runs, their first {R} being the rows shown here."
+            if n > R else f"Table 3's accuracy-SD ratio uses these rows' {R} runs.")
     return prose.profile_readings(profile_sentence) | {"sd_uncertainty": sd,
-                                                       "control_runs": str(P.control_runs)}
+                                                       "control_runs": str(P.control_runs),
+                                                       "sd_more": more}
 
 
 def claims_makeup(T) -> dict:
