@@ -435,6 +435,23 @@ def sd_equivalence_power(n_a: int, n_b: int, low: float = 0.5, high: float = 2.0
     return float(max(0.0, _st.f.cdf(hi, d1, d2) - _st.f.cdf(lo, d1, d2)))
 
 
+def normality_note(samples: dict, what: str = "values", interval: str = "F",
+                   min_n: int = 8) -> str:
+    """Shapiro-Wilk's test (``scipy.stats.shapiro``) of each named sample of ``samples``
+    (``{name: values}``), as a clause for a claims row: the normality that a chi-square or F
+    interval assumes, checked where it can be ('' if any sample has fewer than ``min_n`` values,
+    where the test has little power)."""
+    v = {k: _finite(x) for k, x in samples.items()}
+    if not v or min(map(len, v.values())) < min_n:
+        return ""
+    p = {k: float(_st.shapiro(x).pvalue) if np.ptp(x) > 0 else float("nan") for k, x in v.items()}
+    ps = " and ".join(f"{'n/a' if math.isnan(q) else f'{q:.2f}'} ({k})" for k, q in p.items())
+    bad = [k for k, q in p.items() if q < 0.05]
+    verdict = (f"the {interval} interval's normality is doubtful for {', '.join(bad)}" if bad
+               else f"no evidence against the normality the {interval} interval assumes")
+    return f"Shapiro-Wilk on the {what}: p = {ps}; {verdict}"
+
+
 def chance_sd_spread(k: int, n: int, factor: float = 2.0, draws: int = 100_000,
                      seed: int = 0) -> float:
     """The probability that the largest of ``k`` sample SDs (``n`` normal values each, all with

@@ -71,6 +71,16 @@ def test_sd_equivalence_power_is_how_often_equal_sds_are_shown_within_a_factor()
     assert inside / draws == pytest.approx(stats.sd_equivalence_power(n, n), abs=0.025)
 
 
+def test_normality_note_flags_a_skewed_sample_and_not_a_normal_one():
+    rng = np.random.default_rng(0)
+    normal, skewed = rng.normal(size=40), rng.exponential(size=40) ** 2
+    ok = stats.normality_note({"a": normal, "b": normal + 1}, "accuracies")
+    assert ok.startswith("Shapiro-Wilk on the accuracies: p = ") and "no evidence against" in ok
+    bad = stats.normality_note({"a": normal, "b": skewed})
+    assert "doubtful for b" in bad and "for a" not in bad
+    assert stats.normality_note({"a": normal[:6]}) == ""   # too few values to test
+
+
 # --------------------------------------------------------------------------------------------
 # coverage on simulated data
 

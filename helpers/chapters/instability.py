@@ -486,7 +486,9 @@ def claims_table(P):
     bit_sd, init_sd = (per_run(G.get(f"{s}_sd") or G[s])["acc"] for s in ("bitflip", "init"))
     T.add("seed 001 Table 3", "A one-bit change gives as much accuracy SD as a new "
           "initialization (ratio)", "0.21 / 0.22 = 0.95", stats.sd_ratio_ci(bit_sd, init_sd),
-          claims.between(0.5, 2), fmt="{:.2f}", note=sd_design(P, G))
+          claims.between(0.5, 2), fmt="{:.2f}",
+          note="; ".join(filter(None, [sd_design(P, G), stats.normality_note(
+              {"bit change": bit_sd, "new initialization": init_sd}, "accuracies")])))
     T.add("seed 001 Table 3", "A one-bit change gives as much pairwise disagreement as a new "
           "initialization (ratio)", "10.6 / 10.7 = 0.99",
           stats.pairwise([bit["disagree"], init["disagree"]], _ratio),
