@@ -563,8 +563,8 @@ def claims_table(P):
               "cross-entropy SD / the linear model's", paper,
               stats.sd_ratio_ci(b["ce"], lin["ce"]), claims.above(1e4), fmt="{:.1e}x",
               note=f"cross-entropy SD {_sd(b['ce']):.1e} over the linear model's "
-              f"{_sd(lin['ce']):.1e}, which is near rounding level (its row), so the ratio moves "
-              f"with it from seeds to seeds; accuracy SD {100 * _sd(b['acc']):.2f} pp, "
+              f"{_sd(lin['ce']):.1e}, which is near rounding level (its row): the ratio divides "
+              f"by rounding noise; accuracy SD {100 * _sd(b['acc']):.2f} pp, "
               f"disagreement {100 * stats.pair_mean(b['disagree']):.1f} %")
         paper_dis = {"fc1": "23.4 / 24.2 = 0.97", "conv1": "6.4 / 12.5 = 0.51"}[m]
         T.add("seed 001 Table 8", f"One hidden layer ({kind}): a one-bit change gives a "
