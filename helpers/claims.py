@@ -540,12 +540,13 @@ def _heads(rows) -> list:
 
 
 def _quoted(rows: list, r: Claim) -> str:
-    """Row ``r``'s statement to quote in a sentence: without the trailing '...' that joins it
-    to the next row ('Two optima: similar accuracy ...' -> 'Two optima: similar accuracy'), and
-    a row that continues the one above ('... and its SD') after that row's statement."""
+    """Row ``r``'s statement in quotes, for a sentence: without the trailing '...' that joins it
+    to the next row ('Two optima: similar accuracy ...' -> '“Two optima: similar accuracy”'),
+    and a row that continues the one above ('... and its SD') named as the row after that one,
+    so that the row above is not read as the one meant."""
     head = _heads(rows)[rows.index(r)]
-    text = r.statement.removesuffix("...").rstrip()
-    return f"{head.removesuffix('...').rstrip()} {text}" if head else text
+    text = f"“{r.statement.removesuffix('...').rstrip()}”"
+    return f"{text} (the row after “{head.removesuffix('...').rstrip()}”)" if head else text
 
 
 def _row_text(r: Claim) -> str:

@@ -295,7 +295,7 @@ def test_a_fresh_seed_record_is_set_beside_the_table_row_by_row(tmp_path):
     assert (again.seed_base, again.recorded) == (1000, "2026-12-07")
     text = claims.fresh_reading(ours, tmp_path)
     assert "`-p seed_base=1000` (2026-12-07" in text and "kept 2 of its 3 verdicts" in text
-    assert "swapped none" in text and "row b: *holds* at 2.00" in text
+    assert "swapped none" in text and "“row b”: *holds* at 2.00" in text
     assert "then *inconclusive* at 1.00" in text and "row a" not in text and "row c" not in text
     assert "the tally is 1 holds, 1 differs, 1 inconclusive" in text
     assert "do not even overlap" not in text   # (2, 3) and (2, 4) overlap, and so on
@@ -305,7 +305,7 @@ def test_a_fresh_seed_record_is_set_beside_the_table_row_by_row(tmp_path):
     assert "| 04_mimo (`cpu`) | 2 | 1 | 0 | 0 | 0 | 3 of 3 | 2 of 3 |" in card
     assert "| **profile `cpu`** (1 chapter(s)) | 2 | 1 | 0 | 0 | 0 | 3 of 3 | 2 of 3 |" in card
     claims.record_fresh(_ci_table([(3.5, 4), (1.5, 2.5), (0.2, 0.5)], 1000), tmp_path)
-    assert ("The two intervals do not even overlap for row a: there an interval understates"
+    assert ("The two intervals do not even overlap for “row a”: there an interval understates"
             in claims.fresh_reading(ours, tmp_path))
     # a swap is flagged; another profile's record or other rows are not set beside the table
     claims.record_fresh(_ci_table([(0.1, 0.5), (1.5, 2.5), (0.2, 0.5)], 1000), tmp_path)
@@ -324,7 +324,7 @@ def test_a_moved_row_that_leads_into_the_next_is_quoted_without_its_dots(tmp_pat
     claims.record_fresh(_ci_table([(0.5, 1.5), (2, 3)], 1000, statements=["a ...", "... b"]),
                         tmp_path)
     text = claims.fresh_reading(ours, tmp_path)
-    assert "row a: *holds*" in text and "...:" not in text
+    assert "“row a”: *holds*" in text and "...:" not in text and "...”" not in text
 
     def table(second, seed_base=0):   # a row that continues the one above
         t = ClaimsTable("04_mimo", "cpu", "cifar10", seed_base=seed_base)
@@ -334,7 +334,7 @@ def test_a_moved_row_that_leads_into_the_next_is_quoted_without_its_dots(tmp_pat
         return t
     claims.record_fresh(table((3.5, 4), 1000), tmp_path)   # B's intervals do not overlap
     text = claims.fresh_reading(table((2, 3)), tmp_path)
-    assert "do not even overlap for A holds ... and B: there" in text
+    assert "do not even overlap for “... and B” (the row after “A holds”): there" in text
 
 
 def test_a_sentence_says_when_the_fresh_seeds_moved_its_row(tmp_path, monkeypatch):

@@ -304,6 +304,9 @@ def test_disagreement_sentence_sets_the_source_aside_at_low_accuracy():
     high = lottery.disagreement_sentence(dict(acc=0.9, either_wrong=0.15, total=0.1,
                                               both_wrong=0.02, one_right=0.08))
     assert "can be set beside seed 000's 10%" in high and "not comparable" not in high
+    assert "(mean over the pairs)" in high
+    assert "(mean over all 28 pairs of chains)" in lottery.disagreement_sentence(
+        dict(acc=0.9, either_wrong=0.15, total=0.1, both_wrong=0.02, one_right=0.08), 28)
 
 
 def test_shared_line_note_says_why_two_times_chance():

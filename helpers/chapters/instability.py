@@ -487,7 +487,10 @@ def claims_table(P):
     T.add("seed 001 Table 3", "A one-bit change gives as much accuracy SD as a new "
           "initialization (ratio)", "0.21 / 0.22 = 0.95", stats.sd_ratio_ci(bit_sd, init_sd),
           claims.between(0.5, 2), fmt="{:.2f}",
-          note="; ".join(filter(None, [sd_design(P, G), stats.normality_note(
+          note="; ".join(filter(None, [
+              f"accuracy SD over these runs {100 * _sd(bit_sd):.2f} pp (bit change) and "
+              f"{100 * _sd(init_sd):.2f} pp (new initialization)", sd_design(P, G),
+              stats.normality_note(
               {"bit change": bit_sd, "new initialization": init_sd}, "accuracies")])))
     T.add("seed 001 Table 3", "A one-bit change gives as much pairwise disagreement as a new "
           "initialization (ratio)", "10.6 / 10.7 = 0.99",
@@ -569,8 +572,7 @@ def claims_table(P):
         paper_dis = {"fc1": "23.4 / 24.2 = 0.97", "conv1": "6.4 / 12.5 = 0.51"}[m]
         T.add("seed 001 Table 8", f"One hidden layer ({kind}): a one-bit change gives a "
               "substantial share of a new initialization's disagreement (ratio)", paper_dis,
-              stats.pairwise([b["disagree"], dep[m]["init"]["disagree"]], _ratio),
-              claims.between(0.3, 1.2), fmt="{:.2f}",
+              disagreement_share(dep[m]), claims.between(0.3, 1.2), fmt="{:.2f}",
               note=f"ours {100 * stats.pair_mean(b['disagree']):.1f} % vs "
               f"{100 * stats.pair_mean(dep[m]['init']['disagree']):.1f} %")
 
@@ -600,6 +602,13 @@ def claims_table(P):
           "(0.19 vs 0.19); our vanilla ensembles share members of one pool, so their SD is "
           "not an independent estimate")
     return T
+
+
+def disagreement_share(rows: dict) -> stats.Estimate:
+    """Table 8's share: the bit change's mean pairwise disagreement over a new initialization's
+    (``rows``: ``{'init'|'bitflip': per_run(...)}`` of one model), with the bootstrap interval
+    that resamples runs."""
+    return stats.pairwise([rows["bitflip"]["disagree"], rows["init"]["disagree"]], _ratio)
 
 
 def rounding_note(ce) -> str:
@@ -1082,7 +1091,8 @@ PAPER_SHARE = {"fc1": 23.4 / 24.2, "conv1": 6.4 / 12.5}   # seed 001 Table 8: bi
 
 def depth_reading(D) -> dict:
     """Table 8's caption: the bit change against a new initialization per model
-    (``t8_reading``) and against the paper's shares (``t8_paper``)."""
+    (``t8_reading``), against the paper's shares (``t8_paper``), and the runs a row
+    (``t8_runs``)."""
     dep = {m: {k: run_row(g[k]) for k in ("init", "bitflip")} for m, g in D.items()}
     lin = dep["linear"]
     hidden = [m for m in dep if m != "linear"]
@@ -1107,17 +1117,20 @@ def depth_reading(D) -> dict:
                                f"{100 * dep[m]['init']['disagree']:.1f}%)" for m in hidden]))
     text += "."
 
-    def compare(m):
-        s, paper = share[m], PAPER_SHARE[m]
-        verdict = ("matches the paper's" if abs(s - paper) <= 0.15 else
-                   "is more stable than the paper's" if s < paper else
-                   "is less stable than the paper's")
-        return f"our {m} ({s:.2f} against the paper's {paper:.2f}) {verdict}"
+    def compare(m):   # against the paper's share, by the interval of the claims table's row
+        e = disagreement_share({k: per_run(D[m][k]) for k in ("init", "bitflip")})
+        paper = PAPER_SHARE[m]
+        if not e.has_interval:
+            return f"our {m}, {e.text()}, cannot be set against the paper's {paper:.2f}"
+        how = ("as stable as" if e.lo <= paper <= e.hi else
+               "more stable than" if e.hi < paper else "less stable than")
+        return (f"our {m}, {e.text()}, is {how} the paper's {paper:.2f}"
+                + (" (inside the interval)" if how == "as stable as" else ""))
     paper = ("As a share of a new initialization's disagreement, "
              + prose.join([compare(m) for m in hidden if m in PAPER_SHARE]) + "."
              if any(m in PAPER_SHARE for m in hidden) else "")
 
-    return {"t8_reading": text, "t8_paper": paper}
+    return {"t8_reading": text, "t8_paper": paper, "t8_runs": str(len(D["linear"]["bitflip"]))}
 
 
 def depth_divergence_reading(D, dv: dict) -> dict:
@@ -1249,16 +1262,17 @@ def profile_sentence(profile: str) -> str:
     linear = (" (the paper's 512 and 0.4 scaled linearly)"
               if abs(Q.lr - 0.4 * Q.batch_size / 512) < 1e-12 else "")
     test = f"{Q.n_test:,}" if Q.n_test else "all 10,000"
+    cpu_cudnn = profile == "cpu" and "cudnn" in Q.sources   # a row that a CPU cannot run
+    rows = len(Q.sources) - cpu_cudnn
     return (f"{model}, trained with {prose.join(recipe)} in fp32 with deterministic kernels, "
             f"on {subset} for "
             f"{Q.epochs} epochs ({prose.plural(Q.warmup_epochs, 'warmup epoch')}; the paper's: 3) "
             f"at batch {Q.batch_size} and maximum learning rate {Q.lr:g}{linear}, {_steps(Q)} "
-            f"steps in all; R = {Q.seeds} runs in each of {len(Q.sources)} rows"
-            + (" (the cuDNN row cannot vary on a CPU and is not run)" if profile == "cpu" else "")
+            f"steps in all; R = {Q.seeds} runs in each of {prose.plural(rows, 'row')}"
+            + (" (a seventh, cuDNN, cannot vary on a CPU and is not run)" if cpu_cudnn else "")
             + (f" and {Q.sd_seeds} in the new-initialization and bit-change rows for Table 3's "
                "accuracy-SD ratio" if Q.sd_seeds > Q.seeds else "")
-            + ", evaluated on "
-            f"{test} test images")
+            + f", {Q.depth_seeds} a row in Table 8, evaluated on {test} test images")
 
 
 def sd_factors(R: int, confidence: float = stats.CONFIDENCE) -> tuple[float, float]:

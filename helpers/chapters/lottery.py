@@ -816,7 +816,7 @@ def pair_reading(chains) -> dict:
         return {"fig4_reading": "With one chain there is no pair to compare."}
     parts = [o["dense_parts"] for o in pair_values(chains)["overlaps"].values()]
     return {"fig4_reading": disagreement_sentence(
-        {k: float(np.mean([p[k] for p in parts])) for k in parts[0]})}
+        {k: float(np.mean([p[k] for p in parts])) for k in parts[0]}, len(parts))}
 
 
 SOURCE_ACC, SOURCE_DISAGREEMENT = 0.90, 0.10   # seed 000 §3: two runs at 90%, 10% disagreement
@@ -828,15 +828,17 @@ def near_source(acc: float) -> bool:
     return acc >= SOURCE_ACC - 0.05
 
 
-def disagreement_sentence(dense: dict) -> str:
-    """Figure 4's sentence from the dense pairs' :func:`disagreement_parts` (mean over pairs):
+def disagreement_sentence(dense: dict, pairs: int | None = None) -> str:
+    """Figure 4's sentence from the dense pairs' :func:`disagreement_parts` (mean over the
+    ``pairs`` pairs of chains, all of them, not only the figure's disjoint ones):
     the predictions compared, where two networks can disagree at all, and whether that makes
     the disagreement comparable with seed 000's."""
     bound = 2 * (1 - SOURCE_ACC)
     out = ("Both panels compare end-of-training predictions (the last epoch, not the "
            "early-stopping one) on the test half. Two networks can disagree only where at least "
            f"one of them is wrong: the dense networks end at {100 * dense['acc']:.1f}% accuracy "
-           f"(mean over the pairs), and at least one of a pair is wrong on "
+           f"(mean over {f'all {pairs} pairs of chains' if pairs else 'the pairs'}), and at "
+           "least one of a pair is wrong on "
            f"{100 * dense['either_wrong']:.1f}% of the test half, against at most "
            f"{100 * bound:.0f}% for two networks at {100 * SOURCE_ACC:.0f}%; of the dense pairs' "
            f"{100 * dense['total']:.1f}% "
