@@ -91,7 +91,7 @@ def test_table_3s_sd_rows_extend_table_1s_rows_without_training_them_twice():
     assert [s.seed_init for s in (r.spec for r in G["init_sd"])] == [1, 2, 3, 4, 5]
     flips = [r.spec for r in G["bitflip_sd"]]
     assert {s.seed_init for s in flips} == {1} and len({s.perturb for s in flips}) == 5
-    assert instability.sd_runs(P, G) == 5
+    assert instability.sd_runs(G) == 5
     design = instability.sd_design(P, G)
     assert "5 runs in each of the two rows (the first 3 are Table 1's)" in design
     assert f"{stats.sd_equivalence_power(5, 5):.0%} of the time" in design

@@ -283,7 +283,7 @@ def main_runs(P):
     groups["bitflip"] = [s.replace(save_epochs=divergence_epochs(P)) for s in groups["bitflip"]]
     for s in ("init", "bitflip"):
         if groups.get(s):
-            more = source_specs(base, s, max(P.sd_seeds, P.seeds), cud, config.seed_base(P))
+            more = source_specs(base, s, sd_count(P), cud, config.seed_base(P))
             groups[f"{s}_sd"] = groups[s] + more[P.seeds:]
     groups["reference"] = [base.replace(save_epochs=divergence_epochs(P))]
     groups["control"] = source_specs(base, "control", P.control_runs, cud, config.seed_base(P))
@@ -383,8 +383,21 @@ def new_init_disagreement(G) -> stats.Estimate:
 
 def per_run(run_list) -> dict:
     """Per-run test accuracy and cross-entropy, and (R, R) matrices of the pairwise disagreement
-    and ensemble gain: the units that the row's figures rest on."""
-    return per_run_probs([r.probs() for r in run_list], run_list[0].labels)
+    and ensemble gain: the units that the row's figures rest on; computed once per set of runs."""
+    return _memo(("per_run",) + tuple(getattr(r, "key", None) for r in run_list),
+                 lambda: per_run_probs([r.probs() for r in run_list], run_list[0].labels))
+
+
+def sd_count(P) -> int:
+    """Runs in each of Table 3's two accuracy-SD rows at parameters ``P``: ``P.sd_seeds``, and
+    never fewer than Table 1's R."""
+    return max(P.sd_seeds, P.seeds)
+
+
+def sd_groups(G) -> dict:
+    """``{'bitflip'|'init': runs}`` of Table 3's accuracy-SD ratio: the rows extended by
+    :func:`main_runs` ('bitflip_sd', 'init_sd')."""
+    return {s: G.get(f"{s}_sd") or G[s] for s in ("bitflip", "init")}
 
 
 def _sd(x):
@@ -395,15 +408,15 @@ def _ratio(a, b):
     return float(a) / float(b) if b else float("nan")
 
 
-def sd_runs(P, G) -> int:
+def sd_runs(G) -> int:
     """Runs in each of Table 3's two accuracy-SD rows (new initialization, one-bit change)."""
-    return min(len(G.get(f"{s}_sd") or G[s]) for s in ("init", "bitflip"))
+    return min(map(len, sd_groups(G).values()))
 
 
 def sd_design(P, G) -> str:
     """What the run counts of Table 3's accuracy-SD ratio can decide: the smallest ratio an F
     test detects and how often an equal pair of SDs is shown to be within a factor of 2."""
-    n, R = sd_runs(P, G), P.seeds
+    n, R = sd_runs(G), P.seeds
     text = (f"{n} runs in each of the two rows" + (f" (the first {R} are Table 1's)" if n > R
                                                     else "")
             + f": an F test detects a {stats.detectable_sd_ratio(n, n):.1f}x ratio (80% power), "
@@ -483,7 +496,8 @@ def claims_table(P):
               "initialization", "10.5 / 10.7 = 0.98", None, claims.between(0.75, 1.33),
               testable=False, note="CPU kernels are deterministic: this source cannot vary here")
     bit, init = rows["bitflip"], rows["init"]
-    bit_sd, init_sd = (per_run(G.get(f"{s}_sd") or G[s])["acc"] for s in ("bitflip", "init"))
+    bit_sd, init_sd = (np.array([metrics.accuracy(r.probs(), r.labels) for r in runs_])
+                       for runs_ in sd_groups(G).values())
     T.add("seed 001 Table 3", "A one-bit change gives as much accuracy SD as a new "
           "initialization (ratio)", "0.21 / 0.22 = 0.95", stats.sd_ratio_ci(bit_sd, init_sd),
           claims.between(0.5, 2), fmt="{:.2f}",
@@ -654,7 +668,7 @@ def setup_report(P, G) -> str:
         f"{P.n_train or 'all'}; test images: {len(ref.labels)}; epochs: {P.epochs}; batch "
         f"{P.batch_size}; {P.optimizer} lr {P.lr} ({P.schedule}, warmup {P.warmup_epochs}), "
         f"weight decay {P.weight_decay}, augmentation {'on' if P.augment else 'off'}",
-        f"R = {P.seeds} runs per row ({sd_runs(P, G)} in the new-initialization and bit-change "
+        f"R = {P.seeds} runs per row ({sd_runs(G)} in the new-initialization and bit-change "
         f"rows for Table 3's accuracy-SD ratio); {n_runs} distinct runs; {secs:.0f} s of "
         "training per run "
         f"on {ref.meta['device_name']}",
@@ -1270,8 +1284,8 @@ def profile_sentence(profile: str) -> str:
             f"at batch {Q.batch_size} and maximum learning rate {Q.lr:g}{linear}, {_steps(Q)} "
             f"steps in all; R = {Q.seeds} runs in each of {prose.plural(rows, 'row')}"
             + (" (a seventh, cuDNN, cannot vary on a CPU and is not run)" if cpu_cudnn else "")
-            + (f" and {Q.sd_seeds} in the new-initialization and bit-change rows for Table 3's "
-               "accuracy-SD ratio" if Q.sd_seeds > Q.seeds else "")
+            + (f" and {sd_count(Q)} in the new-initialization and bit-change rows for Table 3's "
+               "accuracy-SD ratio" if sd_count(Q) > Q.seeds else "")
             + f", {Q.depth_seeds} a row in Table 8, evaluated on {test} test images")
 
 
@@ -1293,7 +1307,7 @@ def setup_reading(P) -> dict:
           f"{1 / np.sqrt(2 * (R - 1)):.0%} (1/√(2(R − 1)) for normal data; the tables' bootstrap "
           f"errors, from the same {R} runs, only estimate it roughly), and its 95% interval "
           f"(chi-square) runs from {lo:.2f} to {hi:.2f} times the measured SD.")
-    n = max(P.sd_seeds, P.seeds)
+    n = sd_count(P)
     more = (f"Table 3's accuracy-SD ratio, the one-bit change against a new initialization, "
             f"asks for more runs than {R} a row can give (see the claims table): for it those two "
             f"rows are extended to {n} runs, their first {R} being the rows shown here."
