@@ -281,12 +281,39 @@ def from_spread(value: float, sd: float, df: int, k: int = 2, what: str = "",
     known with ``df`` degrees of freedom from other runs: value ± t_{df} · sd · √k. The interval
     for a comparison of single networks, when their seed-to-seed spread is measured on
     comparable ones (``what`` says which)."""
-    if df < 1 or not math.isfinite(sd):
+    return contrast_from_spread(value, sd, df, [1] * k, what, confidence)
+
+
+def contrast_from_spread(value: float, sd: float, df: int, sizes, what: str = "",
+                         confidence: float = CONFIDENCE) -> Estimate:
+    """A sum or difference (coefficients ±1) of means over ``sizes[i]`` runs each, every run with
+    run-to-run SD ``sd`` known with ``df`` degrees of freedom (e.g. :func:`pooled_sd` over the
+    groups of a one-way layout): value ± t_{df} · sd · √(Σ 1/n_i), the pooled-variance t interval
+    of a contrast. With one term: the interval of one mean."""
+    sizes = [int(n) for n in sizes]
+    if df < 1 or not math.isfinite(sd) or not sizes or min(sizes) < 1:
         return Estimate(float(value), None, None, "no run-to-run spread: no interval")
-    h = float(_st.t.ppf(0.5 + confidence / 2, df)) * sd * math.sqrt(k)
+    h = float(_st.t.ppf(0.5 + confidence / 2, df)) * sd * math.sqrt(sum(1 / n for n in sizes))
+    runs = (f"{len(sizes)} single runs" if max(sizes) == 1 else
+            f"the mean of {_groups(sizes, 'runs')}" if len(sizes) == 1 else
+            f"means of {_groups(sizes, 'runs')}")
     return Estimate(float(value), value - h, value + h,
-                    " ".join(f"t interval, {k} single runs, run-to-run SD {what}".split())
-                    + f", df {df}", k, "runs")
+                    " ".join(f"t interval, {runs}, run-to-run SD {what}".split())
+                    + f", df {df}", sum(sizes), "runs")
+
+
+def equal_spread_note(groups, what: str = "groups") -> str:
+    """Bartlett's test that ``groups`` (lists of values, those with at least 2 kept) have one
+    spread, the assumption behind a pooled SD (:func:`pooled_sd`), in words; '' with fewer
+    than 2 such groups or no spread."""
+    groups = [_finite(g) for g in groups]
+    groups = [g for g in groups if len(g) > 1]
+    if len(groups) < 2 or any(np.ptp(g) == 0 for g in groups):
+        return ""
+    p = float(_st.bartlett(*groups).pvalue)
+    verdict = ("nothing argues against one spread" if p >= 0.05 else
+               "the spreads differ: a pooled SD understates the noisier ones")
+    return f"Bartlett's test of equal spread over the {len(groups)} {what}: p = {p:.2f} ({verdict})"
 
 
 def pair_mean(matrix, idx=None) -> float:
@@ -406,6 +433,18 @@ def detectable_difference(sd: float, n_a: int, n_b: int | None = None, alpha: fl
     df = dof if df is None else df
     if df < 1 or not math.isfinite(se):
         return float("nan")
+    return float((_st.t.ppf(1 - alpha / 2, df) + _st.t.ppf(power, df)) * se)
+
+
+def detectable_contrast(sd: float, sizes, df: int, alpha: float = 0.05,
+                        power: float = 0.8) -> float:
+    """The smallest true value of a contrast of means (coefficients ±1, over ``sizes[i]`` runs
+    each; :func:`contrast_from_spread`) that a two-sided t test at ``alpha`` detects with
+    probability ``power``: (t_{1-α/2} + t_power) · sd · √(Σ 1/n_i), with ``df`` the degrees of
+    freedom of ``sd``."""
+    if df < 1 or not math.isfinite(sd):
+        return float("nan")
+    se = sd * math.sqrt(sum(1 / n for n in sizes))
     return float((_st.t.ppf(1 - alpha / 2, df) + _st.t.ppf(power, df)) * se)
 
 

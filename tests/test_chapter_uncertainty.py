@@ -40,22 +40,19 @@ def test_per_run_probs_builds_the_units_of_a_row():
     assert stats.pair_mean(u["disagree"]) == pytest.approx((0.25 + 0.5 + 0.25) / 3)
 
 
-def test_mimo_per_example_disagreement_averages_to_d_dis():
-    rng = np.random.default_rng(0)
-    heads = rng.dirichlet(np.ones(4), size=(3, 50))
-    each = mimo.per_example_disagreement(heads)
-    assert each.shape == (50,) and each.mean() == pytest.approx(mimo.head_disagreement(heads))
-    assert np.all(mimo.per_example_disagreement(heads[:1]) == 0)
-
-
-def test_mimo_seed_spread_pools_the_widths():
+def test_mimo_seed_spread_pools_every_network_at_every_width():
     P = SimpleNamespace(widths=(1, 2))
     labels = np.array([0, 1, 0, 1])
     right, one_wrong = np.eye(2)[labels], np.eye(2)[[1, 1, 0, 1]]
     R = {(1, "M=1"): [_run(None, right, labels), _run(None, one_wrong, labels)],
-         (2, "M=1"): [_run(None, right, labels), _run(None, right, labels)]}
+         (2, "M=1"): [_run(None, right, labels), _run(None, right, labels)],
+         (1, "M=2"): [_run(None, one_wrong, labels), _run(None, right, labels),
+                      _run(None, right, labels)],
+         (1, "naive"): [_run(None, right, labels)]}   # one run: no spread, left out
     sd, df = mimo.seed_spread(P, R)
-    assert df == 2 and sd == pytest.approx(np.sqrt((2 * 12.5 ** 2) / 2))
+    # squared deviations: 2 x 12.5^2 (M = 1 at width 1) and 16.67^2 + 2 x 8.33^2 (M = 2, mean 91.67)
+    ss = 2 * 12.5 ** 2 + (75 - 275 / 3) ** 2 + 2 * (100 - 275 / 3) ** 2
+    assert df == 1 + 1 + 2 and sd == pytest.approx(np.sqrt(ss / 4))
 
 
 def test_modes_neighbour_same_is_the_purity_per_row():

@@ -3,6 +3,7 @@ import types
 
 import numpy as np
 import pytest
+import scipy.stats as st
 import torch
 
 from helpers import config, models, runs, train
@@ -263,7 +264,7 @@ def test_the_printed_sentences_follow_the_rows():
     rows = _fake_rows()
     P = types.SimpleNamespace(widths=(0.5, 1), members=(1, 2))
     heads = mimo.heads_text(rows, 1).splitlines()
-    assert len(heads) == 4 and heads[0].strip().startswith("MIMO M=1: heads")
+    assert len(heads) == 4 and heads[0].strip().startswith("MIMO M=1 (1 run): heads")
     cap = mimo.capacity_text(P, rows).splitlines()
     assert [c.split(":")[0] for c in cap] == ["width 0.5", "width 1"]
     gain = 100 * (mimo.pick(rows, 1, "MIMO M=2")["acc"] - mimo.pick(rows, 1, "MIMO M=1")["acc"])
@@ -307,38 +308,68 @@ def _chapter_runs(P, n=400, seed=0):
         base = preds(0.8)
         R[(w, "M=1")] = tuple(run(mimo.mimo_spec(P, w, 1, s),
                                   probs(np.where(rng.random(n) < 0.9, base, preds(0.8))))
-                              for s in range(1, 1 + P.ensemble_size))
+                              for s in range(1, 1 + mimo.m1_seeds(P)))
+        seeds = range(1, 1 + P.seeds)
         for m in (2, 3):
-            heads = probs(*[preds(0.6) for _ in range(m)])
-            R[(w, f"M={m}")] = (run(mimo.mimo_spec(P, w, m), heads),)
-        R[(w, "naive")] = (run(mimo.naive_spec(P, w), probs(base, base, preds(0.8))),)
+            R[(w, f"M={m}")] = tuple(run(mimo.mimo_spec(P, w, m, s),
+                                         probs(*[preds(0.6) for _ in range(m)])) for s in seeds)
+        near = [np.where(rng.random(n) < 0.9, base, preds(0.8)) for _ in seeds]
+        R[(w, "naive")] = tuple(run(mimo.naive_spec(P, w, s), probs(b, b, preds(0.8)))
+                                for s, b in zip(seeds, near))
     return R
 
 
-def test_the_seed_rule_keeps_rows_on_test_images_out_of_holds_and_differs(monkeypatch):
-    P = config.chapter_params("04_mimo", "cpu", widths=(0.5, 1))
+def test_the_claims_read_means_over_seeds_and_decide_over_runs(monkeypatch):
+    P = config.chapter_params("04_mimo", "cpu", widths=(0.5, 1), seeds=3)
     R = _chapter_runs(P)
     monkeypatch.setattr(mimo, "experiment", lambda P: (P, R))
     T = mimo.claims_table.uncached(P)
-    for r in T.rows:
-        on_images = "test examples" in r.uncertainty or "trials" in r.uncertainty
-        if not r.is_check and r.verdict != "not testable at this profile" and on_images:
-            assert r.verdict == "inconclusive", r.statement
+    for r in T.rows:   # every decided row has its interval over runs or seeds
+        if r.verdict in ("holds", "differs") and not r.is_check:
+            assert r.units >= 2 and ("runs" in r.uncertainty or "seeds" in r.uncertainty)
     div = T.find("M = 2 finds real diversity")
-    assert div.interval[0] > 0.5 and div.verdict == "inconclusive"
-    assert "kept inconclusive (the point says 'holds')" in div.note
-    assert T.find("M = 2: the heads lose accuracy").verdict == "holds"   # over the seeds' spread
+    ratios = mimo.diversity_ratios(P, R)
+    assert len(ratios) == P.seeds and div.measured == pytest.approx(np.mean(ratios))
+    assert div.verdict == "holds" and "t interval over 3 seeds" in div.uncertainty
+    lose = T.find("M = 2: the heads lose accuracy")
+    assert lose.verdict == "holds" and "means of 3 and 6 runs" in lose.uncertainty
+    rows = mimo.rows(P, R)
+    m1, m2 = mimo.pick(rows, 1, "MIMO M=1"), mimo.pick(rows, 1, "MIMO M=2")
+    assert lose.measured == pytest.approx(100 * (m2["head_acc_mean"] - m1["acc"]))
     assert div.source == "seed 000 §3-4"
     gold = T.find("Deep ensembles remain")
     assert "uncertainty estimation" in gold.expected and "NLL" in gold.note and "ECE" in gold.note
+    assert "2 deep ensembles of 3" in gold.note
     out = mimo.closing_reading(P, T, R)
-    assert "clears that bound" in out["close_mechanism"] and "seed rule" in out["close_mechanism"]
     assert "disagree more than two independently trained networks" in out["close_mechanism"]
     assert "Its heads are also less accurate than those two networks" in out["close_mechanism"]
     assert "the M = 3 ensemble falls below the M = 1 network (" in out["close_price"]
     assert "At every width MIMO's averaged prediction is below" in out["close_capacity"]
     assert "NLL" in out["close_cost"] and out["close_scale"] == mimo.scale_sentence()
     assert not any(k in " ".join(out.values()) for k in ("{m}", "{ci}", "{test}"))
+    said = " ".join(mimo.detectable_sentences(P, R))
+    assert "pooled over the 8 MIMO and naive networks" in said and "Bartlett" in said
+
+
+def test_with_one_seed_a_network_the_ratio_rows_stay_inconclusive(monkeypatch):
+    P = config.chapter_params("04_mimo", "cpu", widths=(0.5, 1), seeds=1)
+    R = _chapter_runs(P)
+    assert len(R[(1, "M=1")]) == 3 and len(R[(1, "M=2")]) == 1
+    monkeypatch.setattr(mimo, "experiment", lambda P: (P, R))
+    T = mimo.claims_table.uncached(P)
+    div = T.find("M = 2 finds real diversity")
+    assert div.verdict == "inconclusive" and "kept inconclusive" in div.note
+    # a contrast of single runs still carries the M = 1 network's seed spread
+    assert T.find("M = 3 breaks").verdict == "holds"
+
+
+def test_the_deep_ensembles_are_disjoint_blocks_of_m1_runs():
+    assert mimo.ensemble_blocks(list(range(6)), 2) == [[0, 1], [2, 3], [4, 5]]
+    assert mimo.ensemble_blocks(list(range(6)), 3) == [[0, 1, 2], [3, 4, 5]]
+    assert mimo.ensemble_blocks(list(range(4)), 3) == [[0, 1, 2]]
+    for profile, m1 in (("cpu", 16), ("gpu", 4), ("smoke", 4)):
+        P = config.chapter_params("04_mimo", profile)
+        assert mimo.m1_seeds(P) == m1 and len(mimo.chapter_specs(P)[(P.ref_width, "M=1")]) == m1
 
 
 def _rows_with(gains, base=0.5):
@@ -365,7 +396,7 @@ def test_capacity_sign_says_the_sign_at_every_width_and_against_the_seed_band():
     mixed = _rows_with({(0.5, 2): -1.0, (0.5, 3): -0.5, (1, 2): 0.4, (1, 3): -3.0})
     text = mimo.capacity_sign(P, mixed)
     assert "above its M = 1 network's only for M = 2 at width 1 (+0.40 pp)" in text
-    assert "other 3 of the 4 MIMO networks" in text and text.endswith("single runs).")
+    assert "other 3 of the 4 MIMO networks" in text and text.endswith("means over runs).")
     assert "none of these gaps" in mimo.capacity_sign(P, mixed, band=5.0)
 
 
@@ -395,16 +426,18 @@ def test_the_scale_sentence_reads_the_presets():
     assert text.endswith(f"against their {mimo.HAVASI_EPOCHS * mimo.HAVASI_BATCH_REP:,} passes.")
 
 
-def test_the_spread_sentence_gives_the_band_of_two_single_runs():
-    P = config.chapter_params("04_mimo", "cpu", widths=(0.5, 1))
+def test_the_spread_sentence_gives_the_band_of_a_difference_of_means():
+    P = config.chapter_params("04_mimo", "cpu", widths=(0.5, 1), seeds=3)
     R = _chapter_runs(P)
     band = mimo.difference_band(P, R)
+    sd, df = mimo.seed_spread(P, R)
+    assert band == pytest.approx(st.t.ppf(0.975, df) * sd * np.sqrt(1 / 3 + 1 / 6))
     text = mimo.spread_sentence(P, R)
-    assert text.startswith("Every network here is a single run (seed 1; a deep ensemble of M adds "
-                           "the M = 1 network's seeds 2 to M)")
+    assert text.startswith("Every point is a mean over 3 runs of its network (seeds 1 to 3; the "
+                           "M = 1 network over 6, seeds 1 to 6;")
     assert f"±{band:.2f} pp" in text
     one = {k: v[:1] for k, v in R.items()}
-    assert "without a second seed" in mimo.spread_sentence(P, one)
+    assert "with one run of each network nothing here" in mimo.spread_sentence(P, one)
 
 
 def test_figure_1_has_no_bars_from_an_axis_that_does_not_start_at_zero():
@@ -416,7 +449,7 @@ def test_figure_1_has_no_bars_from_an_axis_that_does_not_start_at_zero():
 
     ax = plots.mimo.heads(_fake_rows(), 1, band=1.5).axes[0]
     assert not ax.containers                         # no bar containers
-    assert any("another seed" in t.get_text() for t in ax.get_legend().get_texts())
+    assert any("other seeds" in t.get_text() for t in ax.get_legend().get_texts())
     plt.close("all")
 
 

@@ -290,6 +290,7 @@ def test_chapter_04s_introduction_reads_its_presets():
     r, pairs = _presets_and_sentences("04_mimo", mimo.profile_sentence)
     for Q, text in pairs:
         assert f"{prose.plural(Q.seeds, 'seed')} of each network" in text
+        assert f"({mimo.m1_seeds(Q)} of M = 1: the deep ensembles' members" in text
         assert f"in {Q.precision}: MIMO with M = 1, 2 and 3" in text
     assert r["profile_gpu"].startswith("ResNet20v1 at widths 1 and 2 on the full CIFAR-10")
     assert "naive control at width 1 only" in r["profile_gpu"]

@@ -252,6 +252,34 @@ def test_from_spread_covers_a_difference_of_single_runs():
     assert not stats.from_spread(1.0, 2.0, 0).has_interval
     assert stats.detectable_difference(1.0, 1, 1, df=6) == pytest.approx(
         (st.t.ppf(0.975, 6) + st.t.ppf(0.8, 6)) * math.sqrt(2))
+    assert stats.detectable_contrast(1.0, [1, 1], 6) == pytest.approx(
+        stats.detectable_difference(1.0, 1, 1, df=6))
+    assert stats.detectable_contrast(2.0, [3, 6, 3, 6], 30) == pytest.approx(
+        (st.t.ppf(0.975, 30) + st.t.ppf(0.8, 30)) * 2.0 * math.sqrt(1))
+
+
+def test_contrast_from_spread_covers_a_difference_of_means():
+    rng = np.random.default_rng(9)
+    hits = 0
+    for _ in range(400):
+        groups = [rng.normal(0, 1.0, 3), rng.normal(0.7, 1.0, 3), rng.normal(0, 1.0, 6)]
+        sd, df = stats.pooled_sd(groups)
+        e = stats.contrast_from_spread(groups[1].mean() - groups[2].mean(), sd, df, [3, 6])
+        hits += _covers(e, 0.7)
+    assert 0.91 <= hits / 400 <= 0.99
+    assert e.method.startswith("t interval, means of 3 and 6 runs") and e.n == 9
+    assert "the mean of 3 runs" in stats.contrast_from_spread(1.0, 1.0, 4, [3]).method
+    assert not stats.contrast_from_spread(1.0, 1.0, 0, [3]).has_interval
+
+
+def test_equal_spread_note_reads_bartletts_test():
+    rng = np.random.default_rng(3)
+    same = [rng.normal(0, 1, 8) for _ in range(5)]
+    assert "nothing argues against one spread" in stats.equal_spread_note(same, "networks")
+    assert "over the 5 networks" in stats.equal_spread_note(same, "networks")
+    apart = [rng.normal(0, 1, 20), rng.normal(0, 10, 20)]
+    assert "the spreads differ" in stats.equal_spread_note(apart)
+    assert stats.equal_spread_note([[1.0, 2.0]]) == ""
 
 
 def test_pairwise_with_per_run_values_resamples_them_with_the_runs():

@@ -49,10 +49,16 @@ def naive_spec(P, width: float, seed: int = SEED) -> train.Spec:
         seed + config.seed_base(P))
 
 
+def m1_seeds(P) -> int:
+    """Seeds of the M = 1 network: twice ``P.seeds``, so that each MIMO M = 2 seed has its own
+    two independently trained M = 1 networks to be compared with (the diversity row), and at
+    least ``P.ensemble_size`` (the members of the deep ensembles)."""
+    return max(P.ensemble_size, 2 * P.seeds)
+
+
 def chapter_specs(P) -> dict:
     """``{(width, name): [specs]}``: 'M=m' for each m in ``P.members`` and 'naive', each with
-    ``P.seeds`` seeds (seed 1 first; 'M=1' has at least ``P.ensemble_size``, the members of the
-    deep ensemble)."""
+    ``P.seeds`` seeds (seed 1 first; 'M=1' has :func:`m1_seeds`)."""
     if P.ensemble_size < max(P.members):
         raise config.ConfigError(
             f"ensemble_size {P.ensemble_size} is smaller than the largest M in members "
@@ -62,7 +68,7 @@ def chapter_specs(P) -> dict:
     out = {}
     for w in P.widths:
         for m in P.members:
-            seeds = range(SEED, SEED + (max(P.ensemble_size, P.seeds) if m == 1 else P.seeds))
+            seeds = range(SEED, SEED + (m1_seeds(P) if m == 1 else P.seeds))
             out[(w, f"M={m}")] = [mimo_spec(P, w, m, s) for s in seeds]
         if w in naive:
             out[(w, "naive")] = [naive_spec(P, w, s) for s in range(SEED, SEED + P.seeds)]
@@ -149,21 +155,46 @@ def ensemble_row(run_list) -> dict:
                 seconds=float(sum(r.meta["seconds"] for r in run_list)), passes=len(run_list))
 
 
+MEAN_KEYS = ("head_acc_mean", "acc", "nll", "ece", "d_dis", "gain", "seconds")
+
+
+def mean_row(rs: list[dict]) -> dict:
+    """The mean over runs of :func:`run_row` (or :func:`ensemble_row`) dicts ``rs``: every
+    measure averaged (each head's accuracy head by head), the cost of one of them, ``n`` (how
+    many), ``acc_sd`` (the SD of the averaged prediction's accuracy over them; NaN for one) and
+    ``runs`` (the dicts themselves)."""
+    out = dict(rs[0], **{k: float(np.mean([r[k] for r in rs])) for k in MEAN_KEYS})
+    out["head_acc"] = [float(a) for a in np.mean([r["head_acc"] for r in rs], axis=0)]
+    out.update(n=len(rs), runs=list(rs),
+               acc_sd=float(np.std([r["acc"] for r in rs], ddof=1)) if len(rs) > 1 else np.nan)
+    return out
+
+
+def ensemble_blocks(run_list, m: int) -> list:
+    """The deep ensembles of ``m`` members that the M = 1 runs ``run_list`` make without
+    sharing a member: runs 1..m, m+1..2m, ... (a remainder is left out)."""
+    return [run_list[i * m:(i + 1) * m] for i in range(len(run_list) // m)]
+
+
 def rows(P, R) -> list[dict]:
-    """One row per width and model: 'MIMO M=m' (M=1 is the baseline network), 'naive M=k' (at
-    :func:`naive_widths`) and 'deep ensemble of m' for each m > 1 in ``P.members``; each with
-    ``width`` and ``name``."""
+    """One row per width and model, each the mean over its runs (:func:`mean_row`): 'MIMO M=m'
+    (M=1 is the baseline network), 'naive M=k' (at :func:`naive_widths`) and 'deep ensemble of
+    m' for each m > 1 in ``P.members`` (the mean over the ensembles of disjoint M = 1 runs,
+    :func:`ensemble_blocks`); each with ``width``, ``name``, ``kind`` and ``M``."""
     out = []
     for w in P.widths:
         for m in P.members:
-            out.append(dict(run_row(R[(w, f"M={m}")][0]), width=w, name=f"MIMO M={m}", kind="mimo", M=m))
+            out.append(dict(mean_row([run_row(r) for r in R[(w, f"M={m}")]]), width=w,
+                            name=f"MIMO M={m}", kind="mimo", M=m))
         if (w, "naive") in R:
-            out.append(dict(run_row(R[(w, "naive")][0]), width=w, name=f"naive M={P.naive_members}",
-                            kind="naive", M=P.naive_members))
+            out.append(dict(mean_row([run_row(r) for r in R[(w, "naive")]]), width=w,
+                            name=f"naive M={P.naive_members}", kind="naive",
+                            M=P.naive_members))
         for m in P.members:
-            if m > 1 and m <= len(R[(w, "M=1")]):
-                out.append(dict(ensemble_row(R[(w, "M=1")][:m]), width=w, name=f"deep ensemble of {m}",
-                                kind="ensemble", M=m))
+            blocks = ensemble_blocks(R[(w, "M=1")], m) if m > 1 else []
+            if blocks:
+                out.append(dict(mean_row([ensemble_row(b) for b in blocks]), width=w,
+                                name=f"deep ensemble of {m}", kind="ensemble", M=m))
     return out
 
 
@@ -179,7 +210,8 @@ def pick(table_rows, width, name) -> dict:
 # the table
 
 
-COLUMNS = ("Width", "Model", "Parameters", "Head accuracy (%)", "Ensemble accuracy (%)",
+COLUMNS = ("Width", "Model", "Runs", "Parameters", "Head accuracy (%)",
+           "Ensemble accuracy (%, ± SD)",
            "Gain over heads (pp)", "NLL", "ECE (%)", "D_dis", "Training images (k)",
            "Training (s)", "Inference passes")
 
@@ -190,11 +222,15 @@ def Table(cells: list[list[str]]) -> "plots.TextTable":
 
 
 def table(table_rows) -> Table:
-    """:func:`rows` laid out as the chapter's results table."""
+    """:func:`rows` laid out as the chapter's results table: means over each row's runs, the
+    averaged prediction's accuracy with its SD over them."""
     cells = []
     for r in table_rows:
         heads = " / ".join(f"{100 * a:.1f}" for a in r["head_acc"])
-        cells.append([f"{r['width']:g}", r["name"], f"{r['params']:,}", heads, f"{100 * r['acc']:.2f}",
+        sd = r.get("acc_sd", np.nan)
+        acc = f"{100 * r['acc']:.2f}" + (f" ± {100 * sd:.2f}" if np.isfinite(sd) else "")
+        cells.append([f"{r['width']:g}", r["name"], str(r.get("n", 1)), f"{r['params']:,}",
+                      heads, acc,
                       f"{100 * r['gain']:+.2f}", f"{r['nll']:.3f}", f"{100 * r['ece']:.2f}",
                       f"{r['d_dis']:.3f}", f"{r['train_images'] / 1000:,.0f}", f"{r['seconds']:.0f}",
                       str(r["passes"])])
@@ -226,9 +262,11 @@ def describe(P, R) -> str:
 
 
 def heads_text(table_rows, width) -> str:
-    """Each model's head accuracies, averaged accuracy and D_dis at ``width``, a line each."""
+    """Each model's head accuracies, averaged accuracy and D_dis at ``width`` (means over its
+    runs), a line each."""
     return "\n".join(
-        f"{r['name']:>20}: heads {', '.join(f'{100 * a:.2f}' for a in r['head_acc'])} %; "
+        f"{r['name']:>20} ({prose.plural(r.get('n', 1), 'run')}): heads "
+        f"{', '.join(f'{100 * a:.2f}' for a in r['head_acc'])} %; "
         f"averaged {100 * r['acc']:.2f} %; D_dis {r['d_dis']:.3f}"
         for r in table_rows if r["width"] == width)
 
@@ -265,198 +303,213 @@ def cost_text(P, table_rows) -> str:
 # --------------------------------------------------------------------------------------------
 # uncertainty and the claims table
 #
-# Every MIMO network is a single run, so a comparison of two networks has two sources of noise:
-# the test images (fixed networks) and the seed (another run would differ). The M = 1 network is
-# trained with ``ensemble_size`` seeds at every width: their pooled spread is the run-to-run SD
-# that :func:`helpers.stats.from_spread` puts on a difference of single runs. A quantity of one
-# network (a D_dis, an accuracy against the source's figure) gets a bootstrap over test examples,
-# and the seed rule (:func:`helpers.claims.seed_rule`, as in chapters 01 and 02) keeps its row
-# inconclusive; the source's M = 1 accuracy is set against the mean over the M = 1 seeds.
+# Every network trains with ``P.seeds`` seeds (the M = 1 network with :func:`m1_seeds`), and the
+# claims read means over them. A comparison of networks is a contrast of means; its interval is
+# the pooled-variance t interval (:func:`helpers.stats.contrast_from_spread`) with the
+# run-to-run SD of accuracy pooled over every MIMO and naive network of the chapter
+# (:func:`seed_spread`: one spread for all, which Bartlett's test checks in the printout). A
+# ratio of disagreements is averaged over seeds, each seed's ratio from networks no other seed
+# uses, with Student's t interval. With one seed a network, the seed rule
+# (:func:`helpers.claims.seed_rule`) keeps a row without an interval over runs inconclusive.
 
 
-def per_example_disagreement(head_probs) -> np.ndarray:
-    """(N,) the fraction of pairs of heads whose predictions differ on each example: its mean is
-    :func:`head_disagreement` (D_dis)."""
-    pred = np.asarray(head_probs).argmax(-1)
-    pairs = list(itertools.combinations(range(len(pred)), 2))
-    if not pairs:
-        return np.zeros(pred.shape[1])
-    return np.mean([pred[a] != pred[b] for a, b in pairs], axis=0)
+def accuracy_groups(P, R) -> dict:
+    """``{(width, name): [accuracy of each run, pp]}`` of every MIMO and naive network: the
+    groups whose spread :func:`seed_spread` pools."""
+    return {k: [100 * metrics.accuracy(r.probs(), r.labels) for r in g] for k, g in R.items()}
 
 
 def seed_spread(P, R) -> tuple[float, int]:
-    """The pooled SD of the M = 1 network's accuracy (in pp) over its seeds, and its degrees of
-    freedom, across the widths: the run-to-run spread of one network."""
-    return stats.pooled_sd([[100 * metrics.accuracy(r.probs(), r.labels) for r in R[(w, "M=1")]]
-                            for w in P.widths])
+    """The run-to-run SD of a network's accuracy (pp), pooled over every MIMO and naive network
+    at every width (:func:`helpers.stats.pooled_sd`), and its degrees of freedom."""
+    return stats.pooled_sd(list(accuracy_groups(P, R).values()))
 
 
 def difference_band(P, R) -> float:
-    """Half-width (pp) of the 95% interval of a difference of two single networks' accuracies,
-    from the M = 1 seeds' pooled spread (NaN without it)."""
+    """Half-width (pp) of the 95% interval of a difference between a network's mean over
+    ``P.seeds`` runs and the M = 1 network's over :func:`m1_seeds` (NaN without a spread)."""
     sd, df = seed_spread(P, R)
-    e = stats.from_spread(0.0, sd, df, 2)
+    n1 = len(R[(P.ref_width, "M=1")])
+    n = len(R[(P.ref_width, "M=2")]) if (P.ref_width, "M=2") in R else n1
+    e = stats.contrast_from_spread(0.0, sd, df, [n, n1])
     return e.hi if e.has_interval else float("nan")
 
 
-# The claims' tests that the closing prose reads back (the interval's side of the bound when the
-# seed rule keeps a row inconclusive): M = 2's heads against independent seeds, the naive heads
-# against M = 2's.
+def diversity_ratios(P, R) -> list[float]:
+    """Per seed s of MIMO M = 2 at the reference width: its heads' D_dis over the disagreement
+    of the M = 1 network's runs 2s-1 and 2s (its own pair, which no other seed uses)."""
+    w = P.ref_width
+    ones, twos = R[(w, "M=1")], R[(w, "M=2")]
+    return [head_disagreement(t.head_probs())
+            / metrics.disagreement(ones[2 * i].probs(), ones[2 * i + 1].probs())
+            for i, t in enumerate(twos) if 2 * i + 1 < len(ones)]
+
+
+def naive_ratios(P, R) -> list[float]:
+    """Per seed s at the reference width: the naive heads' D_dis over MIMO M = 2's (seed s of
+    each; the two are independent networks)."""
+    w = P.ref_width
+    return [head_disagreement(a.head_probs()) / head_disagreement(b.head_probs())
+            for a, b in zip(R[(w, "naive")], R[(w, "M=2")])]
+
+
+# Two claims' tests: M = 2's heads against independent seeds, the naive heads against M = 2's.
 DIVERSE = claims.above(0.5)
 NAIVE_FEW = claims.below(0.25)
 
 
 @gates.gate(CHAPTER, maxsize=0)  # not memoized: a fresh table each call
 def claims_table(P):
-    """The chapter's claims, every row with its 95% interval (see the comment above). Every row
-    goes through the seed rule (:func:`helpers.claims.seed_row`), as in chapters 01 and 02: a
-    row whose interval covers only the test images of single runs is kept inconclusive."""
+    """The chapter's claims, every row with its 95% interval over runs (see the comment above).
+    Every row goes through the seed rule (:func:`helpers.claims.seed_row`), as in chapters 01
+    and 02: a row without an interval over runs (one seed a network) is kept inconclusive."""
     P, R = experiment(P)
     rows_ = rows(P, R)
     w, wide, narrow = P.ref_width, max(P.widths), min(P.widths)
     m1, m2, m3 = (pick(rows_, w, f"MIMO M={m}") for m in (1, 2, 3))
     naive = pick(rows_, w, f"naive M={P.naive_members}")
     de2, de3 = pick(rows_, w, "deep ensemble of 2"), pick(rows_, w, "deep ensemble of 3")
-    run1, run2, run3 = (R[(w, f"M={m}")][0] for m in (1, 2, 3))
-    nrun = R[(w, "naive")][0]
-    labels = run1.labels
     sd, df = seed_spread(P, R)
-    what = f"of M = 1 over seeds, {sd:.2f} pp"
+    what = f"pooled over the MIMO and naive networks, {sd:.2f} pp"
 
-    def single(value, k=2):  # a difference of k single runs, in pp
-        return stats.from_spread(value, sd, df, k, what)
+    def contrast(*terms):  # sum of coef * 100 * row[key] over (coef, row, key), in pp
+        value = sum(c * 100 * row[key] for c, row, key in terms)
+        return stats.contrast_from_spread(value, sd, df, [row["n"] for _, row, _ in terms],
+                                          what)
 
-    def acc_ci(probs):  # one network's accuracy on the test set, exact
-        n = len(labels)
-        return stats.proportion(int(round(metrics.accuracy(probs, labels) * n)), n).scale(100)
+    def runs_mean(row, key):  # the mean over a row's runs of one measure, t over its runs
+        return stats.mean_t([r[key] for r in row["runs"]], unit="runs")
 
-    def head_acc_ci(head_probs):  # mean over heads of each example's correctness
-        correct = (np.asarray(head_probs).argmax(-1) == labels[None]).mean(0)
-        return stats.per_example(np.mean, correct).scale(100)
-
-    def d_dis_ci(head_probs):
-        return stats.per_example(np.mean, per_example_disagreement(head_probs))
-
-    def ratio_ci(a, b):  # ratio of two D_dis on the same test examples, paired
-        return stats.per_example(lambda x, y: np.mean(x) / np.mean(y) if np.mean(y) else np.nan,
-                                 a, b)
-
-    seed_probs = [r.probs() for r in R[(w, "M=1")]]
-    d_seeds = per_example_disagreement(seed_probs[:2])
-    seed_accs = [100 * metrics.accuracy(p, labels) for p in seed_probs]
     source_scale = P.model == "resnet20" and P.n_train is None and w == 1
     ours = (f"{P.model} at width {w:g} ({m1['params']:,} parameters; ResNet20: 272k), {P.epochs} "
             f"epochs on {P.n_train or 'all'} training images (M = 1 at {100 * m1['acc']:.0f} %)")
     why = "" if source_scale else \
         f"the source's figure is for ResNet20v1 on full CIFAR-10; this run is {ours}"
-    one_run = "single runs a side; the interval takes the seed spread of M = 1 as theirs"
+    means = f"means over {m2['n']} runs a network ({m1['n']} of M = 1)"
+    seed1 = SEED + config.seed_base(P)
 
-    T = claims.ClaimsTable("04_mimo", P.profile, run1.variant, config.seed_base(P))
+    T = claims.ClaimsTable("04_mimo", P.profile, R[(w, "M=1")][0].variant, config.seed_base(P))
 
     def add(*args, **kw):  # T.add under the seed rule
         return claims.seed_row(T, *args, **kw)
 
-    add("seed 000 §4", "ResNet20, M = 1: test accuracy", "89.53 %",
-        stats.mean_t(seed_accs, unit="runs") if len(seed_accs) > 1 else acc_ci(run1.probs()),
+    add("seed 000 §4", "ResNet20, M = 1: test accuracy", "89.53 %", contrast((1, m1, "acc")),
         claims.within(89.53, 1.5), fmt="{:.2f} %", testable=source_scale,
         note="; ".join(x for x in (
-            f"mean over the M = 1 network's {len(seed_accs)} seeds (seed {SEED}: "
-            f"{seed_accs[0]:.2f} %)" if len(seed_accs) > 1 else "", why) if x))
+            f"mean over the M = 1 network's {m1['n']} runs (seed {seed1}: "
+            f"{100 * m1['runs'][0]['acc']:.2f} %)", why) if x))
     T.check("seed 000 §4", "M = 1: zero disagreement", "D_dis 0", m1["d_dis"],
             claims.within(0, 0), fmt="{:.3f}", note="by construction (a single head)")
-    add("seed 000 §4", "M = 2: D_dis of ResNet20's two heads", "0.139",
-        d_dis_ci(run2.head_probs()), claims.within(0.139, 0.04), fmt="{:.3f}",
-        testable=source_scale, note=why)
+    add("seed 000 §4", "M = 2: D_dis of ResNet20's two heads", "0.139", runs_mean(m2, "d_dis"),
+        claims.within(0.139, 0.04), fmt="{:.3f}", testable=source_scale, note=why)
+    ratios = diversity_ratios(P, R)
     add("seed 000 §3-4", "M = 2 finds real diversity, comparable to independent seeds (D_dis "
         "of the heads / disagreement of two independently trained M = 1 networks)",
-        "0.139 vs 0.1097 (§3): 1.3x",
-        ratio_ci(per_example_disagreement(run2.head_probs()), d_seeds), DIVERSE, fmt="{:.2f}x",
-        note=f"{m2['d_dis']:.3f} / {de2['d_dis']:.3f}; the heads' mean accuracy "
-        f"{100 * m2['head_acc_mean']:.2f} %, the two networks' {100 * de2['head_acc_mean']:.2f} %")
+        "0.139 vs 0.1097 (§3): 1.3x", stats.mean_t(ratios, unit="seeds"), DIVERSE,
+        fmt="{:.2f}x",
+        note=f"mean over {len(ratios)} seeds of one M = 2 network's D_dis over the "
+        f"disagreement of its own pair of M = 1 networks; {m2['d_dis']:.3f} / "
+        f"{de2['d_dis']:.3f} on average; the heads' mean accuracy "
+        f"{100 * m2['head_acc_mean']:.2f} %, the M = 1 networks' {100 * de2['head_acc_mean']:.2f} %")
     add("seed 000 §4", "M = 2: per-head accuracy of ResNet20", "~87.5 %",
-        head_acc_ci(run2.head_probs()), claims.within(87.5, 1.5), fmt="{:.2f} %",
+        contrast((1, m2, "head_acc_mean")), claims.within(87.5, 1.5), fmt="{:.2f} %",
         testable=source_scale, note=why)
-    drop2 = 100 * (m2["head_acc_mean"] - m1["acc"])
-    drop3 = 100 * (m3["head_acc_mean"] - m1["acc"])
     add("seed 000 §4", "M = 2: the heads lose accuracy (mean head minus the M = 1 network)",
-        "≈ −2.0 pp (89.53 → ~87.5)", single(drop2), claims.below(0), fmt="{:+.2f} pp",
-        note=one_run)
+        "≈ −2.0 pp (89.53 → ~87.5)", contrast((1, m2, "head_acc_mean"), (-1, m1, "acc")),
+        claims.below(0), fmt="{:+.2f} pp", note=means)
     add("seed 000 §4", "M = 2: the ensemble's accuracy is unchanged (minus the M = 1 "
-        "network)", "≈ 0 pp ('unchanged')", single(100 * (m2["acc"] - m1["acc"])),
-        claims.within(0, 1.0), fmt="{:+.2f} pp", note=one_run)
+        "network)", "≈ 0 pp ('unchanged')", contrast((1, m2, "acc"), (-1, m1, "acc")),
+        claims.within(0, 1.0), fmt="{:+.2f} pp", note=means)
     add("seed 000 §4", "M = 3: per-head accuracy of ResNet20", "~84 %",
-        head_acc_ci(run3.head_probs()), claims.within(84, 1.5), fmt="{:.2f} %",
+        contrast((1, m3, "head_acc_mean")), claims.within(84, 1.5), fmt="{:.2f} %",
         testable=source_scale, note=why)
     add("seed 000 §4", "M = 3: the heads lose more than at M = 2 (mean head at M = 3 minus "
-        "at M = 2)", "≈ −3.5 pp (~84 % vs ~87.5 %)", single(drop3 - drop2),
-        claims.below(0), fmt="{:+.2f} pp", note=one_run)
-    add("seed 000 §4", "M = 3: ResNet20's ensemble accuracy", "86.91 %", acc_ci(run3.probs()),
+        "at M = 2)", "≈ −3.5 pp (~84 % vs ~87.5 %)",
+        contrast((1, m3, "head_acc_mean"), (-1, m2, "head_acc_mean")), claims.below(0),
+        fmt="{:+.2f} pp", note=means)
+    add("seed 000 §4", "M = 3: ResNet20's ensemble accuracy", "86.91 %", contrast((1, m3, "acc")),
         claims.within(86.91, 1.5), fmt="{:.2f} %", testable=source_scale, note=why)
     add("seed 000 §4", "M = 3 breaks: the ensemble falls below the M = 1 network",
-        "−2.62 pp (89.53 → 86.91)", single(100 * (m3["acc"] - m1["acc"])), claims.below(0),
-        fmt="{:+.2f} pp", note=one_run)
+        "−2.62 pp (89.53 → 86.91)", contrast((1, m3, "acc"), (-1, m1, "acc")), claims.below(0),
+        fmt="{:+.2f} pp", note=means)
     add("seed 000 §4", "Naive multi-head: ResNet20's per-head accuracy", "89.3 %",
-        head_acc_ci(nrun.head_probs()), claims.within(89.3, 1.5), fmt="{:.2f} %",
+        contrast((1, naive, "head_acc_mean")), claims.within(89.3, 1.5), fmt="{:.2f} %",
         testable=source_scale, note=why)
     add("seed 000 §4", "Naive multi-head: heads as accurate as the M = 1 network (mean head "
         "minus M = 1)", "−0.23 pp (89.53 → 89.3)",
-        single(100 * (naive["head_acc_mean"] - m1["acc"])), claims.within(0, 1.0),
-        fmt="{:+.2f} pp", note=one_run)
+        contrast((1, naive, "head_acc_mean"), (-1, m1, "acc")), claims.within(0, 1.0),
+        fmt="{:+.2f} pp", note=means)
     add("seed 000 §4", "Naive multi-head: D_dis of ResNet20's heads", "0.005",
-        d_dis_ci(nrun.head_probs()), claims.below(0.02), fmt="{:.3f}",
-        testable=source_scale, note=why)
-    naive_dis = per_example_disagreement(nrun.head_probs())
+        runs_mean(naive, "d_dis"), claims.below(0.02), fmt="{:.3f}", testable=source_scale,
+        note=why)
+    nratios = naive_ratios(P, R)
     add("seed 000 §4", f"Naive heads barely disagree: D_dis of the naive M = "
         f"{P.naive_members} over MIMO M = 2's", "0.005 / 0.139 (M = 2): 0.04",
-        ratio_ci(naive_dis, per_example_disagreement(run2.head_probs())), NAIVE_FEW,
-        fmt="{:.2f}",
-        note=f"{naive['d_dis']:.3f} / {m2['d_dis']:.3f}; the naive D_dis is "
+        stats.mean_t(nratios, unit="seeds"), NAIVE_FEW, fmt="{:.2f}",
+        note=f"mean over {len(nratios)} seeds of the ratio of seed s's naive network to seed "
+        f"s's M = 2; {naive['d_dis']:.3f} / {m2['d_dis']:.3f} on average; the naive D_dis is "
         f"{naive['d_dis'] / 0.005:.0f}x the source's and "
         f"{naive['d_dis'] / de2['d_dis']:.0%} of the disagreement of two independent seeds")
 
-    def gain(width):  # the best MIMO network's averaged accuracy minus the M = 1 network's, pp
-        base = pick(rows_, width, "MIMO M=1")["acc"]
-        return 100 * max(pick(rows_, width, f"MIMO M={m}")["acc"] - base
-                         for m in P.members if m > 1)
+    def best(width):  # the M > 1 network whose mean averaged accuracy is highest at a width
+        return max((pick(rows_, width, f"MIMO M={m}") for m in P.members if m > 1),
+                   key=lambda r: r["acc"])
+
+    def gain(width):
+        return 100 * (best(width)["acc"] - pick(rows_, width, "MIMO M=1")["acc"])
     p_narrow = pick(rows_, narrow, "MIMO M=1")["params"]
     p_wide = pick(rows_, wide, "MIMO M=1")["params"]
     add("seed 000 §4; Havasi et al.", "The gains need capacity: MIMO's best gain over M = 1 "
         "grows from the narrowest to the widest backbone",
-        "ResNet20: ≤ 0 pp; WRN-28-10 (36.5M): gains", single(gain(wide) - gain(narrow), k=4),
+        "ResNet20: ≤ 0 pp; WRN-28-10 (36.5M): gains",
+        contrast((1, best(wide), "acc"), (-1, pick(rows_, wide, "MIMO M=1"), "acc"),
+                 (-1, best(narrow), "acc"), (1, pick(rows_, narrow, "MIMO M=1"), "acc")),
         claims.above(0), fmt="{:+.2f} pp",
-        note=f"{gain(narrow):+.2f} pp at width {narrow:g} ({p_narrow:,} parameters) → "
-        f"{gain(wide):+.2f} pp at {wide:g} ({p_wide:,}); four single runs, and the best of "
-        "the M > 1 networks is picked, which favours a gain")
+        note=f"{gain(narrow):+.2f} pp at width {narrow:g} ({p_narrow:,} parameters; "
+        f"{best(narrow)['name']}) → {gain(wide):+.2f} pp at {wide:g} ({p_wide:,}; "
+        f"{best(wide)['name']}); {means}; the best of the M > 1 networks is picked, which "
+        "favours a gain")
     surplus = P.model == "resnet20" and wide >= 4
     add("seed 000 §4; Havasi et al.", "With surplus capacity MIMO's ensemble beats its M = 1 "
-        "network (widest backbone)", "gains on WRN-28-10", single(gain(wide)),
+        "network (widest backbone)", "gains on WRN-28-10",
+        contrast((1, best(wide), "acc"), (-1, pick(rows_, wide, "MIMO M=1"), "acc")),
         claims.above(0), fmt="{:+.2f} pp", testable=surplus,
         note="" if surplus else f"the widest backbone here is {P.model} at width {wide:g} "
         f"({p_wide:,} parameters), far from surplus capacity (WRN-28-10: 36.5M)")
     add("seed 000 §5", "Deep ensembles remain the stronger ensemble (deep ensemble of 3 minus "
         "MIMO M = 3, accuracy)", "'the gold standard' (said of uncertainty estimation; tested "
-        "here on accuracy)", single(100 * (de3["acc"] - m3["acc"])),
+        "here on accuracy)", contrast((1, de3, "acc"), (-1, m3, "acc")),
         claims.above(0), fmt="{:+.2f} pp",
-        note=f"on uncertainty (lower is better; single runs, no interval): NLL "
+        note=f"{de3['n']} deep ensembles of 3 (disjoint M = 1 runs) against {m3['n']} MIMO M = 3 "
+        f"networks; on uncertainty (lower is better; means, no interval): NLL "
         f"{de3['nll']:.3f} against MIMO M = 3's {m3['nll']:.3f}, ECE {100 * de3['ece']:.2f} % "
         f"against {100 * m3['ece']:.2f} %; at the cost of {de3['params'] / m3['params']:.1f}x "
-        "MIMO M = 3's parameters, 3 trainings and 3 forward passes; the ensemble's own spread "
+        "MIMO M = 3's parameters, 3 trainings and 3 forward passes; an ensemble's own spread "
         "is smaller than a single run's, so the interval is cautious")
     return T
 
 
 def detectable_sentences(P, R) -> list[str]:
-    """What a comparison of two single networks can detect, from the seeds' spread."""
+    """What a comparison of two networks' means can detect, from the pooled seed spread, and
+    whether the networks' spreads argue against pooling it."""
     sd, df = seed_spread(P, R)
-    k = len(R[(P.ref_width, "M=1")])
+    n1 = len(R[(P.ref_width, "M=1")])
+    n = len(R[(P.ref_width, "M=2")])
     if df < 1:
-        return [f"One run per network and no seed spread to compare with: no comparison of two "
-                f"networks can be decided at this profile."]
-    mdd = stats.detectable_difference(sd, 1, 1, df=df)
-    return [f"The M = 1 network's accuracy varies by {sd:.2f} pp (SD) from seed to seed ({k} seeds "
-            f"at each of {len(P.widths)} widths, df {df}); with one run per network, a "
-            f"difference between two networks must exceed {mdd:.1f} pp to be detected (80% "
-            f"power, 5% level): smaller gaps in the table are inconclusive, not zero."]
+        return ["One run per network and no seed spread to compare with: no comparison of two "
+                "networks can be decided at this profile."]
+    groups = accuracy_groups(P, R)
+    two = stats.detectable_contrast(sd, [n, n], df)
+    one = stats.detectable_contrast(sd, [n, n1], df)
+    cap = stats.detectable_contrast(sd, [n, n1, n, n1], df)
+    out = [f"A network's accuracy varies by {sd:.2f} pp (SD) from seed to seed, pooled over the "
+           f"{len(groups)} MIMO and naive networks (df {df}). With {n} runs a network and {n1} "
+           f"of M = 1, a difference between two networks' means must exceed {two:.1f} pp "
+           f"({one:.1f} pp against the M = 1 network, {cap:.1f} pp for the capacity row's "
+           "difference of two gains) to be detected (80% power, 5% level): smaller gaps in the "
+           "table are inconclusive, not zero."]
+    note = stats.equal_spread_note(list(groups.values()), "networks")
+    return out + ([note + "."] if note else [])
 
 
 # --------------------------------------------------------------------------------------------
@@ -464,26 +517,29 @@ def detectable_sentences(P, R) -> list[str]:
 
 
 def spread_sentence(P, R) -> str:
-    """Figure 1's caption: every network in it is one run, and the gap between two of them that
-    the M = 1 network's seed-to-seed spread allows (:func:`difference_band`)."""
+    """Figure 1's caption: what each point averages, and the gap between a network and the
+    M = 1 network that the pooled seed-to-seed spread allows (:func:`difference_band`)."""
+    n1 = len(R[(P.ref_width, "M=1")])
+    n = len(R[(P.ref_width, "M=2")])
     s0 = SEED + config.seed_base(P)
-    k = len(R[(P.ref_width, "M=1")])
-    runs_ = (f"Every network here is a single run (seed {s0}; a deep ensemble of M adds the M = 1 "
-             f"network's seeds {s0 + 1} to {'M' if s0 == 1 else f'{s0 - 1} + M'})")
+    runs_ = (f"Every point is a mean over {prose.plural(n, 'run')} of its network (seeds {s0} "
+             f"to {s0 + n - 1}; the M = 1 network over {n1}, seeds {s0} to {s0 + n1 - 1}; a "
+             "deep ensemble of M over the ensembles that those M = 1 runs make without sharing "
+             "a member)")
     band = difference_band(P, R)
     if not np.isfinite(band):
-        return runs_ + (", and without a second seed of the M = 1 network nothing here says how "
-                        "far another seed would move one.")
+        return runs_ + (", and with one run of each network nothing here says how far other "
+                        "seeds would move one.")
     sd, _ = seed_spread(P, R)
-    return (runs_ + f": from the M = 1 network's seed-to-seed spread ({sd:.2f} pp SD over {k} "
-            f"seeds at each of {len(P.widths)} widths), a gap of up to ±{band:.2f} pp between two "
-            "single networks is within what another seed could produce (the 95% interval of a "
-            "difference of two single runs; the grey band around the dashed line).")
+    return (runs_ + f": from the networks' pooled seed-to-seed spread ({sd:.2f} pp SD), a gap "
+            f"of up to ±{band:.2f} pp between a network's mean and the M = 1 network's is "
+            "within what other seeds could produce (the 95% interval of that difference; the "
+            "grey band around the dashed line).")
 
 
 def capacity_sign(P, table_rows, band: float = float("nan")) -> str:
-    """The sign of every MIMO network's gain over the M = 1 network of its width, and how many
-    of those gaps exceed ``band`` (:func:`difference_band`, pp; NaN: not said)."""
+    """The sign of every MIMO network's mean gain over the M = 1 network of its width, and how
+    many of those gaps exceed ``band`` (:func:`difference_band`, pp; NaN: not said)."""
     gaps = [(w, m, 100 * (pick(table_rows, w, f"MIMO M={m}")["acc"]
                           - pick(table_rows, w, "MIMO M=1")["acc"]))
             for w in P.widths for m in P.members if m > 1]
@@ -492,7 +548,7 @@ def capacity_sign(P, table_rows, band: float = float("nan")) -> str:
     values = [g for *_, g in gaps]
     ms = sorted({m for _, m, _ in gaps})
     each = f"M = {ms[0]}" if len(ms) == 1 else f"M = {prose.join([str(m) for m in ms])} alike"
-    span_ = f"{min(values):+.2f} to {max(values):+.2f} pp, single runs"
+    span_ = f"{min(values):+.2f} to {max(values):+.2f} pp, means over runs"
     if all(g < 0 for g in values):
         text = (f"At every width MIMO's averaged prediction is below its M = 1 network's, for "
                 f"{each} ({span_})")
@@ -508,14 +564,14 @@ def capacity_sign(P, table_rows, band: float = float("nan")) -> str:
         return text + "."
     out = sum(abs(g) > band for g in values)
     if out == len(values):
-        tail = (f"; every one of these gaps is wider than the ±{band:.2f} pp that another seed "
-                "could produce between two single runs")
+        tail = (f"; every one of these gaps is wider than the ±{band:.2f} pp that other seeds "
+                "could produce")
     elif out == 0:
-        tail = (f"; none of these gaps is wider than the ±{band:.2f} pp that another seed could "
-                "produce between two single runs")
+        tail = (f"; none of these gaps is wider than the ±{band:.2f} pp that other seeds could "
+                "produce")
     else:
         tail = (f"; {out} of these {len(values)} gaps {'is' if out == 1 else 'are'} wider than "
-                f"the ±{band:.2f} pp that another seed could produce between two single runs")
+                f"the ±{band:.2f} pp that other seeds could produce")
     return text + tail + "."
 
 
@@ -536,7 +592,7 @@ def heads_against_seeds(P, table_rows) -> str:
 
 def uncertainty_sentence(P, table_rows) -> str:
     """The deep ensemble of the largest M against MIMO of that M on NLL and ECE, the measures of
-    uncertainty that seed 000 §5's 'gold standard' is about (single runs, no interval)."""
+    uncertainty that seed 000 §5's 'gold standard' is about (means over runs, no interval)."""
     m, w = max(P.members), P.ref_width
     e, r = pick(table_rows, w, f"deep ensemble of {m}"), pick(table_rows, w, f"MIMO M={m}")
 
@@ -546,7 +602,8 @@ def uncertainty_sentence(P, table_rows) -> str:
             f"the deep ensemble of {m} has {side(e['nll'], r['nll'])} NLL than MIMO M = {m} "
             f"({e['nll']:.3f} against {r['nll']:.3f}) and {side(e['ece'], r['ece'])} "
             f"calibration error (ECE {100 * e['ece']:.2f} % against {100 * r['ece']:.2f} %; lower "
-            "is better for both; single runs, no interval).")
+            f"is better for both; means over {e.get('n', 1)} ensembles and {r.get('n', 1)} "
+            "networks, no interval).")
 
 
 # Havasi et al.'s CIFAR recipe (their paper and reference code; not a figure of seed 000)
@@ -567,7 +624,8 @@ def profile_sentence(profile: str) -> str:
             f"MIMO with M = {prose.join([str(m) for m in Q.members])} (and the naive control "
             f"{where}), "
             f"{prose.plural(Q.seeds, 'seed')} of each network "
-            f"({max(Q.ensemble_size, Q.seeds)} of M = 1, the deep ensemble's members)")
+            f"({m1_seeds(Q)} of M = 1: the deep ensembles' members and the independent pairs "
+            "that MIMO's diversity is compared with)")
 
 
 def scale_sentence() -> str:
@@ -594,15 +652,6 @@ SOURCE_FIGURES = ("ResNet20, M = 1: test accuracy", "M = 2: D_dis of", "M = 2: p
                   "Naive multi-head: D_dis")
 
 
-def kept(row: claims.Claim, test) -> str | None:
-    """The verdict ``row``'s interval gives under ``test`` when the seed rule kept the row
-    inconclusive (holds or differs), else None."""
-    if row.verdict != claims.INCONCLUSIVE or not row.interval or None in row.interval:
-        return None
-    side = claims.decide(test, *row.interval)
-    return side if side in (claims.HOLDS, claims.DIFFERS) else None
-
-
 def closing_reading(P, T: claims.ClaimsTable, R=None) -> dict:
     """The paragraphs of 'What this shows' (``close_mechanism``, ``close_price``,
     ``close_capacity``, ``close_cost``, ``close_source``) from the claims table ``T``, and
@@ -619,11 +668,6 @@ def closing_reading(P, T: claims.ClaimsTable, R=None) -> dict:
     lo, hi = div.interval if div.interval and None not in div.interval else (div.measured,) * 2
     than = ("more than" if lo is not None and lo > 1 else
             "less than" if hi is not None and hi < 1 else "about as much as")
-    div_kept = {H: "its interval clears that bound, but it covers the test images of these "
-                   "networks, not another seed, so the row is *inconclusive* (the seed rule)",
-                D: "its interval lies below that bound, but it covers the test images of these "
-                   "networks, not another seed, so the row is *inconclusive* (the seed rule)",
-                None: "its interval straddles that bound: the row is *inconclusive*"}
     mechanism = (
         f"In this run the heads of one MIMO network, each given its own, independently drawn "
         f"image in training, disagree {than} two independently trained networks do: "
@@ -636,25 +680,9 @@ def closing_reading(P, T: claims.ClaimsTable, R=None) -> dict:
                "interval is below it.",
             I: "MIMO M = 2's heads reach {m} the disagreement of two M = 1 seeds (interval "
                "{ci}; $D_{{dis}}$ in Table 1 and Figure 2, right). The claims row asks for more "
-               "than half ({test}); " + div_kept[kept(div, DIVERSE)] + "."})
+               "than half ({test}); its interval does not clear that bound, so the row is "
+               "*inconclusive*."})
         + (" " + heads_against_seeds(P, table_rows) if table_rows is not None else ""))
-    naive_row = T.find("Naive heads barely disagree")
-    naive_kept = kept(naive_row, NAIVE_FEW)
-    naive_i = {
-        D: "The naive multi-head network, whose heads all see the same image, keeps its heads "
-           "at {m} of MIMO M = 2's $D_{{dis}}$ (interval {ci}): the control is weaker here than "
-           "in the source (0.04). Over these networks' test images the whole interval is above "
-           "the test's quarter, but one run a side cannot speak for another seed, so the row "
-           "\"naive heads barely disagree\" is *inconclusive* (the seed rule); its note gives "
-           "the naive $D_{{dis}}$ as a multiple of the source's and as a share of the "
-           "disagreement between two independent seeds.",
-        H: "The naive multi-head network, whose heads all see the same image, keeps its heads "
-           "together ({m} of MIMO M = 2's $D_{{dis}}$, interval {ci}, below the test's quarter "
-           "over these networks' test images; the source: 0.04), but one run a side cannot "
-           "speak for another seed, so the row is *inconclusive* (the seed rule).",
-        None: "The naive multi-head network, whose heads all see the same image, keeps its heads "
-              "at {m} of MIMO M = 2's $D_{{dis}}$ (interval {ci}): whether that is below the "
-              "test's quarter (the source: 0.04), these runs cannot decide."}[naive_kept]
     mechanism += " " + say("Naive heads barely disagree", {
         H: "The naive multi-head network, whose heads all see the same image, keeps its heads "
            "together ({m} of MIMO M = 2's $D_{{dis}}$, interval {ci}, below the test's quarter; "
@@ -665,7 +693,9 @@ def closing_reading(P, T: claims.ClaimsTable, R=None) -> dict:
            "interval ({ci}) the naive heads' $D_{{dis}}$ is more than the test's quarter of "
            "MIMO M = 2's (the source: 0.04). The row's note gives it as a multiple of the "
            "source's and as a share of the disagreement between two independent seeds.",
-        I: naive_i})
+        I: "The naive multi-head network, whose heads all see the same image, keeps its heads "
+           "at {m} of MIMO M = 2's $D_{{dis}}$ (interval {ci}): whether that is below the "
+           "test's quarter (the source: 0.04), these runs cannot decide."})
     price = (
         "Each MIMO head " + say("M = 2: the heads lose accuracy", {
             H: "is less accurate than the M = 1 network (M = 2: {m})",
@@ -694,10 +724,9 @@ def closing_reading(P, T: claims.ClaimsTable, R=None) -> dict:
         + say("Naive multi-head: heads as accurate", {
             H: "are as accurate as the M = 1 network within a point ({m}), as in the source.",
             D: "differ from the M = 1 network by more than a point ({m}, interval {ci}).",
-            I: "are at {m} relative to the M = 1 network (the source: −0.23 pp), but with one run "
-               "a side "
-               "their gap cannot be placed inside or outside the test's ±1 pp (interval {ci}): "
-               "that row is *inconclusive*."}))
+            I: "are at {m} relative to the M = 1 network (the source: −0.23 pp), but at these "
+               "run counts their gap cannot be placed inside or outside the test's ±1 pp "
+               "(interval {ci}): that row is *inconclusive*."}))
     wide = max(P.widths)
     sign = (capacity_sign(P, table_rows, difference_band(P, R)) + " "
             if table_rows is not None else "")
@@ -748,7 +777,6 @@ def closing_reading(P, T: claims.ClaimsTable, R=None) -> dict:
                       f"{r.statement}: {r.measured_text} against {r.expected} ({r.verdict})"
                       for r in testable) + ".")
         if counts[I]:
-            source += (" A figure of one network whose interval covers only the test images is "
-                       "kept inconclusive by the seed rule (its note gives the point's verdict): "
-                       "another seed could move it.")
+            source += (" An inconclusive figure's interval reaches past the test's margin: "
+                       "more seeds would narrow it.")
     return dict(zip(keys, (mechanism, price, capacity, cost, source)), **scale)

@@ -16,11 +16,18 @@ def _pick(table_rows, width, name) -> dict:
     return pick(table_rows, width, name)
 
 
+def _sd(row, key) -> float:
+    """The SD of ``row[key]`` over the row's runs (0 with one run or none listed)."""
+    values = [r[key] for r in row.get("runs", ())]
+    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
 def heads(table_rows, width, ax=None, title=None, band: float | None = None):
     """Per-head accuracies (dots) and the averaged prediction's accuracy (a short horizontal
     line: the axis does not start at zero, so no bars) of every model at one width; the dashed
-    line is the M = 1 network. ``band`` (pp): the half-width of the 95% interval of a difference
-    of two single runs (:func:`helpers.chapters.mimo.difference_band`), shaded around it."""
+    line is the M = 1 network; every value is a mean over the model's runs. ``band`` (pp): the
+    half-width of the 95% interval of a network's difference from the M = 1 network
+    (:func:`helpers.chapters.mimo.difference_band`), shaded around it."""
     ax = _ax(ax, (7.5, 4.0))
     sel = [r for r in table_rows if r["width"] == width]
     colour = {"mimo": color(0), "naive": color(1), "ensemble": color(2)}
@@ -38,7 +45,7 @@ def heads(table_rows, width, ax=None, title=None, band: float | None = None):
     ax.axhline(base, color="grey", ls="--", lw=1, label="M = 1 network")
     if band is not None and np.isfinite(band):
         ax.axhspan(base - band, base + band, color="grey", alpha=0.15, lw=0,
-                   label="another seed's reach (95%)")
+                   label="other seeds' reach (95%)")
     lo = min(100 * min(min(r["head_acc"]), r["acc"]) for r in sel)
     hi = max(100 * max(max(r["head_acc"]), r["acc"]) for r in sel)
     if band is not None and np.isfinite(band):
@@ -56,8 +63,9 @@ def heads(table_rows, width, ax=None, title=None, band: float | None = None):
 
 def capacity(table_rows, widths, axes=None, band: float | None = None):
     """Left: the averaged prediction's accuracy minus the M = 1 network's, against the
-    backbone's parameters, per model; right: D_dis against parameters. ``band`` (pp): the
-    half-width of the 95% interval of a difference of two single runs
+    backbone's parameters, per model; right: D_dis against parameters, with ±1 SD over the
+    model's runs where it has several. Every value is a mean over runs. ``band`` (pp): the
+    half-width of the 95% interval of a network's difference from the M = 1 network
     (:func:`helpers.chapters.mimo.difference_band`), shaded around 0."""
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(11, 4.0))
@@ -74,11 +82,12 @@ def capacity(table_rows, widths, axes=None, band: float | None = None):
         style = dict(marker="o", color=color(i), label=name,
                      ls=":" if name.startswith("deep") else "-")
         axes[0].plot(xs, gain, **style)
-        axes[1].plot(xs, [r["d_dis"] for r in sel], **style)
+        axes[1].errorbar(xs, [r["d_dis"] for r in sel], yerr=[_sd(r, "d_dis") for r in sel],
+                         capsize=3, **style)
     axes[0].axhline(0, color="grey", lw=1)
     if band is not None and np.isfinite(band):
         axes[0].axhspan(-band, band, color="grey", alpha=0.15, lw=0,
-                        label="95% interval of a difference\nof two single runs")
+                        label="95% interval of a gain\nthat other seeds could give")
     axes[0].set(xscale="log", xlabel="parameters of the M = 1 network (log scale)",
                 ylabel="accuracy minus the M = 1 network's (pp)",
                 title="What the extra heads buy, by capacity")
@@ -111,8 +120,9 @@ def _label_sides(points, min_gap: float) -> list[int]:
 
 def cost(table_rows, ax=None):
     """The averaged prediction's accuracy against training compute (images pushed through the
-    network, summed over an ensemble's members); marker area ~ inference passes, the number
-    next to a marker is M (put on the left where another label at the same compute is close)."""
+    network, summed over an ensemble's members), means over runs with ±1 SD over them; marker
+    area ~ inference passes, the number next to a marker is M (put on the left where another
+    label at the same compute is close)."""
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
     ax = _ax(ax, (8.6, 4.4))
@@ -128,6 +138,9 @@ def cost(table_rows, ax=None):
             ax.scatter([r["train_images"] for r in sel], [100 * r["acc"] for r in sel],
                        marker=marker, s=[30 * r["passes"] for r in sel], color=color(j),
                        alpha=0.8, label=f"{label}, width {w:g}")
+            ax.errorbar([r["train_images"] for r in sel], [100 * r["acc"] for r in sel],
+                        yerr=[100 * _sd(r, "acc") for r in sel], fmt="none", color=color(j),
+                        alpha=0.8, capsize=2, lw=1)
             labels += [(r["train_images"], 100 * r["acc"], f"{r['M']}") for r in sel]
     ys = [y for _, y, _ in labels]
     gap = 0.035 * ((max(ys) - min(ys)) or 1.0)   # about a label's height on the axis
