@@ -129,20 +129,30 @@ def mean_t(values, unit: str = "runs", confidence: float = CONFIDENCE,
 
 def diff_t(a, b, unit: str = "runs", confidence: float = CONFIDENCE) -> Estimate:
     """mean(a) - mean(b) of two independent samples, with Welch's t interval."""
-    a, b = _finite(a), _finite(b)
-    d = float(a.mean() - b.mean()) if len(a) and len(b) else float("nan")
-    if len(a) < 2 or len(b) < 2:
-        return Estimate(d, None, None, f"fewer than 2 {unit} a side: no interval",
-                        len(a) + len(b), unit)
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    se = math.sqrt(va + vb)
+    return contrast_t([a, b], [1, -1], unit, confidence)
+
+
+def contrast_t(groups, coefs, unit: str = "runs", confidence: float = CONFIDENCE) -> Estimate:
+    """Σ c_i · mean(groups[i]) of independent samples, with the Welch-Satterthwaite t interval
+    (each group's own spread: no assumption that they share one). Fewer than 2 values in a
+    group: no interval."""
+    groups = [_finite(g) for g in groups]
+    sizes = [len(g) for g in groups]
+    value = (float(sum(c * g.mean() for c, g in zip(coefs, groups))) if min(sizes) > 0
+             else float("nan"))
+    where = (" and ".join(map(str, sizes)) if len(sizes) < 3 else
+             ", ".join(map(str, sizes[:-1])) + f" and {sizes[-1]}") + f" {unit}"
+    if min(sizes) < 2:
+        return Estimate(value, None, None, f"fewer than 2 {unit} a side: no interval",
+                        sum(sizes), unit)
+    parts = [c * c * g.var(ddof=1) / len(g) for c, g in zip(coefs, groups)]
+    se = math.sqrt(sum(parts))
     if se == 0:
-        return Estimate(d, d, d, f"Welch t interval, {len(a)} and {len(b)} {unit} (no spread)",
-                        len(a) + len(b), unit)
-    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+        return Estimate(value, value, value, f"Welch t interval, {where} (no spread)",
+                        sum(sizes), unit)
+    df = se ** 4 / sum(v * v / (n - 1) for v, n in zip(parts, sizes))
     h = float(_st.t.ppf(0.5 + confidence / 2, df)) * se
-    return Estimate(d, d - h, d + h, f"Welch t interval, {len(a)} and {len(b)} {unit}",
-                    len(a) + len(b), unit)
+    return Estimate(value, value - h, value + h, f"Welch t interval, {where}", sum(sizes), unit)
 
 
 def sd_ci(values, unit: str = "runs", confidence: float = CONFIDENCE) -> Estimate:
@@ -311,8 +321,7 @@ def equal_spread_note(groups, what: str = "groups") -> str:
     if len(groups) < 2 or any(np.ptp(g) == 0 for g in groups):
         return ""
     p = float(_st.bartlett(*groups).pvalue)
-    verdict = ("nothing argues against one spread" if p >= 0.05 else
-               "the spreads differ: a pooled SD understates the noisier ones")
+    verdict = "nothing argues against one spread" if p >= 0.05 else "the spreads differ"
     return f"Bartlett's test of equal spread over the {len(groups)} {what}: p = {p:.2f} ({verdict})"
 
 

@@ -307,6 +307,23 @@ def test_welch_difference_textbook_and_coverage():
     assert not stats.diff_t([1.0], [2.0, 3.0]).has_interval
 
 
+def test_welch_contrast_of_four_groups_textbook_and_coverage():
+    g = [np.array([1.0, 2.0, 3.0]), np.array([4.0, 6.0, 8.0]), np.array([0.0, 1.0]),
+         np.array([2.0, 2.5, 3.0, 3.5])]
+    e = stats.contrast_t(g, [1, -1, -1, 1])
+    parts = [x.var(ddof=1) / len(x) for x in g]
+    df = sum(parts) ** 2 / sum(v * v / (len(x) - 1) for v, x in zip(parts, g))
+    h = st.t.ppf(0.975, df) * math.sqrt(sum(parts))
+    assert (e.value, e.lo, e.hi) == pytest.approx((2 - 6 - 0.5 + 2.75, -1.75 - h, -1.75 + h))
+    assert e.method == "Welch t interval, 3, 3, 2 and 4 runs" and e.n == 12
+    rng = np.random.default_rng(11)   # one group four times as noisy as the others
+    hits = sum(_covers(stats.contrast_t([rng.normal(1, 4, 8), rng.normal(0, 1, 16),
+                                         rng.normal(0, 1, 8), rng.normal(0, 1, 16)],
+                                        [1, -1, -1, 1]), 1.0) for _ in range(400))
+    assert 0.91 <= hits / 400 <= 0.99
+    assert not stats.contrast_t([[1.0], [2.0, 3.0]], [1, -1]).has_interval
+
+
 def test_sd_spread_is_not_fooled_by_the_noise_of_six_runs():
     rng = np.random.default_rng(10)
     reps, naive_over_2, differs, covers = 300, 0, 0, 0

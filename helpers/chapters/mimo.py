@@ -261,11 +261,16 @@ def describe(P, R) -> str:
     return "\n".join(lines)
 
 
+def _unit(row) -> str:
+    """What a row averages over: 'ensemble' for a deep ensemble's row, else 'run'."""
+    return "ensemble" if row.get("kind") == "ensemble" else "run"
+
+
 def heads_text(table_rows, width) -> str:
     """Each model's head accuracies, averaged accuracy and D_dis at ``width`` (means over its
     runs), a line each."""
     return "\n".join(
-        f"{r['name']:>20} ({prose.plural(r.get('n', 1), 'run')}): heads "
+        f"{r['name']:>20} ({prose.plural(r.get('n', 1), _unit(r))}): heads "
         f"{', '.join(f'{100 * a:.2f}' for a in r['head_acc'])} %; "
         f"averaged {100 * r['acc']:.2f} %; D_dis {r['d_dis']:.3f}"
         for r in table_rows if r["width"] == width)
@@ -304,13 +309,13 @@ def cost_text(P, table_rows) -> str:
 # uncertainty and the claims table
 #
 # Every network trains with ``P.seeds`` seeds (the M = 1 network with :func:`m1_seeds`), and the
-# claims read means over them. A comparison of networks is a contrast of means; its interval is
-# the pooled-variance t interval (:func:`helpers.stats.contrast_from_spread`) with the
-# run-to-run SD of accuracy pooled over every MIMO and naive network of the chapter
-# (:func:`seed_spread`: one spread for all, which Bartlett's test checks in the printout). A
-# ratio of disagreements is averaged over seeds, each seed's ratio from networks no other seed
-# uses, with Student's t interval. With one seed a network, the seed rule
-# (:func:`helpers.claims.seed_rule`) keeps a row without an interval over runs inconclusive.
+# claims read means over them. A comparison of networks is a contrast of means with Welch's t
+# interval (:func:`helpers.stats.contrast_t`), each network with its own seed-to-seed spread of
+# the measure compared (they differ: MIMO M = 3 is the noisiest); a deep ensemble's spread is
+# that of the disjoint ensembles. A ratio of disagreements is averaged over seeds, each seed's
+# ratio from networks no other seed uses, with Student's t interval. The pooled SD
+# (:func:`seed_spread`) only sizes what the run counts can detect and the figures' band. With one
+# seed a network the seed rule (:func:`helpers.claims.seed_rule`) keeps a row inconclusive.
 
 
 def accuracy_groups(P, R) -> dict:
@@ -369,13 +374,10 @@ def claims_table(P):
     m1, m2, m3 = (pick(rows_, w, f"MIMO M={m}") for m in (1, 2, 3))
     naive = pick(rows_, w, f"naive M={P.naive_members}")
     de2, de3 = pick(rows_, w, "deep ensemble of 2"), pick(rows_, w, "deep ensemble of 3")
-    sd, df = seed_spread(P, R)
-    what = f"pooled over the MIMO and naive networks, {sd:.2f} pp"
 
-    def contrast(*terms):  # sum of coef * 100 * row[key] over (coef, row, key), in pp
-        value = sum(c * 100 * row[key] for c, row, key in terms)
-        return stats.contrast_from_spread(value, sd, df, [row["n"] for _, row, _ in terms],
-                                          what)
+    def contrast(*terms):  # Σ coef · mean over a row's runs of 100 · key, (coef, row, key): pp
+        return stats.contrast_t([[100 * r[key] for r in row["runs"]] for _, row, key in terms],
+                                [c for c, _, _ in terms])
 
     def runs_mean(row, key):  # the mean over a row's runs of one measure, t over its runs
         return stats.mean_t([r[key] for r in row["runs"]], unit="runs")
@@ -484,14 +486,13 @@ def claims_table(P):
         f"networks; on uncertainty (lower is better; means, no interval): NLL "
         f"{de3['nll']:.3f} against MIMO M = 3's {m3['nll']:.3f}, ECE {100 * de3['ece']:.2f} % "
         f"against {100 * m3['ece']:.2f} %; at the cost of {de3['params'] / m3['params']:.1f}x "
-        "MIMO M = 3's parameters, 3 trainings and 3 forward passes; an ensemble's own spread "
-        "is smaller than a single run's, so the interval is cautious")
+        "MIMO M = 3's parameters, 3 trainings and 3 forward passes")
     return T
 
 
 def detectable_sentences(P, R) -> list[str]:
-    """What a comparison of two networks' means can detect, from the pooled seed spread, and
-    whether the networks' spreads argue against pooling it."""
+    """What a comparison of two networks' means can detect, from the pooled seed spread (a
+    typical one), and whether the networks' spreads differ (Bartlett's test)."""
     sd, df = seed_spread(P, R)
     n1 = len(R[(P.ref_width, "M=1")])
     n = len(R[(P.ref_width, "M=2")])
@@ -509,7 +510,8 @@ def detectable_sentences(P, R) -> list[str]:
            "difference of two gains) to be detected (80% power, 5% level): smaller gaps in the "
            "table are inconclusive, not zero."]
     note = stats.equal_spread_note(list(groups.values()), "networks")
-    return out + ([note + "."] if note else [])
+    return out + ([note + "; the claims' intervals take each network's own spread (Welch's t "
+                   "interval), so they do not rest on one."] if note else [])
 
 
 # --------------------------------------------------------------------------------------------
@@ -531,7 +533,8 @@ def spread_sentence(P, R) -> str:
         return runs_ + (", and with one run of each network nothing here says how far other "
                         "seeds would move one.")
     sd, _ = seed_spread(P, R)
-    return (runs_ + f": from the networks' pooled seed-to-seed spread ({sd:.2f} pp SD), a gap "
+    return (runs_ + f": from the networks' typical seed-to-seed spread (pooled over them, "
+            f"{sd:.2f} pp SD), a gap "
             f"of up to ±{band:.2f} pp between a network's mean and the M = 1 network's is "
             "within what other seeds could produce (the 95% interval of that difference; the "
             "grey band around the dashed line).")
@@ -576,17 +579,17 @@ def capacity_sign(P, table_rows, band: float = float("nan")) -> str:
 
 
 def heads_against_seeds(P, table_rows) -> str:
-    """MIMO M = 2's heads against the two independently trained M = 1 networks whose
+    """MIMO M = 2's heads against the independently trained M = 1 networks whose pairs'
     disagreement the diversity row divides by: their mean accuracies at the reference width."""
     w = P.ref_width
     heads = 100 * pick(table_rows, w, "MIMO M=2")["head_acc_mean"]
     nets = 100 * pick(table_rows, w, "deep ensemble of 2")["head_acc_mean"]
     gap = f"{heads:.2f} % against {nets:.2f} % on average, {heads - nets:+.2f} pp"
     if heads < nets:
-        return (f"Its heads are also less accurate than those two networks ({gap}), and less "
+        return (f"Its heads are also less accurate than those M = 1 networks ({gap}), and less "
                 "accurate classifiers disagree more (their errors leave more room to differ): "
                 "part of the heads' disagreement is lost accuracy, not diversity.")
-    return (f"Its heads are at least as accurate as those two networks ({gap}), so their "
+    return (f"Its heads are at least as accurate as those M = 1 networks ({gap}), so their "
             "disagreement is not a by-product of extra errors.")
 
 
