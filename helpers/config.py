@@ -399,17 +399,18 @@ CHAPTERS["04_mimo"] = _profiles(
     smoke=dict(widths=(0.5, 1), batch_rep=2, n_train=512, n_test=256, epochs=1, seeds=2),
     # The source's backbone: ResNet20v1 on full CIFAR-10 at width 1 and 2 (0.27M and 1.1M
     # parameters), SGD + momentum, warmup then cosine, weight decay 5e-4, batch 128, rho = 0 (the
-    # reference script's CIFAR default), 2 seeds of every network (4 of M = 1: mimo.m1_seeds),
-    # batch repetition 2 (the reference: 4). bf16: no bitwise claim; speed matters.
+    # reference script's CIFAR default), 3 seeds of every network (6 of M = 1: mimo.m1_seeds;
+    # with 2, Welch's interval on one network's mean has 1 degree of freedom, t = 12.7), batch
+    # repetition 2 (the reference: 4). bf16: no bitwise claim; speed matters.
     # Does not fit 8 minutes at any useful length: its 7 networks (M = 1, 2, 3 at two widths, the
     # naive control at width 1) are 7 groups of 2-3 models, each with its own compiled step (50 s
     # cold, 35 s for another shape of a compiled network: the H200's bench, 2026-12-01), 4.6 min
     # of compiling before a step is trained, and every step of a small group pays the 5.6 ms
-    # floor. helpers.cost: 9.0 min cold at 4 epochs with the naive control at width 1 only (the
-    # 20 epochs sized before: 23 min) one group after another; 3.6 min with the 7 groups side by
+    # floor. helpers.cost: 9.7 min cold at 4 epochs with the naive control at width 1 only (the
+    # 20 epochs sized before: 23 min) one group after another; 3.9 min with the 7 groups side by
     # side in 4 processes (runs.ProcessExecutor, the GPU default; an ESTIMATE until measured).
     gpu=dict(
-        model="resnet20", widths=(1, 2), batch_rep=2, seeds=2, n_train=None,
+        model="resnet20", widths=(1, 2), batch_rep=2, seeds=3, n_train=None,
         optimizer="sgd", lr=0.1, weight_decay=5e-4, deterministic=False,
         precision="bf16",
         # 4 epochs, not 20: 8 passes over the data per network (the reference: 1,000), 3.1K

@@ -374,7 +374,7 @@ def test_the_deep_ensembles_are_disjoint_blocks_of_m1_runs():
     assert mimo.ensemble_blocks(list(range(6)), 2) == [[0, 1], [2, 3], [4, 5]]
     assert mimo.ensemble_blocks(list(range(6)), 3) == [[0, 1, 2], [3, 4, 5]]
     assert mimo.ensemble_blocks(list(range(4)), 3) == [[0, 1, 2]]
-    for profile, m1 in (("cpu", 16), ("gpu", 4), ("smoke", 4)):
+    for profile, m1 in (("cpu", 16), ("gpu", 6), ("smoke", 4)):
         P = config.chapter_params("04_mimo", profile)
         assert mimo.m1_seeds(P) == m1 and len(mimo.chapter_specs(P)[(P.ref_width, "M=1")]) == m1
 
