@@ -142,6 +142,8 @@ def contrast_t(groups, coefs, unit: str = "runs", confidence: float = CONFIDENCE
              else float("nan"))
     where = (" and ".join(map(str, sizes)) if len(sizes) < 3 else
              ", ".join(map(str, sizes[:-1])) + f" and {sizes[-1]}") + f" {unit}"
+    if len(groups) == 1 and min(sizes) > 0:   # one mean (times c): Student's t over its values
+        return mean_t(coefs[0] * groups[0], unit, confidence)
     if min(sizes) < 2:
         return Estimate(value, None, None, f"fewer than 2 {unit} a side: no interval",
                         sum(sizes), unit)

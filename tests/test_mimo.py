@@ -441,7 +441,8 @@ def test_the_spread_sentence_gives_the_band_of_a_difference_of_means():
     assert band == pytest.approx(st.t.ppf(0.975, df) * sd * np.sqrt(1 / 3 + 1 / 6))
     text = mimo.spread_sentence(P, R)
     assert text.startswith("Every point is a mean over 3 runs of its network (seeds 1 to 3; the "
-                           "M = 1 network over 6, seeds 1 to 6;")
+                           "M = 1 network's over 6, seeds 1 to 6;")
+    assert "the band does not apply to it" in text
     assert f"±{band:.2f} pp" in text
     one = {k: v[:1] for k, v in R.items()}
     assert "with one run of each network nothing here" in mimo.spread_sentence(P, one)

@@ -322,6 +322,8 @@ def test_welch_contrast_of_four_groups_textbook_and_coverage():
                                         [1, -1, -1, 1]), 1.0) for _ in range(400))
     assert 0.91 <= hits / 400 <= 0.99
     assert not stats.contrast_t([[1.0], [2.0, 3.0]], [1, -1]).has_interval
+    one = stats.contrast_t([[1.0, 2.0, 4.0]], [1])   # one mean: Student's t over its values
+    assert one == stats.mean_t([1.0, 2.0, 4.0]) and one.method == "t interval over 3 runs"
 
 
 def test_sd_spread_is_not_fooled_by_the_noise_of_six_runs():

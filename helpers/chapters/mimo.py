@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import claims, config, gates, metrics, models, plots, prose, runs, stats, train
 
-SEED = 1  # the seed of every single network; deep ensembles add seeds 2, 3, ...
+SEED = 1  # the first seed of every network: seeds SEED .. SEED + P.seeds - 1 (M = 1: m1_seeds)
 
 
 # --------------------------------------------------------------------------------------------
@@ -32,7 +32,8 @@ CHAPTER = "04_mimo"
 
 
 def base_spec(P, width: float) -> train.Spec:
-    """An ordinary network of the chapter at ``width`` (seed 1), from the chapter's parameters."""
+    """An ordinary network of the chapter at ``width`` (its first seed, ``SEED``), from the
+    chapter's parameters."""
     return train.spec_from(P, width=width).with_seed(SEED)
 
 
@@ -428,7 +429,7 @@ def claims_table(P):
     add("seed 000 §4", "M = 3: the heads lose more than at M = 2 (mean head at M = 3 minus "
         "at M = 2)", "≈ −3.5 pp (~84 % vs ~87.5 %)",
         contrast((1, m3, "head_acc_mean"), (-1, m2, "head_acc_mean")), claims.below(0),
-        fmt="{:+.2f} pp", note=means)
+        fmt="{:+.2f} pp", note=f"means over {m2['n']} runs a network")
     add("seed 000 §4", "M = 3: ResNet20's ensemble accuracy", "86.91 %", contrast((1, m3, "acc")),
         claims.within(86.91, 1.5), fmt="{:.2f} %", testable=source_scale, note=why)
     add("seed 000 §4", "M = 3 breaks: the ensemble falls below the M = 1 network",
@@ -505,10 +506,11 @@ def detectable_sentences(P, R) -> list[str]:
     cap = stats.detectable_contrast(sd, [n, n1, n, n1], df)
     out = [f"A network's accuracy varies by {sd:.2f} pp (SD) from seed to seed, pooled over the "
            f"{len(groups)} MIMO and naive networks (df {df}). With {n} runs a network and {n1} "
-           f"of M = 1, a difference between two networks' means must exceed {two:.1f} pp "
+           f"of M = 1, a difference of about {two:.1f} pp between two networks' means "
            f"({one:.1f} pp against the M = 1 network, {cap:.1f} pp for the capacity row's "
-           "difference of two gains) to be detected (80% power, 5% level): smaller gaps in the "
-           "table are inconclusive, not zero."]
+           "difference of two gains) is detected with 80% power at the 5% level for networks "
+           "of typical spread; smaller gaps may be left inconclusive, which does not make them "
+           "zero."]
     note = stats.equal_spread_note(list(groups.values()), "networks")
     return out + ([note + "; the claims' intervals take each network's own spread (Welch's t "
                    "interval), so they do not rest on one."] if note else [])
@@ -525,19 +527,20 @@ def spread_sentence(P, R) -> str:
     n = len(R[(P.ref_width, "M=2")])
     s0 = SEED + config.seed_base(P)
     runs_ = (f"Every point is a mean over {prose.plural(n, 'run')} of its network (seeds {s0} "
-             f"to {s0 + n - 1}; the M = 1 network over {n1}, seeds {s0} to {s0 + n1 - 1}; a "
-             "deep ensemble of M over the ensembles that those M = 1 runs make without sharing "
-             "a member)")
+             f"to {s0 + n - 1}; the M = 1 network's over {n1}, seeds {s0} to {s0 + n1 - 1}; a "
+             "deep ensemble of M networks is a mean over the ensembles that those M = 1 runs "
+             "make without sharing a member)")
     band = difference_band(P, R)
     if not np.isfinite(band):
         return runs_ + (", and with one run of each network nothing here says how far other "
                         "seeds would move one.")
     sd, _ = seed_spread(P, R)
-    return (runs_ + f": from the networks' typical seed-to-seed spread (pooled over them, "
-            f"{sd:.2f} pp SD), a gap "
-            f"of up to ±{band:.2f} pp between a network's mean and the M = 1 network's is "
-            "within what other seeds could produce (the 95% interval of that difference; the "
-            "grey band around the dashed line).")
+    return (runs_ + f". For a network of typical spread (pooled over them, {sd:.2f} pp SD), a "
+            f"gap of up to ±{band:.2f} pp between its mean and the M = 1 network's is within "
+            "what other seeds could produce (the 95% interval of that difference; the grey band "
+            "around the dashed line); the claims take each network's own spread instead. A deep "
+            "ensemble is made of the very M = 1 runs it is compared with, so the band does not "
+            "apply to it.")
 
 
 def capacity_sign(P, table_rows, band: float = float("nan")) -> str:
@@ -568,13 +571,14 @@ def capacity_sign(P, table_rows, band: float = float("nan")) -> str:
     out = sum(abs(g) > band for g in values)
     if out == len(values):
         tail = (f"; every one of these gaps is wider than the ±{band:.2f} pp that other seeds "
-                "could produce")
+                "could produce for a network of typical spread")
     elif out == 0:
         tail = (f"; none of these gaps is wider than the ±{band:.2f} pp that other seeds could "
-                "produce")
+                "produce for a network of typical spread")
     else:
         tail = (f"; {out} of these {len(values)} gaps {'is' if out == 1 else 'are'} wider than "
-                f"the ±{band:.2f} pp that other seeds could produce")
+                f"the ±{band:.2f} pp that other seeds could produce for a network of typical "
+                "spread")
     return text + tail + "."
 
 
@@ -727,7 +731,7 @@ def closing_reading(P, T: claims.ClaimsTable, R=None) -> dict:
         + say("Naive multi-head: heads as accurate", {
             H: "are as accurate as the M = 1 network within a point ({m}), as in the source.",
             D: "differ from the M = 1 network by more than a point ({m}, interval {ci}).",
-            I: "are at {m} relative to the M = 1 network (the source: −0.23 pp), but at these "
+            I: "are at {m} relative to the M = 1 network (the source: -0.23 pp), but at these "
                "run counts their gap cannot be placed inside or outside the test's ±1 pp "
                "(interval {ci}): that row is *inconclusive*."}))
     wide = max(P.widths)
