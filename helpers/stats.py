@@ -138,12 +138,12 @@ def contrast_t(groups, coefs, unit: str = "runs", confidence: float = CONFIDENCE
     group: no interval."""
     groups = [_finite(g) for g in groups]
     sizes = [len(g) for g in groups]
+    if len(groups) == 1 and sizes[0] > 0:   # one mean (times c): Student's t over its values
+        return mean_t(coefs[0] * groups[0], unit, confidence)
     value = (float(sum(c * g.mean() for c, g in zip(coefs, groups))) if min(sizes) > 0
              else float("nan"))
     where = (" and ".join(map(str, sizes)) if len(sizes) < 3 else
              ", ".join(map(str, sizes[:-1])) + f" and {sizes[-1]}") + f" {unit}"
-    if len(groups) == 1 and min(sizes) > 0:   # one mean (times c): Student's t over its values
-        return mean_t(coefs[0] * groups[0], unit, confidence)
     if min(sizes) < 2:
         return Estimate(value, None, None, f"fewer than 2 {unit} a side: no interval",
                         sum(sizes), unit)
@@ -437,14 +437,9 @@ def detectable_difference(sd: float, n_a: int, n_b: int | None = None, alpha: fl
     1/n_b) (two groups), or · sd / √n_a when ``n_b`` is None (one group against a fixed number).
     ``df``: the degrees of freedom of ``sd`` when it comes from elsewhere (e.g. single runs whose
     spread is known from other seeds)."""
-    if n_b is None:
-        dof, se = n_a - 1, sd / math.sqrt(n_a)
-    else:
-        dof, se = n_a + n_b - 2, sd * math.sqrt(1 / n_a + 1 / n_b)
-    df = dof if df is None else df
-    if df < 1 or not math.isfinite(se):
-        return float("nan")
-    return float((_st.t.ppf(1 - alpha / 2, df) + _st.t.ppf(power, df)) * se)
+    sizes = [n_a] if n_b is None else [n_a, n_b]
+    df = (sum(sizes) - len(sizes)) if df is None else df
+    return detectable_contrast(sd, sizes, df, alpha, power)
 
 
 def detectable_contrast(sd: float, sizes, df: int, alpha: float = 0.05,
@@ -453,7 +448,7 @@ def detectable_contrast(sd: float, sizes, df: int, alpha: float = 0.05,
     each; :func:`contrast_from_spread`) that a two-sided t test at ``alpha`` detects with
     probability ``power``: (t_{1-α/2} + t_power) · sd · √(Σ 1/n_i), with ``df`` the degrees of
     freedom of ``sd``."""
-    if df < 1 or not math.isfinite(sd):
+    if df < 1 or not math.isfinite(sd) or min(sizes) < 1:
         return float("nan")
     se = sd * math.sqrt(sum(1 / n for n in sizes))
     return float((_st.t.ppf(1 - alpha / 2, df) + _st.t.ppf(power, df)) * se)

@@ -330,7 +330,7 @@ def test_the_claims_read_means_over_seeds_and_decide_over_runs(monkeypatch):
         if r.verdict in ("holds", "differs") and not r.is_check:
             assert r.units >= 2 and ("runs" in r.uncertainty or "seeds" in r.uncertainty)
     div = T.find("M = 2 finds real diversity")
-    ratios = mimo.diversity_ratios(P, R)
+    ratios = mimo.run_ratios(mimo.rows(P, R), 1, "MIMO M=2", "deep ensemble of 2")
     assert len(ratios) == P.seeds and div.measured == pytest.approx(np.mean(ratios))
     assert div.verdict == "holds" and "t interval over 3 seeds" in div.uncertainty
     lose = T.find("M = 2: the heads lose accuracy")

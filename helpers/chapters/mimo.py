@@ -162,12 +162,12 @@ MEAN_KEYS = ("head_acc_mean", "acc", "nll", "ece", "d_dis", "gain", "seconds")
 def mean_row(rs: list[dict]) -> dict:
     """The mean over runs of :func:`run_row` (or :func:`ensemble_row`) dicts ``rs``: every
     measure averaged (each head's accuracy head by head), the cost of one of them, ``n`` (how
-    many), ``acc_sd`` (the SD of the averaged prediction's accuracy over them; NaN for one) and
-    ``runs`` (the dicts themselves)."""
+    many), ``sd`` (each measure's SD over them; NaN for one) and ``runs`` (the dicts)."""
     out = dict(rs[0], **{k: float(np.mean([r[k] for r in rs])) for k in MEAN_KEYS})
     out["head_acc"] = [float(a) for a in np.mean([r["head_acc"] for r in rs], axis=0)]
     out.update(n=len(rs), runs=list(rs),
-               acc_sd=float(np.std([r["acc"] for r in rs], ddof=1)) if len(rs) > 1 else np.nan)
+               sd={k: float(np.std([r[k] for r in rs], ddof=1)) if len(rs) > 1 else np.nan
+                   for k in MEAN_KEYS})
     return out
 
 
@@ -228,7 +228,7 @@ def table(table_rows) -> Table:
     cells = []
     for r in table_rows:
         heads = " / ".join(f"{100 * a:.1f}" for a in r["head_acc"])
-        sd = r.get("acc_sd", np.nan)
+        sd = r.get("sd", {}).get("acc", np.nan)
         acc = f"{100 * r['acc']:.2f}" + (f" ± {100 * sd:.2f}" if np.isfinite(sd) else "")
         cells.append([f"{r['width']:g}", r["name"], str(r.get("n", 1)), f"{r['params']:,}",
                       heads, acc,
@@ -341,22 +341,14 @@ def difference_band(P, R) -> float:
     return e.hi if e.has_interval else float("nan")
 
 
-def diversity_ratios(P, R) -> list[float]:
-    """Per seed s of MIMO M = 2 at the reference width: its heads' D_dis over the disagreement
-    of the M = 1 network's runs 2s-1 and 2s (its own pair, which no other seed uses)."""
-    w = P.ref_width
-    ones, twos = R[(w, "M=1")], R[(w, "M=2")]
-    return [head_disagreement(t.head_probs())
-            / metrics.disagreement(ones[2 * i].probs(), ones[2 * i + 1].probs())
-            for i, t in enumerate(twos) if 2 * i + 1 < len(ones)]
-
-
-def naive_ratios(P, R) -> list[float]:
-    """Per seed s at the reference width: the naive heads' D_dis over MIMO M = 2's (seed s of
-    each; the two are independent networks)."""
-    w = P.ref_width
-    return [head_disagreement(a.head_probs()) / head_disagreement(b.head_probs())
-            for a, b in zip(R[(w, "naive")], R[(w, "M=2")])]
+def run_ratios(table_rows, width, top: str, bottom: str, key: str = "d_dis") -> list[float]:
+    """Per seed s at ``width``: run s's ``key`` in row ``top`` over run s's in row ``bottom``
+    (:func:`rows`; as many as the shorter row has). The diversity row divides MIMO M = 2's
+    D_dis by the deep ensemble of 2's, whose s-th ensemble is the M = 1 network's runs 2s-1
+    and 2s (its own pair, which no other seed uses); the naive row divides the naive heads'
+    D_dis by MIMO M = 2's (independent networks)."""
+    a, b = pick(table_rows, width, top)["runs"], pick(table_rows, width, bottom)["runs"]
+    return [x[key] / y[key] for x, y in zip(a, b)]
 
 
 # Two claims' tests: M = 2's heads against independent seeds, the naive heads against M = 2's.
@@ -405,7 +397,7 @@ def claims_table(P):
             claims.within(0, 0), fmt="{:.3f}", note="by construction (a single head)")
     add("seed 000 §4", "M = 2: D_dis of ResNet20's two heads", "0.139", runs_mean(m2, "d_dis"),
         claims.within(0.139, 0.04), fmt="{:.3f}", testable=source_scale, note=why)
-    ratios = diversity_ratios(P, R)
+    ratios = run_ratios(rows_, w, "MIMO M=2", "deep ensemble of 2")
     add("seed 000 §3-4", "M = 2 finds real diversity, comparable to independent seeds (D_dis "
         "of the heads / disagreement of two independently trained M = 1 networks)",
         "0.139 vs 0.1097 (§3): 1.3x", stats.mean_t(ratios, unit="seeds"), DIVERSE,
@@ -445,7 +437,7 @@ def claims_table(P):
     add("seed 000 §4", "Naive multi-head: D_dis of ResNet20's heads", "0.005",
         runs_mean(naive, "d_dis"), claims.below(0.02), fmt="{:.3f}", testable=source_scale,
         note=why)
-    nratios = naive_ratios(P, R)
+    nratios = run_ratios(rows_, w, f"naive M={P.naive_members}", "MIMO M=2")
     add("seed 000 §4", f"Naive heads barely disagree: D_dis of the naive M = "
         f"{P.naive_members} over MIMO M = 2's", "0.005 / 0.139 (M = 2): 0.04",
         stats.mean_t(nratios, unit="seeds"), NAIVE_FEW, fmt="{:.2f}",

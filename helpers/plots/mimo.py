@@ -17,9 +17,9 @@ def _pick(table_rows, width, name) -> dict:
 
 
 def _sd(row, key) -> float:
-    """The SD of ``row[key]`` over the row's runs (0 with one run or none listed)."""
-    values = [r[key] for r in row.get("runs", ())]
-    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    """The SD of ``row[key]`` over the row's runs (``row["sd"]``; 0 with one run or none)."""
+    sd = row.get("sd", {}).get(key, np.nan)
+    return float(sd) if np.isfinite(sd) else 0.0
 
 
 def heads(table_rows, width, ax=None, title=None, band: float | None = None):
