@@ -114,6 +114,7 @@ MEANINGS = {
     "rn_rate": "the ResNet part: global pruning rate a round",
     "rn_rounds": "the ResNet part: rounds of pruning",
     "rn_rewind_epoch": "the ResNet part: the epoch rewinding goes back to",
+    "rn_seeds": "the ResNet part: seeds, each a reset chain, a rewind chain and its controls",
     # 03 modes
     "tsne_examples": "test images in the t-SNE of the trajectories",
     "swag_epochs": "late iterates kept for the weight average and the Gaussians",
@@ -158,6 +159,8 @@ CHAPTER_MEANINGS = {
     "02_lottery_tickets": {
         "seeds": "independent IMP chains (controls are trained for the first three)",
         "widths": "width multipliers of the overparameterization sweep",
+        "width_seeds": "IMP chains per width of the sweep (seeds 1..; at the main width these "
+                       "are the main chains)",
     },
     "03_modes": {"widths": MEANINGS["widths"]},
     "04_mimo": {
@@ -326,6 +329,11 @@ CHAPTERS["02_lottery_tickets"] = _profiles(
         rn_model="resnet20", rn_width=0.5, rn_n_train=1500, rn_epochs=8, rn_batch_size=64,
         rn_optimizer="sgd", rn_lr=0.1, rn_weight_decay=5e-4, rn_schedule="const",
         rn_warmup_epochs=0, rn_augment=True, rn_rate=0.7, rn_rounds=2, rn_rewind_epoch=1,
+        # Seeds of the ResNet part and of the width sweep (until 2026-12-08 one chain each, so
+        # their three rows were inconclusive by the seed rule whatever they measured). A ResNet
+        # seed is 7 runs (dense, 2 reset, 2 rewound, 2 fresh-init controls) of about 34 s each
+        # here; a width-sweep seed 12 runs of 5-7 s (its widest width is the main chains').
+        rn_seeds=6, width_seeds=8,
     ),
     smoke=dict(
         width=0.125, n_train=500, n_test=400, epochs=2, rate_conv=0.2, rate_fc=0.4,
@@ -334,7 +342,7 @@ CHAPTERS["02_lottery_tickets"] = _profiles(
         # shortcut's weight gradient never returns in torch 2.14.1's oneDNN kernel on an AMD EPYC
         # (measured)
         rn_model="resnet8", rn_n_train=256, rn_epochs=2, rn_augment=False, rn_rate=0.6,
-        rn_rounds=1,
+        rn_rounds=1, rn_seeds=2, width_seeds=2,
     ),
     # Every IMP round is a run that needs the previous round's weights; chains advance in lockstep
     # (the seeds' chains, the ResNet's reset and rewind chains), so a round of all of them is one
@@ -374,6 +382,9 @@ CHAPTERS["02_lottery_tickets"] = _profiles(
         # 2 rounds at 70% (9% left, as the cpu edition), not 6 at 40% (4.7%): a round is a group
         # of two ResNets, 6.9 ms a step of which 5.6 ms is the floor (helpers.cost)
         rn_rate=0.7, rn_rounds=2,
+        # 4 seeds of the ResNet part and of the width sweep (as many as the Conv-2 chains): a
+        # ResNet round of 4 seeds' reset and rewind chains is one group of 8
+        rn_seeds=4, width_seeds=4,
     ),
 )
 

@@ -6,7 +6,7 @@ import pytest
 
 from helpers import stats, train
 
-from helpers.chapters import instability, lottery, mimo, modes
+from helpers.chapters import instability, mimo, modes
 
 
 def _run(spec, probs, labels):
@@ -62,12 +62,3 @@ def test_modes_neighbour_same_is_the_purity_per_row():
     assert same.mean() == pytest.approx(modes.neighbour_purity(X, who))
     assert list(same) == [True, True, True, True, False]
     assert list(modes._by_run(same.astype(float), who)) == pytest.approx([1.0, 2 / 3])
-
-
-def test_lottery_correct_reads_the_test_half():
-    labels = np.array([0, 1, 0, 1, 0, 1])
-    probs = np.eye(2)[[0, 0, 0, 0, 0, 1]]
-    run = SimpleNamespace(labels=labels, probs=lambda epoch=None: probs, epochs=[0, 1],
-                          spec=train.Spec(n_train=60, batch_size=60, epochs=1))
-    # test half = odd positions 1, 3, 5: predictions 0, 0, 1 against labels 1, 1, 1
-    assert list(lottery.correct(run, "final")) == [0.0, 0.0, 1.0]

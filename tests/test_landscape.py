@@ -588,8 +588,9 @@ def test_closing_reading_says_what_the_facts_and_the_verdicts_call_for():
                  kids_gain=stats.Estimate(0.14, -0.15, 0.43, "t", 6, "parents"))
     out = LL.closing_reading(P, _table({"Wider networks: lower barrier": "differs"}), F)
     assert out["close_between"].endswith(
-        "; their ensemble gains +0.14 pp (95% interval -0.15 to +0.43) over them (not a claims "
-        "row: set beside the independent pairs' gain, an informal comparison on the same runs).")
+        "; their ensemble's gain over them is +0.14 pp (95% interval -0.15 to +0.43), not a "
+        "claims row: set beside the independent pairs' gain, an informal comparison on the same "
+        "runs.")
     assert "less accurate (45.0% against 53.0% at the ends, mean over the tunnels)" \
         in out["close_tunnels"]
     assert ("disagree with each end more than the ends disagree with each other (+2.00 times as "
@@ -606,7 +607,7 @@ def test_closing_reading_says_what_the_facts_and_the_verdicts_call_for():
     assert ("every run still has negative curvature (λ_min -0.87 to -0.65)" in curvature
             and f"one batch of {P.hessian_examples} training images." in curvature)
     flat = out["close_flat"]
-    assert "a bootstrap over 2 runs a batch size, whose interval is too narrow" in flat
+    assert "a bootstrap over 2 runs per batch size, whose interval is too narrow" in flat
     assert ("largest batch (512) end at a training loss of 1.69 nats against 1.05 for the others, "
             "and without them ρ = +0.60 over the other runs, too few for an interval: the sharper "
             "solutions were the more accurate in this run, not a decided result.") in flat

@@ -280,18 +280,56 @@ def test_width_extents_and_sentence(monkeypatch):
     monkeypatch.setattr(lottery, "curve", fake_curve)
     P = types.SimpleNamespace(match_tol=1.5)
     chain = lambda accs: [R(d, a, 0) for d, a in zip((1.0, 0.5, 0.25, 0.1), accs)]  # noqa: E731
-    wchains = {0.25: chain([0.50, 0.50, 0.49, 0.47]),       # 2 rounds, down to 25%
-               0.0625: chain([0.40, 0.38, 0.39, 0.39])}     # falls at once
+    wchains = {0.25: (chain([0.50, 0.50, 0.49, 0.47]),),     # 2 rounds, down to 25%
+               0.0625: (chain([0.40, 0.38, 0.39, 0.39]),)}   # falls at once
     ext = lottery.width_extents(P, wchains)
     assert list(ext) == [0.0625, 0.25]
-    assert ext[0.0625] == (0, 1.0, 3) and ext[0.25] == (2, 0.25, 3)
+    assert ext[0.0625] == [(0, 1.0, 3)] and ext[0.25] == [(2, 0.25, 3)]
     text = lottery.width_sentence(ext, 1.5)
     assert ("width 0.0625 not even at the first pruned round and width 0.25 down to 25.0% of the "
-            "weights (2 of 3 rounds).") in text
-    assert "The widest stays within the tolerance for more rounds" in text
-    assert "no further" in lottery.width_sentence({0.5: (2, 0.3, 3), 1: (2, 0.29, 3)}, 1.0)
-    assert "sooner" in lottery.width_sentence({0.5: (2, 0.3, 3), 1: (1, 0.6, 3)}, 1.0)
-    assert "at every round" in lottery.width_sentence({0.5: (3, 0.1, 3), 1: (3, 0.1, 3)}, 1.0)
+            "weights (2 of 3 rounds).") in text and "one chain per width" in text
+    assert "The widest stays within the tolerance for more rounds than the narrowest, on one" in text
+    assert "no further" in lottery.width_sentence({0.5: [(2, 0.3, 3)], 1: [(2, 0.29, 3)]}, 1.0)
+    assert "sooner" in lottery.width_sentence({0.5: [(2, 0.3, 3)], 1: [(1, 0.6, 3)]}, 1.0)
+    assert "at every round" in lottery.width_sentence({0.5: [(3, 0.1, 3)], 1: [(3, 0.1, 3)]}, 1.0)
+    # several chains a width: the count of matching rounds, per chain and on average
+    many = lottery.width_sentence({0.5: [(0, 1.0, 3), (1, 0.5, 3)],
+                                   1: [(2, 0.25, 3), (3, 0.1, 3)]}, 1.0)
+    assert ("2 chains per width: width 0.5 for 0.5 of 3 rounds on average (per chain: 0, 1) "
+            "and width 1 for 2.5 of 3 rounds on average (per chain: 2, 3).") in many
+    assert "for more rounds than the narrowest on average, the direction" in many
+    assert "on average, so by this criterion" in lottery.width_sentence(
+        {0.5: [(1, 0.5, 3), (2, 0.25, 3)], 1: [(2, 0.25, 3), (1, 0.5, 3)]}, 1.0)
+
+
+def test_resnet_and_width_values_are_seed_by_seed(monkeypatch):
+    """Each seed's rewound network against its own reset and fresh-init networks; each seed's
+    widest chain against its own narrowest (seed s of both), not means of means."""
+    monkeypatch.setattr(lottery, "curve", fake_curve)
+    chain = lambda accs: tuple(R(d, a, 0) for d, a in zip((1.0, 0.3, 0.09), accs))  # noqa: E731
+    reset = (chain([0.30, 0.33, 0.31]), chain([0.40, 0.41, 0.36]))
+    rewind = (chain([0.30, 0.35, 0.35]), chain([0.40, 0.42, 0.41]))
+    reinit = (chain([0.30, 0.31, 0.28])[1:], chain([0.40, 0.38, 0.33])[1:])
+    V = lottery.resnet_values(reset, rewind, reinit)
+    assert V["rewind - reset"] == pytest.approx([4.0, 5.0])
+    assert V["rewind - fresh init"] == pytest.approx([7.0, 8.0])
+    assert V["dense"] == pytest.approx([30.0, 40.0])
+    W = lottery.width_values({0.5: (chain([0.5, 0.5, 0.45]), chain([0.6, 0.6, 0.58])),
+                              0.125: (chain([0.4, 0.35, 0.30]), chain([0.5, 0.5, 0.49]))})
+    assert W["drop"][0.5] == pytest.approx([-5.0, -2.0])
+    assert W["advantage"] == pytest.approx([5.0, -1.0])      # widest minus narrowest, per seed
+    # the curves of the figure: each fresh-init chain starts at its own seed's dense run
+    P = types.SimpleNamespace(rn_rewind_epoch=1)
+    fresh = lottery.resnet_curves(P, reset, rewind, reinit)["rewind masks, fresh random init"]
+    assert [ch[0] for ch in fresh] == [reset[0][0], reset[1][0]] and len(fresh[1]) == 3
+
+
+def test_dense_position_over_seeds_says_it_is_a_mean():
+    text = lottery.dense_position(56.0, {"reset": [55.0], "rewound": [58.0]}, 30.0, seeds=6)
+    assert text.startswith("On average over the 6 seeds, the dense ResNet (56.0%) sits among")
+    assert "1 of the 2 pruned rounds end above it" in text
+    below = lottery.dense_position(60.0, {"reset": [55.0], "rewound": [58.0]}, 30.0, seeds=6)
+    assert below.startswith("On average over the 6 seeds, every pruned ResNet ends below")
 
 
 def test_disagreement_sentence_sets_the_source_aside_at_low_accuracy():
@@ -315,7 +353,7 @@ def test_shared_line_note_says_why_two_times_chance():
     assert "too close" in lottery.shared_line_note(0.6)
 
 
-def _closing_table(resnet_est):
+def _closing_table(resnet_est, units="seeds"):
     """A table with every row closing_reading reads (inconclusive), the ResNet row from
     ``resnet_est`` under the seed rule."""
     import inspect
@@ -329,24 +367,29 @@ def _closing_table(resnet_est):
             lottery.seed_row(T, "s", f"{p}: rewind minus reset", "e", resnet_est,
                              claims.above(1.5), fmt="{:+.1f} pp")
         else:
-            T.add("s", f"{p}: a row", "e", stats.Estimate(0.1, -0.5, 0.7, "t", 4, "chains"),
+            T.add("s", f"{p}: a row", "e", stats.Estimate(0.1, -0.5, 0.7, "t", 4, units),
                   claims.above(0), fmt="{:+.1f} pp")
     return T
 
 
-def test_close_resnet_says_which_procedure_was_ahead():
+def test_close_resnet_reads_the_interval_over_seeds():
     from helpers import config, stats
 
     P = config.chapter_params(lottery.CHAPTER, "cpu")
-    behind = stats.Estimate(-3.8, -6.7, -0.9, "per example", 1000, "images")
-    text = lottery.closing_reading(P, _closing_table(behind))["close_resnet"]
-    assert ("inconclusive by the seed rule: in this single run reset was ahead of rewinding "
-            "(rewinding minus reset: -3.8 pp; the interval over its test images, -6.7 pp to "
-            "-0.9 pp, excludes 0)") in text
-    ahead = stats.Estimate(2.0, -1.0, 5.0, "per example", 1000, "images")
-    text = lottery.closing_reading(P, _closing_table(ahead))["close_resnet"]
-    assert "rewinding was ahead of reset (rewinding minus reset: +2.0 pp" in text
-    assert "includes 0" in text
+    undecided = stats.mean_t([-1.0, 2.0, 4.0, 1.0, 3.5, 0.5], "seeds")
+    text = lottery.closing_reading(P, _closing_table(undecided))["close_resnet"]
+    assert ("Whether rewinding beats resetting on the ResNet by the test's margin is undecided: "
+            "rewinding minus reset is +1.7 pp on average over the seeds, and the interval "
+            "(-0.3 pp to +3.6 pp) straddles the test's bound (> 1.5)") in text
+    holds = stats.mean_t([4.0, 5.0, 6.0, 5.5, 4.5, 5.0], "seeds")
+    text = lottery.closing_reading(P, _closing_table(holds))["close_resnet"]
+    assert text.startswith("On the ResNet, rewinding beats resetting at the sparsest round by "
+                           "the test's margin (+5.0 pp on average over the seeds")
+    # with one seed the seed rule decides, and the sentence says so
+    one = P.replace(rn_seeds=1)
+    single = stats.per_example(np.mean, 100 * np.r_[np.ones(60), np.zeros(40)])
+    text = lottery.closing_reading(one, _closing_table(single))["close_resnet"]
+    assert "is inconclusive by the seed rule: one seed cannot say" in text
 
 
 def test_close_width_answers_the_sections_criterion(monkeypatch):
@@ -354,11 +397,13 @@ def test_close_width_answers_the_sections_criterion(monkeypatch):
 
     monkeypatch.setattr(lottery, "curve", fake_curve)
     P = config.chapter_params(lottery.CHAPTER, "cpu")
-    T = _closing_table(stats.Estimate(-3.8, -6.7, -0.9, "per example", 1000, "images"))
+    T = _closing_table(stats.mean_t([-1.0, 2.0, 4.0], "seeds"))
     chain = lambda accs: [R(d, a, 0) for d, a in zip((1.0, 0.5, 0.25), accs)]  # noqa: E731
-    wchains = {0.0625: chain([0.40, 0.39, 0.37]), 0.25: chain([0.50, 0.495, 0.49])}
+    wchains = {0.0625: (chain([0.40, 0.39, 0.37]), chain([0.40, 0.37, 0.37])),
+               0.25: (chain([0.50, 0.495, 0.49]), chain([0.50, 0.49, 0.48]))}
     text = lottery.closing_reading(P, T, wchains)["close_width"]
     assert text.startswith("By the section's own criterion")
-    assert "width 0.0625 down to 50.0% of the weights (1 of 2 rounds)" in text
+    assert "width 0.0625 for 0.5 of 2 rounds on average (per chain: 1, 0)" in text
     assert "Whether the widest network loses less" in text       # the row's sentence follows
+    assert "is undecided: +0.1 pp on average over the seeds" in text
     assert "section's own" not in lottery.closing_reading(P, T)["close_width"]

@@ -555,8 +555,10 @@ def lines_text(LN) -> str:
     of the independent pairs and of each parent's children."""
     init = LN["init"]["train_loss"]
     return (f"init → solution (run 1): the training loss falls from {init[0]:.3f} to "
-            f"{init[-1]:.3f} nats, rising nowhere by more than {LN['init_max_increase']:.4f}; "
-            f"per run, the largest rise (negative: the smallest fall between neighbouring "
+            f"{init[-1]:.3f} nats, "
+            + ("never rising; " if LN["init_max_increase"] <= 0 else
+               f"rising at most {LN['init_max_increase']:.4f} above an earlier point; ")
+            + f"per run, the largest rise (negative: the smallest fall between neighbouring "
             f"points): {', '.join(f'{v:+.4f}' for v in LN['init_rises'])} nats\n"
             f"barrier (training loss above the chord), independent pairs: "
             f"{LN['independent_barrier']:.3f} nats (mean); children, per parent (height above "
@@ -644,7 +646,8 @@ def width_text(WS) -> str:
         lines.append(f"{r['model']} ({r['params']:,} parameters): train loss "
                      f"{r['train_loss'].mean():.3f}, test accuracy "
                      f"{100 * r['test_acc'].mean():.1f}%, barrier {r['barrier']:.3f} nats, "
-                     f"sharpness {r['sharpness'].mean():.2f}")
+                     f"sharpness {r['sharpness'].mean():.2f} ({len(r['train_loss'])} seeds; "
+                     f"barrier of their first pair, sharpness of seed 1)")
     return "\n".join(lines)
 
 
@@ -789,9 +792,11 @@ def detectable_sentences(P, W) -> list[str]:
         if k > 1 else float("nan")
     if k < 2:
         return ["One seed per width: no comparison between widths can be decided here."]
-    return [f"With {k} seeds per width, a difference in test accuracy between two widths is "
-            f"detected when it exceeds {100 * stats.detectable_difference(sd, k, k):.1f} pp "
-            f"(80% power, 5% level; seed SD {100 * sd:.2f} pp)."]
+    return [f"With {k} seeds per width, a true difference of "
+            f"{100 * stats.detectable_difference(sd, k, k):.1f} pp in test accuracy between two "
+            f"widths would be detected with 80% power at the 5% level (seed SD {100 * sd:.2f} "
+            "pp); for scale only: no claims row compares accuracy across widths (the width "
+            "rows' own intervals are in the table)."]
 
 
 def detectable_note(values, fmt: str, unit: str, what: str = "a mean", transform=None) -> str:
@@ -868,8 +873,8 @@ def claims_table(P):
     soup_kid = np.array([100 * (k["soup_acc"] - k["mean_acc"]) for k in kids])
     claims.seed_row(T, "seed 000 §5", "The soup of the children works (soup − mean member accuracy)",
                        "weight averaging works", stats.mean_t(soup_kid, unit="parents"),
-                       claims.above(-1.0), fmt="{:+.1f} pp", units=PAIR_UNITS,
-                       note=f"per parent: {', '.join(f'{v:+.1f}' for v in soup_kid)} pp; "
+                       claims.above(-1.0), fmt="{:+.2f} pp", units=PAIR_UNITS,
+                       note=f"per parent: {', '.join(f'{v:+.2f}' for v in soup_kid)} pp; "
                        + detectable_note(soup_kid, "{:.1f} pp", "parents"))
     T.add("seed 000 §5", "The soup of independent solutions fails (soup − mean member "
           "accuracy)", "\"averaging their weights produces nonsense\"", stats.pairwise(soup_m),
@@ -913,7 +918,7 @@ def claims_table(P):
                        "basins \"more connected\"",
                        stats.pairwise([narrow["barrier_m"], wide["barrier_m"]], lambda a, b: a - b),
                        claims.above(0), fmt="{:+.3f} nats",
-                       note=f"mean over the pairs of {P.width_seeds} seeds a width; "
+                       note=f"mean over the pairs of {P.width_seeds} seeds per width; "
                        + (under if narrow["barrier"] <= wide["barrier"] else ""))
     sharp_ratio = wide["sharpness"].mean() / narrow["sharpness"].mean()
     T.add("seed 000 §1", "Wider networks: flatter minima (sharpness widest / narrowest)",
@@ -951,8 +956,8 @@ def claims_table(P):
                        note=f"per run: {', '.join(f'{v:.2f}' for v in shrink)} (λ_min "
                        + ", ".join(f"{r['lam'][0][0]:+.2f} → {r['lam'][r['last']][0]:+.2f}" for r in SR)
                        + "); a falling |λ_min| / λ_max can come from a growing λ_max alone, so the "
-                       "test is on λ_min; at the last checkpoint the training loss is still far "
-                       "from its minimum, where the essay expects saddles; "
+                       "test is on λ_min; at the last checkpoint training is still far from a "
+                       "minimum, in the region where the essay expects saddles; "
                        + detectable_factor_note(shrink, "runs"))
     plain = last_first(IS[("deepcnn", 1.0)]) if ("deepcnn", 1.0) in IS else np.array([np.nan])
     T.add("seed 002 a", "He initialization keeps the activation scale over 20 plain layers "
@@ -1087,9 +1092,9 @@ def closing_reading(P, T: claims.ClaimsTable, F: Facts | None = None) -> dict:
             D: "is worse than they are by more than the test allows ({m}, interval {ci})",
             I: "is {m} from them, undecided against {test} (interval {ci})"})
         + ("." if F.kids_gain is None or not F.kids_gain.has_interval else
-           f"; their ensemble gains {F.kids_gain.text('{:+.2f}', ' pp')} over them (not a claims "
-           "row: set beside the independent pairs' gain, an informal comparison on the same "
-           "runs)."))
+           f"; their ensemble's gain over them is {F.kids_gain.text('{:+.2f}', ' pp')}, not a "
+           "claims row: set beside the independent pairs' gain, an informal comparison on the "
+           "same runs."))
     accs = f"{F.mid_acc:.1f}% against {F.ends_acc:.1f}% at the ends, mean over the tunnels"
     mid_acc = ("." if np.isnan(F.mid_acc) else
                f", though the middle is also less accurate ({accs}), which may account for part "
@@ -1203,7 +1208,7 @@ def closing_reading(P, T: claims.ClaimsTable, F: Facts | None = None) -> dict:
                "layer 1, the first normalized one ({m}, interval {ci}).",
             I: "and whether with batch norm the last layer stays within the test's factor of "
                "layer 1, the first normalized one, is undecided ({m}, interval {ci})."}))
-    few = ("; a bootstrap over {k} runs a batch size, whose interval is too narrow: read it as "
+    few = ("; a bootstrap over {k} runs per batch size, whose interval is too narrow: read it as "
            "the least uncertainty there is").format(k=P.flat_seeds) \
         if "too narrow" in T.find("Larger batches").uncertainty else ""
     fl = F.flat

@@ -259,21 +259,28 @@ def experiment(P):
 
 @gates.gate(CHAPTER)
 def resnet_experiment(P):
-    """Parameters and, for the ResNet: the reset chain, the rewind chain, and the rewind chain's
-    reinitialized controls (global pruning at ``rn_rate`` a round)."""
-    base = spec_from(P, "rn_")
-    reset, rewind = imp_chains([(base, "reset"), (base, "rewind")], P.rn_rounds, P.rn_rate, "global",
-                               P.rn_rewind_epoch, device=P.device)  # in lockstep: they train together
-    reinit = controls(rewind, which=("reinit",), device=P.device)["reinit"]
-    return P, tuple(reset), tuple(rewind), tuple(reinit)
+    """Parameters and, for the ResNet over ``P.rn_seeds`` seeds (global pruning at ``rn_rate`` a
+    round): ``(P, reset, rewind, reinit)``, each a tuple of one chain (a tuple of rounds) per
+    seed: the reset chains, the rewind chains, and the rewind chains' reinitialized controls
+    (their pruned rounds only)."""
+    bases = [spec_from(P, "rn_", seed=s) for s in range(1, P.rn_seeds + 1)]
+    chains = imp_chains([(b, kind) for b in bases for kind in ("reset", "rewind")], P.rn_rounds,
+                        P.rn_rate, "global", P.rn_rewind_epoch, device=P.device)  # in lockstep
+    reset, rewind = chains[0::2], chains[1::2]
+    reinit = [c["reinit"] for c in controls_of(rewind, which=("reinit",), device=P.device)]
+    return P, *(tuple(tuple(ch) for ch in x) for x in (reset, rewind, reinit))
 
 
 @gates.gate(CHAPTER)
 def width_experiment(P):
-    """Parameters and ``{width: IMP chain}`` (seed 1, reset) for every width in ``P.widths``."""
-    chains = imp_chains([(spec_from(P, seed=1, width=w), "reset") for w in P.widths], P.rounds, rates(P),
-                        P.scope, device=P.device)  # in lockstep: the widths train side by side
-    return P, {w: tuple(ch) for w, ch in zip(P.widths, chains)}
+    """Parameters and ``{width: (chain of seed 1, chain of seed 2, ...)}`` (reset to θ0),
+    ``P.width_seeds`` chains for every width in ``P.widths`` (at ``P.width`` they are the main
+    chains of :func:`experiment`, from the cache)."""
+    asked = [(w, s) for w in P.widths for s in range(1, P.width_seeds + 1)]
+    chains = imp_chains([(spec_from(P, seed=s, width=w), "reset") for w, s in asked], P.rounds,
+                        rates(P), P.scope, device=P.device)  # in lockstep: side by side
+    return P, {w: tuple(tuple(ch) for (v, _), ch in zip(asked, chains) if v == w)
+               for w in P.widths}
 
 
 def n_weights(spec: train.Spec) -> int:
@@ -290,24 +297,16 @@ def n_weights(spec: train.Spec) -> int:
 # per IMP chain, each chain with its own controls) with Student's t interval over the chains;
 # a row about two seeds' tickets takes the mean over every pair of chains, with a jackknife
 # over chains (:func:`pairs_jackknife`: pairs that share a chain are not independent, chains
-# are). A row that rests on single runs (the
-# ResNet part) has only an interval over the test images; the seed rule (:func:`seed_rule`)
-# keeps such a row out of holds and differs.
+# are). The ResNet part and the width sweep take one value per seed (each seed's reset, rewound
+# and fresh-init networks against each other; each seed's widest against its narrowest) and a t
+# interval over the seeds. A row left with one seed (``rn_seeds`` or ``width_seeds`` 1) has no
+# such interval: the seed rule (:func:`seed_rule`) keeps it out of holds and differs.
 
 SPARSE = 0.2        # the sparse regime: at most 20% of the weights left
 # "different tickets": two seeds' masks share less than this multiple of what two random masks
 # of the same per-layer sparsities would share (our line: the sources give no number)
 SHARED_LINE = 2.0
 SEED_UNITS = ("chains", "seeds")
-
-
-def correct(run, at: str = "es") -> np.ndarray:
-    """0/1 per test-half image: the run's prediction at its early-stop epoch (``'es'``) or at the
-    end (``'final'``)."""
-    labels = run.labels
-    _, test = halves(len(labels))
-    epoch = early_stop(run)["epoch"] if at == "es" else None
-    return (run.probs(epoch)[test].argmax(1) == labels[test]).astype(np.float64)
 
 
 def sparse_rounds(density) -> np.ndarray:
@@ -381,6 +380,31 @@ def pair_values(chains) -> dict:
                               for p, o in ovs.items()})
 
 
+def resnet_values(reset, rewind, reinit) -> dict:
+    """The ResNet part per seed (arrays over the seeds, pp): the final test-half accuracy of the
+    dense network (``dense``) and, at the sparsest round, of the reset, rewound and fresh-init
+    networks; ``rewind - reset`` and ``rewind - fresh init`` (each seed against its own)."""
+    acc = {name: np.array([100 * curve(list(ch))["final_acc"][-1] for ch in chains])
+           for name, chains in (("reset", reset), ("rewind", rewind), ("fresh init", reinit))}
+    acc["dense"] = np.array([100 * curve([ch[0]])["final_acc"][0] for ch in reset])
+    acc["rewind - reset"] = acc["rewind"] - acc["reset"]
+    acc["rewind - fresh init"] = acc["rewind"] - acc["fresh init"]
+    return acc
+
+
+def width_values(wchains) -> dict:
+    """The width sweep per seed: ``drop[w]`` (pp, array over seeds): the sparsest ticket's test
+    accuracy at early stop minus its own dense network's, for every width; ``advantage``: the
+    widest width's drop minus the narrowest's, seed by seed (seed s of every width: positive
+    when the widest loses less)."""
+    drop = {w: np.array([100 * (c["acc"][-1] - c["acc"][0])
+                         for c in (curve(list(ch)) for ch in wchains[w])])
+            for w in sorted(wchains)}
+    lo, hi = min(drop), max(drop)
+    n = min(len(drop[lo]), len(drop[hi]))
+    return dict(drop=drop, advantage=drop[hi][:n] - drop[lo][:n])
+
+
 def shared_line_note(chance: float) -> str:
     """Why the "different tickets" row tests < :data:`SHARED_LINE` x chance, given ``chance``
     (the fraction of a mask's survivors that a random mask of the same per-layer sparsities
@@ -409,7 +433,8 @@ def _each(values, fmt: str = "{:+.1f}") -> str:
 
 
 def detectable_sentences(P, chains, ctrls=()) -> list[str]:
-    """What the chains can detect, and what rests on single runs."""
+    """What the Conv-2 chains can detect (:func:`seed_sentences`: the ResNet part's and the
+    width sweep's seeds)."""
     dense = [100 * early_stop(ch[0].run)["acc"] for ch in chains]
     if len(chains) < 2:
         return [f"One chain: no row has a seed-to-seed interval, so none is decided "
@@ -426,8 +451,26 @@ def detectable_sentences(P, chains, ctrls=()) -> list[str]:
                f"({len(chains) - 1} degrees of freedom)." if len(chains) > 2 else
                "Rows on two seeds' tickets rest on one pair of chains: no interval over seeds, "
                "so they are inconclusive.")
-    out.append("The ResNet part and the width sweep are single runs (one chain per width): "
-               "their rows are inconclusive by the seed rule.")
+    return out
+
+
+def seed_sentences(P, reset, rewind, reinit, wchains) -> list[str]:
+    """What the ResNet part's seeds and the width sweep's chains can detect."""
+    R, W = resnet_values(reset, rewind, reinit), width_values(wchains)
+    out = []
+    for part, v, unit, key in (
+            ("The ResNet part", R["rewind - reset"], "rewind minus reset", "rn_seeds"),
+            ("The width sweep", W["advantage"],
+             "the widest width's loss advantage over the narrowest", "width_seeds")):
+        if len(v) < 2:
+            out.append(f"{part} has one seed: its rows have no interval over seeds, so the seed "
+                       f"rule keeps them inconclusive (set {key} >= 2).")
+            continue
+        sd = float(np.std(v, ddof=1))
+        out.append(f"{part} has {len(v)} seeds: {unit} varies by an SD of {sd:.1f} pp between "
+                   f"them, so its mean detects a departure of about "
+                   f"{stats.detectable_difference(sd, len(v)):.1f} pp from a fixed value (80% "
+                   "power, 5% level).")
     return out
 
 
@@ -478,37 +521,38 @@ def claims_table(P):
              "> 20% left, mean over chains)", "reach higher test accuracy",
              stats.mean_t(V["gain"], "chains"), claims.above(0.0), fmt="{:+.1f} pp",
              note=f"{per}{_each(V['gain'])}; a mean over rounds, not the best of them")
-    rs_c, rw_c, rr_c = (correct(x[-1].run, "final") for x in (reset, rewind, reinit))
-    rs, rw = (100 * curve(list(x))["final_acc"] for x in (reset, rewind))
+    R = resnet_values(reset, rewind, reinit)
+    k = len(reset)
+    seeds_note = f"{prose.plural(k, 'seed')}; per seed (pp): "
     seed_row(T, "F&C 2019 §5; Frankle et al. 2019", f"ResNet at lr {P.rn_lr}: rewinding beats "
-             f"resetting (rewind minus reset, accuracy at the sparsest round, {P.rn_model} width "
-             f"{P.rn_width})",
+             f"resetting (rewind minus reset, accuracy at the sparsest round, mean over seeds, "
+             f"{P.rn_model} width {P.rn_width})",
              "reset fails, rewinding finds tickets",
-             stats.per_example(np.mean, 100 * (rw_c - rs_c)), claims.above(tol),
-             fmt="{:+.1f} pp",
-             note=f"single runs; rewind to epoch {P.rn_rewind_epoch} of {P.rn_epochs}; dense "
-             f"{rs[0]:.1f}%, reset {rs[-1]:.1f}%, rewind {rw[-1]:.1f}% at "
-             f"{100 * rewind[-1].density:.1f}% left"
+             stats.mean_t(R["rewind - reset"], "seeds"), claims.above(tol), fmt="{:+.1f} pp",
+             note=f"{seeds_note}{_each(R['rewind - reset'])}; rewind to epoch "
+             f"{P.rn_rewind_epoch} of {P.rn_epochs}; mean dense {R['dense'].mean():.1f}%, "
+             f"reset {R['reset'].mean():.1f}%, rewind {R['rewind'].mean():.1f}% at "
+             f"{100 * rewind[0][-1].density:.1f}% left"
              + ("" if P.profile == "gpu" else
-                f"; {P.rn_epochs * steps_per_epoch(reset[0].run.spec)} iterations on "
+                f"; {P.rn_epochs * steps_per_epoch(reset[0][0].run.spec)} iterations on "
                 f"{P.rn_n_train} images leave the dense ResNet far from converged, and the "
                 "sources' failure of reset needs long training at lr 0.1 (gpu profile)"))
     seed_row(T, "Frankle et al. 2019", "The rewound weights matter, not only the mask (rewind "
-             "minus fresh init, sparsest round)", "random reinitialization fails",
-             stats.per_example(np.mean, 100 * (rw_c - rr_c)), claims.above(tol),
-             fmt="{:+.1f} pp", note="single runs")
-    widths = sorted(wchains)
-    lo_w, hi_w = wchains[widths[0]], wchains[widths[-1]]
-    drop = {w: 100 * (curve(list(wchains[w]))["acc"][-1] - curve(list(wchains[w]))["acc"][0])
-            for w in widths}
+             "minus fresh init, sparsest round, mean over seeds)", "random reinitialization fails",
+             stats.mean_t(R["rewind - fresh init"], "seeds"), claims.above(tol),
+             fmt="{:+.1f} pp", note=f"{seeds_note}{_each(R['rewind - fresh init'])}; each "
+             f"seed's fresh initialization takes its own rewound masks; mean fresh init "
+             f"{R['fresh init'].mean():.1f}%")
+    W = width_values(wchains)
+    lo_w, hi_w = min(wchains), max(wchains)
     seed_row(T, "seed 000 §2", f"More width, more tickets: the widest net loses less at the "
-             f"sparsest round than the narrowest (widths {widths[0]} vs {widths[-1]})",
-             "overparameterization buys tickets",
-             stats.per_example(np.mean, 100 * ((correct(hi_w[-1].run) - correct(hi_w[0].run))
-                                                - (correct(lo_w[-1].run) - correct(lo_w[0].run)))),
-             claims.above(0.0), fmt="{:+.1f} pp",
-             note="single chains (seed 1); " + ", ".join(f"width {w}: {drop[w]:+.1f} pp"
-                                                          for w in widths))
+             f"sparsest round than the narrowest (widths {lo_w} vs {hi_w}; loss = dense minus "
+             "sparsest ticket, mean over seeds)", "overparameterization buys tickets",
+             stats.mean_t(W["advantage"], "seeds"), claims.above(0.0), fmt="{:+.1f} pp",
+             note=f"{prose.plural(len(W['advantage']), 'seed')} a width (seeds 1.., the main "
+             f"chains at width {P.width}); per seed (pp): {_each(W['advantage'])}; mean change "
+             "from dense at the sparsest round: "
+             + ", ".join(f"width {w}: {W['drop'][w].mean():+.1f} pp" for w in sorted(wchains)))
     if n > 1:
         pv = pair_values(chains)
         chance = float(pv["overlaps"][pv["pairs"][0]]["random"][-1])
@@ -569,7 +613,8 @@ def profile_sentence(profile: str) -> str:
             f"{images(Q.rn_n_train)} for {prose.plural(Q.rn_epochs, 'epoch')} "
             f"({Q.rn_epochs * steps_per_epoch(rn):,} iterations) and is pruned globally in "
             f"{prose.plural(Q.rn_rounds, 'round')} of {Q.rn_rate:.0%}, rewinding to epoch "
-            f"{Q.rn_rewind_epoch}")
+            f"{Q.rn_rewind_epoch}, over {prose.plural(Q.rn_seeds, 'seed')}; the width sweep "
+            f"runs {prose.plural(Q.width_seeds, 'chain')} at each width")
 
 
 def setup_lines(P, chains, ctrls) -> list[str]:
@@ -609,8 +654,8 @@ def accuracy_lines(chains, ctrls) -> list[str]:
 
 
 def resnet_lines(P, reset, rewind, reinit) -> list[str]:
-    """The ResNet part's settings and its three curves' final accuracies."""
-    spec = reset[0].run.spec
+    """The ResNet part's settings and its three curves' final accuracies (mean over seeds)."""
+    spec = reset[0][0].run.spec
     out = [f"{P.rn_model} width {P.rn_width} ({n_weights(spec):,} prunable weights); training "
            f"images: {P.rn_n_train or 'all'}; {P.rn_epochs} epochs of batch {P.rn_batch_size} "
            f"({P.rn_epochs * steps_per_epoch(spec)} iterations); {P.rn_optimizer} lr "
@@ -619,28 +664,37 @@ def resnet_lines(P, reset, rewind, reinit) -> list[str]:
            f"global pruning, {100 * P.rn_rate:.0f}% of the survivors per round, {P.rn_rounds} "
            f"rounds; rewinding to the end of epoch {P.rn_rewind_epoch} (iteration "
            f"{P.rn_rewind_epoch * steps_per_epoch(spec)})"]
-    for name, rds in resnet_curves(P, reset, rewind, reinit).items():
-        c = curve(list(rds))
-        out.append(f"{name:>32}: " + ", ".join(f"{100 * d:.1f}% left: {100 * a:.1f}%"
-                                               for d, a in zip(c["density"], c["final_acc"])))
-    return out
+    for name, chains in resnet_curves(P, reset, rewind, reinit).items():
+        acc = 100 * np.array([curve(list(ch))["final_acc"] for ch in chains])
+        dens = 100 * curve(list(chains[0]))["density"]
+        out.append(f"{name:>32}: " + ", ".join(
+            f"{d:.1f}% left: {a.mean():.1f}% ({a.min():.1f}-{a.max():.1f})"
+            for d, a in zip(dens, acc.T)))
+    return out + [f"(final test accuracy, mean over {prose.plural(len(reset), 'seed')}, their "
+                  "range in brackets)"]
 
 
 def resnet_curves(P, reset, rewind, reinit) -> dict:
-    """``{name: rounds}`` of the ResNet figure (the fresh-init curve starts at the dense run)."""
+    """``{name: chains}`` of the ResNet figure, one chain (rounds) per seed; each fresh-init
+    chain starts at its seed's dense run."""
     return {"reset to θ0": reset, f"rewind to epoch {P.rn_rewind_epoch}": rewind,
-            "rewind masks, fresh random init": (reset[0],) + tuple(reinit)}
+            "rewind masks, fresh random init": tuple((ch[0],) + tuple(ri)
+                                                     for ch, ri in zip(reset, reinit))}
 
 
 def width_lines(P, wchains) -> list[str]:
-    """Per width: dense and sparsest-ticket accuracy, and how far it stays within tolerance."""
+    """Per width: mean dense and sparsest-ticket accuracy over its chains, and how far each
+    chain's tickets stay within tolerance."""
     out = []
-    for w, ch in wchains.items():
-        c = curve(list(ch))
-        ext = matching_extent(c["density"], 100 * c["acc"], 100 * c["acc"][0], P.match_tol)
-        out.append(f"width {w}: dense {100 * c['acc'][0]:.1f}%; sparsest ticket "
-                   f"({100 * c['density'][-1]:.1f}% left) {100 * c['acc'][-1]:.1f}%; within "
-                   f"{P.match_tol} pp of dense down to {100 * ext:.1f}% of the weights")
+    for w, chains in wchains.items():
+        cs = [curve(list(ch)) for ch in chains]
+        acc = 100 * np.array([c["acc"] for c in cs])
+        ext = [matching_extent(c["density"], 100 * c["acc"], 100 * c["acc"][0], P.match_tol)
+               for c in cs]
+        out.append(f"width {w}: dense {acc[:, 0].mean():.1f}%; sparsest ticket "
+                   f"({100 * cs[0]['density'][-1]:.1f}% left) {acc[:, -1].mean():.1f}% (mean "
+                   f"over {prose.plural(len(cs), 'chain')}); within {P.match_tol} pp of dense "
+                   f"down to (per chain): {_each(100 * np.array(ext), '{:.1f}')}% left")
     return out
 
 
@@ -677,8 +731,8 @@ def cost_lines(P, t0: float | None = None) -> list[str]:
     _, chains, ctrls = experiment(P)
     _, reset, rewind, reinit = resnet_experiment(P)
     _, wchains = width_experiment(P)
-    groups = (*chains, *(v for ct in ctrls for v in ct.values()), reset, rewind, reinit,
-              *wchains.values())
+    groups = (*chains, *(v for ct in ctrls for v in ct.values()), *reset, *rewind, *reinit,
+              *(ch for w in wchains.values() for ch in w))
     every = {rd.run.key: rd.run for g in groups for rd in g}
     first = next(iter(every.values()))
     out = [f"{len(every)} distinct runs; their training took "
@@ -730,12 +784,12 @@ def end_sentence(groups: dict, last: int) -> str:
 
 def resnet_reading(P, reset, rewind, reinit) -> dict:
     """``fig2_dense``: where the dense ResNet's final accuracy sits among the pruned ones'
-    (:func:`dense_position`)."""
-    finals = [100 * curve(list(rds))["final_acc"]
-              for rds in resnet_curves(P, reset, rewind, reinit).values()]
+    (:func:`dense_position`), each a mean over the seeds."""
+    finals = [100 * np.mean([curve(list(ch))["final_acc"] for ch in chains], axis=0)
+              for chains in resnet_curves(P, reset, rewind, reinit).values()]
     return {"fig2_dense": dense_position(
         float(finals[0][0]), {k: f[1:] for k, f in zip(RESNET_LABELS, finals)},
-        100 * reset[-1].density)}
+        100 * reset[0][-1].density, len(reset))}
 
 
 UNDER_TRAINED = ("a sparse network trained for as long beating the dense one says that the dense "
@@ -744,68 +798,90 @@ UNDER_TRAINED = ("a sparse network trained for as long beating the dense one say
                  "convergence.")
 
 
-def dense_position(dense: float, pruned: dict, left: float) -> str:
+def dense_position(dense: float, pruned: dict, left: float, seeds: int = 1) -> str:
     """Figure 2's sentence: the dense ResNet's accuracy ``dense`` (%) against ``pruned``
     (``{curve: accuracies (%) of its pruned rounds, sparsest last}``); ``left``: the sparsest
-    round's % of weights left. The branch is the data's: every pruned network above the dense
-    one, every one at the sparsest round, none, or some."""
+    round's % of weights left; ``seeds``: how many seeds each accuracy is the mean of. The
+    branch is the data's: every pruned network above the dense one, every one at the sparsest
+    round, none, or some."""
     every = np.concatenate([np.ravel(v) for v in pruned.values()])
     above, n = int(np.sum(every > dense)), len(every)
     last = ", ".join(f"{k} {float(v[-1]):.1f}%" for k, v in pruned.items())
     span = f"pruned {every.min():.1f}% to {every.max():.1f}%"
+    avg = f"on average over the {seeds} seeds, " if seeds > 1 else ""
+
+    def start(text):
+        text = avg + text
+        return text[0].upper() + text[1:]
     if above == n:
-        return (f"Every pruned ResNet, even the fresh initialization with the rewound masks, ends "
-                f"above the dense one ({dense:.1f}%; {span}): " + UNDER_TRAINED)
+        return (start("every pruned ResNet, even the fresh initialization with the rewound masks, "
+                      f"ends above the dense one ({dense:.1f}%; {span}): ") + UNDER_TRAINED)
     if all(float(v[-1]) > dense for v in pruned.values()):
-        return (f"At the sparsest round ({left:.1f}% left) every pruned ResNet, even the fresh "
-                f"initialization with the rewound masks, ends above the dense one ({dense:.1f}%; "
-                f"{last}), and {above} of the {n} pruned networks do: " + UNDER_TRAINED)
+        return (start(f"at the sparsest round ({left:.1f}% left) every pruned ResNet, even the "
+                      f"fresh initialization with the rewound masks, ends above the dense one "
+                      f"({dense:.1f}%; {last}), and {above} of the {n} pruned "
+                      f"{'rounds' if seeds > 1 else 'networks'} do: ") + UNDER_TRAINED)
     if above == 0:
-        return f"Every pruned ResNet ends below the dense one ({dense:.1f}%; {span})."
-    return (f"The dense ResNet ({dense:.1f}%) sits among the pruned ones: {above} of the {n} "
-            f"pruned networks end above it ({last} at the sparsest round, {left:.1f}% left).")
+        return start(f"every pruned ResNet ends below the dense one ({dense:.1f}%; {span}).")
+    return start(f"the dense ResNet ({dense:.1f}%) sits among the pruned ones: {above} of the {n} "
+                 f"pruned {'rounds' if seeds > 1 else 'networks'} end above it ({last} at the "
+                 f"sparsest round, {left:.1f}% left).")
 
 
 def width_extents(P, wchains) -> dict:
-    """``{width: (k, density, rounds)}``: the first ``k`` pruned rounds of the width's chain
-    stay within ``P.match_tol`` of its own dense accuracy (matching is one-sided: at least dense
-    minus the tolerance), down to ``density`` (:func:`matching_extent`), of ``rounds``."""
+    """``{width: [(k, density, rounds) per chain]}``: the first ``k`` pruned rounds of the chain
+    stay within ``P.match_tol`` of its own dense accuracy (matching is one-sided: at least
+    dense minus the tolerance), down to ``density`` (:func:`matching_extent`), of ``rounds``."""
     out = {}
     for w in sorted(wchains):
-        c = curve(list(wchains[w]))
-        acc = 100 * c["acc"]
-        ok = acc[1:] >= acc[0] - P.match_tol
-        k = len(ok) if ok.all() else int(np.argmin(ok))
-        out[w] = (k, matching_extent(c["density"], acc, acc[0], P.match_tol), len(ok))
+        out[w] = []
+        for ch in wchains[w]:
+            c = curve(list(ch))
+            acc = 100 * c["acc"]
+            ok = acc[1:] >= acc[0] - P.match_tol
+            k = len(ok) if ok.all() else int(np.argmin(ok))
+            out[w].append((k, matching_extent(c["density"], acc, acc[0], P.match_tol), len(ok)))
     return out
 
 
 def width_sentence(extents: dict, tol: float) -> str:
-    """The width section's own criterion, answered: how far each width's tickets stay within
-    ``tol`` pp of its own dense accuracy (``extents``: :func:`width_extents`), and whether the
-    widest goes further than the narrowest (in rounds: every width prunes at the same rates)."""
-    def reach(k, d, r):
-        return ("not even at the first pruned round" if k == 0 else
-                f"down to {100 * d:.1f}% of the weights ({k} of {r} rounds)")
+    """The width section's own criterion, answered: for how many pruning rounds each width's
+    tickets stay within ``tol`` pp of their own dense accuracy (``extents``:
+    :func:`width_extents`, one entry per chain), and whether the widest goes further than the
+    narrowest, on average over its chains (in rounds: every width prunes at the same rates)."""
+    def reach(exts):
+        if len(exts) == 1:
+            k, d, r = exts[0]
+            return ("not even at the first pruned round" if k == 0 else
+                    f"down to {100 * d:.1f}% of the weights ({k} of {r} rounds)")
+        ks = [k for k, _, _ in exts]
+        return (f"for {np.mean(ks):.1f} of {exts[0][2]} rounds on average (per chain: "
+                f"{', '.join(map(str, ks))})")
     widths = sorted(extents)
+    one = all(len(e) == 1 for e in extents.values())
     head = (f"By the section's own criterion, how far a network can be pruned before its tickets "
-            f"fall more than {tol:g} pp below its own dense accuracy, one chain per width: "
-            + prose.join([f"width {w:g} {reach(*extents[w])}" for w in widths]) + ".")
-    (k_lo, _, _), (k_hi, _, r) = extents[widths[0]], extents[widths[-1]]
+            f"fall more than {tol:g} pp below its own dense accuracy"
+            + (", one chain per width: " if one else
+               f" (the first round that falls short ends the count), "
+               f"{prose.plural(len(extents[widths[0]]), 'chain')} per width: ")
+            + prose.join([f"width {w:g} {reach(extents[w])}" for w in widths]) + ".")
+    mean_k = {w: np.mean([k for k, _, _ in e]) for w, e in extents.items()}
+    k_lo, k_hi = mean_k[widths[0]], mean_k[widths[-1]]
+    where = ", on one chain each" if one else " on average"
     if len(widths) < 2:
         tail = "One width: nothing to compare."
-    elif all(k == rr for k, _, rr in extents.values()):
+    elif all(k == r for e in extents.values() for k, _, r in e):
         tail = ("Every width matched at every round, so the sweep stops before the widths could "
                 "differ.")
     elif k_hi > k_lo:
-        tail = ("The widest stays within the tolerance for more rounds than the narrowest, the "
-                "direction of seed 000's reading, on one chain each.")
+        tail = ("The widest stays within the tolerance for more rounds than the narrowest"
+                f"{where}, the direction of seed 000's reading.")
     elif k_hi == k_lo:
-        tail = ("The widest is pruned no further than the narrowest before it falls out of the "
-                "tolerance, so in this run more width did not buy sparser tickets.")
+        tail = (f"The widest is pruned no further than the narrowest before it falls out of the "
+                f"tolerance{where}, so by this criterion more width did not buy sparser tickets.")
     else:
-        tail = ("The widest falls out of the tolerance sooner than the narrowest, against seed "
-                "000's reading, on one chain each.")
+        tail = ("The widest falls out of the tolerance sooner than the narrowest"
+                f"{where}, against seed 000's reading.")
     return f"{head} {tail}"
 
 
@@ -856,22 +932,6 @@ def disagreement_sentence(dense: dict, pairs: int | None = None) -> str:
 # --------------------------------------------------------------------------------------------
 # the closing section's prose: each sentence is the one its row's verdict calls for (glued into
 # the page by helpers.prose, so that a page executed at any profile says what its table decides)
-
-
-def lead(r: claims.Claim, first: str, second: str) -> str:
-    """Which of two procedures was ahead in a single-run row ``r`` measuring ``first`` minus
-    ``second``, with the row's ``{m}`` and ``{ci}`` left for :meth:`ClaimsTable.say`, and
-    whether its interval (over the test images) excludes 0."""
-    if r.measured is None:
-        return f"{first} and {second} could not be compared"
-    who = (f"{first} was ahead of {second}" if r.measured > 0 else
-           f"{second} was ahead of {first}" if r.measured < 0 else
-           f"{first} and {second} were level")
-    if not r.interval:
-        return f"in this single run {who} ({first} minus {second}: {{m}}, no interval)"
-    lo, hi = r.interval
-    return (f"in this single run {who} ({first} minus {second}: {{m}}; the interval over its "
-            f"test images, {{ci}}, {'excludes' if lo > 0 or hi < 0 else 'includes'} 0)")
 
 
 def closing_reading(P, T: claims.ClaimsTable, wchains=None) -> dict:
@@ -951,37 +1011,47 @@ def closing_reading(P, T: claims.ClaimsTable, wchains=None) -> dict:
                "({m}, interval {ci}).",
             I: "\"Tickets reach higher accuracy than dense\" above 20% of the weights is "
                "undecided: {m}, and its interval ({ci}) straddles 0."}))
+    one_rn = "by the seed rule: one seed cannot say how another would come out ({m})"
     resnet = (
         say("ResNet at lr", {
-            H: "On the ResNet, rewinding beats resetting at the sparsest round ({m}, interval "
-               "{ci}).",
-            D: "On the ResNet, rewinding does not beat resetting at the sparsest round ({m}, "
-               "interval {ci}).",
-            I: "The ResNet test of reset against rewinding is inconclusive by the seed rule: "
-               + lead(T.find("ResNet at lr"), "rewinding", "reset")
-               + ", and one seed cannot say how another would come out; the row's note gives "
-               "the dense, reset and rewound accuracies (Figure 2)."})
+            H: "On the ResNet, rewinding beats resetting at the sparsest round by the test's "
+               "margin ({m} on average over the seeds, interval {ci}, against {test}).",
+            D: "On the ResNet, rewinding does not beat resetting at the sparsest round by the "
+               "test's margin ({m} on average over the seeds, interval {ci}, against {test}).",
+            I: ("Whether rewinding beats resetting on the ResNet is inconclusive " + one_rn + "."
+                if P.rn_seeds < 2 else
+                "Whether rewinding beats resetting on the ResNet by the test's margin is "
+                "undecided: rewinding minus reset is {m} on average over the seeds, and the "
+                "interval ({ci}) straddles the test's bound ({test}); the row's note gives each "
+                "seed's value and the mean dense, reset and rewound accuracies (Figure 2).")})
         + " " + say("The rewound weights matter", {
             H: "The rewound weights, not only the mask, carry the accuracy ({m} over the same "
-               "mask from a fresh initialization, interval {ci}).",
-            D: "The rewound weights do no better than the same mask from a fresh initialization "
-               "({m}, interval {ci}).",
-            I: "Whether the rewound weights, not only the mask, carry the accuracy is undecided "
-               "by the seed rule ({m} over a fresh initialization, on single runs)."})
+               "masks from a fresh initialization on average, interval {ci}).",
+            D: "The rewound weights do no better than the same masks from a fresh "
+               "initialization by the test's margin ({m}, interval {ci}, against {test}).",
+            I: ("Whether the rewound weights, not only the mask, carry the accuracy is "
+                "inconclusive " + one_rn + "." if P.rn_seeds < 2 else
+                "Whether the rewound weights, not only the mask, carry the accuracy by the "
+                "test's margin is undecided ({m} over the same masks from a fresh "
+                "initialization on average; the interval, {ci}, straddles {test}).")})
         + " The sources saw reset fail for deep networks trained long at a high learning rate; "
         f"this run trains the ResNet for {P.rn_epochs} epochs on "
         f"{'all of CIFAR-10' if P.rn_n_train is None else f'{P.rn_n_train:,} images'}, far from "
         "that regime, so what reset does here says more about the scale than about the claim.")
     width = say("More width, more tickets", {
         H: "The widest network loses less accuracy at the sparsest round than the narrowest, the "
-           "direction of seed 000's \"more parameters, more tickets\" ({m}, interval {ci}; "
-           "Figure 3).",
+           "direction of seed 000's \"more parameters, more tickets\" ({m} on average over the "
+           "seeds, interval {ci}; Figure 3).",
         D: "The widest network loses no less accuracy at the sparsest round than the narrowest "
-           "({m}, interval {ci}; Figure 3).",
-        I: "Whether the widest network loses less accuracy at the sparsest round than the "
-           "narrowest, the direction of seed 000's \"more parameters, more tickets\", rests on "
-           "one chain per width (Figure 3), so it is inconclusive by the seed rule ({m}, "
-           "interval {ci})."})
+           "({m} on average over the seeds, interval {ci}; Figure 3).",
+        I: ("Whether the widest network loses less accuracy at the sparsest round than the "
+            "narrowest, the direction of seed 000's \"more parameters, more tickets\", rests on "
+            "one chain per width (Figure 3), so it is inconclusive by the seed rule ({m})."
+            if P.width_seeds < 2 else
+            "Whether the widest network loses less accuracy at the sparsest round than the "
+            "narrowest, the direction of seed 000's \"more parameters, more tickets\", is "
+            "undecided: {m} on average over the seeds, and the interval ({ci}) straddles 0 "
+            "(Figure 3).")})
     if wchains:
         width = f"{width_sentence(width_extents(P, wchains), P.match_tol)} {width}"
     return dict(zip(keys, (tickets, seeds, speed, resnet, width)))

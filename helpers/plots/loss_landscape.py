@@ -86,7 +86,8 @@ def radial(RP):
     contour(axes[0], RP, 100 * RP["test_acc"], "Test accuracy", "test accuracy (%)")
     for i, ax in enumerate(axes[1:], 1):
         contour(ax, RP, 100 * RP[f"agree{i}"], f"Agreement with optimum {i}",
-                f"same prediction as optimum {i} (%)", cmap="magma")
+                f"same prediction as optimum {i} (%)", cmap="magma",
+                levels=np.linspace(0, 100, 11))   # a percentage: no level above 100
     for ax in axes:
         for i, tr in enumerate(RP["traj"]):
             ax.plot(tr[:, 0], tr[:, 1], marker=".", color=TRAJ[i],
@@ -105,9 +106,9 @@ def tunnel(TU):
     fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
     for k, other in enumerate(TU["tunnels"][1:]):
         axes[0].plot(other["line"]["alpha"], other["line"]["train_loss"], color=color(7), alpha=0.35,
-                     label="other pairs: line, curve" if k == 0 else None)
+                     label="other pairs: line, train loss" if k == 0 else None)
         axes[0].plot(other["curve"]["alpha"], other["curve"]["train_loss"], color=color(0),
-                     alpha=0.35)
+                     alpha=0.35, label="other pairs: curve, train loss" if k == 0 else None)
     axes[0].plot(line["alpha"], line["train_loss"], marker="o", color=color(7),
                  label="straight line: train loss")
     axes[0].plot(c["alpha"], c["train_loss"], marker="o", color=color(0),

@@ -38,14 +38,17 @@ t95 = mean_interval
 
 
 def long_table(groups: dict) -> pd.DataFrame:
-    """One row per (curve, chain, round): density and early-stop accuracy (%) and iteration.
-    ``groups``: ``{curve name: [rounds of chain 1, rounds of chain 2, ...]}``."""
+    """One row per (curve, chain, round): density; early-stop accuracy (%), its change from the
+    chain's own dense network (pp) and iteration; final accuracy (%). ``groups``: ``{curve
+    name: [rounds of chain 1, rounds of chain 2, ...]}``."""
     rows = []
     for name, chains in groups.items():
         for i, rounds in enumerate(chains):
             c = lottery.curve(list(rounds))
-            rows += [dict(curve=name, chain=i + 1, density=100 * d, acc=100 * a, iteration=it)
-                     for d, a, it in zip(c["density"], c["acc"], c["iteration"])]
+            rows += [dict(curve=name, chain=i + 1, density=100 * d, acc=100 * a,
+                          change=100 * (a - c["acc"][0]), iteration=it, final_acc=100 * f)
+                     for d, a, it, f in zip(c["density"], c["acc"], c["iteration"],
+                                            c["final_acc"])]
     return pd.DataFrame(rows)
 
 
@@ -83,37 +86,37 @@ def accuracy_and_speed(P, chains, ctrls):
 
 def resnet(P, reset, rewind, reinit):
     """Figure 2: final test accuracy of the ResNet's reset, rewound and re-initialized
-    subnetworks against sparsity (single runs)."""
+    subnetworks against sparsity: every seed (dots) and the mean over seeds with its 95% t
+    interval."""
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    d = 100 * lottery.curve([reset[0]])["final_acc"][0]
+    groups = {f"{name}, {len(chains)} seeds": chains
+              for name, chains in lottery.resnet_curves(P, reset, rewind, reinit).items()}
+    df = long_table(groups)
+    d = df[df.density == 100].groupby("chain").final_acc.first().mean()
     ax.axhspan(d - P.match_tol, d + P.match_tol, color="grey", alpha=0.2,
-               label=f"dense ± {P.match_tol} pp")
-    for i, (name, rds) in enumerate(lottery.resnet_curves(P, reset, rewind, reinit).items()):
-        c = lottery.curve(list(rds))
-        ax.plot(100 * c["density"], 100 * c["final_acc"], marker="o",
-                ls="--" if "fresh" in name else "-", color=color(i), label=name)
+               label=f"dense (mean) ± {P.match_tol} pp")
+    _means_with_dots(df, "final_acc", ax, {g: color(i) for i, g in enumerate(groups)})
     ax.set(ylabel="final test accuracy (%)",
-           title=f"{P.rn_model} (width {P.rn_width}): reset vs rewind, single runs")
+           title=f"{P.rn_model} (width {P.rn_width}): reset vs rewind")
     return _finish(fig, [ax])
 
 
 def widths(P, wchains):
-    """Figure 3: the tickets of several widths (one chain each) against sparsity, absolute and
-    relative to each width's own dense accuracy."""
+    """Figure 3: the tickets of several widths against sparsity, absolute and relative to each
+    chain's own dense accuracy: every chain (dots) and the mean over a width's chains with its
+    95% t interval."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for i, (w, ch) in enumerate(wchains.items()):
-        c = lottery.curve(list(ch))
-        n = lottery.n_weights(ch[0].run.spec)
-        axes[0].plot(100 * c["density"], 100 * c["acc"], marker="o", color=color(i),
-                     label=f"width {w} ({n:,} weights)")
-        axes[1].plot(100 * c["density"], 100 * (c["acc"] - c["acc"][0]), marker="o",
-                     color=color(i), label=f"width {w}")
+    groups = {f"width {w} ({lottery.n_weights(chains[0][0].run.spec):,} weights), "
+              f"{len(chains)} chains": chains for w, chains in wchains.items()}
+    df = long_table(groups)
+    palette = {g: color(i) for i, g in enumerate(groups)}
     axes[1].axhspan(-P.match_tol, P.match_tol, color="grey", alpha=0.2,
                     label=f"± {P.match_tol} pp")
-    axes[0].set(ylabel="test accuracy at early stop (%)",
-                title="Tickets at several widths (seed 1)")
+    _means_with_dots(df, "acc", axes[0], palette)
+    _means_with_dots(df, "change", axes[1], palette)
+    axes[0].set(ylabel="test accuracy at early stop (%)", title="Tickets at several widths")
     axes[1].set(ylabel="change from own dense accuracy (pp)",
-                title="Relative to each width's dense network")
+                title="Relative to each chain's dense network")
     return _finish(fig, axes)
 
 
