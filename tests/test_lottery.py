@@ -295,7 +295,8 @@ def test_width_extents_and_sentence(monkeypatch):
     # several chains a width: the count of matching rounds, per chain and on average
     many = lottery.width_sentence({0.5: [(0, 1.0, 3), (1, 0.5, 3)],
                                    1: [(2, 0.25, 3), (3, 0.1, 3)]}, 1.0)
-    assert ("2 chains per width: width 0.5 for 0.5 of 3 rounds on average (per chain: 0, 1) "
+    assert many.startswith("By the section's own criterion, for how many pruning rounds")
+    assert ("over 2 chains per width: width 0.5 for 0.5 of 3 rounds on average (per chain: 0, 1) "
             "and width 1 for 2.5 of 3 rounds on average (per chain: 2, 3).") in many
     assert "for more rounds than the narrowest on average, the direction" in many
     assert "on average, so by this criterion" in lottery.width_sentence(
@@ -327,7 +328,7 @@ def test_resnet_and_width_values_are_seed_by_seed(monkeypatch):
 def test_dense_position_over_seeds_says_it_is_a_mean():
     text = lottery.dense_position(56.0, {"reset": [55.0], "rewound": [58.0]}, 30.0, seeds=6)
     assert text.startswith("On average over the 6 seeds, the dense ResNet (56.0%) sits among")
-    assert "1 of the 2 pruned rounds end above it" in text
+    assert "1 of the 2 pruned points (2 curves of 1 round) end above it" in text
     below = lottery.dense_position(60.0, {"reset": [55.0], "rewound": [58.0]}, 30.0, seeds=6)
     assert below.startswith("On average over the 6 seeds, every pruned ResNet ends below")
 

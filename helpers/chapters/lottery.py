@@ -549,7 +549,7 @@ def claims_table(P):
              f"sparsest round than the narrowest (widths {lo_w} vs {hi_w}; loss = dense minus "
              "sparsest ticket, mean over seeds)", "overparameterization buys tickets",
              stats.mean_t(W["advantage"], "seeds"), claims.above(0.0), fmt="{:+.1f} pp",
-             note=f"{prose.plural(len(W['advantage']), 'seed')} a width (seeds 1.., the main "
+             note=f"{prose.plural(len(W['advantage']), 'seed')} per width (seeds 1.., the main "
              f"chains at width {P.width}); per seed (pp): {_each(W['advantage'])}; mean change "
              "from dense at the sparsest round: "
              + ", ".join(f"width {w}: {W['drop'][w].mean():+.1f} pp" for w in sorted(wchains)))
@@ -809,6 +809,8 @@ def dense_position(dense: float, pruned: dict, left: float, seeds: int = 1) -> s
     last = ", ".join(f"{k} {float(v[-1]):.1f}%" for k, v in pruned.items())
     span = f"pruned {every.min():.1f}% to {every.max():.1f}%"
     avg = f"on average over the {seeds} seeds, " if seeds > 1 else ""
+    what = (f"points ({len(pruned)} curves of "
+            f"{prose.plural(len(every) // len(pruned), 'round')})" if seeds > 1 else "networks")
 
     def start(text):
         text = avg + text
@@ -819,12 +821,12 @@ def dense_position(dense: float, pruned: dict, left: float, seeds: int = 1) -> s
     if all(float(v[-1]) > dense for v in pruned.values()):
         return (start(f"at the sparsest round ({left:.1f}% left) every pruned ResNet, even the "
                       f"fresh initialization with the rewound masks, ends above the dense one "
-                      f"({dense:.1f}%; {last}), and {above} of the {n} pruned "
-                      f"{'rounds' if seeds > 1 else 'networks'} do: ") + UNDER_TRAINED)
+                      f"({dense:.1f}%; {last}), and {above} of the {n} pruned {what} do: ")
+                + UNDER_TRAINED)
     if above == 0:
         return start(f"every pruned ResNet ends below the dense one ({dense:.1f}%; {span}).")
     return start(f"the dense ResNet ({dense:.1f}%) sits among the pruned ones: {above} of the {n} "
-                 f"pruned {'rounds' if seeds > 1 else 'networks'} end above it ({last} at the "
+                 f"pruned {what} end above it ({last} at the "
                  f"sparsest round, {left:.1f}% left).")
 
 
@@ -860,11 +862,12 @@ def width_sentence(extents: dict, tol: float) -> str:
     widths = sorted(extents)
     one = all(len(e) == 1 for e in extents.values())
     head = (f"By the section's own criterion, how far a network can be pruned before its tickets "
-            f"fall more than {tol:g} pp below its own dense accuracy"
-            + (", one chain per width: " if one else
-               f" (the first round that falls short ends the count), "
-               f"{prose.plural(len(extents[widths[0]]), 'chain')} per width: ")
-            + prose.join([f"width {w:g} {reach(extents[w])}" for w in widths]) + ".")
+            f"fall more than {tol:g} pp below its own dense accuracy, one chain per width: "
+            if one else
+            f"By the section's own criterion, for how many pruning rounds a network's tickets stay "
+            f"within {tol:g} pp of its own dense accuracy (the first round that falls short ends "
+            f"the count), over {prose.plural(len(extents[widths[0]]), 'chain')} per width: ")
+    head += prose.join([f"width {w:g} {reach(extents[w])}" for w in widths]) + "."
     mean_k = {w: np.mean([k for k, _, _ in e]) for w, e in extents.items()}
     k_lo, k_hi = mean_k[widths[0]], mean_k[widths[-1]]
     where = ", on one chain each" if one else " on average"
