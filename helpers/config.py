@@ -329,10 +329,11 @@ CHAPTERS["02_lottery_tickets"] = _profiles(
         rn_model="resnet20", rn_width=0.5, rn_n_train=1500, rn_epochs=8, rn_batch_size=64,
         rn_optimizer="sgd", rn_lr=0.1, rn_weight_decay=5e-4, rn_schedule="const",
         rn_warmup_epochs=0, rn_augment=True, rn_rate=0.7, rn_rounds=2, rn_rewind_epoch=1,
-        # Seeds of the ResNet part and of the width sweep (until 2026-12-08 one chain each, so
-        # their three rows were inconclusive by the seed rule whatever they measured). A ResNet
-        # seed is 7 runs (dense, 2 reset, 2 rewound, 2 fresh-init controls) of about 34 s each
-        # here; a width-sweep seed 12 runs of 5-7 s (its widest width is the main chains').
+        # Seeds of the ResNet part and of the width sweep (one chain each until the eighth
+        # session of 2026-12-07, so their three rows were inconclusive by the seed rule whatever
+        # they measured). A ResNet seed is 7 runs (dense, 2 reset, 2 rewound, 2 fresh-init
+        # controls) of about 34 s each here; a width-sweep seed 12 runs of 5-7 s (its widest
+        # width is the main chains'). With them the chapter is 216 runs (was 97).
         rn_seeds=6, width_seeds=8,
     ),
     smoke=dict(

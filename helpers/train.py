@@ -129,6 +129,10 @@ class Spec:
     # e.g. the shared parent of fine-tuned children), or the hash of a state dict stored by
     # helpers.runs.store (rewinding a lottery ticket)
     init_from: str = ""
+    # training continues from this epoch (chapter 02's rewinding, with init_from the weights
+    # there): epochs start_epoch + 1 .. epochs, at the schedule's learning rates there; kept
+    # epochs count from the start of the whole schedule, and start_epoch itself is the first
+    start_epoch: int = 0
     mimo: int = 0                    # M > 0: a MIMO network of M members (models.build_mimo); 0 = ordinary
     mimo_rho: float = 0.0            # MIMO input repetition: share of each batch all members see alike
     mimo_batch_rep: int = 1          # MIMO batch repetition: batch_size // rep examples a step, tiled rep times
@@ -159,12 +163,14 @@ class Spec:
                      if f.name not in PER_MODEL_FIELDS)
 
     def kept_epochs(self) -> tuple:
-        """Epochs whose weights and test logits are kept."""
-        return tuple(sorted({e for e in self.save_epochs if 0 <= e <= self.epochs} | {self.epochs}))
+        """Epochs whose weights and test logits are kept (none before ``start_epoch``)."""
+        return tuple(sorted({e for e in self.save_epochs if self.start_epoch <= e <= self.epochs}
+                            | {self.epochs}))
 
     def logit_kept_epochs(self) -> tuple:
         """Epochs whose test logits are kept (a superset of :meth:`kept_epochs`)."""
-        return tuple(sorted(set(self.kept_epochs()) | {e for e in self.logit_epochs if 0 <= e <= self.epochs}))
+        return tuple(sorted(set(self.kept_epochs()) | {e for e in self.logit_epochs
+                                                       if self.start_epoch <= e <= self.epochs}))
 
 
 def spec_from(P, prefix: str = "", **changes) -> Spec:
@@ -243,6 +249,10 @@ def validate(spec: Spec) -> None:
     validate_mimo(spec)
     if spec.init_from:
         parse_init_from(spec.init_from)
+    if not 0 <= spec.start_epoch < spec.epochs or (spec.start_epoch and not spec.init_from):
+        raise ValueError(f"start_epoch={spec.start_epoch}: training continues from an epoch in 0.."
+                         f"{spec.epochs - 1} (epochs={spec.epochs}) and needs init_from, the "
+                         "weights it continues from")
 
 
 def parse_perturb(perturb: str) -> tuple[int, int]:
@@ -799,7 +809,7 @@ def _fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", pro
                     logits[k][epoch] = lg[k].cpu().numpy()
             return accs
 
-        first_epoch, elapsed = 1, 0.0
+        first_epoch, elapsed = spec.start_epoch + 1, 0.0
         saved = _resume(checkpoint, specs) if checkpoint is not None else None
         if saved is not None:
             for k in range(K):
@@ -823,8 +833,8 @@ def _fit(specs: list[Spec], device: str | None = "auto", mode: str = "auto", pro
         t0 = time.perf_counter()
         last_save = _clock()
         stack.train()
-        if first_epoch == 1:
-            snapshot(0)
+        if first_epoch == spec.start_epoch + 1:
+            snapshot(spec.start_epoch)
         step = (first_epoch - 1) * steps_per_epoch
         for epoch in range(first_epoch, spec.epochs + 1):
             te = time.perf_counter()

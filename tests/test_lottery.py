@@ -88,11 +88,17 @@ def test_imp_chain_and_controls_on_synthetic_data():
     assert re.run.spec.seed_init == 1 + lottery.REINIT_OFFSET and re.run.spec.mask == chain[2].run.spec.mask
     assert pruning.layer_density(rm.mask) == pytest.approx(pruning.layer_density(chain[2].mask))
     assert pruning.overlap(rm.mask, chain[2].mask) < 1.0
-    # rewinding starts from the dense run's epoch-1 weights, masked
-    rw = lottery.imp(base, 1, 0.5, "global", "rewind", rewind_epoch=1)
+    # rewinding starts from the dense run's epoch-1 weights, masked, and trains the epochs
+    # after it (as long as the dense run trained in all)
+    rb = base.replace(epochs=2, save_epochs=(1,))
+    rw = lottery.imp(rb, 1, 0.5, "global", "rewind", rewind_epoch=1)
     s0 = train.init_model(rw[1].run.spec).state_dict()
-    e1 = chain[0].run.state(1)
+    e1 = rw[0].run.state(1)
     assert all(torch.equal(s0[n], e1[n] * m) for n, m in rw[1].mask.items())
+    assert rw[1].run.spec.start_epoch == 1 and [e["epoch"] for e in rw[1].run.log] == [2]
+    # its fresh-init control trains from scratch, all the epochs
+    (fresh,) = lottery.control_specs(rw)[0]
+    assert fresh.start_epoch == 0 and not fresh.init_from and fresh.epochs == 2
 
 
 def test_chains_in_lockstep_are_the_chains_alone(monkeypatch):
@@ -102,7 +108,8 @@ def test_chains_in_lockstep_are_the_chains_alone(monkeypatch):
                               batch_size=32, optimizer="adam", lr=1e-3, momentum=0.9, weight_decay=0.0,
                               schedule="const", warmup_epochs=0, augment=False, es_points=1, precision="fp32",
                               deterministic=True)
-    a, b = lottery.spec_from(P, seed=1), lottery.spec_from(P, seed=2)
+    P.epochs = 2   # rewinding to epoch 1 leaves one to train
+    a, b = (lottery.spec_from(P, seed=s).replace(save_epochs=(1,)) for s in (1, 2))
     calls, real = [], runs.get
     monkeypatch.setattr(runs, "get", lambda specs, **kw: calls.append(len(specs)) or real(specs, **kw))
     both = lottery.imp_chains([(a, "reset"), (b, "rewind")], 2, 0.5, "global", rewind_epoch=1)
@@ -295,17 +302,17 @@ def test_width_extents_and_sentence(monkeypatch):
     # several chains a width: the count of matching rounds, per chain and on average
     many = lottery.width_sentence({0.5: [(0, 1.0, 3), (1, 0.5, 3)],
                                    1: [(2, 0.25, 3), (3, 0.1, 3)]}, 1.0)
-    assert many.startswith("By the section's own criterion, for how many pruning rounds")
-    assert ("over 2 chains per width: width 0.5 for 0.5 of 3 rounds on average (per chain: 0, 1) "
-            "and width 1 for 2.5 of 3 rounds on average (per chain: 2, 3).") in many
+    assert many.startswith("By the section's own criterion (how many pruning rounds")
+    assert ("2 chains per width), width 0.5 lasts 0.5 of 3 rounds on average (per chain: 0, 1) "
+            "and width 1 lasts 2.5 of 3 rounds on average (per chain: 2, 3).") in many
     assert "for more rounds than the narrowest on average, the direction" in many
     assert "on average, so by this criterion" in lottery.width_sentence(
         {0.5: [(1, 0.5, 3), (2, 0.25, 3)], 1: [(2, 0.25, 3), (1, 0.5, 3)]}, 1.0)
 
 
 def test_resnet_and_width_values_are_seed_by_seed(monkeypatch):
-    """Each seed's rewound network against its own reset and fresh-init networks; each seed's
-    widest chain against its own narrowest (seed s of both), not means of means."""
+    """Each seed's rewound network against its own reset and fresh-init networks; each width's
+    chains' change from their own dense networks."""
     monkeypatch.setattr(lottery, "curve", fake_curve)
     chain = lambda accs: tuple(R(d, a, 0) for d, a in zip((1.0, 0.3, 0.09), accs))  # noqa: E731
     reset = (chain([0.30, 0.33, 0.31]), chain([0.40, 0.41, 0.36]))
@@ -318,11 +325,20 @@ def test_resnet_and_width_values_are_seed_by_seed(monkeypatch):
     W = lottery.width_values({0.5: (chain([0.5, 0.5, 0.45]), chain([0.6, 0.6, 0.58])),
                               0.125: (chain([0.4, 0.35, 0.30]), chain([0.5, 0.5, 0.49]))})
     assert W["drop"][0.5] == pytest.approx([-5.0, -2.0])
-    assert W["advantage"] == pytest.approx([5.0, -1.0])      # widest minus narrowest, per seed
+    assert W["drop"][0.125] == pytest.approx([-10.0, -1.0]) and list(W) == ["drop"]
     # the curves of the figure: each fresh-init chain starts at its own seed's dense run
     P = types.SimpleNamespace(rn_rewind_epoch=1)
     fresh = lottery.resnet_curves(P, reset, rewind, reinit)["rewind masks, fresh random init"]
     assert [ch[0] for ch in fresh] == [reset[0][0], reset[1][0]] and len(fresh[1]) == 3
+
+
+def test_dense_position_names_the_tickets_above_dense_apart_from_the_control():
+    text = lottery.dense_position(30.5, {"reset": [34.3, 33.4], "rewound": [35.9, 37.0],
+                                         "fresh init": [30.0, 28.6]}, 9.0, seeds=6)
+    assert text.startswith("On average over the 6 seeds, the reset and rewound tickets end above "
+                           "the dense ResNet (30.5%) at every round (reset 33.4%, rewound 37.0% "
+                           "at 9.0% left), and the fresh init control ends at 28.6%: ")
+    assert "under-trained" in text
 
 
 def test_dense_position_over_seeds_says_it_is_a_mean():
@@ -404,7 +420,7 @@ def test_close_width_answers_the_sections_criterion(monkeypatch):
                0.25: (chain([0.50, 0.495, 0.49]), chain([0.50, 0.49, 0.48]))}
     text = lottery.closing_reading(P, T, wchains)["close_width"]
     assert text.startswith("By the section's own criterion")
-    assert "width 0.0625 for 0.5 of 2 rounds on average (per chain: 1, 0)" in text
+    assert "width 0.0625 lasts 0.5 of 2 rounds on average (per chain: 1, 0)" in text
     assert "Whether the widest network loses less" in text       # the row's sentence follows
-    assert "is undecided: +0.1 pp on average over the seeds" in text
+    assert "is undecided: +0.1 pp, a difference of the two widths' means over their" in text
     assert "section's own" not in lottery.closing_reading(P, T)["close_width"]

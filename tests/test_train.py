@@ -155,6 +155,30 @@ def test_init_from_starts_children_at_the_parents_checkpoint(tmp_path, monkeypat
     assert (runs.runs_dir() / "_corrupt").exists() and not parent.path.exists()
 
 
+def test_start_epoch_continues_the_schedule_from_a_checkpoint(tmp_path, monkeypatch):
+    """Rewinding (chapter 02): a run started from a checkpoint at epoch k trains epochs k+1..T
+    at the schedule's rates there, keeps its starting weights as epoch k, and leaves every
+    other spec's key alone."""
+    from helpers import runs
+
+    monkeypatch.setenv("HELPERS_DATA_DIR", str(tmp_path))
+    base = BASE.replace(dropout=0.0, augment=False, epochs=3, schedule="cosine",
+                        save_epochs=(0, 1))
+    (parent,) = runs.get([base.with_seed(1)], progress=False)
+    later = base.with_seed(1).replace(init_from=f"{parent.key}@1", start_epoch=1,
+                                      save_epochs=(0, 1), logit_epochs=(0, 2))
+    assert runs.spec_key(base.replace(start_epoch=0), "synthetic") == \
+        runs.spec_key(base, "synthetic")
+    assert later.kept_epochs() == (1, 3) and later.logit_kept_epochs() == (1, 2, 3)
+    (t,) = train.fit([later])
+    assert [e["epoch"] for e in t.log] == [2, 3]
+    assert [e["lr"] for e in t.log] == pytest.approx([e["lr"] for e in parent.log[1:]])
+    assert states_equal(t.states[1], parent.state(1)) and sorted(t.logits) == [1, 2, 3]
+    for bad in (later.replace(init_from=""), later.replace(start_epoch=3)):
+        with pytest.raises(ValueError, match="start_epoch"):
+            train.validate(bad)
+
+
 def test_init_gain_scales_weight_matrices_only_and_default_keeps_the_key():
     from helpers import runs
 

@@ -76,7 +76,8 @@ def imp(base: train.Spec, rounds: int, rate, scope: str, reinit: str = "reset", 
     """Iterative magnitude pruning from the dense run ``base``: ``rounds`` + 1 cached runs.
 
     ``reinit='reset'`` starts every round from θ0 (the spec's ``seed_init``); ``'rewind'`` from the
-    dense run's weights (and batch-norm statistics) at ``rewind_epoch``.
+    dense run's weights (and batch-norm statistics) at ``rewind_epoch`` and trains the epochs
+    after it (``Spec.start_epoch``), so that every round trains as long as the dense run.
     """
     return imp_chains([(base, reinit)], rounds, rate, scope, rewind_epoch, device)[0]
 
@@ -99,8 +100,12 @@ def imp_chains(chains, rounds: int, rate, scope: str, rewind_epoch: int = 1, dev
             masks[k] = pruning.magnitude_mask(prunable_weights(out[k][-1].run.state()), masks[k], rate, scope)
             # a pruned round's weights are read at its end only (the next mask); its logits
             # wherever the dense run keeps them
+            # a rewound round trains the epochs after the rewinding point, as the sources do
+            # (Frankle et al. rewind to iteration k and train the T - k that remain), so that it
+            # trains as long as the dense network and a reset round did
             specs.append(b.replace(mask=runs.store(masks[k]), init_from=starts[k], save_epochs=(),
-                                   logit_epochs=tuple(sorted({*b.save_epochs, *b.logit_epochs}))))
+                                   logit_epochs=tuple(sorted({*b.save_epochs, *b.logit_epochs})),
+                                   start_epoch=rewind_epoch if starts[k] else 0))
         for k, got in enumerate(runs.get(specs, device=device)):
             out[k].append(Round(r, pruning.density(masks[k]), masks[k], got))
     return out
@@ -111,7 +116,7 @@ def control_specs(chain: list[Round]) -> tuple[list, list]:
     reinit, rand = [], []
     for rd in chain[1:]:
         s = rd.run.spec
-        reinit.append(s.replace(seed_init=s.seed_init + REINIT_OFFSET, init_from=""))
+        reinit.append(s.replace(seed_init=s.seed_init + REINIT_OFFSET, init_from="", start_epoch=0))
         rmask = pruning.random_mask_like(rd.mask, seed=s.seed_init + RANDOM_MASK_OFFSET + rd.round)
         rand.append(s.replace(mask=runs.store(rmask)))
     return reinit, rand
@@ -393,16 +398,13 @@ def resnet_values(reset, rewind, reinit) -> dict:
 
 
 def width_values(wchains) -> dict:
-    """The width sweep per seed: ``drop[w]`` (pp, array over seeds): the sparsest ticket's test
-    accuracy at early stop minus its own dense network's, for every width; ``advantage``: the
-    widest width's drop minus the narrowest's, seed by seed (seed s of every width: positive
-    when the widest loses less)."""
-    drop = {w: np.array([100 * (c["acc"][-1] - c["acc"][0])
-                         for c in (curve(list(ch)) for ch in wchains[w])])
-            for w in sorted(wchains)}
-    lo, hi = min(drop), max(drop)
-    n = min(len(drop[lo]), len(drop[hi]))
-    return dict(drop=drop, advantage=drop[hi][:n] - drop[lo][:n])
+    """The width sweep: ``drop[w]`` (pp, an array over the width's chains): the sparsest
+    ticket's test accuracy at early stop minus its own dense network's. Chain s of two widths
+    shares a seed number but no weights, so the widths are independent samples (the claims row
+    compares them with Welch's t)."""
+    return dict(drop={w: np.array([100 * (c["acc"][-1] - c["acc"][0])
+                                   for c in (curve(list(ch)) for ch in wchains[w])])
+                      for w in sorted(wchains)})
 
 
 def shared_line_note(chance: float) -> str:
@@ -456,21 +458,29 @@ def detectable_sentences(P, chains, ctrls=()) -> list[str]:
 
 def seed_sentences(P, reset, rewind, reinit, wchains) -> list[str]:
     """What the ResNet part's seeds and the width sweep's chains can detect."""
-    R, W = resnet_values(reset, rewind, reinit), width_values(wchains)
+    v = resnet_values(reset, rewind, reinit)["rewind - reset"]
+    drop = width_values(wchains)["drop"]
+    lo, hi = drop[min(drop)], drop[max(drop)]
     out = []
-    for part, v, unit, key in (
-            ("The ResNet part", R["rewind - reset"], "rewind minus reset", "rn_seeds"),
-            ("The width sweep", W["advantage"],
-             "the widest width's loss advantage over the narrowest", "width_seeds")):
-        if len(v) < 2:
-            out.append(f"{part} has one seed: its rows have no interval over seeds, so the seed "
-                       f"rule keeps them inconclusive (set {key} >= 2).")
-            continue
+    if len(v) < 2:
+        out.append("The ResNet part has one seed: its rows have no interval over seeds, so the "
+                   "seed rule keeps them inconclusive (set rn_seeds >= 2).")
+    else:
         sd = float(np.std(v, ddof=1))
-        out.append(f"{part} has {len(v)} seeds: {unit} varies by an SD of {sd:.1f} pp between "
-                   f"them, so its mean detects a departure of about "
+        out.append(f"The ResNet part has {len(v)} seeds: rewind minus reset varies by an SD of "
+                   f"{sd:.1f} pp between them, so its mean detects a departure of about "
                    f"{stats.detectable_difference(sd, len(v)):.1f} pp from a fixed value (80% "
                    "power, 5% level).")
+    if min(len(lo), len(hi)) < 2:
+        out.append("The width sweep has one chain a width: its row has no interval over seeds, "
+                   "so the seed rule keeps it inconclusive (set width_seeds >= 2).")
+    else:
+        sd = float(np.sqrt((np.var(lo, ddof=1) + np.var(hi, ddof=1)) / 2))
+        out.append(f"The width sweep has {len(hi)} chains a width: the change from dense at the "
+                   f"sparsest round varies by an SD of {sd:.1f} pp between chains (the two "
+                   f"widths' pooled), so the row detects a difference of about "
+                   f"{stats.detectable_difference(sd, len(lo), len(hi)):.1f} pp between the "
+                   "widths (80% power, 5% level).")
     return out
 
 
@@ -515,44 +525,49 @@ def claims_table(P):
              stats.mean_t(V["speedup"], "chains"), claims.above(1.0), fmt="{:.2f}x",
              note=f"validation loss read at epochs {list(chains[0][0].run.logit_epochs)}, so a "
              f"chain's speed-up is a ratio of whole epochs; per chain: "
-             f"{_each(V['speedup'], '{:.2f}x')}; the median, not the fastest round")
-    seed_row(T, "F&C 2019 abstract", "Above that size, tickets reach higher test accuracy than "
-             "the dense network (ticket minus dense, mean over a chain's matching rounds with "
+             f"{_each(V['speedup'], '{:.2f}x')}; the median, not the fastest round, over every "
+             "matching round, the sparse ones included (the F&C abstract says it of tickets "
+             "above 10-20% of the size; seed 003 says \"sometimes\")")
+    seed_row(T, "F&C 2019 abstract", "With more than 20% of the weights left, tickets reach "
+             "higher test accuracy than the dense network (ticket minus dense, mean over a chain's matching rounds with "
              "> 20% left, mean over chains)", "reach higher test accuracy",
              stats.mean_t(V["gain"], "chains"), claims.above(0.0), fmt="{:+.1f} pp",
              note=f"{per}{_each(V['gain'])}; a mean over rounds, not the best of them")
     R = resnet_values(reset, rewind, reinit)
     k = len(reset)
     seeds_note = f"{prose.plural(k, 'seed')}; per seed (pp): "
-    seed_row(T, "F&C 2019 §5; Frankle et al. 2019", f"ResNet at lr {P.rn_lr}: rewinding beats "
-             f"resetting (rewind minus reset, accuracy at the sparsest round, mean over seeds, "
-             f"{P.rn_model} width {P.rn_width})",
+    seed_row(T, "F&C 2019 §4; Frankle et al. 2019", f"ResNet at lr {P.rn_lr}: rewinding beats "
+             f"resetting (rewind minus reset, final test accuracy at the sparsest round, mean over "
+             f"seeds, {P.rn_model} width {P.rn_width})",
              "reset fails, rewinding finds tickets",
              stats.mean_t(R["rewind - reset"], "seeds"), claims.above(tol), fmt="{:+.1f} pp",
              note=f"{seeds_note}{_each(R['rewind - reset'])}; rewind to epoch "
-             f"{P.rn_rewind_epoch} of {P.rn_epochs}; mean dense {R['dense'].mean():.1f}%, "
-             f"reset {R['reset'].mean():.1f}%, rewind {R['rewind'].mean():.1f}% at "
-             f"{100 * rewind[0][-1].density:.1f}% left"
+             f"{P.rn_rewind_epoch} of {P.rn_epochs}, then the remaining epochs; mean dense "
+             f"{R['dense'].mean():.1f}%; at {100 * rewind[0][-1].density:.1f}% left, reset "
+             f"{R['reset'].mean():.1f}%, rewind {R['rewind'].mean():.1f}%"
              + ("" if P.profile == "gpu" else
                 f"; {P.rn_epochs * steps_per_epoch(reset[0][0].run.spec)} iterations on "
                 f"{P.rn_n_train} images leave the dense ResNet far from converged, and the "
-                "sources' failure of reset needs long training at lr 0.1 (gpu profile)"))
+                "sources' failure of reset needs long training at lr 0.1"))
     seed_row(T, "Frankle et al. 2019", "The rewound weights matter, not only the mask (rewind "
-             "minus fresh init, sparsest round, mean over seeds)", "random reinitialization fails",
+             "minus fresh init, final test accuracy at the sparsest round, mean over seeds)", "random reinitialization fails",
              stats.mean_t(R["rewind - fresh init"], "seeds"), claims.above(tol),
              fmt="{:+.1f} pp", note=f"{seeds_note}{_each(R['rewind - fresh init'])}; each "
-             f"seed's fresh initialization takes its own rewound masks; mean fresh init "
-             f"{R['fresh init'].mean():.1f}%")
+             f"seed's fresh initialization takes its own rewound masks and trains all "
+             f"{P.rn_epochs} epochs; mean fresh init {R['fresh init'].mean():.1f}%")
     W = width_values(wchains)
     lo_w, hi_w = min(wchains), max(wchains)
     seed_row(T, "seed 000 §2", f"More width, more tickets: the widest net loses less at the "
              f"sparsest round than the narrowest (widths {lo_w} vs {hi_w}; loss = dense minus "
              "sparsest ticket, mean over seeds)", "overparameterization buys tickets",
-             stats.mean_t(W["advantage"], "seeds"), claims.above(0.0), fmt="{:+.1f} pp",
-             note=f"{prose.plural(len(W['advantage']), 'seed')} per width (seeds 1.., the main "
-             f"chains at width {P.width}); per seed (pp): {_each(W['advantage'])}; mean change "
-             "from dense at the sparsest round: "
-             + ", ".join(f"width {w}: {W['drop'][w].mean():+.1f} pp" for w in sorted(wchains)))
+             stats.diff_t(W["drop"][hi_w], W["drop"][lo_w], "seeds"), claims.above(0.0),
+             fmt="{:+.1f} pp",
+             note=f"{prose.plural(len(W['drop'][hi_w]), 'chain')} per width (seeds 1.., the "
+             f"main chains at width {P.width}); change from dense at the sparsest round per "
+             "chain (pp): "
+             + "; ".join(f"width {w}: {_each(W['drop'][w])}" for w in (lo_w, hi_w))
+             + "; the widths keep the same fraction of their weights, so the widest keeps "
+             "more of them: plain capacity predicts the same direction")
     if n > 1:
         pv = pair_values(chains)
         chance = float(pv["overlaps"][pv["pairs"][0]]["random"][-1])
@@ -633,7 +648,8 @@ def setup_lines(P, chains, ctrls) -> list[str]:
            "two controls"]
     out += [f"round {rd.round}: {pruning.summary(rd.mask)}" for rd in chains[0][1:]]
     out += [f"pruned weights exactly zero after training: {100 * min(zeros):.2f}% (worst run)",
-            f"{len(allruns)} runs; training time per run: "
+            f"{len(allruns)} Conv-2 runs ({len(chains)} chains of {len(chains[0])} rounds and "
+            f"{len(allruns) - len(chains) * len(chains[0])} control runs); training time per run: "
             f"{np.mean([r.meta['seconds'] for r in allruns]):.0f} s on "
             f"{allruns[0].meta['device_name']}"]
     return out
@@ -663,7 +679,9 @@ def resnet_lines(P, reset, rewind, reinit) -> list[str]:
            f"{'on' if P.rn_augment else 'off'}",
            f"global pruning, {100 * P.rn_rate:.0f}% of the survivors per round, {P.rn_rounds} "
            f"rounds; rewinding to the end of epoch {P.rn_rewind_epoch} (iteration "
-           f"{P.rn_rewind_epoch * steps_per_epoch(spec)})"]
+           f"{P.rn_rewind_epoch * steps_per_epoch(spec)}), then training the remaining "
+           f"{prose.plural(P.rn_epochs - P.rn_rewind_epoch, 'epoch')}; the fresh-init control "
+           f"trains all {P.rn_epochs}"]
     for name, chains in resnet_curves(P, reset, rewind, reinit).items():
         acc = 100 * np.array([curve(list(ch))["final_acc"] for ch in chains])
         dens = 100 * curve(list(chains[0]))["density"]
@@ -798,12 +816,14 @@ UNDER_TRAINED = ("a sparse network trained for as long beating the dense one say
                  "convergence.")
 
 
-def dense_position(dense: float, pruned: dict, left: float, seeds: int = 1) -> str:
+def dense_position(dense: float, pruned: dict, left: float, seeds: int = 1,
+                   control: str = "fresh init") -> str:
     """Figure 2's sentence: the dense ResNet's accuracy ``dense`` (%) against ``pruned``
     (``{curve: accuracies (%) of its pruned rounds, sparsest last}``); ``left``: the sparsest
-    round's % of weights left; ``seeds``: how many seeds each accuracy is the mean of. The
-    branch is the data's: every pruned network above the dense one, every one at the sparsest
-    round, none, or some."""
+    round's % of weights left; ``seeds``: how many seeds each accuracy is the mean of;
+    ``control``: the curve that is a control, not a ticket. The branch is the data's: every
+    pruned network above the dense one, every ticket (not the control), every one at the
+    sparsest round, none, or some."""
     every = np.concatenate([np.ravel(v) for v in pruned.values()])
     above, n = int(np.sum(every > dense)), len(every)
     last = ", ".join(f"{k} {float(v[-1]):.1f}%" for k, v in pruned.items())
@@ -822,6 +842,14 @@ def dense_position(dense: float, pruned: dict, left: float, seeds: int = 1) -> s
         return (start(f"at the sparsest round ({left:.1f}% left) every pruned ResNet, even the "
                       f"fresh initialization with the rewound masks, ends above the dense one "
                       f"({dense:.1f}%; {last}), and {above} of the {n} pruned {what} do: ")
+                + UNDER_TRAINED)
+    tickets = {k: v for k, v in pruned.items() if k != control}
+    if control in pruned and tickets and all(np.all(np.asarray(v) > dense)
+                                             for v in tickets.values()):
+        ends = ", ".join(f"{k} {float(v[-1]):.1f}%" for k, v in tickets.items())
+        return (start(f"the {prose.join(list(tickets))} tickets end above the dense ResNet "
+                      f"({dense:.1f}%) at every round ({ends} at {left:.1f}% left), and the "
+                      f"{control} control ends at {float(pruned[control][-1]):.1f}%: ")
                 + UNDER_TRAINED)
     if above == 0:
         return start(f"every pruned ResNet ends below the dense one ({dense:.1f}%; {span}).")
@@ -857,16 +885,16 @@ def width_sentence(extents: dict, tol: float) -> str:
             return ("not even at the first pruned round" if k == 0 else
                     f"down to {100 * d:.1f}% of the weights ({k} of {r} rounds)")
         ks = [k for k, _, _ in exts]
-        return (f"for {np.mean(ks):.1f} of {exts[0][2]} rounds on average (per chain: "
+        return (f"lasts {np.mean(ks):.1f} of {exts[0][2]} rounds on average (per chain: "
                 f"{', '.join(map(str, ks))})")
     widths = sorted(extents)
     one = all(len(e) == 1 for e in extents.values())
     head = (f"By the section's own criterion, how far a network can be pruned before its tickets "
             f"fall more than {tol:g} pp below its own dense accuracy, one chain per width: "
             if one else
-            f"By the section's own criterion, for how many pruning rounds a network's tickets stay "
-            f"within {tol:g} pp of its own dense accuracy (the first round that falls short ends "
-            f"the count), over {prose.plural(len(extents[widths[0]]), 'chain')} per width: ")
+            f"By the section's own criterion (how many pruning rounds a network's tickets stay "
+            f"within {tol:g} pp of its own dense accuracy, the first round that falls short "
+            f"ending the count; {prose.plural(len(extents[widths[0]]), 'chain')} per width), ")
     head += prose.join([f"width {w:g} {reach(extents[w])}" for w in widths]) + "."
     mean_k = {w: np.mean([k for k, _, _ in e]) for w, e in extents.items()}
     k_lo, k_hi = mean_k[widths[0]], mean_k[widths[-1]]
@@ -877,8 +905,11 @@ def width_sentence(extents: dict, tol: float) -> str:
         tail = ("Every width matched at every round, so the sweep stops before the widths could "
                 "differ.")
     elif k_hi > k_lo:
+        full = all(k == r for k, _, r in extents[widths[-1]])
         tail = ("The widest stays within the tolerance for more rounds than the narrowest"
-                f"{where}, the direction of seed 000's reading.")
+                f"{where}, the direction of seed 000's reading"
+                + ("; it lasts every round on every chain, so the sweep ends before it falls "
+                   "short." if full and not one else "."))
     elif k_hi == k_lo:
         tail = (f"The widest is pruned no further than the narrowest before it falls out of the "
                 f"tolerance{where}, so by this criterion more width did not buy sparser tickets.")
@@ -991,12 +1022,12 @@ def closing_reading(P, T: claims.ClaimsTable, wchains=None) -> dict:
                "masks would, these runs cannot decide ({m} on average over the pairs, interval "
                "{ci})."})
         + " " + say("Tickets of different seeds compute", {
-            H: "They compute different functions: two seeds' tickets disagree on {m} of what "
+            H: "They compute different functions: two seeds' tickets disagree {m} as often as "
                "their dense networks do (interval {ci}, against {test}).",
             D: "Yet two seeds' tickets disagree on fewer test images than the test asks of their "
                "dense networks' disagreement ({m}, interval {ci}, against {test}).",
             I: "Whether they compute different functions is undecided: two seeds' tickets "
-               "disagree on {m} of what their dense networks do, and the interval ({ci}) "
+               "disagree {m} as often as their dense networks do, and the interval ({ci}) "
                "straddles the test's bound ({test})."}))
     speed = (
         say("Tickets sometimes train faster", {
@@ -1007,7 +1038,7 @@ def closing_reading(P, T: claims.ClaimsTable, wchains=None) -> dict:
             I: "\"Tickets learn faster\" is undecided: the dense network's early-stopping "
                "iteration over a matching ticket's is {m}, read at whole epochs (the row's note "
                "gives each chain's), and the interval of the mean ({ci}) straddles 1."})
-        + " " + say("Above that size, tickets reach higher", {
+        + " " + say("With more than 20% of the weights left, tickets", {
             H: "Above 20% of the weights the tickets are more accurate than the dense network "
                "({m}, interval {ci}).",
             D: "Above 20% of the weights the tickets are not more accurate than the dense network "
@@ -1043,18 +1074,21 @@ def closing_reading(P, T: claims.ClaimsTable, wchains=None) -> dict:
         "that regime, so what reset does here says more about the scale than about the claim.")
     width = say("More width, more tickets", {
         H: "The widest network loses less accuracy at the sparsest round than the narrowest, the "
-           "direction of seed 000's \"more parameters, more tickets\" ({m} on average over the "
-           "seeds, interval {ci}; Figure 3).",
+           "direction of seed 000's \"more parameters, more tickets\" ({m}, a difference of "
+           "the two widths' means over their chains, interval {ci}; Figure 3), though keeping "
+           "the same fraction of its weights, the widest also keeps more of them, and plain "
+           "capacity predicts the same direction.",
         D: "The widest network loses no less accuracy at the sparsest round than the narrowest "
-           "({m} on average over the seeds, interval {ci}; Figure 3).",
+           "({m}, a difference of the two widths' means over their chains, interval {ci}; "
+           "Figure 3).",
         I: ("Whether the widest network loses less accuracy at the sparsest round than the "
             "narrowest, the direction of seed 000's \"more parameters, more tickets\", rests on "
             "one chain per width (Figure 3), so it is inconclusive by the seed rule ({m})."
             if P.width_seeds < 2 else
             "Whether the widest network loses less accuracy at the sparsest round than the "
             "narrowest, the direction of seed 000's \"more parameters, more tickets\", is "
-            "undecided: {m} on average over the seeds, and the interval ({ci}) straddles 0 "
-            "(Figure 3).")})
+            "undecided: {m}, a difference of the two widths' means over their chains, and the "
+            "interval ({ci}) straddles 0 (Figure 3).")})
     if wchains:
         width = f"{width_sentence(width_extents(P, wchains), P.match_tol)} {width}"
     return dict(zip(keys, (tickets, seeds, speed, resnet, width)))

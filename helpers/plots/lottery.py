@@ -13,6 +13,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
 
+from .. import models
 from ..chapters import lottery
 from . import color, mean_interval
 
@@ -97,7 +98,7 @@ def resnet(P, reset, rewind, reinit):
                label=f"dense (mean) ± {P.match_tol} pp")
     _means_with_dots(df, "final_acc", ax, {g: color(i) for i, g in enumerate(groups)})
     ax.set(ylabel="final test accuracy (%)",
-           title=f"{P.rn_model} (width {P.rn_width}): reset vs rewind")
+           title=f"{models.display_name(P.rn_model)} (width {P.rn_width:g}): reset vs rewind")
     return _finish(fig, [ax])
 
 
