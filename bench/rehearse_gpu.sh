@@ -23,7 +23,8 @@
 # 05 217 s, 04 45 s, 02 70 s, 01 846 s, 03 308 s, all rc 0; again after the prose changes of the
 # same day's fifth session: 05 201 s, 04 39 s, 02 58 s, 03 348 s, 01 808 s, all rc 0, no stderr.
 # On an AMD EPYC with AVX-512 (2026-12-07, after chapter 05's sd_seeds = 24 at gpu), in .venv:
-# 05 224 s, 02 74 s, rc 0; 04 69 s, rc 0, after its 4 runs of M = 1 a width (mimo.m1_seeds).
+# 05 224 s, 02 74 s, rc 0; 04 69 s, rc 0, after its 4 runs of M = 1 a width (mimo.m1_seeds);
+# 02 118 s, rc 0, with 4 ResNet seeds and 4 chains a width, rewound rounds from start_epoch.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 OUT=${OUT:-/tmp/rehearse}
