@@ -170,6 +170,14 @@ def sd_ci(values, unit: str = "runs", confidence: float = CONFIDENCE) -> Estimat
     return Estimate(s, lo, hi, f"chi-square interval over {n} {unit}", n, unit)
 
 
+def sd_interval_span(n: int, k: int = 1, confidence: float = CONFIDENCE) -> float:
+    """hi / lo of :func:`sd_ci`'s interval for an SD of ``n`` values at confidence 1 - α/k (one
+    of k simultaneous intervals): the least upper bound :func:`max_over_min` of k such SDs can
+    reach, even when the sample SDs are all equal."""
+    a = (1 - confidence) / k
+    return math.sqrt(_st.chi2.ppf(1 - a / 2, n - 1) / _st.chi2.ppf(a / 2, n - 1))
+
+
 def sd_ratio_ci(a, b, unit: str = "runs", confidence: float = CONFIDENCE) -> Estimate:
     """SD(a) / SD(b) of two independent samples, with the F interval (exact for normal values)."""
     a, b = _finite(a), _finite(b)

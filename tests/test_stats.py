@@ -377,3 +377,11 @@ def test_an_estimate_reads_as_its_value_and_interval():
     assert e.text() == "0.41 (95% interval 0.35 to 1.08)"
     assert e.scale(100).text("{:+.1f}", " pp") == "+41.0 pp (95% interval +34.6 to +107.6)"
     assert stats.point(0.5).text("{:.1f}", "%") == "0.5% (no interval)"
+
+
+def test_sd_interval_span_is_the_ratio_of_an_sd_intervals_ends():
+    est = stats.sd_ci([1.0, 2.0, 4.0, 3.0, 5.0, 2.5])
+    assert stats.sd_interval_span(6) == pytest.approx(est.hi / est.lo)
+    # six rows of 6 runs: one simultaneous interval alone is wider than a factor of 2, so a
+    # max/min test below 2 cannot hold (chapter 05's Table 1 SD row at cpu)
+    assert stats.sd_interval_span(6, 6) > 6 and stats.sd_interval_span(200, 6) < 2
