@@ -275,7 +275,7 @@ def group_seconds(specs: list, compiled_before: dict | None = None, disk: dict |
     kept = set().union(*(set(x.logit_kept_epochs()) for x in specs))
     evals = len(kept) * forward_seconds(s, K * (s.n_test or TEST_N), s.precision)
     store = STORE_S_PER_MIB * sum(run_bytes(x) for x in specs) / 2 ** 20
-    return (s.epochs - s.start_epoch) * per_epoch + evals + warm + store
+    return s.trained_epochs() * per_epoch + evals + warm + store
 
 
 def run_bytes(spec: train.Spec) -> int:
@@ -295,8 +295,7 @@ def busy_seconds(specs: list) -> float:
     eager = not loops(specs) and not compiled(specs) and s.precision != "fp32"
     kept = set().union(*(set(x.logit_kept_epochs()) for x in specs))
     evals = len(kept) * forward_seconds(s, K * (s.n_test or TEST_N), s.precision)
-    return ((s.epochs - s.start_epoch) * K * (EAGER_SHARE if eager else 1.0) * model_epoch_seconds(s)
-            + evals)
+    return s.trained_epochs() * K * (EAGER_SHARE if eager else 1.0) * model_epoch_seconds(s) + evals
 
 
 def parallel_seconds(groups: list[list], workers: int, disk: dict, procs: list | None = None) -> float:
@@ -608,7 +607,7 @@ def estimate(chapter: str, profile: str = "gpu", group_size: int = GROUP_SIZE, w
     model_epochs: dict = {}
     for s in specs:
         name = f"{s.model} width {s.width:g}" + (f" {'naive' if s.mimo_naive else 'MIMO'} M={s.mimo}" if s.mimo else "")
-        model_epochs[name] = model_epochs.get(name, 0) + (s.epochs - s.start_epoch) * s.mimo_batch_rep
+        model_epochs[name] = model_epochs.get(name, 0) + s.trained_epochs() * s.mimo_batch_rep
     train_s = train_seconds(calls, group_size, workers)
     parts = analysis_seconds(chapter, P)
     total = train_s + sum(parts.values())

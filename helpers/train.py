@@ -162,6 +162,10 @@ class Spec:
         return tuple((f.name, getattr(self, f.name)) for f in dataclasses.fields(self)
                      if f.name not in PER_MODEL_FIELDS)
 
+    def trained_epochs(self) -> int:
+        """Epochs the fit trains: ``epochs`` less the ``start_epoch`` it continues from."""
+        return self.epochs - self.start_epoch
+
     def kept_epochs(self) -> tuple:
         """Epochs whose weights and test logits are kept (none before ``start_epoch``)."""
         return tuple(sorted({e for e in self.save_epochs if self.start_epoch <= e <= self.epochs}

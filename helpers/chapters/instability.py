@@ -605,7 +605,8 @@ def claims_table(P):
           f"(disagreement at onset N = {n_late} / at N = 0)", "nearly as high after 10% of training",
           stats.pairwise([on[n_late]["disagree"], on[0]["disagree"]], _ratio),
           claims.above(0.5), fmt="{:.2f}",
-          note=f"N = {n_late} of {P.epochs} epochs; source {source_label(P.onset_source)}; ratio at "
+          note=f"N = {n_late} of {P.epochs} epochs; source {source_label(P.onset_source)}; "
+          f"ratio at "
           + ", ".join(f"N = {n}: {_ratio(dis_on[n], dis_on[0]):.2f}" for n in sorted(on) if n)
           + "; the paper's Fig 2 plots the accuracy and cross-entropy SD, but with "
           f"{P.seeds} runs a point an F test detects only a "

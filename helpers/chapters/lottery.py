@@ -99,10 +99,9 @@ def imp_chains(chains, rounds: int, rate, scope: str, rewind_epoch: int = 1, dev
         for k, (b, _) in enumerate(chains):
             masks[k] = pruning.magnitude_mask(prunable_weights(out[k][-1].run.state()), masks[k], rate, scope)
             # a pruned round's weights are read at its end only (the next mask); its logits
-            # wherever the dense run keeps them
-            # a rewound round trains the epochs after the rewinding point, as the sources do
-            # (Frankle et al. rewind to iteration k and train the T - k that remain), so that it
-            # trains as long as the dense network and a reset round did
+            # wherever the dense run keeps them. A rewound round trains the epochs after the
+            # rewinding point, as the sources do (rewind to iteration k, train the T - k that
+            # remain), so that it trains as long as the dense network and a reset round
             specs.append(b.replace(mask=runs.store(masks[k]), init_from=starts[k], save_epochs=(),
                                    logit_epochs=tuple(sorted({*b.save_epochs, *b.logit_epochs})),
                                    start_epoch=rewind_epoch if starts[k] else 0))
@@ -302,9 +301,9 @@ def n_weights(spec: train.Spec) -> int:
 # per IMP chain, each chain with its own controls) with Student's t interval over the chains;
 # a row about two seeds' tickets takes the mean over every pair of chains, with a jackknife
 # over chains (:func:`pairs_jackknife`: pairs that share a chain are not independent, chains
-# are). The ResNet part and the width sweep take one value per seed (each seed's reset, rewound
-# and fresh-init networks against each other; each seed's widest against its narrowest) and a t
-# interval over the seeds. A row left with one seed (``rn_seeds`` or ``width_seeds`` 1) has no
+# are). The ResNet part takes one value per seed (each seed's reset, rewound and fresh-init
+# networks against each other) and a t interval over the seeds; the width sweep compares the
+# two widths' chains with Welch's t. A row left with one seed (``rn_seeds`` or ``width_seeds`` 1) has no
 # such interval: the seed rule (:func:`seed_rule`) keeps it out of holds and differs.
 
 SPARSE = 0.2        # the sparse regime: at most 20% of the weights left
@@ -475,7 +474,7 @@ def seed_sentences(P, reset, rewind, reinit, wchains) -> list[str]:
         out.append("The width sweep has one chain a width: its row has no interval over seeds, "
                    "so the seed rule keeps it inconclusive (set width_seeds >= 2).")
     else:
-        sd = float(np.sqrt((np.var(lo, ddof=1) + np.var(hi, ddof=1)) / 2))
+        sd, _ = stats.pooled_sd([lo, hi])
         out.append(f"The width sweep has {len(hi)} chains a width: the change from dense at the "
                    f"sparsest round varies by an SD of {sd:.1f} pp between chains (the two "
                    f"widths' pooled), so the row detects a difference of about "
@@ -529,8 +528,8 @@ def claims_table(P):
              "matching round, the sparse ones included (the F&C abstract says it of tickets "
              "above 10-20% of the size; seed 003 says \"sometimes\")")
     seed_row(T, "F&C 2019 abstract", "With more than 20% of the weights left, tickets reach "
-             "higher test accuracy than the dense network (ticket minus dense, mean over a chain's matching rounds with "
-             "> 20% left, mean over chains)", "reach higher test accuracy",
+             "higher test accuracy than the dense network (ticket minus dense, mean over a "
+             "chain's matching rounds with > 20% left, mean over chains)", "reach higher test accuracy",
              stats.mean_t(V["gain"], "chains"), claims.above(0.0), fmt="{:+.1f} pp",
              note=f"{per}{_each(V['gain'])}; a mean over rounds, not the best of them")
     R = resnet_values(reset, rewind, reinit)
@@ -550,7 +549,8 @@ def claims_table(P):
                 f"{P.rn_n_train} images leave the dense ResNet far from converged, and the "
                 "sources' failure of reset needs long training at lr 0.1"))
     seed_row(T, "Frankle et al. 2019", "The rewound weights matter, not only the mask (rewind "
-             "minus fresh init, final test accuracy at the sparsest round, mean over seeds)", "random reinitialization fails",
+             "minus fresh init, final test accuracy at the sparsest round, mean over seeds)",
+             "random reinitialization fails",
              stats.mean_t(R["rewind - fresh init"], "seeds"), claims.above(tol),
              fmt="{:+.1f} pp", note=f"{seeds_note}{_each(R['rewind - fresh init'])}; each "
              f"seed's fresh initialization takes its own rewound masks and trains all "
