@@ -357,7 +357,8 @@ class ClaimsTable:
                 f"- {_md_cell(full[id(r)])} ({_md_cell(r.measured_text)}; "
                 + (f"interval {_md_cell(r.interval_text)}" if r.interval else "no interval")
                 + f"; test {_md_cell(r.test)}"
-                + (f"; *{moved[r.statement]}* on fresh seeds" if r.statement in moved else "")
+                + (f"; *{moved[r.statement].verdict}* on fresh seeds" if r.statement in moved
+                   else "")
                 + ")" for r in rows) or "none"
         return out
 
@@ -380,24 +381,36 @@ class ClaimsTable:
         """The sentence of ``texts`` (``{verdict: text}``) for the verdict of the row that starts
         with ``start``, formatted with the row's ``{m}`` (measured), ``{ci}`` (interval) and
         ``{test}``; a verdict without a text says the row's statement and its verdict. Where the
-        chapter's rerun on fresh seeds (:func:`fresh_moved`) gave the row another verdict,
-        ``{ci}`` says which ('0.0 to 2.0; *inconclusive* on fresh seeds')."""
+        chapter's rerun on fresh seeds (:func:`fresh_moved`) gave the row another verdict, a
+        clause after the text says which, with the rerun's value and interval, and that a
+        decided verdict which the fresh seeds did not keep is to be read as undecided."""
         r = self.find(start)
         text = texts.get(r.verdict) or (f"{r.statement} is {r.verdict}" +
                                         ("" if r.verdict == NOT_TESTABLE else f" ({{m}}, interval {{ci}})"))
         ci = r.interval_text if r.interval else "none"
-        moved = self._fresh_moved()
-        if r.statement in moved:      # a verdict the rerun on fresh seeds did not keep
-            ci += f"; *{moved[r.statement]}* on fresh seeds"
-        return text.format(m=r.measured_text, ci=ci, test=r.test)
+        out = text.format(m=r.measured_text, ci=ci, test=r.test)
+        f = self._fresh_moved().get(r.statement)
+        if f is None:
+            return out
+        fresh = f"*{f.verdict}* at {f.measured_text}" + (
+            f", interval {f.interval_text}" if f.interval else "")
+        if not out.endswith("."):     # the text goes on: a parenthesis, not a sentence
+            return out + f" (on fresh seeds {fresh})"
+        undecided = r.verdict in (HOLDS, DIFFERS) and f.verdict != r.verdict
+        return out + (f" On fresh seeds this row is {fresh}" + (
+            ", so read it as undecided at this profile." if undecided else "."))
 
     def _fresh_moved(self) -> dict:
-        """:func:`fresh_moved`, read once for the closing's many sentences: again only when the
-        record's file or the table's rows change."""
+        """``{statement: the fresh-seed record's row}`` for the rows :func:`fresh_moved` names,
+        read once for the closing's many sentences: again only when the record's file or the
+        table's rows change."""
         path = fresh_path(self.chapter)
         key = (str(path), path.stat().st_mtime_ns if path.is_file() else None, len(self.rows))
         if getattr(self, "_moved_key", None) != key:
-            self._moved, self._moved_key = fresh_moved(self), key
+            moved = fresh_moved(self)
+            rows = load(path).rows if moved else []
+            self._moved = {r.statement: r for r in rows if r.statement in moved}
+            self._moved_key = key
         return self._moved
 
     def caption(self) -> str:
@@ -590,15 +603,32 @@ def fresh_reading(table: ClaimsTable, claims_dir=None) -> str:
                      f"{_quoted(table.rows, a)}: {_row_text(a)}, then {_row_text(b)}"
                      for a, b in moved)
                  + ".")
+    def has(r):
+        return bool(r.interval) and None not in r.interval
+
+    def inside(x, r):
+        return r.interval[0] <= x.measured <= r.interval[1]
+
+    apart = [a for a, b in zip(table.rows, F.rows) if has(a) and has(b)
+             and (a.interval[1] < b.interval[0] or b.interval[1] < a.interval[0])]
+    # a moved row whose two values each lie inside the other's interval sits near its test's
+    # boundary; one whose value lies outside the other's interval (the intervals may still
+    # overlap) shows seeds spreading more than its interval says
+    far = [a for a, b in moved if a not in apart and has(a) and has(b)
+           and isinstance(a.measured, (int, float)) and isinstance(b.measured, (int, float))
+           and not (inside(a, b) and inside(b, a))]
     if swaps:
         text += (" A swap means an interval was narrower than the seeds' spread: read that row "
                  "as undecided.")
-    elif moved:
-        text += (" A row that moves between *inconclusive* and a decided verdict sits near its "
-                 "test's boundary: read it as undecided at this profile.")
-    apart = [a for a, b in zip(table.rows, F.rows) if a.interval and b.interval
-             and None not in (*a.interval, *b.interval)
-             and (a.interval[1] < b.interval[0] or b.interval[1] < a.interval[0])]
+    elif len(far) < len(moved):
+        text += (" A row that moves between *inconclusive* and a decided verdict, each value "
+                 "inside the other's interval, sits near its test's boundary: read it as "
+                 "undecided at this profile.")
+    if far:
+        text += (" For " + "; ".join(_quoted(table.rows, a) for a in far) + ", one seed set's "
+                 "value lies outside the other's interval: the seeds spread more than "
+                 f"{'that interval says' if len(far) == 1 else 'those intervals say'}, so read "
+                 f"{'it' if len(far) == 1 else 'them'} as undecided at this profile.")
     if apart:
         text += (" The two intervals do not even overlap for " + "; ".join(
             _quoted(table.rows, a) for a in apart) + ": there an interval understates the "

@@ -165,8 +165,11 @@ def apply(net: torch.nn.Module, mask: dict) -> torch.nn.Module:
 
 
 def summary(mask: dict) -> str:
-    """One line: overall density and per-layer densities."""
-    per = ", ".join(f"{n} {100 * d:.1f}%" for n, d in layer_density(mask).items())
+    """One line: overall density and per-layer densities, each layer with its kind
+    (:func:`layer_kinds`: the rate it is pruned at)."""
+    kinds = layer_kinds(mask)
+    per = ", ".join(f"{n} ({kinds.get(n, '?')}) {100 * d:.1f}%"
+                    for n, d in layer_density(mask).items())
     return f"{100 * density(mask):.2f}% remaining ({per})"
 
 

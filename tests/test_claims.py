@@ -298,6 +298,12 @@ def test_a_fresh_seed_record_is_set_beside_the_table_row_by_row(tmp_path):
     assert "swapped none" in text and "“row b”: *holds* at 2.00" in text
     assert "then *inconclusive* at 1.00" in text and "row a" not in text and "row c" not in text
     assert "the tally is 1 holds, 1 differs, 1 inconclusive" in text
+    # row b's values each lie outside the other's interval (2.00 against 0.50-1.50)
+    assert ("For “row b”, one seed set's value lies outside the other's interval: the seeds "
+            "spread more than that interval says" in text and "sits near" not in text)
+    claims.record_fresh(_ci_table([(2, 4), (0.9, 2.1), (0.2, 0.5)], 1000), tmp_path)
+    near = claims.fresh_reading(ours, tmp_path)   # 1.50 and 2.00 inside each other's interval
+    assert "sits near its test's boundary" in near and "outside the other's" not in near
     assert "do not even overlap" not in text   # (2, 3) and (2, 4) overlap, and so on
     ours.save(tmp_path)   # the scorecard says it too, under the chapter's table and in its counts
     card = scorecard_markdown(tmp_path)
@@ -343,8 +349,13 @@ def test_a_sentence_says_when_the_fresh_seeds_moved_its_row(tmp_path, monkeypatc
     texts = {HOLDS: "holds ({m}, interval {ci})", INCONCLUSIVE: "unsure ({m}, interval {ci})"}
     assert ours.say("row b", texts) == "holds (2.00, interval 1.50 to 2.50)"   # no record
     claims.record_fresh(_ci_table([(2, 4), (0.5, 1.5), (0.2, 0.5)], 1000), tmp_path)
-    assert ours.say("row b", texts) == ("holds (2.00, interval 1.50 to 2.50; *inconclusive* "
-                                        "on fresh seeds)")
+    assert ours.say("row b", texts) == ("holds (2.00, interval 1.50 to 2.50) (on fresh seeds "
+                                        "*inconclusive* at 1.00, interval 0.50 to 1.50)")
+    # a whole sentence gets a sentence after it; a decided verdict not kept is read as undecided
+    whole = {HOLDS: "holds ({m}, interval {ci}).", INCONCLUSIVE: "unsure ({m})."}
+    assert ours.say("row b", whole) == (
+        "holds (2.00, interval 1.50 to 2.50). On fresh seeds this row is *inconclusive* at 1.00, "
+        "interval 0.50 to 1.50, so read it as undecided at this profile.")
     assert ours.say("row a", texts) == "holds (2.50, interval 2.00 to 3.00)"   # kept
     listed = ours.readings()["claims_holds"].splitlines()
     assert listed[1].endswith("test > 1; *inconclusive* on fresh seeds)")

@@ -424,3 +424,90 @@ def test_close_width_answers_the_sections_criterion(monkeypatch):
     assert "Whether the widest network loses less" in text       # the row's sentence follows
     assert "is undecided: +0.1 pp, a difference of the two widths' means over their" in text
     assert "section's own" not in lottery.closing_reading(P, T)["close_width"]
+
+
+def test_control_seeds_stay_clear_of_a_rerun_on_fresh_seeds():
+    # a rerun with seed_base=1000 trains chains from seeds 1001..; no control of the published
+    # run (nor of the rerun) may start from one of those seeds, nor draw its mask from it
+    chains = range(1, 17)
+    rounds = range(1, 15)
+    published = {s + lottery.REINIT_OFFSET for s in chains} | {
+        s + lottery.RANDOM_MASK_OFFSET + r for s in chains for r in rounds}
+    fresh_chains = {1000 + s for s in chains}
+    fresh_controls = {1000 + s + lottery.REINIT_OFFSET for s in chains} | {
+        1000 + s + lottery.RANDOM_MASK_OFFSET + r for s in chains for r in rounds}
+    assert not published & fresh_chains and not fresh_controls & set(chains)
+    assert not published & fresh_controls
+
+
+def test_capacity_sentence_says_whether_weights_alone_explain_the_width_row(monkeypatch):
+    from helpers import config
+
+    monkeypatch.setattr(lottery, "curve", fake_curve)
+    P = config.chapter_params(lottery.CHAPTER, "cpu")
+    chain = lambda accs: [R(d, a, 0) for d, a in zip((1.0, 0.25, 0.05), accs)]  # noqa: E731
+    wchains = {0.0625: (chain([0.35, 0.34, 0.30]),), 0.25: (chain([0.50, 0.49, 0.47]),)}
+    cm = lottery.capacity_match(P, wchains)
+    n_lo = lottery.n_weights(lottery.spec_from(P, width=0.0625))
+    n_hi = lottery.n_weights(lottery.spec_from(P, width=0.25))
+    assert cm["dense_narrow"] == dict(width=0.0625, weights=n_lo, acc=pytest.approx(35.0))
+    assert cm["sparse_wide"]["weights"] == pytest.approx(0.05 * n_hi)
+    assert 0.05 * n_hi < n_lo          # 5% of a 4x wider network: fewer weights than dense
+    text = lottery.capacity_sentence(cm)
+    assert "reach 47.0%" in text and "weights' number alone does not explain" in text
+    worse = dict(cm, sparse_wide=dict(cm["sparse_wide"], acc=30.0))
+    assert "does not separate width from capacity" in lottery.capacity_sentence(worse)
+    assert lottery.width_factor(P, wchains) == f"{n_hi / n_lo:.0f} times"
+
+
+def test_rewind_sentence_flags_a_late_rewinding_point():
+    from helpers import config
+
+    P = config.chapter_params(lottery.CHAPTER, "cpu", rn_epochs=8, rn_rewind_epoch=1)
+    spec = lottery.spec_from(P, "rn_")
+    steps = lottery.steps_per_epoch(spec)
+    text = lottery.rewind_sentence(P, spec)
+    assert text.startswith(f"Rewinding goes back to the end of epoch 1: iteration {steps:,} of "
+                           f"{8 * steps:,}, 12.5% of training, later than the sources")
+    P = config.chapter_params(lottery.CHAPTER, "cpu", rn_epochs=40, rn_rewind_epoch=1)
+    assert lottery.rewind_sentence(P, spec).endswith("2.5% of training.")
+
+
+def test_unfinished_note_counts_controls_still_improving_at_the_end(monkeypatch):
+    monkeypatch.setattr(lottery, "curve", fake_curve)
+    monkeypatch.setattr(lottery, "end_iteration", lambda run: 500)
+    rounds = lambda its: [R(d, 0.3, i) for d, i in zip((0.5, 0.2, 0.1), its)]  # noqa: E731
+    chains = [[types.SimpleNamespace(run=None)]]   # end_iteration reads its run
+    ctrls = [{"reinit": rounds([200, 500, 500])}, {"reinit": rounds([500, 300, 500])}]
+    note = lottery.unfinished_note(chains, ctrls, "reinit")   # the rounds with <= 20% left
+    assert note.startswith("3 of the 4 control networks with ≤ 20% left were still improving")
+    done = [{"reinit": rounds([500, 300, 400])}]
+    assert lottery.unfinished_note(chains, done, "reinit").startswith("every control network")
+    assert lottery.unfinished_note(chains, [], "reinit") == ""
+
+
+def test_pruning_summary_names_each_layers_kind():
+    from helpers import models
+
+    net = models.build("conv2", 0.25)
+    mask = {n: torch.ones_like(p, dtype=torch.bool) for n, p in net.named_parameters()
+            if p.dim() >= 2}
+    line = pruning.summary(mask)
+    assert "body.0.weight (conv) 100.0%" in line and "fc.weight (output) 100.0%" in line
+    assert "head.0.weight (fc)" in line
+
+
+def test_close_seeds_says_when_tickets_are_closer_than_dense_pairs():
+    from helpers import claims, config, stats
+
+    P = config.chapter_params(lottery.CHAPTER, "cpu")
+
+    def seeds_text(lo, hi):
+        T = _closing_table(stats.mean_t([-1.0, 2.0, 4.0], "seeds"))
+        row = T.find("Tickets of different seeds")
+        T.rows[T.rows.index(row)] = claims.Claim(**{
+            **row.__dict__, "measured": (lo + hi) / 2, "interval": (lo, hi),
+            "verdict": claims.HOLDS})
+        return lottery.closing_reading(P, T)["close_seeds"]
+    assert "the interval lies below 1" in seeds_text(0.83, 0.93)
+    assert "below 1" not in seeds_text(0.85, 1.05)

@@ -28,6 +28,8 @@ SOURCE_NAMES = {
     "dropout": "Dropout", "cudnn": "cuDNN", "all": "All nondeterminism sources",
     "bitflip": "Random bit change", "control": "Control (nothing varied)",
 }
+# "nearly as high" (seed 001 §3.2, Fig 2): a late onset keeps at least 3/4 of the disagreement
+ONSET_BOUND = 0.75
 SEED_OF = {"init": "seed_init", "order": "seed_order", "aug": "seed_aug", "dropout": "seed_dropout"}
 
 
@@ -576,8 +578,8 @@ def claims_table(P):
           claims.below(1e-4), fmt="{:.1e}",
           note="one hidden layer: " + ", ".join(f"{m} {v:.1e}" for m, v in drift.items()
                                                 if m != "linear"))
-    for m, paper in (("fc1", "0.0055 vs 2e-8: 'a factor of 10,000' or more"),
-                     ("conv1", "0.0024 vs 2e-8: 'a factor of 10,000' or more")):
+    for m, paper in (("fc1", "0.0055 / 2e-8 = 2.8e5x: 'a factor of 10,000'"),
+                     ("conv1", "0.0024 / 2e-8 = 1.2e5x: 'a factor of 10,000'")):
         if m not in dep:
             continue
         b = dep[m]["bitflip"]
@@ -604,7 +606,7 @@ def claims_table(P):
     T.add("seed 001 Fig 2", f"Turning the source on late barely reduces its effect "
           f"(disagreement at onset N = {n_late} / at N = 0)", "nearly as high after 10% of training",
           stats.pairwise([on[n_late]["disagree"], on[0]["disagree"]], _ratio),
-          claims.above(0.5), fmt="{:.2f}",
+          claims.above(ONSET_BOUND), fmt="{:.2f}",
           note=f"N = {n_late} of {P.epochs} epochs; source {source_label(P.onset_source)}; "
           f"ratio at "
           + ", ".join(f"N = {n}: {_ratio(dis_on[n], dis_on[0]):.2f}" for n in sorted(on) if n)
@@ -1202,7 +1204,8 @@ def onset_reading(P, O) -> dict:
     moves = "falls" if d[late] <= d[0] else "rises"
     text = (f"Here the disagreement {moves} from {d[0]:.1f}% (N = 0) to {d[late]:.1f}% after "
             f"{late} shared epoch{'s' if late != 1 else ''} (a ratio of "
-            f"{_ratio(d[late], d[0]):.2f}, which the claims table tests against the bound 0.5 "
+            f"{_ratio(d[late], d[0]):.2f}, which the claims table tests against the bound "
+            f"{ONSET_BOUND} "
             "with its interval)")
     if last != late:
         text += f" and to {d[last]:.1f}% after {last}"

@@ -27,8 +27,10 @@ from scipy.stats import t as _t
 from .. import claims, config, gates, metrics, models, prose, pruning, runs, stats, train
 
 CHAPTER = "02_lottery_tickets"
-REINIT_OFFSET = 1000      # the control's fresh initialization: seed_init + 1000
-RANDOM_MASK_OFFSET = 2000  # the random mask's seed: chain seed + 2000 + round
+# the controls' seeds, far above any rerun's seed_base (1000), so that a rerun on fresh seeds
+# never starts a chain from a control's weights of the published run, or the reverse
+REINIT_OFFSET = 100_000        # the control's fresh initialization: seed_init + 100,000
+RANDOM_MASK_OFFSET = 200_000   # the random mask's seed: chain seed + 200,000 + round
 # chains that get the two controls (each control is a run per round: on two CPU cores the
 # controls of every chain cost more than the chains themselves)
 CONTROL_CHAINS = 3
@@ -310,6 +312,9 @@ SPARSE = 0.2        # the sparse regime: at most 20% of the weights left
 # "different tickets": two seeds' masks share less than this multiple of what two random masks
 # of the same per-layer sparsities would share (our line: the sources give no number)
 SHARED_LINE = 2.0
+# "different functions": two seeds' tickets disagree at least this fraction as often as their
+# dense networks do (our line: the sources give none)
+FUNCTION_LINE = 0.8
 SEED_UNITS = ("chains", "seeds")
 
 
@@ -330,7 +335,6 @@ def chain_values(chain, ctrl: dict, tol: float) -> dict:
     sparse = sparse_rounds(c["density"][1:])
     matching = acc[1:] >= dense - tol
     big = matching & (c["density"][1:] > SPARSE + 1e-9)
-    big = big if big.any() else matching
     out = dict(dense=dense, sparse_gap=float(np.mean((acc[1:] - dense)[sparse])),
                extent=matching_extent(c["density"], acc, dense, tol),
                speedup=float(np.median(c["iteration"][0] / c["iteration"][1:][matching]))
@@ -404,6 +408,32 @@ def width_values(wchains) -> dict:
     return dict(drop={w: np.array([100 * (c["acc"][-1] - c["acc"][0])
                                    for c in (curve(list(ch)) for ch in wchains[w])])
                       for w in sorted(wchains)})
+
+
+def capacity_match(P, wchains) -> dict:
+    """The width sweep against plain capacity: the widest width's sparsest tickets
+    (``sparse_wide``) and the narrowest width's dense networks (``dense_narrow``), each with
+    its prunable weights left (mean over chains) and mean test accuracy at early stop (%)."""
+    def side(w, i):
+        cs = [curve(list(ch)) for ch in wchains[w]]
+        n = n_weights(spec_from(P, width=w))
+        return dict(width=w, weights=float(np.mean([n * c["density"][i] for c in cs])),
+                    acc=float(np.mean([100 * c["acc"][i] for c in cs])))
+    return dict(sparse_wide=side(max(wchains), -1), dense_narrow=side(min(wchains), 0))
+
+
+def capacity_sentence(cm: dict) -> str:
+    """Whether the widest width's sparsest tickets beat the narrowest dense networks with no
+    more weights (:func:`capacity_match`): where they do, plain capacity does not explain the
+    width row."""
+    a, b = cm["sparse_wide"], cm["dense_narrow"]
+    text = (f"the width-{a['width']:g} tickets at the sparsest round keep {a['weights']:,.0f} "
+            f"weights and reach {a['acc']:.1f}%, the dense width-{b['width']:g} networks "
+            f"{b['weights']:,.0f} weights and {b['acc']:.1f}% (means over chains)")
+    if a["weights"] <= b["weights"] and a["acc"] > b["acc"]:
+        return (text + ": with no more weights the sparse wide network is the more accurate, "
+                "so the weights' number alone does not explain the row")
+    return text + ": this comparison does not separate width from capacity"
 
 
 def shared_line_note(chance: float) -> str:
@@ -513,14 +543,15 @@ def claims_table(P):
             ("reinit", "Randomly reinitializing the ticket's mask drops accuracy (ticket minus "
              "the same mask from a fresh init", "seed 003", "performance drops"),
             ("random mask", "A random mask of the same sparsity does worse than the ticket "
-             "(ticket minus random mask", "F&C 2019", "random sparse networks fall behind")):
+             "(ticket minus random mask", "F&C 2019",
+             "random sparse networks do worse (paraphrase)")):
         seed_row(T, src, f"{what}, mean over the rounds with ≤ 20% left, mean over chains)",
                  expected, stats.mean_t(V[kind], "chains"), claims.above(tol), fmt="{:+.1f} pp",
                  note=f"chains 1-{len(ctrls)}, each against its own controls; "
-                 f"{per}{_each(V[kind][:len(ctrls)])}")
+                 f"{per}{_each(V[kind][:len(ctrls)])}; " + unfinished_note(chains, ctrls, kind))
     seed_row(T, "seed 003; F&C 2019 abstract", "Tickets sometimes train faster: dense early-stop "
              "iteration / a matching ticket's (median over a chain's matching rounds, mean over "
-             "chains)", "learn faster (Sometimes even faster)",
+             "chains)", '"learn faster" (F&C); "Sometimes even faster" (seed 003)',
              stats.mean_t(V["speedup"], "chains"), claims.above(1.0), fmt="{:.2f}x",
              note=f"validation loss read at epochs {list(chains[0][0].run.logit_epochs)}, so a "
              f"chain's speed-up is a ratio of whole epochs; per chain: "
@@ -535,10 +566,11 @@ def claims_table(P):
     R = resnet_values(reset, rewind, reinit)
     k = len(reset)
     seeds_note = f"{prose.plural(k, 'seed')}; per seed (pp): "
-    seed_row(T, "F&C 2019 §4; Frankle et al. 2019", f"ResNet at lr {P.rn_lr}: rewinding beats "
-             f"resetting (rewind minus reset, final test accuracy at the sparsest round, mean over "
+    seed_row(T, "seed 003; F&C 2019 §4; Frankle et al. 2019", f"ResNet at lr {P.rn_lr}: "
+             f"rewinding beats resetting (rewind minus reset, final test accuracy at the sparsest round, mean over "
              f"seeds, {P.rn_model} width {P.rn_width})",
-             "reset fails, rewinding finds tickets",
+             "resetting to early training weights works better than resetting to full "
+             "initialization",
              stats.mean_t(R["rewind - reset"], "seeds"), claims.above(tol), fmt="{:+.1f} pp",
              note=f"{seeds_note}{_each(R['rewind - reset'])}; rewind to epoch "
              f"{P.rn_rewind_epoch} of {P.rn_epochs}, then the remaining epochs; mean dense "
@@ -550,16 +582,17 @@ def claims_table(P):
                 "sources' failure of reset needs long training at lr 0.1"))
     seed_row(T, "Frankle et al. 2019", "The rewound weights matter, not only the mask (rewind "
              "minus fresh init, final test accuracy at the sparsest round, mean over seeds)",
-             "random reinitialization fails",
+             "random reinitialization fails (paraphrase)",
              stats.mean_t(R["rewind - fresh init"], "seeds"), claims.above(tol),
              fmt="{:+.1f} pp", note=f"{seeds_note}{_each(R['rewind - fresh init'])}; each "
              f"seed's fresh initialization takes its own rewound masks and trains all "
              f"{P.rn_epochs} epochs; mean fresh init {R['fresh init'].mean():.1f}%")
     W = width_values(wchains)
     lo_w, hi_w = min(wchains), max(wchains)
-    seed_row(T, "seed 000 §2", f"More width, more tickets: the widest net loses less at the "
-             f"sparsest round than the narrowest (widths {lo_w} vs {hi_w}; loss = dense minus "
-             "sparsest ticket, mean over seeds)", "overparameterization buys tickets",
+    seed_row(T, "seed 000 §2", f"The widest net loses less accuracy at the sparsest round "
+             f"than the narrowest, as \"more width, more tickets\" predicts (widths {lo_w} vs "
+             f"{hi_w}; loss = dense minus sparsest ticket, mean over seeds)",
+             "having more parameters means having more lottery tickets",
              stats.diff_t(W["drop"][hi_w], W["drop"][lo_w], "seeds"), claims.above(0.0),
              fmt="{:+.1f} pp",
              note=f"{prose.plural(len(W['drop'][hi_w]), 'chain')} per width (seeds 1.., the "
@@ -567,7 +600,8 @@ def claims_table(P):
              "chain (pp): "
              + "; ".join(f"width {w}: {_each(W['drop'][w])}" for w in (lo_w, hi_w))
              + "; the widths keep the same fraction of their weights, so the widest keeps "
-             "more of them: plain capacity predicts the same direction")
+             "more of them: plain capacity predicts the same direction; "
+             + capacity_sentence(capacity_match(P, wchains)))
     if n > 1:
         pv = pair_values(chains)
         chance = float(pv["overlaps"][pv["pairs"][0]]["random"][-1])
@@ -576,16 +610,22 @@ def claims_table(P):
             return ", ".join(f"{i + 1}-{j + 1}: {f.format(v)}" for (i, j), v in d.items())
         seed_row(T, "seed 000 §2-3", "Different seeds find different tickets: the survivors two "
                  "seeds share at the sparsest round, over what random masks would share (mean "
-                 "over every pair of chains)", "each initialization reveals a different "
-                 "ticket", pairs_jackknife(pv["shared"], n), claims.below(SHARED_LINE),
+                 "over every pair of chains)", "each random initialization reveals a "
+                 "different winning ticket", pairs_jackknife(pv["shared"], n),
+                 claims.below(SHARED_LINE),
                  fmt="{:.2f}x chance",
                  note=f"pairs {each(pv['shared'], '{:.2f}x')}; chance (1x) is "
                  f"{100 * chance:.1f}% of the survivors; " + shared_line_note(chance))
         seed_row(T, "seed 000 §3", "Tickets of different seeds compute different functions "
                  "(ticket-pair disagreement / dense-pair disagreement, mean over rounds, mean "
-                 "over every pair of chains)", "a different function, same accuracy",
-                 pairs_jackknife(pv["disagreement"], n), claims.above(0.8), fmt="{:.2f}x",
-                 note=f"pairs {each(pv['disagreement'], '{:.2f}x')}; end-of-training "
+                 "over every pair of chains)", "a different function that happens to "
+                 "achieve the same overall accuracy",
+                 pairs_jackknife(pv["disagreement"], n), claims.above(FUNCTION_LINE),
+                 fmt="{:.2f}x",
+                 note=f"> {FUNCTION_LINE:g}x is our line for different functions (the sources "
+                 "give none): tickets that computed one function would disagree far less than "
+                 "two independently trained dense networks, and 1x would be as different as "
+                 f"those; pairs {each(pv['disagreement'], '{:.2f}x')}; end-of-training "
                  "predictions on the test half; dense pairs disagree on "
                  + _each([100 * o["dense_disagreement"] for o in pv["overlaps"].values()],
                          "{:.1f}%")
@@ -784,6 +824,24 @@ def truncation_reading(chains, ctrls) -> dict:
     return {"fig1_end": end_sentence(groups, end_iteration(chains[0][0].run))}
 
 
+def unfinished_note(chains, ctrls, kind: str) -> str:
+    """How many of the ``kind`` controls' networks were still improving when training stopped
+    (lowest validation loss at the last evaluated iteration): their accuracy at early stop is
+    then the end of a curve still rising, and part of a ticket's lead may be speed."""
+    if not ctrls:
+        return ""
+    last = end_iteration(chains[0][0].run)
+    cs = [curve(list(ct[kind])) for ct in ctrls]
+    its = np.concatenate([c["iteration"][sparse_rounds(c["density"])] for c in cs])
+    k = int(np.sum(its >= last))
+    if not k:
+        return "every control network with ≤ 20% left had stopped improving before training ended"
+    return (f"{k} of the {len(its)} control networks with ≤ 20% left were still improving when "
+            "training "
+            f"ended (lowest validation loss at the last evaluated iteration, {last:,}), so part "
+            "of the lead may be that tickets train faster, not only that they reach more")
+
+
 def end_sentence(groups: dict, last: int) -> str:
     """Figure 1's sentence on the points at the end of training, from ``{curve: [early-stop
     iterations of a chain's pruned rounds, ...]}`` and the last evaluated iteration ``last``: a
@@ -807,7 +865,23 @@ def resnet_reading(P, reset, rewind, reinit) -> dict:
               for chains in resnet_curves(P, reset, rewind, reinit).values()]
     return {"fig2_dense": dense_position(
         float(finals[0][0]), {k: f[1:] for k, f in zip(RESNET_LABELS, finals)},
-        100 * reset[0][-1].density, len(reset))}
+        100 * reset[0][-1].density, len(reset)),
+        "fig2_rewind": rewind_sentence(P, rewind[0][0].run.spec)}
+
+
+def rewind_sentence(P, spec: train.Spec) -> str:
+    """Where rewinding goes back to, as a share of training: the trainer keeps whole epochs, so
+    at a few epochs the rewinding point is later than the sources' (within the first few
+    percent of training)."""
+    k, steps = P.rn_rewind_epoch, steps_per_epoch(spec)
+    share = 100 * k / P.rn_epochs
+    text = (f"Rewinding goes back to the end of epoch {k}: iteration {k * steps:,} of "
+            f"{P.rn_epochs * steps:,}, {share:.3g}% of training")
+    if share > 5:
+        text += (", later than the sources, who rewind within the first few percent (the "
+                 "trainer keeps whole epochs), so a rewound network here has already learned "
+                 "more before its masks are applied")
+    return text + "."
 
 
 UNDER_TRAINED = ("a sparse network trained for as long beating the dense one says that the dense "
@@ -908,8 +982,8 @@ def width_sentence(extents: dict, tol: float) -> str:
         full = all(k == r for k, _, r in extents[widths[-1]])
         tail = ("The widest stays within the tolerance for more rounds than the narrowest"
                 f"{where}, the direction of seed 000's reading"
-                + ("; it lasts every round on every chain, so the sweep ends before it falls "
-                   "short." if full and not one else "."))
+                + ("; in this run it lasts every round on every chain, so the sweep ends before "
+                   "it falls short." if full and not one else "."))
     elif k_hi == k_lo:
         tail = (f"The widest is pruned no further than the narrowest before it falls out of the "
                 f"tolerance{where}, so by this criterion more width did not buy sparser tickets.")
@@ -974,8 +1048,9 @@ def closing_reading(P, T: claims.ClaimsTable, wchains=None) -> dict:
     chains ``wchains`` (:func:`width_experiment`), ``close_width`` also answers the width
     section's own criterion (:func:`width_sentence`)."""
     keys = ("close_tickets", "close_seeds", "close_speed", "close_resnet", "close_width")
+    factor = {"width_factor": width_factor(P, wchains) if wchains else "several times"}
     if T.untested():
-        return dict.fromkeys(keys, T.untested())
+        return dict.fromkeys(keys, T.untested()) | factor
     H, D, I = claims.HOLDS, claims.DIFFERS, claims.INCONCLUSIVE
     say = T.say
     core = [T.find(s).verdict for s in ("Tickets reset to θ0 match", "Randomly reinitializing",
@@ -1011,6 +1086,8 @@ def closing_reading(P, T: claims.ClaimsTable, wchains=None) -> dict:
            "whether it matches the dense network is undecided here." if core == [I, H, H] else
            " So this run does not show that the mask and the initial values together, rather "
            "than either alone, are what trains well."))
+    fn = next((r for r in T.rows if r.statement.startswith("Tickets of different seeds")), None)
+    below_one = bool(fn and fn.interval and None not in fn.interval and fn.interval[1] < 1)
     seeds = (
         say("Different seeds find different tickets", {
             H: "Different seeds find different tickets: the survivors two chains share at the "
@@ -1023,7 +1100,10 @@ def closing_reading(P, T: claims.ClaimsTable, wchains=None) -> dict:
                "{ci})."})
         + " " + say("Tickets of different seeds compute", {
             H: "They compute different functions: two seeds' tickets disagree {m} as often as "
-               "their dense networks do (interval {ci}, against {test}).",
+               "their dense networks do (interval {ci}, against {test})"
+               + (", a little less often: the interval lies below 1, so two seeds' tickets are "
+                  "somewhat closer to each other than their dense networks are, though of the "
+                  "same order." if below_one else "."),
             D: "Yet two seeds' tickets disagree on fewer test images than the test asks of their "
                "dense networks' disagreement ({m}, interval {ci}, against {test}).",
             I: "Whether they compute different functions is undecided: two seeds' tickets "
@@ -1072,23 +1152,35 @@ def closing_reading(P, T: claims.ClaimsTable, wchains=None) -> dict:
         f"this run trains the ResNet for {P.rn_epochs} epochs on "
         f"{'all of CIFAR-10' if P.rn_n_train is None else f'{P.rn_n_train:,} images'}, far from "
         "that regime, so what reset does here says more about the scale than about the claim.")
-    width = say("More width, more tickets", {
+    cap = capacity_sentence(capacity_match(P, wchains)) if wchains else ""
+    width = say("The widest net loses less", {
         H: "The widest network loses less accuracy at the sparsest round than the narrowest, the "
-           "direction of seed 000's \"more parameters, more tickets\" ({m}, a difference of "
-           "the two widths' means over their chains, interval {ci}; Figure 3), though keeping "
-           "the same fraction of its weights, the widest also keeps more of them, and plain "
-           "capacity predicts the same direction.",
+           "direction of seed 000's \"having more parameters means having more lottery "
+           "tickets\" ({m}, a difference of the two widths' means over their chains, interval "
+           "{ci}; Figure 3), though keeping the same fraction of its weights, the widest also "
+           "keeps more of them, and plain capacity predicts the same direction.",
         D: "The widest network loses no less accuracy at the sparsest round than the narrowest "
            "({m}, a difference of the two widths' means over their chains, interval {ci}; "
            "Figure 3).",
         I: ("Whether the widest network loses less accuracy at the sparsest round than the "
-            "narrowest, the direction of seed 000's \"more parameters, more tickets\", rests on "
+            "narrowest, the direction of seed 000's \"having more parameters means having more "
+            "lottery tickets\", rests on "
             "one chain per width (Figure 3), so it is inconclusive by the seed rule ({m})."
             if P.width_seeds < 2 else
             "Whether the widest network loses less accuracy at the sparsest round than the "
-            "narrowest, the direction of seed 000's \"more parameters, more tickets\", is "
+            "narrowest, the direction of seed 000's \"having more parameters means having more "
+            "lottery tickets\", is "
             "undecided: {m}, a difference of the two widths' means over their chains, and the "
             "interval ({ci}) straddles 0 (Figure 3).")})
     if wchains:
         width = f"{width_sentence(width_extents(P, wchains), P.match_tol)} {width}"
-    return dict(zip(keys, (tickets, seeds, speed, resnet, width)))
+    if cap:
+        width += f" Against plain capacity: {cap}."
+    return dict(zip(keys, (tickets, seeds, speed, resnet, width))) | factor
+
+
+def width_factor(P, wchains) -> str:
+    """How many times as many prunable weights the widest network of the width sweep has as
+    the narrowest (so also at any one fraction left): "16 times"."""
+    n = {w: n_weights(spec_from(P, width=w)) for w in (min(wchains), max(wchains))}
+    return f"{n[max(wchains)] / n[min(wchains)]:.0f} times"

@@ -53,13 +53,15 @@ def long_table(groups: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _means_with_dots(df: pd.DataFrame, y: str, ax, palette: dict) -> None:
-    """Every chain's value (dots) and the mean over chains with its 95% t interval."""
+def _means_with_dots(df: pd.DataFrame, y: str, ax, palette: dict, estimator="mean",
+                     errorbar=t95) -> None:
+    """Every chain's value (dots) and the mean over chains with its 95% t interval (or another
+    seaborn ``estimator`` and ``errorbar``)."""
     sns.scatterplot(data=df, x="density", y=y, hue="curve", palette=palette, alpha=0.35, s=16,
                     legend=False, ax=ax)
     sns.lineplot(data=df, x="density", y=y, hue="curve", style="curve", palette=palette,
-                 estimator="mean", errorbar=t95, err_style="bars", markers=True, dashes=False,
-                 err_kws=dict(capsize=3), ax=ax)
+                 estimator=estimator, errorbar=errorbar, err_style="bars", markers=True,
+                 dashes=False, err_kws=dict(capsize=3), ax=ax)
 
 
 def accuracy_and_speed(P, chains, ctrls):
@@ -78,10 +80,16 @@ def accuracy_and_speed(P, chains, ctrls):
     axes[0].axhspan(dense - P.match_tol, dense + P.match_tol, color="grey", alpha=0.2,
                     label=f"dense (mean) ± {P.match_tol} pp")
     _means_with_dots(df, "acc", axes[0], palette)
-    _means_with_dots(df, "iteration", axes[1], palette)
+    # an early-stopping iteration at the end of training is only a lower bound (the network
+    # was still improving), so no interval that runs past it: the median and the range
+    _means_with_dots(df, "iteration", axes[1], palette, estimator="median",
+                     errorbar=("pi", 100))
+    last = lottery.end_iteration(chains[0][0].run)
+    axes[1].axhline(last, color="grey", ls=":", lw=1,
+                    label=f"end of training ({last:,}): still improving")
     axes[0].set(ylabel="test accuracy at early stop (%)", title="Test accuracy vs sparsity")
     axes[1].set(ylabel="iteration of minimum validation loss",
-                title="Early-stopping iteration vs sparsity")
+                title="Early-stopping iteration vs sparsity (median, range)")
     return _finish(fig, axes)
 
 
@@ -143,15 +151,16 @@ def seed_pairs(chains):
     for k, (i, j) in enumerate(lottery.disjoint_pairs(len(chains))):
         ov = pv["overlaps"][(i, j)]
         x, name = 100 * ov["density"], f"chains {i + 1} and {j + 1}"
-        axes[0].plot(x, 100 * ov["overlap"], marker="o", color=color(k), label=name)
+        axes[0].plot(x, ov["overlap"] / ov["random"], marker="o", color=color(k), label=name)
         axes[1].plot(x, 100 * ov["disagreement"], marker="o", color=color(k),
                      label=f"tickets, {name}")
         axes[1].axhline(100 * ov["dense_disagreement"], color=color(k), ls=":",
                         label=f"dense networks, {name}")
-    ov = pv["overlaps"][(0, 1)]
-    axes[0].plot(100 * ov["density"], 100 * ov["random"], marker="s", ls="--", color="grey",
-                 label="two random masks (expected)")
-    axes[0].set(ylabel="survivors shared (% of the first chain's)",
+    axes[0].axhline(1, ls="--", color="grey", label="two random masks (chance, 1x)")
+    axes[0].axhline(lottery.SHARED_LINE, ls=":", color="black",
+                    label=f"the claims table's line ({lottery.SHARED_LINE:g}x)")
+    axes[0].set_ylim(0, max(1.15 * axes[0].get_ylim()[1], 1.2 * lottery.SHARED_LINE))
+    axes[0].set(ylabel="survivors shared / chance (x)",
                 title="Overlap of the masks found from two seeds")
     axes[1].set(ylabel="disagreement (% of test half)",
                 title="Do two seeds' tickets compute the same function?")
