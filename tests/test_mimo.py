@@ -253,8 +253,9 @@ def test_figures_have_titles_labels_and_legends():
     # a model trained at one width only (the naive control at gpu) is a single point there
     some = [r for r in rows if not (r["name"].startswith("naive") and r["width"] == 0.5)]
     fig = plots.mimo.capacity(some, (0.5, 1))
-    naive = [ln for ln in fig.axes[0].get_lines() if ln.get_label().startswith("naive")]
-    assert len(naive) == 1 and len(naive[0].get_xdata()) == 1
+    naive = [c for c in fig.axes[0].containers if c.get_label().startswith("naive")]
+    assert len(naive) == 1 and len(naive[0].lines[0].get_xdata()) == 1
+    assert figs[1].axes[1].get_legend() is not None   # the right panel has its own legend
     plt.close("all")
 
 
@@ -346,7 +347,9 @@ def test_the_claims_read_means_over_seeds_and_decide_over_runs(monkeypatch):
     assert div.source == "seed 000 §3-4"
     gold = T.find("Deep ensembles remain")
     assert "uncertainty estimation" in gold.expected and "NLL" in gold.note and "ECE" in gold.note
-    assert "2 deep ensembles of 3" in gold.note
+    assert "2 deep ensembles of 3" in gold.note and gold.measured_text.endswith("nats")
+    m3, de3 = mimo.pick(rows, 1, "MIMO M=3"), mimo.pick(rows, 1, "deep ensemble of 3")
+    assert gold.measured == pytest.approx(m3["nll"] - de3["nll"])
     out = mimo.closing_reading(P, T, R)
     assert "disagree more than two independently trained networks" in out["close_mechanism"]
     assert "Its heads are also less accurate than those M = 1 networks" in out["close_mechanism"]
@@ -411,16 +414,20 @@ def test_heads_against_seeds_and_the_uncertainty_sentence_follow_the_rows():
     P = types.SimpleNamespace(widths=(1,), members=(1, 2, 3), ref_width=1)
     rows = [dict(width=1, name="MIMO M=2", head_acc_mean=0.40),
             dict(width=1, name="deep ensemble of 2", head_acc_mean=0.48),
-            dict(width=1, name="MIMO M=3", nll=1.9, ece=0.05),
-            dict(width=1, name="deep ensemble of 3", nll=1.4, ece=0.08)]
+            dict(width=1, name="MIMO M=3", nll=1.9, ece=0.05, acc=0.40),
+            dict(width=1, name="deep ensemble of 3", nll=1.4, ece=0.08, acc=0.45),
+            dict(width=1, name="MIMO M=1", ece=0.03, acc=0.48)]
     text = mimo.heads_against_seeds(P, rows)
     assert "less accurate than those M = 1 networks (40.00 % against 48.00 %" in text
     assert "-8.00 pp" in text and "disagree more" in text
     rows[0]["head_acc_mean"] = 0.5
     assert "at least as accurate" in mimo.heads_against_seeds(P, rows)
     text = mimo.uncertainty_sentence(P, rows)
-    assert "lower NLL than MIMO M = 3 (1.400 against 1.900)" in text
-    assert "higher calibration error (ECE 8.00 % against 5.00 %" in text
+    assert "the deep ensemble of 3 is +5.00 pp against MIMO M = 3" in text
+    assert ("it is at 8.00 %, MIMO M = 3 at 5.00 % and a single M = 1 network at 3.00 %, so "
+            "the single M = 1 network is the best calibrated") in text
+    rows[-1]["ece"] = 0.09
+    assert "so MIMO M = 3 is the best calibrated" in mimo.uncertainty_sentence(P, rows)
 
 
 def test_the_scale_sentence_reads_the_presets():

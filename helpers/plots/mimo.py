@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .. import stats
 from . import _ax, color
 
 KIND_LABEL = {"mimo": "MIMO", "naive": "naive multi-head", "ensemble": "deep ensemble"}
@@ -22,6 +23,17 @@ def _sd(row, key) -> float:
     return float(sd) if np.isfinite(sd) else 0.0
 
 
+def _half(values) -> float:
+    """Half the width of the 95% t interval of the mean of ``values`` (0 for fewer than 2)."""
+    e = stats.mean_t(values) if len(values) > 1 else None
+    return float(e.hi - e.value) if e is not None and e.has_interval else 0.0
+
+
+def _acc_half(row) -> float:
+    """:func:`_half` of a row's averaged-prediction accuracy (pp) over its runs."""
+    return _half([100 * r["acc"] for r in row.get("runs", [])])
+
+
 def heads(table_rows, width, ax=None, title=None, band: float | None = None):
     """Per-head accuracies (dots) and the averaged prediction's accuracy (a short horizontal
     line: the axis does not start at zero, so no bars) of every model at one width; the dashed
@@ -37,6 +49,10 @@ def heads(table_rows, width, ax=None, title=None, band: float | None = None):
         new = r["kind"] not in done
         ax.hlines(100 * r["acc"], i - 0.32, i + 0.32, color=colour[r["kind"]], lw=3, zorder=2,
                   label=f"{label}: averaged prediction" if new else None)
+        if _acc_half(r):   # the mean's 95% t interval over the model's runs
+            ax.errorbar(i + 0.36, 100 * r["acc"], yerr=_acc_half(r), color=colour[r["kind"]],
+                        capsize=3, lw=1, zorder=2,
+                        label="95% interval of the average" if not done else None)
         ax.scatter([i] * len(r["head_acc"]), 100 * np.array(r["head_acc"]),
                    color=colour[r["kind"]], zorder=3, s=18, alpha=0.8,
                    label=f"{label}: each head / member" if new else None)
@@ -77,11 +93,18 @@ def capacity(table_rows, widths, axes=None, band: float | None = None):
     for i, name in enumerate(names):  # a model trained at some widths only is drawn there
         ws = [w for w in widths if (w, name) in have]
         sel = [_pick(table_rows, w, name) for w in ws]
-        xs = [base[w]["params"] for w in ws]
+        shift = 1 + 0.03 * (i - (len(names) - 1) / 2)   # side by side, not on top of each other
+        xs = [base[w]["params"] * shift for w in ws]
         gain = [100 * (r["acc"] - base[w]["acc"]) for r, w in zip(sel, ws)]
         style = dict(marker="o", color=color(i), label=name,
                      ls=":" if name.startswith("deep") else "-")
-        axes[0].plot(xs, gain, **style)
+        # a gain's 95% Welch interval against the M = 1 network's runs; none for a deep
+        # ensemble, which is made of those very runs
+        err = [0.0 if name.startswith("deep") or len(r.get("runs", [])) < 2 else
+               float(stats.diff_t([100 * x["acc"] for x in r["runs"]],
+                                  [100 * x["acc"] for x in base[w]["runs"]]).hi - g)
+               for r, w, g in zip(sel, ws, gain)]
+        axes[0].errorbar(xs, gain, yerr=err, capsize=3, **style)
         axes[1].errorbar(xs, [r["d_dis"] for r in sel], yerr=[_sd(r, "d_dis") for r in sel],
                          capsize=3, **style)
     axes[0].axhline(0, color="grey", lw=1)
@@ -96,7 +119,8 @@ def capacity(table_rows, widths, axes=None, band: float | None = None):
     for ax in axes:
         ax.set_xticks(x, [f"{v / 1000:.0f}k\n(width {w:g})" for v, w in zip(x, widths)])
         ax.minorticks_off()
-    axes[0].legend(fontsize=8)
+    for ax in axes:   # below the panels: inside, they would hide points
+        ax.legend(fontsize=8, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.3))
     return axes[0].figure
 
 
@@ -129,19 +153,23 @@ def cost(table_rows, ax=None):
     kinds = {"mimo": ("MIMO (1 pass)", "o"), "naive": ("naive multi-head (1 pass)", "s"),
              "ensemble": ("deep ensemble (M passes)", "D")}
     widths = sorted({r["width"] for r in table_rows})
-    labels = []
+    # MIMO and the naive control cost the same: set side by side (x times this), not on top
+    dodge = {"mimo": 0.95, "naive": 1.05, "ensemble": 1.0}
+    labels, computes = [], set()
     for kind, (label, marker) in kinds.items():
         for j, w in enumerate(widths):
             sel = [r for r in table_rows if r["kind"] == kind and r["width"] == w]
             if not sel:  # e.g. the naive control at gpu trains at width 1 only
                 continue
-            ax.scatter([r["train_images"] for r in sel], [100 * r["acc"] for r in sel],
+            xs = [dodge[kind] * r["train_images"] for r in sel]
+            computes |= {r["train_images"] for r in sel}
+            ax.scatter(xs, [100 * r["acc"] for r in sel],
                        marker=marker, s=[30 * r["passes"] for r in sel], color=color(j),
                        alpha=0.8, label=f"{label}, width {w:g}")
-            ax.errorbar([r["train_images"] for r in sel], [100 * r["acc"] for r in sel],
+            ax.errorbar(xs, [100 * r["acc"] for r in sel],
                         yerr=[100 * _sd(r, "acc") for r in sel], fmt="none", color=color(j),
                         alpha=0.8, capsize=2, lw=1)
-            labels += [(r["train_images"], 100 * r["acc"], f"{r['M']}") for r in sel]
+            labels += [(x, 100 * r["acc"], f"{r['M']}") for x, r in zip(xs, sel)]
     ys = [y for _, y, _ in labels]
     gap = 0.035 * ((max(ys) - min(ys)) or 1.0)   # about a label's height on the axis
     for (x, y, text), side in zip(labels, _label_sides([(x, y) for x, y, _ in labels], gap)):
@@ -150,7 +178,7 @@ def cost(table_rows, ax=None):
     ax.set(xscale="log", ylabel="test accuracy of the averaged prediction (%)",
            xlabel="training images processed (log scale;\nsummed over an ensemble's members)",
            title="Accuracy against training cost")
-    xs = sorted({x for x, _, _ in labels})   # a tick at every compute a marker sits at
+    xs = sorted(computes)   # a tick at every compute a marker sits at
     digits = next(d for d in range(4) if len({f"{x / 1000:,.{d}f}" for x in xs}) == len(xs)
                   or d == 3)                  # as many decimals as tell the ticks apart
     ax.xaxis.set_major_locator(FixedLocator(xs))
