@@ -594,7 +594,8 @@ def fresh_reading(table: ClaimsTable, claims_dir=None) -> str:
     kept = sum(r["a"] == r["b"] for r in rows)
     swaps = sum(r["swap"] for r in rows)
     text = (f"Rerun with `-p seed_base={F.seed_base}` ({F.recorded}; every run "
-            f"new), this table kept {kept} of its {len(rows)} verdicts and swapped "
+            f"new, on the same training images), this table kept {kept} of its {len(rows)} "
+            f"verdicts and swapped "
             f"{'none' if not swaps else f'**{swaps}**'} between *holds* and *differs*.")
     moved = [(a, b) for a, b in zip(table.rows, F.rows) if a.verdict != b.verdict]
     if moved:
@@ -625,7 +626,10 @@ def fresh_reading(table: ClaimsTable, claims_dir=None) -> str:
                  "inside the other's interval, sits near its test's boundary: read it as "
                  "undecided at this profile.")
     if far:
-        text += (" For " + "; ".join(_quoted(table.rows, a) for a in far) + ", one seed set's "
+        which = ("the row that moved" if len(moved) == 1 else
+                 f"{'both' if len(moved) == 2 else 'all the'} rows that moved"
+                 if len(far) == len(moved) else "; ".join(_quoted(table.rows, a) for a in far))
+        text += (f" For {which}, one seed set's "
                  "value lies outside the other's interval: the seeds spread more than "
                  f"{'that interval says' if len(far) == 1 else 'those intervals say'}, so read "
                  f"{'it' if len(far) == 1 else 'them'} as undecided at this profile.")

@@ -299,8 +299,8 @@ def test_a_fresh_seed_record_is_set_beside_the_table_row_by_row(tmp_path):
     assert "then *inconclusive* at 1.00" in text and "row a" not in text and "row c" not in text
     assert "the tally is 1 holds, 1 differs, 1 inconclusive" in text
     # row b's values each lie outside the other's interval (2.00 against 0.50-1.50)
-    assert ("For “row b”, one seed set's value lies outside the other's interval: the seeds "
-            "spread more than that interval says" in text and "sits near" not in text)
+    assert ("For the row that moved, one seed set's value lies outside the other's interval: "
+            "the seeds spread more than that interval says" in text and "sits near" not in text)
     claims.record_fresh(_ci_table([(2, 4), (0.9, 2.1), (0.2, 0.5)], 1000), tmp_path)
     near = claims.fresh_reading(ours, tmp_path)   # 1.50 and 2.00 inside each other's interval
     assert "sits near its test's boundary" in near and "outside the other's" not in near
