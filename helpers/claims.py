@@ -392,13 +392,16 @@ class ClaimsTable:
         f = self._fresh_moved().get(r.statement)
         if f is None:
             return out
-        fresh = f"*{f.verdict}* at {f.measured_text}" + (
-            f", interval {f.interval_text}" if f.interval else "")
+        fresh = f"*{f.verdict}*, at {f.measured_text}" + (
+            f" (interval {f.interval_text})" if f.interval else "")
         if not out.endswith("."):     # the text goes on: a parenthesis, not a sentence
-            return out + f" (on fresh seeds {fresh})"
-        undecided = r.verdict in (HOLDS, DIFFERS) and f.verdict != r.verdict
-        return out + (f" On fresh seeds this row is {fresh}" + (
-            ", so read it as undecided at this profile." if undecided else "."))
+            return out + f" (on fresh seeds: {fresh})"
+        if r.verdict in (HOLDS, DIFFERS):   # a decided verdict the fresh seeds did not keep
+            head = out[0].lower() + out[1:] if out[1:2].islower() else out
+            return (f"In this run, {head} On fresh seeds the row's verdict is {fresh}, so its "
+                    f"verdict against the test ({r.test}) is undecided at this profile.")
+        return out + (f" On fresh seeds the row's verdict is {fresh}; with this run's, it stays "
+                      "undecided at this profile.")
 
     def _fresh_moved(self) -> dict:
         """``{statement: the fresh-seed record's row}`` for the rows :func:`fresh_moved` names,
@@ -607,30 +610,32 @@ def fresh_reading(table: ClaimsTable, claims_dir=None) -> str:
     def has(r):
         return bool(r.interval) and None not in r.interval
 
-    def inside(x, r):
-        return r.interval[0] <= x.measured <= r.interval[1]
+    def apart_by_z(a, b):
+        """The two seed sets' values differ by more than their intervals allow: |a - b| over
+        the root sum of squares of the standard errors that the 95% intervals imply (half a
+        width / 1.96; an interval from a t or a bootstrap is wider, so this errs towards
+        'within'), beyond 1.96."""
+        se = [(r.interval[1] - r.interval[0]) / 2 / 1.96 for r in (a, b)]
+        return abs(a.measured - b.measured) > 1.96 * math.hypot(*se) > 0
 
     apart = [a for a, b in zip(table.rows, F.rows) if has(a) and has(b)
              and (a.interval[1] < b.interval[0] or b.interval[1] < a.interval[0])]
-    # a moved row whose two values each lie inside the other's interval sits near its test's
-    # boundary; one whose value lies outside the other's interval (the intervals may still
-    # overlap) shows seeds spreading more than its interval says
     far = [a for a, b in moved if a not in apart and has(a) and has(b)
            and isinstance(a.measured, (int, float)) and isinstance(b.measured, (int, float))
-           and not (inside(a, b) and inside(b, a))]
+           and apart_by_z(a, b)]
     if swaps:
         text += (" A swap means an interval was narrower than the seeds' spread: read that row "
                  "as undecided.")
     elif len(far) < len(moved):
-        text += (" A row that moves between *inconclusive* and a decided verdict, each value "
-                 "inside the other's interval, sits near its test's boundary: read it as "
-                 "undecided at this profile.")
+        text += (" A row that moves between *inconclusive* and a decided verdict, its two "
+                 "values as close as their intervals allow, sits near its test's boundary: "
+                 "read it as undecided at this profile.")
     if far:
         which = ("the row that moved" if len(moved) == 1 else
                  f"{'both' if len(moved) == 2 else 'all the'} rows that moved"
                  if len(far) == len(moved) else "; ".join(_quoted(table.rows, a) for a in far))
-        text += (f" For {which}, one seed set's "
-                 "value lies outside the other's interval: the seeds spread more than "
+        text += (f" For {which}, the two seed sets' values differ by more than their intervals "
+                 "allow (a z test on the intervals' widths): the seeds spread more than "
                  f"{'that interval says' if len(far) == 1 else 'those intervals say'}, so read "
                  f"{'it' if len(far) == 1 else 'them'} as undecided at this profile.")
     if apart:

@@ -299,11 +299,12 @@ def test_a_fresh_seed_record_is_set_beside_the_table_row_by_row(tmp_path):
     assert "then *inconclusive* at 1.00" in text and "row a" not in text and "row c" not in text
     assert "the tally is 1 holds, 1 differs, 1 inconclusive" in text
     # row b's values each lie outside the other's interval (2.00 against 0.50-1.50)
-    assert ("For the row that moved, one seed set's value lies outside the other's interval: "
-            "the seeds spread more than that interval says" in text and "sits near" not in text)
+    assert ("For the row that moved, the two seed sets' values differ by more than their "
+            "intervals allow (a z test on the intervals' widths): the seeds spread more than that "
+            "interval says" in text and "sits near" not in text)
     claims.record_fresh(_ci_table([(2, 4), (0.9, 2.1), (0.2, 0.5)], 1000), tmp_path)
-    near = claims.fresh_reading(ours, tmp_path)   # 1.50 and 2.00 inside each other's interval
-    assert "sits near its test's boundary" in near and "outside the other's" not in near
+    near = claims.fresh_reading(ours, tmp_path)   # 1.50 against 2.00: within the intervals
+    assert "sits near its test's boundary" in near and "more than their intervals" not in near
     assert "do not even overlap" not in text   # (2, 3) and (2, 4) overlap, and so on
     ours.save(tmp_path)   # the scorecard says it too, under the chapter's table and in its counts
     card = scorecard_markdown(tmp_path)
@@ -349,13 +350,15 @@ def test_a_sentence_says_when_the_fresh_seeds_moved_its_row(tmp_path, monkeypatc
     texts = {HOLDS: "holds ({m}, interval {ci})", INCONCLUSIVE: "unsure ({m}, interval {ci})"}
     assert ours.say("row b", texts) == "holds (2.00, interval 1.50 to 2.50)"   # no record
     claims.record_fresh(_ci_table([(2, 4), (0.5, 1.5), (0.2, 0.5)], 1000), tmp_path)
-    assert ours.say("row b", texts) == ("holds (2.00, interval 1.50 to 2.50) (on fresh seeds "
-                                        "*inconclusive* at 1.00, interval 0.50 to 1.50)")
+    assert ours.say("row b", texts) == ("holds (2.00, interval 1.50 to 2.50) (on fresh seeds: "
+                                        "*inconclusive*, at 1.00 (interval 0.50 to 1.50))")
     # a whole sentence gets a sentence after it; a decided verdict not kept is read as undecided
     whole = {HOLDS: "holds ({m}, interval {ci}).", INCONCLUSIVE: "unsure ({m})."}
     assert ours.say("row b", whole) == (
-        "holds (2.00, interval 1.50 to 2.50). On fresh seeds this row is *inconclusive* at 1.00, "
-        "interval 0.50 to 1.50, so read it as undecided at this profile.")
+        "In this run, holds (2.00, interval 1.50 to 2.50). On fresh seeds the row's verdict is "
+        "*inconclusive*, at 1.00 (interval 0.50 to 1.50), so its verdict against the test (> 1) "
+        "is undecided at this profile.")
+    assert ours.say("row b", {HOLDS: "MIMO holds."}).startswith("In this run, MIMO holds.")
     assert ours.say("row a", texts) == "holds (2.50, interval 2.00 to 3.00)"   # kept
     listed = ours.readings()["claims_holds"].splitlines()
     assert listed[1].endswith("test > 1; *inconclusive* on fresh seeds)")
@@ -519,3 +522,13 @@ def test_an_interval_end_near_a_bound_prints_which_side_it_is_on():
     assert claims.ends_text("{:.2f}", 0.8996, 1.2, claims.bounds(claims.between(0.9, 1.1))) \
         == "0.8996 to 1.2000"
     assert claims.bounds(lambda v: v > 0) == ()
+
+
+def test_an_undecided_row_that_the_fresh_seeds_decide_stays_undecided(tmp_path, monkeypatch):
+    monkeypatch.setattr(claims, "CLAIMS_DIR", tmp_path)
+    ours = _ci_table([(0.5, 1.5)], statements="a")                 # inconclusive against > 1
+    claims.record_fresh(_ci_table([(1.2, 2.0)], 1000, statements="a"), tmp_path)   # holds
+    texts = {INCONCLUSIVE: "Undecided ({m}, interval {ci})."}
+    assert ours.say("row a", texts) == (
+        "Undecided (1.00, interval 0.50 to 1.50). On fresh seeds the row's verdict is *holds*, "
+        "at 1.60 (interval 1.20 to 2.00); with this run's, it stays undecided at this profile.")

@@ -457,7 +457,7 @@ def test_capacity_sentence_says_whether_weights_alone_explain_the_width_row(monk
     assert "reach 47.0%" in text and "weights' number alone does not explain" in text
     worse = dict(cm, sparse_wide=dict(cm["sparse_wide"], acc=30.0))
     assert "does not separate width from capacity" in lottery.capacity_sentence(worse)
-    assert lottery.width_factor(P, wchains) == f"{n_hi / n_lo:.0f} times"
+    assert lottery.width_factor(P, wchains) == f"about {n_hi / n_lo:.0f} times"
 
 
 def test_rewind_sentence_flags_a_late_rewinding_point():

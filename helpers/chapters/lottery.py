@@ -586,12 +586,16 @@ def claims_table(P):
              stats.mean_t(R["rewind - fresh init"], "seeds"), claims.above(tol),
              fmt="{:+.1f} pp", note=f"{seeds_note}{_each(R['rewind - fresh init'])}; each "
              f"seed's fresh initialization takes its own rewound masks and trains all "
-             f"{P.rn_epochs} epochs; mean fresh init {R['fresh init'].mean():.1f}%")
+             f"{P.rn_epochs} epochs; mean fresh init {R['fresh init'].mean():.1f}%; the rewound "
+             f"weights come from {100 * P.rn_rewind_epoch / P.rn_epochs:.3g}% of the way through "
+             "training (the sources rewind within the first few percent), so they carry more "
+             "of the training")
     W = width_values(wchains)
     lo_w, hi_w = min(wchains), max(wchains)
     seed_row(T, "seed 000 §2", f"The widest net loses less accuracy at the sparsest round "
              f"than the narrowest, as \"more width, more tickets\" predicts (widths {lo_w} vs "
-             f"{hi_w}; loss = dense minus sparsest ticket, mean over seeds)",
+             f"{hi_w}: the narrowest's loss minus the widest's, loss = dense minus sparsest "
+             "ticket, mean over chains)",
              "having more parameters means having more lottery tickets",
              stats.diff_t(W["drop"][hi_w], W["drop"][lo_w], "seeds"), claims.above(0.0),
              fmt="{:+.1f} pp",
@@ -622,10 +626,10 @@ def claims_table(P):
                  "achieve the same overall accuracy",
                  pairs_jackknife(pv["disagreement"], n), claims.above(FUNCTION_LINE),
                  fmt="{:.2f}x",
-                 note=f"> {FUNCTION_LINE:g}x is our line for different functions (the sources "
-                 "give none): tickets that computed one function would disagree far less than "
-                 "two independently trained dense networks, and 1x would be as different as "
-                 f"those; pairs {each(pv['disagreement'], '{:.2f}x')}; end-of-training "
+                 note=f"> {FUNCTION_LINE:g}x is our line for different functions, set near 1x "
+                 "(the sources give none; 1x would be as different as two independently trained "
+                 "dense networks, and tickets that computed one function would disagree far "
+                 "less), so the row asks that tickets stay nearly as different as those; pairs {each(pv['disagreement'], '{:.2f}x')}; end-of-training "
                  "predictions on the test half; dense pairs disagree on "
                  + _each([100 * o["dense_disagreement"] for o in pv["overlaps"].values()],
                          "{:.1f}%")
@@ -861,7 +865,9 @@ def end_sentence(groups: dict, last: int) -> str:
 def resnet_reading(P, reset, rewind, reinit) -> dict:
     """``fig2_dense``: where the dense ResNet's final accuracy sits among the pruned ones'
     (:func:`dense_position`), each a mean over the seeds."""
-    finals = [100 * np.mean([curve(list(ch))["final_acc"] for ch in chains], axis=0)
+    # percent first, then the mean, as the claims table and the printout compute it (the
+    # other order can round a mean the other way at the last printed digit)
+    finals = [np.mean([100 * curve(list(ch))["final_acc"] for ch in chains], axis=0)
               for chains in resnet_curves(P, reset, rewind, reinit).values()]
     return {"fig2_dense": dense_position(
         float(finals[0][0]), {k: f[1:] for k, f in zip(RESNET_LABELS, finals)},
@@ -1080,6 +1086,9 @@ def closing_reading(P, T: claims.ClaimsTable, wchains=None) -> dict:
                "interval {ci}).",
             I: "random masks of the same per-layer sparsity by {m}, an interval ({ci}) that "
                "straddles the test's margin."})
+        + (" The control rows' notes say how many control networks were still improving when "
+           "training stopped: part of these leads may be speed rather than reach."
+           if core[1:] == [H, H] else "")
         + (" So at this scale it is the mask together with these initial values, not the mask "
            "alone and not the sparsity alone, that trains well." if core == [H, H, H] else
            " So the mask together with its initial values trains better than either alone; "
@@ -1183,4 +1192,4 @@ def width_factor(P, wchains) -> str:
     """How many times as many prunable weights the widest network of the width sweep has as
     the narrowest (so also at any one fraction left): "16 times"."""
     n = {w: n_weights(spec_from(P, width=w)) for w in (min(wchains), max(wchains))}
-    return f"{n[max(wchains)] / n[min(wchains)]:.0f} times"
+    return f"about {n[max(wchains)] / n[min(wchains)]:.0f} times"
