@@ -527,6 +527,12 @@ def fresh_moved(table: ClaimsTable, claims_dir=None) -> dict:
             if r["a"] != r["b"]}
 
 
+def _evidence(table: ClaimsTable, rows: list) -> list:
+    """The rows of :func:`compare` ``rows`` (matched by position with ``table``'s) that are
+    evidence: a check is true by construction, so it is not counted as a verdict kept."""
+    return [r for t, r in zip(table.rows, rows) if not t.is_check]
+
+
 def _fresh_rows(table: ClaimsTable, claims_dir=None) -> list | None:
     """:func:`compare` of ``table`` with its chapter's fresh-seed record, or None where there is
     no record of this edition with these rows, or ``table`` is itself a rerun."""
@@ -594,11 +600,12 @@ def fresh_reading(table: ClaimsTable, claims_dir=None) -> str:
     except ValueError:
         return (f"The rerun on fresh seeds on record ({F.recorded}) was made when this table had "
                 f"other rows, so it cannot be set beside them; rerun it ({how}).")
-    kept = sum(r["a"] == r["b"] for r in rows)
+    evidence = _evidence(table, rows)
+    kept = sum(r["a"] == r["b"] for r in evidence)
     swaps = sum(r["swap"] for r in rows)
     text = (f"Rerun with `-p seed_base={F.seed_base}` ({F.recorded}; every run "
-            f"new, on the same training images), this table kept {kept} of its {len(rows)} "
-            f"verdicts and swapped "
+            f"new, on the same training images), this table kept {kept} of its "
+            f"{len(evidence)} verdicts (checks apart) and swapped "
             f"{'none' if not swaps else f'**{swaps}**'} between *holds* and *differs*.")
     moved = [(a, b) for a, b in zip(table.rows, F.rows) if a.verdict != b.verdict]
     if moved:
@@ -710,7 +717,8 @@ def _count_row(name: str, tables, claims_dir=None) -> str:
     rows = [r for t in tables for r in t.rows]
     c = _tally(rows)
     with_interval = sum(r.interval is not None for r in rows)
-    fresh = [f for f in (_fresh_rows(t, claims_dir) for t in tables) if f is not None]
+    fresh = [_evidence(t, f) for t in tables
+             if (f := _fresh_rows(t, claims_dir)) is not None]
     kept = ("—" if not fresh else
             f"{sum(r['a'] == r['b'] for f in fresh for r in f)} of {sum(map(len, fresh))}"
             + (f" ({len(fresh)} of {len(tables)} chapters rerun)" if len(tables) > 1 else ""))

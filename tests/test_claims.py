@@ -532,3 +532,15 @@ def test_an_undecided_row_that_the_fresh_seeds_decide_stays_undecided(tmp_path, 
     assert ours.say("row a", texts) == (
         "Undecided (1.00, interval 0.50 to 1.50). On fresh seeds the row's verdict is *holds*, "
         "at 1.60 (interval 1.20 to 2.00); with this run's, it stays undecided at this profile.")
+
+
+def test_a_check_is_not_counted_among_the_verdicts_kept(tmp_path):
+    def table(seed_base=0):
+        t = _ci_table([(2, 3)], seed_base, statements="a")
+        t.check("s", "a control", "0", Estimate(0.0, 0.0, 0.0, "exact", 4, "runs"),
+                within(0, 0))
+        return t
+    claims.record_fresh(table(1000), tmp_path)
+    assert "kept 1 of its 1 verdicts (checks apart)" in claims.fresh_reading(table(), tmp_path)
+    table().save(tmp_path)
+    assert "| 1 of 1 |" in scorecard_markdown(tmp_path)

@@ -621,3 +621,14 @@ def test_closing_reading_says_what_the_facts_and_the_verdicts_call_for():
     assert bare["close_curvature"].startswith("The saddle printout names each run's checkpoint")
     assert "%" not in bare["close_tunnels"] and "ρ =" not in bare["close_flat"]
     assert bare["close_curvature"].endswith(f"one batch of {P.hessian_examples} training images.")
+
+
+def test_peak_note_says_when_the_barrier_grows_only_because_the_ends_fall():
+    narrow = dict(train_loss=np.array([1.9, 2.0]), barrier=0.35)     # peak 2.30
+    wide = dict(train_loss=np.array([1.2, 1.4]), barrier=0.95)       # peak 2.25
+    text = LL.peak_note(narrow, wide)
+    assert text.startswith("the line's highest point sits at about 2.30 nats (narrowest) and "
+                           "2.25 (widest), against chance's ln 10 = 2.30")
+    assert "the ends fall" in text
+    wide["barrier"] = 1.5                                             # peak 2.80: it rises
+    assert "the ends fall" not in LL.peak_note(narrow, wide)

@@ -163,7 +163,9 @@ def hessian(P, run, epoch=None, seed: int = 0):
     net = models.build(run.spec.model, run.spec.width, 0.0).to(device(P))
     w = vec(run, epoch)
     op = L.HessianOperator(net, w, x, y)
-    return L.lanczos(op, w.numel(), P.lanczos_iters, torch.Generator().manual_seed(seed))
+    # the start vector's draw moves with seed_base, so a rerun on fresh seeds redraws it too
+    gen = torch.Generator().manual_seed(seed + config.seed_base(P))
+    return L.lanczos(op, w.numel(), P.lanczos_iters, gen)
 
 
 def alphas(P) -> np.ndarray:
@@ -324,7 +326,8 @@ def one_tunnel(P, ev: L.Evaluator, r1, r2, seed: int = 0) -> dict:
     steps = max(1, P.bezier_epochs * len(d.train_y) // P.batch_size)
     net = models.build(P.model, P.width, 0.0).to(device(P))
     theta, losses = L.train_bezier(net, w0, w2, d.train_x, d.train_y, steps=steps, batch_size=P.batch_size,
-                                   lr=P.bezier_lr, generator=torch.Generator().manual_seed(seed))
+                                   lr=P.bezier_lr, generator=torch.Generator().manual_seed(
+                                       seed + config.seed_base(P)))
     ts = np.linspace(0, 1, P.curve_points if P.curve_points % 2 else P.curve_points + 1)
     out = {"curve": L.curve(ev, w0.cpu(), theta.cpu(), w2.cpu(), ts),
            "line": L.interpolate(ev, w0.cpu(), w2.cpu(), ts), "train_losses": losses, "steps": steps}
@@ -370,7 +373,7 @@ def slice_2d(P, run, seed: int = 0) -> dict:
     directions (Li et al. 2018), coordinates in ``[-slice_range, slice_range]``."""
     ev = evaluator(P, run.spec.model, run.spec.width)
     w = vec(run)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(seed + config.seed_base(P))
     d1 = L.filter_normalized_direction(ev.net, g, weights=w)
     d2 = L.filter_normalized_direction(ev.net, g, weights=w)
     xs = np.linspace(-P.slice_range, P.slice_range, P.slice_points)
@@ -763,6 +766,20 @@ INIT_SEEDS = 5
 PAIR_UNITS = claims.SEED_UNITS + ("parents", "disjoint pairs")
 
 
+def peak_note(narrow: dict, wide: dict) -> str:
+    """Where the line between two seeds peaks, at the narrowest and the widest width (mean end
+    loss plus mean barrier, nats), against chance (ln 10): a middle at chance at both widths
+    means the barrier grows with width only because the wider ends fit better."""
+    peak = {k: float(np.mean(r["train_loss"]) + r["barrier"]) for k, r in
+            (("narrowest", narrow), ("widest", wide))}
+    text = (f"the line's highest point sits at about {peak['narrowest']:.2f} nats (narrowest) "
+            f"and {peak['widest']:.2f} (widest), against chance's ln 10 = {np.log(10):.2f}")
+    if peak["widest"] <= peak["narrowest"] + 0.05:
+        text += (": the middle does not rise with width, the ends fall, so the barrier grows "
+                 "because the wider networks fit better")
+    return text
+
+
 def init_scales(P, D, seeds: int = INIT_SEEDS) -> dict:
     """``{(model, gain): (seeds, layers+1) activation RMS}`` over ``seeds`` initializations of
     each DeepCNN of :func:`deep_runs` (no training: a forward pass of 256 training images)."""
@@ -856,7 +873,8 @@ def claims_table(P):
     rises = LN["init_rises"]
     claims.seed_row(T, "seed 000 §1", "Init → solution is downhill all the way (largest rise of train loss "
                        "on the line; negative: it falls at every step)",
-                       "\"the optimizer rolls you downhill\"", stats.mean_t(rises),
+                       "\"the optimizer rolls you downhill\" (said of its path; the straight "
+                       "line is Goodfellow et al.'s test)", stats.mean_t(rises),
                        claims.below(0.01), fmt="{:+.4f} nats",
                        note=f"per run: {', '.join(f'{v:+.4f}' for v in rises)} nats; "
                        + detectable_note(rises, "{:.4f} nats", "runs"))
@@ -906,7 +924,8 @@ def claims_table(P):
                "\"does not correspond to similar solutions in function space\"", "mid_ratio",
                claims.above(0.3), "{:.2f}")
     T.add("seed 000 §1", "Wider networks reach lower training loss (narrowest − widest)",
-          "\"SGD almost always finds a good solution\"",
+          "\"SGD almost always finds a good solution\" (said of massively "
+          "overparameterized networks)",
           stats.diff_t(narrow["train_loss"], wide["train_loss"]),
           claims.above(0), fmt="{:+.3f} nats")
     images = "all 50,000" if P.n_train is None else f"{P.n_train:,}"
@@ -919,7 +938,8 @@ def claims_table(P):
                        stats.pairwise([narrow["barrier_m"], wide["barrier_m"]], lambda a, b: a - b),
                        claims.above(0), fmt="{:+.3f} nats",
                        note=f"mean over the pairs of {P.width_seeds} seeds per width; "
-                       + (under if narrow["barrier"] <= wide["barrier"] else ""))
+                       + (under + "; " + peak_note(narrow, wide)
+                          if narrow["barrier"] <= wide["barrier"] else ""))
     sharp_ratio = wide["sharpness"].mean() / narrow["sharpness"].mean()
     T.add("seed 000 §1", "Wider networks: flatter minima (sharpness widest / narrowest)",
           "basins \"become wider\"",
@@ -1003,7 +1023,8 @@ def claims_table(P):
           "evidence")
     big = [r["sharpness"] for r in FM["rows"] if r["batch"] == max(P.flat_batches)]
     small_b = [r["sharpness"] for r in FM["rows"] if r["batch"] == min(P.flat_batches)]
-    T.add("Keskar et al. 2017 (the view seed 002 argues against)", f"Larger batches find "
+    T.add("Keskar et al. 2017 (a view seed 002 calls not the main reason)",
+          f"Larger batches find "
           f"sharper minima (sharpness, batch {max(P.flat_batches)} / batch "
           f"{min(P.flat_batches)})", "SGD noise → flat minima",
           stats.bootstrap((np.array(big), np.array(small_b)), lambda a, b: np.mean(a) / np.mean(b)),
