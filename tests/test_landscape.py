@@ -632,3 +632,13 @@ def test_peak_note_says_when_the_barrier_grows_only_because_the_ends_fall():
     assert "the ends fall" in text
     wide["barrier"] = 1.5                                             # peak 2.80: it rises
     assert "the ends fall" not in LL.peak_note(narrow, wide)
+
+
+def test_log_ratio_is_a_ratio_of_geometric_means_with_welch_on_the_logs():
+    from helpers import stats
+
+    e = LL.log_ratio([2.0, 8.0], [1.0, 2.0, 4.0])
+    assert e.value == pytest.approx(4.0 / 2.0)
+    want = stats.diff_t(np.log([2.0, 8.0]), np.log([1.0, 2.0, 4.0]), "runs")
+    assert (e.lo, e.hi) == pytest.approx((np.exp(want.lo), np.exp(want.hi)))
+    assert "on the logs (ratio of geometric means)" in e.method and e.lo < 1 < e.hi
