@@ -544,3 +544,17 @@ def test_a_check_is_not_counted_among_the_verdicts_kept(tmp_path):
     assert "kept 1 of its 1 verdicts (checks apart)" in claims.fresh_reading(table(), tmp_path)
     table().save(tmp_path)
     assert "| 1 of 1 |" in scorecard_markdown(tmp_path)
+
+
+def test_no_published_claim_carries_an_unformatted_placeholder():
+    # a string that lost its f prefix prints its code: "{each(pv['disagreement'], ...)}"
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "book" / "claims"
+    files = sorted(root.glob("**/*.json"))
+    assert files
+    for f in files:
+        for r in load(f).rows:
+            for text in (r.statement, r.expected, r.note):
+                assert not re.search(r"\{[A-Za-z_][\w.]*[(\[\]]", str(text or "")), (f, text)

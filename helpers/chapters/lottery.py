@@ -629,7 +629,8 @@ def claims_table(P):
                  note=f"> {FUNCTION_LINE:g}x is our line for different functions, set near 1x "
                  "(the sources give none; 1x would be as different as two independently trained "
                  "dense networks, and tickets that computed one function would disagree far "
-                 "less), so the row asks that tickets stay nearly as different as those; pairs {each(pv['disagreement'], '{:.2f}x')}; end-of-training "
+                 "less), so the row asks that tickets stay nearly as different as those; "
+                 f"pairs {each(pv['disagreement'], '{:.2f}x')}; end-of-training "
                  "predictions on the test half; dense pairs disagree on "
                  + _each([100 * o["dense_disagreement"] for o in pv["overlaps"].values()],
                          "{:.1f}%")
