@@ -156,6 +156,13 @@ def evaluator(P, model: str | None = None, width: float | None = None) -> L.Eval
     return L.Evaluator(net, x, y, d.test_x, d.test_y, bn_examples=P.bn_examples)
 
 
+def draws(P, seed: int = 0) -> torch.Generator:
+    """The generator of an analysis' random draws (Lanczos start vectors, the tunnels' training
+    draws, the slices' directions): it moves with ``seed_base``, so that a rerun on fresh seeds
+    redraws them with its runs."""
+    return torch.Generator().manual_seed(seed + config.seed_base(P))
+
+
 def hessian(P, run, epoch=None, seed: int = 0):
     """Lanczos on the training-loss Hessian of ``run`` at ``epoch`` (``hessian_examples``
     training images drawn at random): ``(ritz values, weights)``."""
@@ -163,9 +170,7 @@ def hessian(P, run, epoch=None, seed: int = 0):
     net = models.build(run.spec.model, run.spec.width, 0.0).to(device(P))
     w = vec(run, epoch)
     op = L.HessianOperator(net, w, x, y)
-    # the start vector's draw moves with seed_base, so a rerun on fresh seeds redraws it too
-    gen = torch.Generator().manual_seed(seed + config.seed_base(P))
-    return L.lanczos(op, w.numel(), P.lanczos_iters, gen)
+    return L.lanczos(op, w.numel(), P.lanczos_iters, draws(P, seed))
 
 
 def alphas(P) -> np.ndarray:
@@ -326,8 +331,7 @@ def one_tunnel(P, ev: L.Evaluator, r1, r2, seed: int = 0) -> dict:
     steps = max(1, P.bezier_epochs * len(d.train_y) // P.batch_size)
     net = models.build(P.model, P.width, 0.0).to(device(P))
     theta, losses = L.train_bezier(net, w0, w2, d.train_x, d.train_y, steps=steps, batch_size=P.batch_size,
-                                   lr=P.bezier_lr, generator=torch.Generator().manual_seed(
-                                       seed + config.seed_base(P)))
+                                   lr=P.bezier_lr, generator=draws(P, seed))
     ts = np.linspace(0, 1, P.curve_points if P.curve_points % 2 else P.curve_points + 1)
     out = {"curve": L.curve(ev, w0.cpu(), theta.cpu(), w2.cpu(), ts),
            "line": L.interpolate(ev, w0.cpu(), w2.cpu(), ts), "train_losses": losses, "steps": steps}
@@ -373,7 +377,7 @@ def slice_2d(P, run, seed: int = 0) -> dict:
     directions (Li et al. 2018), coordinates in ``[-slice_range, slice_range]``."""
     ev = evaluator(P, run.spec.model, run.spec.width)
     w = vec(run)
-    g = torch.Generator().manual_seed(seed + config.seed_base(P))
+    g = draws(P, seed)
     d1 = L.filter_normalized_direction(ev.net, g, weights=w)
     d2 = L.filter_normalized_direction(ev.net, g, weights=w)
     xs = np.linspace(-P.slice_range, P.slice_range, P.slice_points)
@@ -949,13 +953,13 @@ def claims_table(P):
                        note=f"mean over the pairs of {P.width_seeds} seeds per width; "
                        + (under + "; " + peak_note(narrow, wide)
                           if narrow["barrier"] <= wide["barrier"] else ""))
-    sharp_ratio = wide["sharpness"].mean() / narrow["sharpness"].mean()
+    width_sharp = log_ratio(wide["sharpness"], narrow["sharpness"])
     T.add("seed 000 §1", "Wider networks: flatter minima (sharpness widest / narrowest)",
           "basins \"become wider\"",
-          log_ratio(wide["sharpness"], narrow["sharpness"]),
+          width_sharp,
           claims.below(1), fmt="{:.2f}",
           note=(under + "; a wider network also reaches lower loss, where curvature is "
-                "typically higher") if sharp_ratio >= 1 else "")
+                "typically higher") if width_sharp.value >= 1 else "")
     SR = SD["runs"]
     small = np.array([curvature_ratio(*r["lam"][r["small"]]) for r in SR])
     g_small = np.array([r["grad_norm"].min() for r in SR])

@@ -587,7 +587,7 @@ def claims_table(P):
              fmt="{:+.1f} pp", note=f"{seeds_note}{_each(R['rewind - fresh init'])}; each "
              f"seed's fresh initialization takes its own rewound masks and trains all "
              f"{P.rn_epochs} epochs; mean fresh init {R['fresh init'].mean():.1f}%; the rewound "
-             f"weights come from {100 * P.rn_rewind_epoch / P.rn_epochs:.3g}% of the way through "
+             f"weights come from {rewind_share(P):.3g}% of the way through "
              "training (the sources rewind within the first few percent), so they carry more "
              "of the training")
     W = width_values(wchains)
@@ -842,9 +842,8 @@ def unfinished_note(chains, ctrls, kind: str) -> str:
     if not k:
         return "every control network with ≤ 20% left had stopped improving before training ended"
     return (f"{k} of the {len(its)} control networks with ≤ 20% left were still improving when "
-            "training "
-            f"ended (lowest validation loss at the last evaluated iteration, {last:,}), so part "
-            "of the lead may be that tickets train faster, not only that they reach more")
+            f"training ended (lowest validation loss at the last evaluated iteration, {last:,}), "
+            "so part of the lead may be that tickets train faster, not only that they reach more")
 
 
 def end_sentence(groups: dict, last: int) -> str:
@@ -876,12 +875,17 @@ def resnet_reading(P, reset, rewind, reinit) -> dict:
         "fig2_rewind": rewind_sentence(P, rewind[0][0].run.spec)}
 
 
+def rewind_share(P) -> float:
+    """How far through the ResNet's training rewinding goes back to (%)."""
+    return 100 * P.rn_rewind_epoch / P.rn_epochs
+
+
 def rewind_sentence(P, spec: train.Spec) -> str:
     """Where rewinding goes back to, as a share of training: the trainer keeps whole epochs, so
     at a few epochs the rewinding point is later than the sources' (within the first few
     percent of training)."""
     k, steps = P.rn_rewind_epoch, steps_per_epoch(spec)
-    share = 100 * k / P.rn_epochs
+    share = rewind_share(P)
     text = (f"Rewinding goes back to the end of epoch {k}: iteration {k * steps:,} of "
             f"{P.rn_epochs * steps:,}, {share:.3g}% of training")
     if share > 5:

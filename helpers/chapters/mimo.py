@@ -115,14 +115,18 @@ def head_disagreement(head_probs) -> float:
 def summary(head_probs, labels) -> dict:
     """Per-head accuracies, and the averaged prediction's accuracy, NLL and ECE, and D_dis, of M
     predictions ``head_probs`` (M, N, C): the heads of one MIMO network or the members of an
-    ensemble. ``gain`` is the ensemble's accuracy minus the mean of the heads'."""
+    ensemble. ``gain`` is the ensemble's accuracy minus the mean of the heads'; ``error_dis``
+    is D_dis per unit of the heads' mean error rate (less accurate heads disagree more: two
+    classifiers at error rate e can disagree on at most 2e of the images)."""
     head_probs = np.asarray(head_probs)
     ens = head_probs.mean(0)
     head_acc = [metrics.accuracy(p, labels) for p in head_probs]
     acc = metrics.accuracy(ens, labels)
-    return dict(members=len(head_probs), head_acc=head_acc, head_acc_mean=float(np.mean(head_acc)),
+    d_dis, head_mean = head_disagreement(head_probs), float(np.mean(head_acc))
+    return dict(members=len(head_probs), head_acc=head_acc, head_acc_mean=head_mean,
                 acc=acc, nll=metrics.nll(ens, labels), ece=metrics.ece(ens, labels),
-                d_dis=head_disagreement(head_probs), gain=acc - float(np.mean(head_acc)))
+                d_dis=d_dis, error_dis=d_dis / max(1e-12, 1 - head_mean),
+                gain=acc - head_mean)
 
 
 @functools.lru_cache(maxsize=64)
@@ -156,7 +160,7 @@ def ensemble_row(run_list) -> dict:
                 seconds=float(sum(r.meta["seconds"] for r in run_list)), passes=len(run_list))
 
 
-MEAN_KEYS = ("head_acc_mean", "acc", "nll", "ece", "d_dis", "gain", "seconds")
+MEAN_KEYS = ("head_acc_mean", "acc", "nll", "ece", "d_dis", "error_dis", "gain", "seconds")
 
 
 def mean_row(rs: list[dict]) -> dict:
@@ -348,15 +352,7 @@ def run_ratios(table_rows, width, top: str, bottom: str, key: str = "d_dis") -> 
     and 2s (its own pair, which no other seed uses); the naive row divides the naive heads'
     D_dis by MIMO M = 2's (independent networks)."""
     a, b = pick(table_rows, width, top)["runs"], pick(table_rows, width, bottom)["runs"]
-    if key == "error_dis":   # D_dis per unit of error: less accurate heads disagree more
-        return [error_dis(x) / error_dis(y) for x, y in zip(a, b)]
     return [x[key] / y[key] for x, y in zip(a, b)]
-
-
-def error_dis(r: dict) -> float:
-    """D_dis over the heads' mean error rate: the disagreement that lost accuracy alone does
-    not explain (two classifiers at error rate e can disagree on at most 2e of the images)."""
-    return r["d_dis"] / max(1e-12, 1 - r["head_acc_mean"])
 
 
 # Two claims' tests, our lines (the source gives none): M = 2's heads "comparable to independent

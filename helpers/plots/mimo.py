@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .. import stats
-from . import _ax, color
+from . import _ax, color, mean_interval
 
 KIND_LABEL = {"mimo": "MIMO", "naive": "naive multi-head", "ensemble": "deep ensemble"}
 
@@ -23,15 +23,11 @@ def _sd(row, key) -> float:
     return float(sd) if np.isfinite(sd) else 0.0
 
 
-def _half(values) -> float:
-    """Half the width of the 95% t interval of the mean of ``values`` (0 for fewer than 2)."""
-    e = stats.mean_t(values) if len(values) > 1 else None
-    return float(e.hi - e.value) if e is not None and e.has_interval else 0.0
-
-
 def _acc_half(row) -> float:
-    """:func:`_half` of a row's averaged-prediction accuracy (pp) over its runs."""
-    return _half([100 * r["acc"] for r in row.get("runs", [])])
+    """Half the width of the 95% t interval (:func:`helpers.plots.mean_interval`) of a row's
+    averaged-prediction accuracy (pp) over its runs; 0 for fewer than two runs."""
+    acc = [100 * r["acc"] for r in row.get("runs", [])]
+    return float(mean_interval(acc)[1] - np.mean(acc)) if len(acc) > 1 else 0.0
 
 
 def heads(table_rows, width, ax=None, title=None, band: float | None = None):
@@ -49,8 +45,9 @@ def heads(table_rows, width, ax=None, title=None, band: float | None = None):
         new = r["kind"] not in done
         ax.hlines(100 * r["acc"], i - 0.32, i + 0.32, color=colour[r["kind"]], lw=3, zorder=2,
                   label=f"{label}: averaged prediction" if new else None)
-        if _acc_half(r):   # the mean's 95% t interval over the model's runs
-            ax.errorbar(i + 0.36, 100 * r["acc"], yerr=_acc_half(r), color=colour[r["kind"]],
+        half = _acc_half(r)
+        if half:   # the mean's 95% t interval over the model's runs
+            ax.errorbar(i + 0.36, 100 * r["acc"], yerr=half, color=colour[r["kind"]],
                         capsize=3, lw=1, zorder=2,
                         label="95% interval of the average" if not done else None)
         ax.scatter([i] * len(r["head_acc"]), 100 * np.array(r["head_acc"]),
